@@ -1,0 +1,100 @@
+import type { HolderIdentity, LockAdapter, LockRecord } from '../src/adapter.js';
+import { PrimacyConfigError } from '../src/errors.js';
+
+export interface EnvLockOptions {
+  /**
+   * A boolean variable that must be exactly `true` or `false`.
+   * @default 'PRIMARY_WORKER' (when `instanceVariable` is not given)
+   */
+  variable?: string;
+  /**
+   * An instance-number variable instead, such as PM2's `NODE_APP_INSTANCE`: the process whose value
+   * equals `primaryValue` is primary. Values are compared as strings, as the environment holds them.
+   */
+  instanceVariable?: string;
+  /** The instance value that is primary, as a string. @default '0' */
+  primaryValue?: string;
+  /** @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * A static decision from the environment: no lock, no failover. If the primary dies, nobody takes
+ * over until it is restarted. An unset or invalid variable is a loud error, never "every instance
+ * is primary".
+ */
+export function envLock(options: EnvLockOptions = {}): LockAdapter {
+  const env = options.env ?? process.env;
+  const { primary, location } = decide(options, env);
+  let released = false;
+  return {
+    kind: 'env',
+    async acquire(name, holder, ttl) {
+      if (!primary) return null;
+      released = false;
+      const t = Date.now();
+      return { name, token: 1, holder, acquiredAt: t, renewedAt: t, ttl };
+    },
+    async renew(lease, ttl) {
+      if (!primary || released) return null;
+      return { ...lease, renewedAt: Date.now(), ttl };
+    },
+    async release() {
+      released = true;
+    },
+    async inspect(name): Promise<LockRecord> {
+      // Only this process's own role is knowable: the primary elsewhere is not recorded anywhere.
+      const holder: HolderIdentity | null = null;
+      return {
+        name,
+        state: 'held',
+        token: 1,
+        holder,
+        acquiredAt: null,
+        renewedAt: null,
+        expiresAt: null,
+        alive: null,
+        location: `${location} (this process: ${primary ? 'primary' : 'secondary'})`,
+      };
+    },
+  };
+}
+
+/** Exported for `lock-status --env`: what this environment decides, or a config error. */
+export function decide(options: EnvLockOptions, env: NodeJS.ProcessEnv): { primary: boolean; location: string } {
+  const scope = 'env';
+  if (options.instanceVariable !== undefined) {
+    const variable = options.instanceVariable;
+    if (typeof variable !== 'string' || variable === '') {
+      throw new PrimacyConfigError('instanceVariable', variable, 'a non-empty variable name', scope);
+    }
+    const primaryValue = options.primaryValue ?? '0';
+    if (typeof primaryValue !== 'string') {
+      throw new PrimacyConfigError('primaryValue', primaryValue, "a string such as '0' (environment values are strings)", scope);
+    }
+    const value = env[variable];
+    if (value === undefined || value === '') {
+      throw new PrimacyConfigError(
+        variable,
+        value,
+        `set (this process's instance number, compared with ${JSON.stringify(primaryValue)})`,
+        `${scope}: ${variable}`,
+      );
+    }
+    return { primary: value === primaryValue, location: `env ${variable}=${value} (primary: ${primaryValue})` };
+  }
+  const variable = options.variable ?? 'PRIMARY_WORKER';
+  if (typeof variable !== 'string' || variable === '') {
+    throw new PrimacyConfigError('variable', variable, 'a non-empty variable name', scope);
+  }
+  const value = env[variable];
+  if (value !== 'true' && value !== 'false') {
+    throw new PrimacyConfigError(
+      variable,
+      value,
+      "exactly 'true' or 'false' (unset is not allowed: say which process is primary)",
+      `${scope}: ${variable}`,
+    );
+  }
+  return { primary: value === 'true', location: `env ${variable}=${value}` };
+}

@@ -1,0 +1,98 @@
+/**
+ * Same-host liveness and wake-ups without polling (Linux). The holder listens on an abstract-
+ * namespace Unix socket named after the lock directory; followers keep a connection open to it.
+ * The kernel closes that connection the instant the holder dies (or the holder closes it when it
+ * releases), so followers learn of it within a millisecond instead of at their next poll.
+ *
+ * It is only a hint: the state files stay the lock of record. Abstract sockets do not cross
+ * network namespaces, so containers sharing a volume fall back to polling and expiry.
+ */
+import { createHash } from 'node:crypto';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+export const beaconSupported = process.platform === 'linux';
+
+export function beaconAddress(lockDir: string): string {
+  return `\0primacy:${createHash('sha256').update(lockDir).digest('hex').slice(0, 40)}`;
+}
+
+/** The holder's side: listen while holding, close every connection on release. */
+export class BeaconServer {
+  #server: Server | null = null;
+  readonly #connections = new Set<Socket>();
+
+  constructor(private readonly address: string) {}
+
+  /** Starts listening if not already. Silently gives up if a previous holder still has the address. */
+  open(): void {
+    if (!beaconSupported || this.#server) return;
+    const server = createServer((socket) => {
+      this.#connections.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => this.#connections.delete(socket));
+    });
+    server.on('error', () => {
+      // EADDRINUSE: a paused former holder still listens. Retried at the next renew.
+      if (this.#server === server) this.#server = null;
+      server.close();
+    });
+    server.listen({ path: this.address });
+    server.unref();
+    this.#server = server;
+  }
+
+  close(): void {
+    this.#server?.close();
+    this.#server = null;
+    for (const socket of this.#connections) socket.destroy();
+    this.#connections.clear();
+  }
+}
+
+/** A follower's side: a connection to the holder's beacon, reporting when it closes. */
+export class BeaconWatch {
+  #socket: Socket | null = null;
+  #retry: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly address: string,
+    private readonly onHolderGone: () => void,
+  ) {}
+
+  /** Ensures a connection to the current holder's beacon (retrying briefly while it comes up). */
+  follow(attempt = 0): void {
+    if (!beaconSupported || this.#closed || this.#socket || (attempt === 0 && this.#retry)) return;
+    const socket = connect({ path: this.address });
+    socket.unref();
+    this.#socket = socket;
+    let connected = false;
+    socket.on('connect', () => {
+      connected = true;
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      if (this.#socket === socket) this.#socket = null;
+      if (this.#closed) return;
+      if (connected) this.onHolderGone();
+      else if (attempt < 5) {
+        // A new holder binds its beacon just after it acquires: give it a moment.
+        this.#retry = setTimeout(
+          () => {
+            this.#retry = undefined;
+            this.follow(attempt + 1);
+          },
+          10 * 2 ** attempt,
+        );
+        this.#retry.unref();
+      }
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    this.#socket?.destroy();
+    this.#socket = null;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The lock adapter contract. Adapters only *store state*; the elector owns all timing (when to
+ * campaign, renew, give up). Every adapter passes the shared conformance suite
+ * (`test/conformance.ts`).
+ */
+
+/** Who holds (or held) a lock. Recorded with every lease so `inspect()` and `lock-status` can show it. */
+export interface HolderIdentity {
+  /** Unique per election instance; two elections in one process have different ids. */
+  readonly id: string;
+  readonly pid: number;
+  readonly hostname: string;
+  /** Wall-clock time (ms since epoch) the holder's process started. */
+  readonly processStartedAt: number;
+  /** Linux only: the process start time in clock ticks since boot (guards against pid reuse). */
+  readonly procStartTicks?: number;
+  /** Linux only: identifies the boot and pid namespace, so a pid is only judged on its own host. */
+  readonly bootId?: string;
+  readonly pidNamespace?: string;
+  /** primacy's version. */
+  readonly version: string;
+}
+
+/** A lease this process holds. Opaque fields an adapter needs travel in `data`. */
+export interface Lease {
+  readonly name: string;
+  /** Fencing token: strictly increases across holders of this lock name. */
+  readonly token: number;
+  readonly holder: HolderIdentity;
+  /** Wall-clock ms when this holder acquired the lock. */
+  readonly acquiredAt: number;
+  /** Wall-clock ms of the latest successful acquire or renew. */
+  readonly renewedAt: number;
+  readonly ttl: number;
+  /** Adapter-private state (file path, connection id...). */
+  readonly data?: unknown;
+}
+
+/** What an observer can learn about a lock without holding it. */
+export interface LockRecord {
+  readonly name: string;
+  /** `held`: a holder's lease is recorded; `free`: released (the last holder is still shown). */
+  readonly state: 'held' | 'free';
+  readonly token: number;
+  readonly holder: HolderIdentity | null;
+  readonly acquiredAt: number | null;
+  readonly renewedAt: number | null;
+  /** Wall-clock ms after which the lease is stale (null where the adapter has no expiry). */
+  readonly expiresAt: number | null;
+  /**
+   * Whether the holder's process is alive: `true`/`false` when the adapter can tell (same host,
+   * live connection), `null` when it cannot.
+   */
+  readonly alive: boolean | null;
+  /** Where the lock lives, for humans (a path, a URL, an env var). */
+  readonly location: string;
+}
+
+/** Context the elector passes into each adapter call. */
+export interface AdapterCallContext {
+  /** Warnings the adapter wants to surface (corrupt records, fallbacks). */
+  readonly warn?: (message: string, details?: Record<string, unknown>) => void;
+}
+
+export interface LockAdapter {
+  /** `'file' | 'redis' | 'env' | 'memory' | ...` */
+  readonly kind: string;
+  /** One non-blocking attempt. Resolves `null` when another live holder has the lock. */
+  acquire(name: string, holder: HolderIdentity, ttl: number, context?: AdapterCallContext): Promise<Lease | null>;
+  /** Extends the lease. Resolves `null` when it is no longer ours (expired and taken, released). */
+  renew(lease: Lease, ttl: number, context?: AdapterCallContext): Promise<Lease | null>;
+  /** Compare-and-delete: releases only if the lease is still ours. Idempotent. */
+  release(lease: Lease, context?: AdapterCallContext): Promise<void>;
+  /** The current record, or null if the lock was never taken. */
+  inspect(name: string): Promise<LockRecord | null>;
+  /**
+   * Optional wake-up hint: calls `onChange` when the lock may have become free (holder released
+   * or died), so followers need not wait for their next poll. Returns an unsubscribe function.
+   */
+  watch?(name: string, onChange: () => void): () => void;
+  /** Releases what the adapter itself created (connections, sockets). Never closes user-passed clients. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,333 @@
+import { EventEmitter } from 'node:events';
+import { fileLock } from '../adapters/file.js';
+import { type Clock, monotonicClock } from './_internal/clock.js';
+import { settleWithin, withJitter } from './_internal/delay.js';
+import { stopOnSignals } from './_internal/signals.js';
+import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from './adapter.js';
+import { PrimacyError } from './errors.js';
+import { createHolderIdentity } from './identity.js';
+import { consoleWarnings, type Logger, silentLogger } from './logger.js';
+import { type ElectionOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { type PrimaryWork, WorkRunner } from './work.js';
+
+/** Why leadership ended. */
+export type RevokeReason = 'expired' | 'lost' | 'stopped';
+
+export interface ElectionEvents {
+  /** This process became primary. */
+  elected: [lease: Lease];
+  /** This process stopped being primary. Always follows an `elected`. */
+  revoked: [info: { reason: RevokeReason; lease: Lease }];
+  /** The observed holder changed (null: nobody holds the lock). Emitted only while listened to. */
+  leader: [holder: HolderIdentity | null];
+  /** A backend or work error. The election goes on; without a listener it is logged instead. */
+  error: [error: unknown];
+}
+
+/** A running election for one lock name. Create with `elect()`. */
+export class Election extends EventEmitter<ElectionEvents> {
+  readonly name: string;
+  /** Resolves once the first campaign round is over (`isPrimary` is then meaningful). */
+  readonly ready: Promise<void>;
+  readonly holder: HolderIdentity;
+  readonly #options: ResolvedOptions;
+  readonly #lock: LockAdapter;
+  readonly #ownsLock: boolean;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #context: AdapterCallContext;
+  readonly #work: WorkRunner;
+  readonly #cleanups: Array<() => void> = [];
+  #lease: Lease | null = null;
+  #deadline = Number.NEGATIVE_INFINITY;
+  #deadlineTimer: NodeJS.Timeout | undefined;
+  #leaderId: string | null | undefined;
+  #sleeping: { wakeable: boolean; done: () => void } | null = null;
+  #wakePending = false;
+  #stopRequested = false;
+  #loopDone = false;
+  #stopPromise: Promise<void> | undefined;
+  #markReady!: () => void;
+  readonly #loop: Promise<void>;
+
+  constructor(options: ElectionOptions) {
+    super();
+    this.#options = resolveOptions(options);
+    this.name = this.#options.name;
+    this.#ownsLock = options.lock === undefined;
+    this.#lock = options.lock ?? fileLock();
+    this.#clock = options.clock ?? monotonicClock;
+    this.#logger = options.logger === false ? silentLogger : (options.logger ?? consoleWarnings);
+    this.holder = createHolderIdentity(this.#options.identity);
+    this.#context = { warn: (message, details) => this.#logger.warn(message, details ?? {}) };
+    this.#work = new WorkRunner((error) => this.#report(error, 'whilePrimary work'));
+    this.ready = new Promise((resolve) => {
+      this.#markReady = resolve;
+    });
+    if (this.#lock.watch) this.#cleanups.push(this.#lock.watch(this.name, () => this.#wakeFollower()));
+    if (this.#options.handleSignals) this.#cleanups.push(stopOnSignals(() => this.stop()));
+    if (options.signal) this.#stopWhenAborted(options.signal);
+    this.#loop = this.#run();
+  }
+
+  /**
+   * Whether this process is primary *now*: true only while the lease is valid by this process's
+   * own monotonic clock. Computed on every read, so a process that was paused past its deadline
+   * reads `false` before any of its timers runs.
+   */
+  get isPrimary(): boolean {
+    return this.#lease !== null && this.#clock.now() < this.#deadline;
+  }
+
+  /** The fencing token of the current lease, or undefined when not primary. Pass it to storage. */
+  get token(): number | undefined {
+    return this.isPrimary ? this.#lease?.token : undefined;
+  }
+
+  /** The current lease while primary, else null. */
+  get lease(): Lease | null {
+    return this.isPrimary ? this.#lease : null;
+  }
+
+  /**
+   * Runs `work` every time this process becomes primary. Its signal aborts when leadership is lost
+   * or the election stops; `stop()` releases the lock only after the work has settled (bounded by
+   * `stopTimeout`). Returns a function that unregisters `work` for future terms.
+   */
+  whilePrimary(work: PrimaryWork): () => void {
+    if (typeof work !== 'function') {
+      throw new TypeError(`[primacy] Expected \`whilePrimary\` to get a function, got ${typeof work}`);
+    }
+    return this.#work.add(work);
+  }
+
+  /** The lock's current record (holder identity, token, expiry), straight from the backend. */
+  leader(): Promise<LockRecord | null> {
+    return this.#lock.inspect(this.name);
+  }
+
+  /** Stops campaigning; aborts and awaits the work, then releases the lock (compare-and-delete). */
+  stop(): Promise<void> {
+    this.#stopPromise ??= this.#shutdown();
+    return this.#stopPromise;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#stopRequested = true;
+    if (this.#sleeping?.wakeable) this.#sleeping.done();
+    // Keep renewing while the work drains: it may still write with its fencing token.
+    this.#work.end(new PrimacyError('ERR_PRIMACY_STOPPING', `[primacy] election "${this.name}" is stopping`));
+    const drained = await settleWithin(this.#work.settled(), this.#options.stopTimeout);
+    if (drained === 'timeout') {
+      this.#logger.warn(`[primacy] work of "${this.name}" did not settle within stopTimeout; releasing anyway`);
+    }
+    this.#loopDone = true;
+    this.#sleeping?.done();
+    await this.#loop;
+    const lease = this.#lease;
+    if (lease) {
+      this.#clearLease();
+      await this.#releaseQuietly(lease);
+      this.emit('revoked', { reason: 'stopped', lease });
+    }
+    for (const cleanup of this.#cleanups.splice(0)) cleanup();
+    if (this.#ownsLock) await this.#lock.close?.();
+    this.#markReady();
+  }
+
+  async #run(): Promise<void> {
+    let failures = 0;
+    while (!this.#loopDone) {
+      if (this.#lease === null) {
+        if (this.#stopRequested) break;
+        const outcome = await this.#campaign();
+        this.#markReady();
+        if (outcome === 'elected') continue;
+        failures = outcome === 'error' ? failures + 1 : 0;
+        await this.#pause(this.#retryDelay(failures));
+      } else {
+        const outcome = await this.#renewWhenDue(failures);
+        failures = outcome === 'error' ? failures + 1 : 0;
+      }
+    }
+  }
+
+  async #campaign(): Promise<'elected' | 'held' | 'error'> {
+    const { ttl, drift } = this.#options;
+    const start = this.#clock.now();
+    let lease: Lease | null;
+    try {
+      lease = await this.#lock.acquire(this.name, this.holder, ttl, this.#context);
+    } catch (error) {
+      this.#report(error, 'acquire');
+      return 'error';
+    }
+    if (lease === null) {
+      await this.#observeLeader();
+      return 'held';
+    }
+    const deadline = start + ttl - drift;
+    // Paused mid-acquire past the deadline, or stopped meanwhile: the lease is not safe to use.
+    if (this.#clock.now() >= deadline || this.#stopRequested) {
+      await this.#releaseQuietly(lease);
+      return 'held';
+    }
+    this.#lease = lease;
+    this.#setDeadline(deadline);
+    this.#logger.info?.(`[primacy] elected primary of "${this.name}" with token ${lease.token}`);
+    this.emit('elected', lease);
+    this.#noteLeader(this.holder);
+    this.#work.begin(lease);
+    return 'elected';
+  }
+
+  async #renewWhenDue(failures: number): Promise<'ok' | 'error'> {
+    const { renewInterval, retryInterval, jitter, ttl, drift } = this.#options;
+    const due = failures === 0 ? renewInterval : Math.min(renewInterval, retryInterval / 4);
+    await this.#pause(withJitter(due, jitter), false);
+    const lease = this.#lease;
+    if (lease === null || this.#loopDone) return 'ok';
+    const start = this.#clock.now();
+    if (start >= this.#deadline) {
+      this.#loseLeadership('expired');
+      return 'ok';
+    }
+    let renewed: Lease | null;
+    try {
+      renewed = await this.#lock.renew(lease, ttl, this.#context);
+    } catch (error) {
+      this.#report(error, 'renew');
+      return 'error';
+    }
+    if (this.#lease !== lease) {
+      // Leadership already ended while the renew was in flight: give the lock back.
+      if (renewed) await this.#releaseQuietly(renewed);
+      return 'ok';
+    }
+    const deadline = start + ttl - drift;
+    if (renewed === null) this.#loseLeadership('lost');
+    else if (this.#clock.now() >= deadline) this.#loseLeadership('expired');
+    else {
+      this.#lease = renewed;
+      this.#setDeadline(deadline);
+    }
+    return 'ok';
+  }
+
+  #setDeadline(deadline: number): void {
+    this.#deadline = deadline;
+    clearTimeout(this.#deadlineTimer);
+    // Fires revoked on time even when a renew hangs; isPrimary never depends on it.
+    this.#deadlineTimer = setTimeout(
+      () => {
+        if (this.#lease !== null && !this.isPrimary) this.#loseLeadership('expired');
+      },
+      Math.max(0, deadline - this.#clock.now()) + 1,
+    );
+    this.#deadlineTimer.unref();
+  }
+
+  #clearLease(): void {
+    this.#lease = null;
+    this.#deadline = Number.NEGATIVE_INFINITY;
+    clearTimeout(this.#deadlineTimer);
+  }
+
+  #loseLeadership(reason: RevokeReason): void {
+    const lease = this.#lease;
+    if (lease === null) return;
+    this.#clearLease();
+    this.#work.end(new PrimacyError('ERR_PRIMACY_REVOKED', `[primacy] leadership of "${this.name}" ${reason}`));
+    this.#logger.warn(`[primacy] lost leadership of "${this.name}" (${reason}), token ${lease.token}`);
+    this.emit('revoked', { reason, lease });
+    if (this.#options.onLoss === 'exit') {
+      this.#logger.error(`[primacy] exiting: leadership of "${this.name}" ${reason} and onLoss is 'exit'`);
+      process.exit(1);
+    }
+    this.#wakeFollower();
+  }
+
+  async #observeLeader(): Promise<void> {
+    if (this.listenerCount('leader') === 0) return;
+    try {
+      const record = await this.#lock.inspect(this.name);
+      this.#noteLeader(record?.state === 'held' ? record.holder : null);
+    } catch (error) {
+      this.#report(error, 'inspect');
+    }
+  }
+
+  #noteLeader(holder: HolderIdentity | null): void {
+    const id = holder?.id ?? null;
+    if (id === this.#leaderId) return;
+    this.#leaderId = id;
+    this.emit('leader', holder);
+  }
+
+  async #releaseQuietly(lease: Lease): Promise<void> {
+    try {
+      await this.#lock.release(lease, this.#context);
+    } catch (error) {
+      this.#report(error, 'release');
+    }
+  }
+
+  #retryDelay(failures: number): number {
+    const { retryInterval, ttl, jitter } = this.#options;
+    const base = failures === 0 ? retryInterval : Math.min(ttl, retryInterval * 2 ** Math.min(failures - 1, 10));
+    return withJitter(base, jitter);
+  }
+
+  /**
+   * Sleeps for `ms`. Stop always cuts it short; a wake-up hint only when `wakeable` (followers), and
+   * a hint that arrived while no sleep was pending (mid-acquire) is kept for the next one.
+   */
+  #pause(ms: number, wakeable = true): Promise<void> {
+    if (this.#loopDone || (wakeable && (this.#wakePending || this.#stopRequested))) {
+      this.#wakePending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      // Deliberately not unref'd: a running election keeps its process alive, as a server would.
+      const timer = setTimeout(done, ms);
+      const interrupt = { wakeable, done };
+      this.#sleeping = interrupt;
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        if (self.#sleeping === interrupt) self.#sleeping = null;
+        resolve();
+      }
+    });
+  }
+
+  #wakeFollower(): void {
+    if (this.#lease !== null) return;
+    if (this.#sleeping?.wakeable) this.#sleeping.done();
+    else this.#wakePending = true;
+  }
+
+  #stopWhenAborted(signal: AbortSignal): void {
+    const onAbort = () => void this.stop();
+    if (signal.aborted) queueMicrotask(onAbort);
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#cleanups.push(() => signal.removeEventListener('abort', onAbort));
+    }
+  }
+
+  #report(error: unknown, operation: string): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.#logger.warn(`[primacy] ${operation} for "${this.name}" failed, retrying: ${message}`);
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}
+
+/** Starts an election for `options.name` and returns its live handle. */
+export function elect(options: ElectionOptions): Election {
+  return new Election(options);
+}

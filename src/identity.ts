@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { HolderIdentity } from './adapter.js';
+import { VERSION } from './version.js';
+
+/** Facts about this process that do not change while it runs; read once. */
+interface ProcessFacts {
+  hostname: string;
+  processStartedAt: number;
+  procStartTicks?: number;
+  bootId?: string;
+  pidNamespace?: string;
+}
+
+let cached: ProcessFacts | undefined;
+
+function processFacts(): ProcessFacts {
+  if (cached) return cached;
+  const facts: ProcessFacts = {
+    hostname: hostname(),
+    processStartedAt: Math.round(Date.now() - process.uptime() * 1000),
+  };
+  const ticks = procStartTicks(process.pid);
+  if (ticks !== undefined) facts.procStartTicks = ticks;
+  const boot = readOptional('/proc/sys/kernel/random/boot_id');
+  if (boot) facts.bootId = boot;
+  const ns = readLinkOptional('/proc/self/ns/pid');
+  if (ns) facts.pidNamespace = ns;
+  cached = facts;
+  return facts;
+}
+
+/** A fresh identity for one election: process facts plus a unique id. */
+export function createHolderIdentity(id: string = randomUUID()): HolderIdentity {
+  return { id, pid: process.pid, ...processFacts(), version: VERSION };
+}
+
+/** Linux: the fields of /proc/<pid>/stat after the command name, or undefined elsewhere. */
+function procStat(pid: number): string[] | undefined {
+  const stat = readOptional(`/proc/${pid}/stat`);
+  // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+  return stat ? stat.slice(stat.lastIndexOf(')') + 2).split(' ') : undefined;
+}
+
+/**
+ * Linux: field 22 of /proc/<pid>/stat, the start time in clock ticks since boot. Two processes
+ * that reuse a pid never share it, so a record naming (pid, ticks) identifies one process.
+ */
+export function procStartTicks(pid: number): number | undefined {
+  const ticks = Number(procStat(pid)?.[19]);
+  return Number.isFinite(ticks) ? ticks : undefined;
+}
+
+/**
+ * Whether the process a record names is certainly dead. Only answers for a holder on this host and
+ * in this pid namespace; anywhere else it returns `null` (unknown) and callers fall back to expiry.
+ */
+export function isHolderDead(holder: HolderIdentity): boolean | null {
+  const here = processFacts();
+  if (holder.hostname !== here.hostname) return null;
+  if (holder.bootId !== here.bootId || holder.pidNamespace !== here.pidNamespace) return null;
+  try {
+    process.kill(holder.pid, 0);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return true;
+    if (code !== 'EPERM') return null; // EPERM: alive, owned by another user.
+  }
+  const fields = procStat(holder.pid);
+  if (!fields) return false;
+  // A killed process stays a zombie until its parent reaps it: dead for our purposes.
+  if (fields[0] === 'Z' || fields[0] === 'X') return true;
+  // The pid is alive but belongs to a different process: the holder died and its pid was reused.
+  return holder.procStartTicks !== undefined && Number(fields[19]) !== holder.procStartTicks;
+}
+
+function readOptional(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function readLinkOptional(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}

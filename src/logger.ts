@@ -1,0 +1,15 @@
+/** The logger shape primacy accepts: pino, bunyan, winston and `console` all fit. */
+export interface Logger {
+  debug?(message: string, ...rest: unknown[]): void;
+  info?(message: string, ...rest: unknown[]): void;
+  warn(message: string, ...rest: unknown[]): void;
+  error(message: string, ...rest: unknown[]): void;
+}
+
+/** Default: only what needs a human's attention reaches the console. */
+export const consoleWarnings: Logger = {
+  warn: (message, ...rest) => console.warn(message, ...rest),
+  error: (message, ...rest) => console.error(message, ...rest),
+};
+
+export const silentLogger: Logger = { warn() {}, error() {} };

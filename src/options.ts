@@ -1,0 +1,164 @@
+import type { Clock } from './_internal/clock.js';
+import type { LockAdapter } from './adapter.js';
+import { PrimacyConfigError } from './errors.js';
+import type { Logger } from './logger.js';
+
+/** Options of `elect()`. Every duration is in milliseconds. */
+export interface ElectionOptions {
+  /** The lock's name: every process campaigning for the same name elects one primary among them. */
+  name: string;
+  /**
+   * Where the lock lives.
+   * @default fileLock() — a file lock in the OS temp directory (one host, no server needed)
+   */
+  lock?: LockAdapter;
+  /**
+   * Lease length. A holder that cannot renew within it steps down (by its own monotonic clock,
+   * before anyone else can take over); a crashed holder is replaced after it at the latest.
+   * @default 10000
+   */
+  ttl?: number;
+  /**
+   * How often the primary renews its lease. Must leave room before the TTL runs out.
+   * @default ttl / 3
+   */
+  renewInterval?: number;
+  /**
+   * How often a follower retries when no wake-up hint arrives (hints make failover faster than this).
+   * Backend errors back off exponentially from this value up to `ttl`.
+   * @default 1000
+   */
+  retryInterval?: number;
+  /**
+   * Random spread applied to every retry and renew delay, as a fraction (0.2 = ±20%).
+   * @default 0.2
+   */
+  jitter?: number;
+  /**
+   * This candidate's id, shown by `inspect()` and `lock-status` (a pod name, say).
+   * @default a random UUID
+   */
+  identity?: string;
+  /**
+   * pino/console-shaped logger. `false` silences primacy.
+   * @default warnings and errors to the console; debug and info dropped
+   */
+  logger?: Logger | false;
+  /** Stops the election (like `stop()`) when aborted. */
+  signal?: AbortSignal;
+  /**
+   * Stop the election and release the lock on SIGTERM/SIGINT. If primacy's handler is the only
+   * one, the signal is re-raised afterwards so the process still exits as it would have.
+   * @default true
+   */
+  handleSignals?: boolean;
+  /**
+   * What to do when leadership is lost: `'abort'` aborts the work's signal and keeps campaigning;
+   * `'exit'` exits the process with code 1 (the Kubernetes "lose leadership, restart" rule).
+   * @default 'abort'
+   */
+  onLoss?: 'abort' | 'exit';
+  /**
+   * How long `stop()` waits for `whilePrimary` work to settle before releasing the lock anyway.
+   * @default 5000
+   */
+  stopTimeout?: number;
+  /** Monotonic clock, for tests. @default performance.now */
+  clock?: Clock;
+}
+
+/** The defaults every option falls back to (frozen). `renewInterval` is derived from `ttl`. */
+export const DEFAULTS = Object.freeze({
+  ttl: 10_000,
+  retryInterval: 1000,
+  jitter: 0.2,
+  handleSignals: true,
+  onLoss: 'abort' as const,
+  stopTimeout: 5000,
+  /** Safety margin subtracted from every lease: a share of the TTL plus a fixed 2 ms. */
+  driftFactor: 0.01,
+});
+
+export interface ResolvedOptions {
+  name: string;
+  ttl: number;
+  renewInterval: number;
+  retryInterval: number;
+  jitter: number;
+  identity: string | undefined;
+  handleSignals: boolean;
+  onLoss: 'abort' | 'exit';
+  stopTimeout: number;
+  drift: number;
+}
+
+const MAX_DELAY = 2_147_483_647; // setTimeout's limit.
+
+export function resolveOptions(options: ElectionOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new PrimacyConfigError('options', options, 'an object');
+  }
+  const { name } = options;
+  if (typeof name !== 'string' || name.length === 0 || name.length > 200 || name.includes('\0')) {
+    throw new PrimacyConfigError('name', name, 'a non-empty string of at most 200 characters');
+  }
+  const ttl = durationOption('ttl', options.ttl, DEFAULTS.ttl, 1000);
+  const drift = ttl * DEFAULTS.driftFactor + 2;
+  const renewInterval = durationOption('renewInterval', options.renewInterval, Math.round(ttl / 3), 1);
+  if (renewInterval >= ttl - drift) {
+    throw new PrimacyConfigError(
+      'renewInterval',
+      renewInterval,
+      `below the TTL less its drift margin (${Math.floor(ttl - drift)} ms for ttl ${ttl})`,
+    );
+  }
+  const retryInterval = durationOption('retryInterval', options.retryInterval, DEFAULTS.retryInterval, 1);
+  const jitter = options.jitter ?? DEFAULTS.jitter;
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
+    throw new PrimacyConfigError('jitter', jitter, 'a number from 0 to 1');
+  }
+  if (options.identity !== undefined && (typeof options.identity !== 'string' || options.identity === '')) {
+    throw new PrimacyConfigError('identity', options.identity, 'a non-empty string');
+  }
+  const handleSignals = options.handleSignals ?? DEFAULTS.handleSignals;
+  if (typeof handleSignals !== 'boolean') {
+    throw new PrimacyConfigError('handleSignals', handleSignals, 'a boolean');
+  }
+  const onLoss = options.onLoss ?? DEFAULTS.onLoss;
+  if (onLoss !== 'abort' && onLoss !== 'exit') {
+    throw new PrimacyConfigError('onLoss', onLoss, "'abort' or 'exit'");
+  }
+  const stopTimeout = durationOption('stopTimeout', options.stopTimeout, DEFAULTS.stopTimeout, 0);
+  validateShapes(options);
+  return { name, ttl, renewInterval, retryInterval, jitter, identity: options.identity, handleSignals, onLoss, stopTimeout, drift };
+}
+
+function durationOption(option: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_DELAY) {
+    throw new PrimacyConfigError(option, value, `a finite number >= ${min} ms (and <= ${MAX_DELAY})`);
+  }
+  return value;
+}
+
+function validateShapes(options: ElectionOptions): void {
+  const { lock, logger, signal, clock } = options;
+  if (lock !== undefined) {
+    const ok =
+      typeof lock === 'object' &&
+      lock !== null &&
+      typeof lock.kind === 'string' &&
+      ['acquire', 'renew', 'release', 'inspect'].every((m) => typeof (lock as unknown as Record<string, unknown>)[m] === 'function');
+    if (!ok) throw new PrimacyConfigError('lock', lock, 'a lock adapter (fileLock(), redisLock(), ...)');
+  }
+  if (logger !== undefined && logger !== false) {
+    const ok = typeof logger === 'object' && logger !== null && typeof logger.warn === 'function' && typeof logger.error === 'function';
+    if (!ok) throw new PrimacyConfigError('logger', logger, 'false or a logger with warn() and error() (pino, console)');
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new PrimacyConfigError('signal', signal, 'an AbortSignal');
+  }
+  if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')) {
+    throw new PrimacyConfigError('clock', clock, 'an object with a now() method');
+  }
+}
