@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { accessSync, constants, mkdirSync } from 'node:fs';
-import { mkdir, stat, unlink, utimes } from 'node:fs/promises';
+import { accessSync, constants, statSync } from 'node:fs';
+import { stat, unlink, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { mkdirp, mkdirpSync } from '../src/_internal/mkdirp.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from '../src/adapter.js';
 import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
 import { isHolderDead } from '../src/identity.js';
@@ -64,7 +65,8 @@ class FileLock implements LockAdapter {
     const dir = options.dir ?? tmpdir();
     if (typeof dir !== 'string' || dir === '') throw new PrimacyConfigError('dir', dir, 'a directory path', 'file');
     try {
-      mkdirSync(dir, { recursive: true });
+      mkdirpSync(dir);
+      if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
       accessSync(dir, constants.W_OK);
     } catch (error) {
       const { code, message } = error as NodeJS.ErrnoException;
@@ -279,7 +281,7 @@ class FileLock implements LockAdapter {
       )
         return;
     }
-    await mkdir(dir, { recursive: true });
+    await mkdirp(dir);
     this.#ready.add(dir);
   }
 
@@ -292,28 +294,32 @@ class FileLock implements LockAdapter {
 
 /** Reads a lock directory's current record (used by `inspect()` and `lock-status`). */
 export async function inspectLockDir(dir: string, name: string): Promise<LockRecord | null> {
-  let current: StateFile | null;
-  try {
-    ({ current } = await scan(dir));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new PrimacyBackendError('file', 'inspect', `${dir}: ${(error as Error).message}`, { cause: error });
+  // The state file may be claimed away between the scan and the read: look again.
+  for (let pass = 0; ; pass++) {
+    let current: StateFile | null;
+    try {
+      ({ current } = await scan(dir));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new PrimacyBackendError('file', 'inspect', `${dir}: ${(error as Error).message}`, { cause: error });
+    }
+    if (!current) return null;
+    const path = join(dir, current.file);
+    const [record, mtime] = await Promise.all([readRecord(path).catch(() => null), mtimeOf(path)]);
+    if ((record === null || mtime === null) && pass < 5) continue;
+    const valid = record !== null && record !== 'corrupt';
+    const holder = valid ? record.holder : null;
+    const dead = holder && current.state === 'held' ? isHolderDead(holder) : null;
+    return {
+      name,
+      state: current.state,
+      token: current.token,
+      holder,
+      acquiredAt: valid ? record.acquiredAt : null,
+      renewedAt: mtime,
+      expiresAt: valid && mtime !== null && current.state === 'held' ? mtime + record.ttl : null,
+      alive: dead === null ? null : !dead,
+      location: dir,
+    };
   }
-  if (!current) return null;
-  const path = join(dir, current.file);
-  const [record, mtime] = await Promise.all([readRecord(path).catch(() => 'corrupt' as const), mtimeOf(path)]);
-  const valid = record !== 'corrupt';
-  const holder = valid ? record.holder : null;
-  const dead = holder && current.state === 'held' ? isHolderDead(holder) : null;
-  return {
-    name,
-    state: current.state,
-    token: current.token,
-    holder,
-    acquiredAt: valid ? record.acquiredAt : null,
-    renewedAt: mtime,
-    expiresAt: valid && mtime !== null && current.state === 'held' ? mtime + record.ttl : null,
-    alive: dead === null ? null : !dead,
-    location: dir,
-  };
 }

@@ -32,6 +32,14 @@ export class PrimacyBackendError extends PrimacyError {
   }
 }
 
+/** A command-line argument is invalid (the CLIs exit 64). */
+export class PrimacyUsageError extends PrimacyError {
+  override name = 'PrimacyUsageError';
+  constructor(message: string) {
+    super('ERR_PRIMACY_USAGE', message);
+  }
+}
+
 /** The election was stopped, so the requested operation cannot run. */
 export class PrimacyStoppedError extends PrimacyError {
   override name = 'PrimacyStoppedError';

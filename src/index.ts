@@ -3,7 +3,7 @@ export { type FileLockOptions, fileLock, fileLockPath } from '../adapters/file.j
 export { type MemoryLockOptions, MemoryLockStore, memoryLock } from '../adapters/memory.js';
 export type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from './adapter.js';
 export { Election, type ElectionEvents, elect, type RevokeReason } from './elector.js';
-export { PrimacyBackendError, PrimacyConfigError, PrimacyError, PrimacyStoppedError } from './errors.js';
+export { PrimacyBackendError, PrimacyConfigError, PrimacyError, PrimacyStoppedError, PrimacyUsageError } from './errors.js';
 export { defaultLockName, isPrimaryWorker, type PrimaryWorkerResult } from './is-primary-worker.js';
 export type { Logger } from './logger.js';
 export { DEFAULTS, type ElectionOptions } from './options.js';

@@ -1,0 +1,41 @@
+import { join } from 'node:path';
+import type { HolderIdentity } from '../../src/adapter.js';
+import { PrimacyBackendError } from '../../src/errors.js';
+import { readRecord, renameIfPresent, scan } from './state.js';
+
+/** What `forceReleaseLockDir` released. */
+export interface ForcedRelease {
+  readonly dir: string;
+  readonly token: number;
+  /** The holder whose lease was released, or null if its state file was unreadable. */
+  readonly holder: HolderIdentity | null;
+}
+
+/**
+ * Releases a lock on its holder's behalf (`lock-status --release`): the same compare-and-delete
+ * rename as a normal release, `<T>.held` → `<T>.free`. A live holder notices at its next renew
+ * (its `utimes` on `<T>.held` fails) and steps down. With `token`, only that lease is released, so
+ * a lease that changed hands since the operator looked is left alone. Resolves null when there
+ * was nothing (left) to release.
+ */
+export async function forceReleaseLockDir(dir: string, options: { token?: number } = {}): Promise<ForcedRelease | null> {
+  try {
+    let current: Awaited<ReturnType<typeof scan>>['current'];
+    try {
+      ({ current } = await scan(dir));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    if (current?.state !== 'held') return null;
+    if (options.token !== undefined && current.token !== options.token) return null;
+    const held = join(dir, current.file);
+    // The content of `<T>.held` never changes (it is installed with link()), so reading it first is safe.
+    const record = await readRecord(held).catch(() => 'corrupt' as const);
+    if (!(await renameIfPresent(held, join(dir, `${current.token}.free`)))) return null;
+    return { dir, token: current.token, holder: record === 'corrupt' ? null : record.holder };
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new PrimacyBackendError('file', 'force-release', `${dir}: ${code ?? ''} ${message}`.trim(), { cause: error });
+  }
+}
