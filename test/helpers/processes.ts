@@ -1,0 +1,93 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+/** A JSON line a child printed, with the child's pid and a wall-clock `t` (ms, sub-ms precision). */
+export interface ChildEvent {
+  ev: string;
+  pid: number;
+  t: number;
+  [key: string]: unknown;
+}
+
+/** One child process running a TypeScript script, whose JSON stdout lines are collected as events. */
+export class Child {
+  readonly events: ChildEvent[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly process: ChildProcess;
+  stderr = '';
+  #waiters = new Set<() => void>();
+
+  constructor(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+    this.process = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    createInterface({ input: this.process.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      try {
+        this.events.push(JSON.parse(line) as ChildEvent);
+      } catch {
+        return; // not one of ours
+      }
+      for (const wake of this.#waiters) wake();
+    });
+    this.process.stderr?.on('data', (chunk) => {
+      this.stderr += chunk;
+    });
+    this.exited = new Promise((resolve) => this.process.on('exit', (code, signal) => resolve({ code, signal })));
+    void this.exited.then(() => {
+      for (const wake of this.#waiters) wake();
+    });
+  }
+
+  get pid(): number {
+    return this.process.pid as number;
+  }
+
+  /** Resolves with the first event (from `from` on) that matches, or rejects after `timeout` ms. */
+  waitFor(match: (event: ChildEvent) => boolean, timeout = 10_000, from = 0): Promise<ChildEvent> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.events.slice(from).find(match);
+        if (found) {
+          done();
+          resolve(found);
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(
+          new Error(
+            `pid ${this.pid}: no matching event within ${timeout} ms; events: ${JSON.stringify(this.events)}; stderr: ${this.stderr}`,
+          ),
+        );
+      }, timeout);
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  send(line: string): void {
+    this.process.stdin?.write(`${line}\n`);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill(signal);
+  }
+}
+
+/** The wall clock the children stamp their events with. */
+export const wallNow = (): number => performance.timeOrigin + performance.now();
+
+/** Kills every child still running (SIGCONT first, so a stopped one can die) and waits for them. */
+export async function killAll(children: Child[]): Promise<void> {
+  for (const child of children) {
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  }
+  await Promise.all(children.map((child) => child.exited));
+  children.length = 0;
+}

@@ -1,0 +1,106 @@
+/**
+ * Real processes on one real file lock, with real signals. Bounds here are generous and only
+ * prove a mechanism (a takeover happened, and well before the TTL); timing goals live in bench/.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Child, killAll, wallNow } from './helpers/processes.js';
+
+const candidate = join(import.meta.dirname, 'fixtures/candidate.ts');
+
+describe('several processes on one file lock', () => {
+  let dir: string;
+  const children: Child[] = [];
+  const spawnCandidates = (count: number, ttl: number, retryInterval: number, onLoss = 'abort') => {
+    const spawned = Array.from({ length: count }, () => new Child(candidate, [dir, 'jobs', String(ttl), String(retryInterval), onLoss]));
+    children.push(...spawned);
+    return spawned;
+  };
+  const electedIn = (group: Child[], after: number, timeout = 10_000) =>
+    Promise.any(group.map((child) => child.waitFor((e) => e.ev === 'elected' && e.t > after, timeout).then((event) => ({ child, event }))));
+  const sampleRoles = async (group: Child[]) => {
+    const marks = group.map((child) => child.events.length);
+    for (const child of group) child.send('status');
+    const replies = await Promise.all(group.map((child, i) => child.waitFor((e) => e.ev === 'status', 5000, marks[i])));
+    return replies.filter((reply) => reply.isPrimary === true).length;
+  };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'primacy-mp-'));
+  });
+  afterEach(async () => {
+    await killAll(children);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('has exactly one primary at every sample, and a SIGKILLed primary is replaced well before the TTL', async () => {
+    // retryInterval far above the bound: a takeover that fast was woken, not polled.
+    const group = spawnCandidates(6, 3000, 8000);
+    const first = await electedIn(group, 0);
+    await Promise.all(group.map((child) => child.waitFor((e) => e.ev === 'ready')));
+    for (let i = 0; i < 8; i++) expect(await sampleRoles(group)).toBe(1);
+
+    const killedAt = wallNow();
+    first.child.kill('SIGKILL');
+    const rest = group.filter((child) => child !== first.child);
+    const next = await electedIn(rest, killedAt);
+    expect(next.event.t - killedAt).toBeLessThan(1500);
+    expect(next.event.token as number).toBeGreaterThan(first.event.token as number);
+    await first.child.exited;
+    for (let i = 0; i < 5; i++) expect(await sampleRoles(rest)).toBe(1);
+  });
+
+  it('hands over at once when the primary is SIGTERMed (it releases before exiting)', async () => {
+    const group = spawnCandidates(4, 3000, 8000);
+    const first = await electedIn(group, 0);
+    await Promise.all(group.map((child) => child.waitFor((e) => e.ev === 'ready')));
+    const termAt = wallNow();
+    first.child.kill('SIGTERM');
+    const next = await electedIn(
+      group.filter((child) => child !== first.child),
+      termAt,
+    );
+    const stepDown = await first.child.waitFor((e) => e.ev === 'revoked');
+    expect(stepDown.reason).toBe('stopped');
+    expect(next.event.t).toBeGreaterThan(stepDown.t); // never two primaries
+    expect(next.event.t - termAt).toBeLessThan(1500);
+    expect((await first.child.exited).signal).toBe('SIGTERM'); // re-raised: exits as it would have
+  });
+
+  it('replaces a SIGSTOPped primary after its TTL; resumed, it reads isPrimary false and holds a lower token', async () => {
+    const ttl = 1500;
+    const group = spawnCandidates(4, ttl, 200);
+    const first = await electedIn(group, 0);
+    await Promise.all(group.map((child) => child.waitFor((e) => e.ev === 'ready')));
+    const stoppedAt = wallNow();
+    first.child.kill('SIGSTOP');
+    const rest = group.filter((child) => child !== first.child);
+    const next = await electedIn(rest, stoppedAt);
+    // Nobody may take over before the paused holder's lease has run out.
+    expect(next.event.t - stoppedAt).toBeGreaterThan(ttl * 0.5);
+    await new Promise((r) => setTimeout(r, 500));
+    first.child.kill('SIGCONT');
+    const resumed = await first.child.waitFor((e) => e.ev === 'resumed');
+    expect(resumed.isPrimary).toBe(false);
+    expect(first.event.token as number).toBeLessThan(next.event.token as number);
+    const revoked = await first.child.waitFor((e) => e.ev === 'revoked');
+    expect(revoked.reason).toBe('expired');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await sampleRoles(group)).toBe(1);
+  });
+
+  it("exits with code 1 on loss when onLoss is 'exit'", async () => {
+    const group = spawnCandidates(2, 1500, 200, 'exit');
+    const first = await electedIn(group, 0);
+    const stoppedAt = wallNow();
+    first.child.kill('SIGSTOP');
+    await electedIn(
+      group.filter((child) => child !== first.child),
+      stoppedAt,
+    );
+    first.child.kill('SIGCONT');
+    expect((await first.child.exited).code).toBe(1);
+  });
+});
