@@ -63,6 +63,13 @@ export function envLock(options: EnvLockOptions = {}): LockAdapter {
 /** Exported for `lock-status --env`: what this environment decides, or a config error. */
 export function decide(options: EnvLockOptions, env: NodeJS.ProcessEnv): { primary: boolean; location: string } {
   const scope = 'env';
+  // Options of the other mode would be silently ignored: say so instead.
+  if (options.instanceVariable === undefined && options.primaryValue !== undefined) {
+    throw new PrimacyConfigError('primaryValue', options.primaryValue, 'used only with `instanceVariable` (pass both)', scope);
+  }
+  if (options.instanceVariable !== undefined && options.variable !== undefined) {
+    throw new PrimacyConfigError('variable', options.variable, 'left out when `instanceVariable` is given (they are two modes)', scope);
+  }
   if (options.instanceVariable !== undefined) {
     const variable = options.instanceVariable;
     if (typeof variable !== 'string' || variable === '') {

@@ -245,13 +245,16 @@ class FileLock implements LockAdapter {
     return null;
   }
 
-  /** The beacon closed: wait (briefly) until the kernel reports the holder's pid dead, then wake. */
+  /** The beacon closed: wait (briefly) until the lock is free or its holder's pid is dead, then wake. */
   async #holderGone(dir: string): Promise<void> {
     const entry = this.#watches.get(dir);
     if (!entry) return;
     const { holder } = entry;
     // The kernel closes sockets a moment before the process becomes a zombie.
-    for (let waited = 0; holder && isHolderDead(holder) === false && waited < 100; waited += 2) {
+    for (let waited = 0; holder && waited < 100; waited += 2) {
+      if (isHolderDead(holder) !== false) break;
+      const { current } = await scan(dir).catch(() => ({ current: null }));
+      if (current?.state !== 'held') break;
       await new Promise((r) => setTimeout(r, 2));
     }
     for (const listener of entry.listeners) listener();

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { type Election, elect } from './elector.js';
 import type { ElectionOptions } from './options.js';
 
@@ -22,7 +22,7 @@ export async function isPrimaryWorker(options: Partial<ElectionOptions> = {}): P
 
 /** The `name` of the package.json nearest to the working directory, else `'primacy'`. */
 export function defaultLockName(from: string = process.cwd()): string {
-  for (let dir = from; ; dir = dirname(dir)) {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
     try {
       const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown };
       if (typeof name === 'string' && name !== '') return name;

@@ -95,12 +95,13 @@ export interface ResolvedOptions {
 const MAX_DELAY = 2_147_483_647; // setTimeout's limit.
 
 export function resolveOptions(options: ElectionOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new PrimacyConfigError('options', options, 'an object');
   }
   const { name } = options;
-  if (typeof name !== 'string' || name.length === 0 || name.length > 200 || name.includes('\0')) {
-    throw new PrimacyConfigError('name', name, 'a non-empty string of at most 200 characters');
+  // 256: room for any npm package name (214), the default lock name.
+  if (typeof name !== 'string' || name.length === 0 || name.length > 256 || name.includes('\0')) {
+    throw new PrimacyConfigError('name', name, 'a non-empty string of at most 256 characters, without NUL');
   }
   const ttl = durationOption('ttl', options.ttl, DEFAULTS.ttl, 1000);
   const drift = ttl * DEFAULTS.driftFactor + 2;
@@ -109,7 +110,7 @@ export function resolveOptions(options: ElectionOptions): ResolvedOptions {
     throw new PrimacyConfigError(
       'renewInterval',
       renewInterval,
-      `below the TTL less its drift margin (${Math.floor(ttl - drift)} ms for ttl ${ttl})`,
+      `below the TTL less its drift margin (${Number((ttl - drift).toFixed(2))} ms for ttl ${ttl})`,
     );
   }
   const retryInterval = durationOption('retryInterval', options.retryInterval, DEFAULTS.retryInterval, 1);

@@ -67,14 +67,19 @@ export class BeaconWatch {
     socket.unref();
     this.#socket = socket;
     let connected = false;
+    let nobodyListening = false;
     socket.on('connect', () => {
       connected = true;
     });
-    socket.on('error', () => undefined);
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      nobodyListening = error.code === 'ECONNREFUSED' || error.code === 'ENOENT';
+    });
     socket.on('close', () => {
       if (this.#socket === socket) this.#socket = null;
       if (this.#closed) return;
-      if (connected) this.onHolderGone();
+      // Closed after connecting, or reset before our side saw the connect (the holder released
+      // in between): either way the holder is gone.
+      if (connected || !nobodyListening) this.onHolderGone();
       else if (attempt < 5) {
         // A new holder binds its beacon just after it acquires: give it a moment.
         this.#retry = setTimeout(

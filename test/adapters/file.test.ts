@@ -88,6 +88,30 @@ describe('file adapter', () => {
     await followerLock.close?.();
   });
 
+  it('wakes the follower even when the holder releases before accepting its beacon connection', async () => {
+    // Regression: a connection reset before 'connect' was taken for "no holder yet" and the wake
+    // was lost, so the follower waited a whole retry interval.
+    const holderLock = fileLock({ dir });
+    const followerLock = fileLock({ dir });
+    try {
+      for (let round = 0; round < 20; round++) {
+        const lease = await holderLock.acquire(name, createHolderIdentity(), 5000);
+        let unwatch = () => {};
+        const woken = new Promise<string>((resolve) => {
+          unwatch = followerLock.watch?.(name, () => resolve('woken')) ?? unwatch;
+        });
+        expect(await followerLock.acquire(name, createHolderIdentity(), 5000)).toBeNull();
+        if (lease) await holderLock.release(lease); // at once: the holder never accepts the connection
+        const outcome = await Promise.race([woken, new Promise((r) => setTimeout(() => r('timeout'), 1000))]);
+        unwatch();
+        expect(outcome, `round ${round}`).toBe('woken');
+      }
+    } finally {
+      await holderLock.close?.();
+      await followerLock.close?.();
+    }
+  });
+
   it('hashes lock names that are unsafe as file names', () => {
     expect(fileLockPath('reports', '/x')).toBe('/x/primacy-reports.lock');
     expect(fileLockPath('@acme/api', '/x')).toMatch(/^\/x\/primacy-_acme_api-[0-9a-f]{8}\.lock$/);
