@@ -130,9 +130,11 @@ export class Election extends EventEmitter<ElectionEvents> {
     await this.#loop;
     const lease = this.#lease;
     if (lease) {
+      // Leadership ends here, before the release: observers must never see the next primary's
+      // `elected` before this `revoked`.
       this.#clearLease();
-      await this.#releaseQuietly(lease);
       this.emit('revoked', { reason: 'stopped', lease });
+      await this.#releaseQuietly(lease);
     }
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     if (this.#ownsLock) await this.#lock.close?.();
