@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { accessSync, constants, statSync } from 'node:fs';
 import { stat, unlink, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,8 @@ import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord
 import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
 import { isHolderDead } from '../src/identity.js';
 import { BeaconServer, BeaconWatch, beaconAddress } from './file/beacon.js';
+import { inspectLockDir } from './file/inspect.js';
+import { fileLockPath } from './file/path.js';
 import {
   claim,
   install,
@@ -28,14 +29,6 @@ export interface FileLockOptions {
    * @default os.tmpdir()
    */
   dir?: string;
-}
-
-/** A lock directory's path for `name` inside `dir`; names unsafe in a file name are hashed. */
-export function fileLockPath(name: string, dir: string = tmpdir()): string {
-  const safe = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/.test(name)
-    ? name
-    : `${name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80)}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
-  return join(resolve(dir), `primacy-${safe}.lock`);
 }
 
 type Verdict =
@@ -140,7 +133,7 @@ class FileLock implements LockAdapter {
       previousToken = current.token;
     }
     const record: StoredRecord = { v: 1, name, token: previousToken + 1, holder, acquiredAt: start.getTime(), ttl };
-    const installed = await install(dir, record, start);
+    const installed = await install(dir, record);
     if (claimed) await unlink(join(dir, claimed)).catch(() => undefined);
     if (!installed) return 'again';
     this.#beacon(dir).open();
@@ -295,34 +288,4 @@ class FileLock implements LockAdapter {
   }
 }
 
-/** Reads a lock directory's current record (used by `inspect()` and `lock-status`). */
-export async function inspectLockDir(dir: string, name: string): Promise<LockRecord | null> {
-  // The state file may be claimed away between the scan and the read: look again.
-  for (let pass = 0; ; pass++) {
-    let current: StateFile | null;
-    try {
-      ({ current } = await scan(dir));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new PrimacyBackendError('file', 'inspect', `${dir}: ${(error as Error).message}`, { cause: error });
-    }
-    if (!current) return null;
-    const path = join(dir, current.file);
-    const [record, mtime] = await Promise.all([readRecord(path).catch(() => null), mtimeOf(path)]);
-    if ((record === null || mtime === null) && pass < 5) continue;
-    const valid = record !== null && record !== 'corrupt';
-    const holder = valid ? record.holder : null;
-    const dead = holder && current.state === 'held' ? isHolderDead(holder) : null;
-    return {
-      name,
-      state: current.state,
-      token: current.token,
-      holder,
-      acquiredAt: valid ? record.acquiredAt : null,
-      renewedAt: mtime,
-      expiresAt: valid && mtime !== null && current.state === 'held' ? mtime + record.ttl : null,
-      alive: dead === null ? null : !dead,
-      location: dir,
-    };
-  }
-}
+export { fileLockPath, inspectLockDir };

@@ -2,27 +2,15 @@ import { EventEmitter } from 'node:events';
 import { fileLock } from '../adapters/file.js';
 import { type Clock, monotonicClock } from './_internal/clock.js';
 import { settleWithin, withJitter } from './_internal/delay.js';
+import { Nap } from './_internal/nap.js';
 import { stopOnSignals } from './_internal/signals.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from './adapter.js';
 import { PrimacyError } from './errors.js';
+import type { ElectionEvents, RevokeReason } from './events.js';
 import { createHolderIdentity } from './identity.js';
 import { consoleWarnings, type Logger, silentLogger } from './logger.js';
 import { type ElectionOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type PrimaryWork, WorkRunner } from './work.js';
-
-/** Why leadership ended. */
-export type RevokeReason = 'expired' | 'lost' | 'stopped';
-
-export interface ElectionEvents {
-  /** This process became primary. */
-  elected: [lease: Lease];
-  /** This process stopped being primary. Always follows an `elected`. */
-  revoked: [info: { reason: RevokeReason; lease: Lease }];
-  /** The observed holder changed (null: nobody holds the lock). Emitted only while listened to. */
-  leader: [holder: HolderIdentity | null];
-  /** A backend or work error. The election goes on; without a listener it is logged instead. */
-  error: [error: unknown];
-}
 
 /** A running election for one lock name. Create with `elect()`. */
 export class Election extends EventEmitter<ElectionEvents> {
@@ -42,8 +30,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   #deadline = Number.NEGATIVE_INFINITY;
   #deadlineTimer: NodeJS.Timeout | undefined;
   #leaderId: string | null | undefined;
-  #sleeping: { wakeable: boolean; done: () => void } | null = null;
-  #wakePending = false;
+  readonly #nap = new Nap();
   #stopRequested = false;
   #loopDone = false;
   #stopPromise: Promise<void> | undefined;
@@ -112,13 +99,13 @@ export class Election extends EventEmitter<ElectionEvents> {
     return this.#stopPromise;
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 
   async #shutdown(): Promise<void> {
     this.#stopRequested = true;
-    if (this.#sleeping?.wakeable) this.#sleeping.done();
+    this.#nap.hint();
     // Keep renewing while the work drains: it may still write with its fencing token.
     this.#work.end(new PrimacyError('ERR_PRIMACY_STOPPING', `[primacy] election "${this.name}" is stopping`));
     const drained = await settleWithin(this.#work.settled(), this.#options.stopTimeout);
@@ -126,7 +113,7 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.#logger.warn(`[primacy] work of "${this.name}" did not settle within stopTimeout; releasing anyway`);
     }
     this.#loopDone = true;
-    this.#sleeping?.done();
+    this.#nap.end();
     await this.#loop;
     const lease = this.#lease;
     if (lease) {
@@ -284,33 +271,12 @@ export class Election extends EventEmitter<ElectionEvents> {
     return withJitter(base, jitter);
   }
 
-  /**
-   * Sleeps for `ms`. Stop always cuts it short; a wake-up hint only when `wakeable` (followers), and
-   * a hint that arrived while no sleep was pending (mid-acquire) is kept for the next one.
-   */
   #pause(ms: number, wakeable = true): Promise<void> {
-    if (this.#loopDone || (wakeable && (this.#wakePending || this.#stopRequested))) {
-      this.#wakePending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      // Deliberately not unref'd: a running election keeps its process alive, as a server would.
-      const timer = setTimeout(done, ms);
-      const interrupt = { wakeable, done };
-      this.#sleeping = interrupt;
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        if (self.#sleeping === interrupt) self.#sleeping = null;
-        resolve();
-      }
-    });
+    return this.#stopRequested && wakeable ? Promise.resolve() : this.#nap.sleep(ms, wakeable);
   }
 
   #wakeFollower(): void {
-    if (this.#lease !== null) return;
-    if (this.#sleeping?.wakeable) this.#sleeping.done();
-    else this.#wakePending = true;
+    if (this.#lease === null) this.#nap.hint();
   }
 
   #stopWhenAborted(signal: AbortSignal): void {

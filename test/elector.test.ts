@@ -5,7 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryLockStore, memoryLock } from '../adapters/memory.js';
 import type { Lease, LockAdapter } from '../src/adapter.js';
-import { type Election, elect, type RevokeReason } from '../src/elector.js';
+import { type Election, elect } from '../src/elector.js';
+import type { RevokeReason } from '../src/events.js';
 
 const clock = { now: () => Date.now() };
 const quiet = { handleSignals: false, logger: false as const, clock };

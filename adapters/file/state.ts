@@ -89,12 +89,15 @@ export async function claim(dir: string, file: string): Promise<string | null> {
   }
 }
 
-/** Atomically creates `<token>.held` with `record` as its content. False if it already exists. */
-export async function install(dir: string, record: StoredRecord, mtime: Date): Promise<boolean> {
+/**
+ * Atomically creates `<token>.held` with `record` as its content. False if it already exists.
+ * Its mtime (when others start counting the lease) is the write time, which is after the holder
+ * started its own, shorter, deadline: safe without setting it.
+ */
+export async function install(dir: string, record: StoredRecord): Promise<boolean> {
   const tmp = join(dir, `.tmp-${randomUUID()}`);
   await writeFile(tmp, JSON.stringify(record), { flag: 'wx' });
   try {
-    await utimes(tmp, mtime, mtime);
     await link(tmp, join(dir, `${record.token}.held`));
     return true;
   } catch (error) {

@@ -1,0 +1,15 @@
+import type { HolderIdentity, Lease } from './adapter.js';
+
+/** Why leadership ended. */
+export type RevokeReason = 'expired' | 'lost' | 'stopped';
+
+export interface ElectionEvents {
+  /** This process became primary. */
+  elected: [lease: Lease];
+  /** This process stopped being primary. Always follows an `elected`. */
+  revoked: [info: { reason: RevokeReason; lease: Lease }];
+  /** The observed holder changed (null: nobody holds the lock). Emitted only while listened to. */
+  leader: [holder: HolderIdentity | null];
+  /** A backend or work error. The election goes on; without a listener it is logged instead. */
+  error: [error: unknown];
+}
