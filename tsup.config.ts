@@ -2,8 +2,12 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts' },
+    // One entry per subpath; shared code is split into chunks (CJS too), so `primacy` and
+    // `primacy/redis` share one PrimacyError class and `instanceof` works across them.
+    entry: { index: 'src/index.ts', redis: 'adapters/redis.ts' },
     format: ['esm', 'cjs'],
+    splitting: true,
+    external: ['ioredis'],
     dts: true,
     target: 'node20',
     sourcemap: true,

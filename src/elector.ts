@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { fileLock } from '../adapters/file.js';
+import { bounded } from './_internal/bounded.js';
 import { type Clock, monotonicClock } from './_internal/clock.js';
 import { settleWithin, withJitter } from './_internal/delay.js';
 import { Nap } from './_internal/nap.js';
@@ -51,7 +52,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.ready = new Promise((resolve) => {
       this.#markReady = resolve;
     });
-    if (this.#lock.watch) this.#cleanups.push(this.#lock.watch(this.name, () => this.#wakeFollower()));
+    if (this.#lock.watch) this.#cleanups.push(this.#lock.watch(this.name, () => this.#onHint()));
     if (this.#options.handleSignals) this.#cleanups.push(stopOnSignals(() => this.stop()));
     if (options.signal) this.#stopWhenAborted(options.signal);
     this.#loop = this.#run();
@@ -150,7 +151,9 @@ export class Election extends EventEmitter<ElectionEvents> {
     const start = this.#clock.now();
     let lease: Lease | null;
     try {
-      lease = await this.#lock.acquire(this.name, this.holder, ttl, this.#context);
+      // An answer later than the TTL is useless (the lease would be expired): give it back.
+      const attempt = this.#lock.acquire(this.name, this.holder, ttl, this.#context);
+      lease = await bounded(attempt, ttl, this.#label('acquire'), (late) => late && void this.#releaseQuietly(late));
     } catch (error) {
       this.#report(error, 'acquire');
       return 'error';
@@ -187,7 +190,13 @@ export class Election extends EventEmitter<ElectionEvents> {
     }
     let renewed: Lease | null;
     try {
-      renewed = await this.#lock.renew(lease, ttl, this.#context);
+      const attempt = this.#lock.renew(lease, ttl, this.#context);
+      renewed = await bounded(
+        attempt,
+        Math.max(1, this.#deadline - start),
+        this.#label('renew'),
+        (late) => late && void this.#releaseQuietly(late),
+      );
     } catch (error) {
       this.#report(error, 'renew');
       return 'error';
@@ -243,7 +252,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   async #observeLeader(): Promise<void> {
     if (this.listenerCount('leader') === 0) return;
     try {
-      const record = await this.#lock.inspect(this.name);
+      const record = await bounded(this.#lock.inspect(this.name), this.#options.ttl, this.#label('inspect'));
       this.#noteLeader(record?.state === 'held' ? record.holder : null);
     } catch (error) {
       this.#report(error, 'inspect');
@@ -259,7 +268,7 @@ export class Election extends EventEmitter<ElectionEvents> {
 
   async #releaseQuietly(lease: Lease): Promise<void> {
     try {
-      await this.#lock.release(lease, this.#context);
+      await bounded(this.#lock.release(lease, this.#context), this.#options.ttl, this.#label('release'));
     } catch (error) {
       this.#report(error, 'release');
     }
@@ -279,6 +288,12 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (this.#lease === null) this.#nap.hint();
   }
 
+  /** A hint from the adapter: a follower campaigns now; a primary re-checks its lease now. */
+  #onHint(): void {
+    if (this.#lease === null) this.#nap.hint();
+    else this.#nap.urgent();
+  }
+
   #stopWhenAborted(signal: AbortSignal): void {
     const onAbort = () => void this.stop();
     if (signal.aborted) queueMicrotask(onAbort);
@@ -286,6 +301,10 @@ export class Election extends EventEmitter<ElectionEvents> {
       signal.addEventListener('abort', onAbort, { once: true });
       this.#cleanups.push(() => signal.removeEventListener('abort', onAbort));
     }
+  }
+
+  #label(operation: string): { adapter: string; operation: string } {
+    return { adapter: this.#lock.kind, operation };
   }
 
   #report(error: unknown, operation: string): void {

@@ -12,7 +12,7 @@
  * The token lives in the file name, so it strictly increases across holders and restarts.
  */
 import { randomUUID } from 'node:crypto';
-import { link, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HolderIdentity } from '../../src/adapter.js';
 

@@ -32,6 +32,11 @@ export class Nap {
     else this.#hintPending = true;
   }
 
+  /** Ends the current sleep, wakeable or not (the primary must re-check its lease now). */
+  urgent(): void {
+    this.#current?.done();
+  }
+
   /** Ends any sleep now and every later one at once. */
   end(): void {
     this.#over = true;

@@ -1,0 +1,82 @@
+/**
+ * Binds leases to connections. The holder records its connection's `CLIENT ID`; a follower that
+ * finds that client gone (`CLIENT LIST ID` answers empty the moment a killed process's socket
+ * closes) may take over at once instead of waiting for the TTL. The holder, for its part, never
+ * renews a lease made on a connection it has since lost.
+ *
+ * Where the server refuses `CLIENT` (an ACL without it, a proxy) or the client is a Cluster (the
+ * key's node is not the connection we could ask), binding is off and failover falls back to expiry.
+ */
+import type { AdapterCallContext } from '../../src/adapter.js';
+
+export interface CommandClient {
+  call(command: string, ...args: Array<string | number>): Promise<unknown>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  readonly isCluster?: boolean;
+}
+
+export class ConnectionBinding {
+  #id: string | null | undefined;
+  #enabled: boolean;
+  #warned = false;
+
+  constructor(
+    private readonly client: CommandClient,
+    private readonly onLost: () => void,
+    enabled: boolean,
+  ) {
+    this.#enabled = enabled && client.isCluster !== true;
+    // A reconnect is a new connection: leases made on the old one must not be renewed.
+    client.on('close', () => {
+      if (this.#id === undefined) return;
+      this.#id = undefined;
+      this.onLost();
+    });
+  }
+
+  /** Whether leases are bound to connections (else failover waits for expiry). */
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
+  /** The id of the connection commands go out on now (fetched once per connection), or null if unbound. */
+  async current(context?: AdapterCallContext): Promise<string | null> {
+    if (!this.#enabled) return null;
+    if (this.#id !== undefined) return this.#id;
+    try {
+      this.#id = String(await this.client.call('CLIENT', 'ID'));
+    } catch (error) {
+      this.#disable(error, context);
+      return null;
+    }
+    return this.#id;
+  }
+
+  /** The id known for the live connection, without asking (undefined: lost since). */
+  get known(): string | null | undefined {
+    return this.#enabled ? this.#id : null;
+  }
+
+  /** Whether the connection `clientId` is still open on the server; null when we cannot tell. */
+  async isAlive(clientId: string, context?: AdapterCallContext): Promise<boolean | null> {
+    if (!this.#enabled) return null;
+    try {
+      const listing = String(await this.client.call('CLIENT', 'LIST', 'ID', clientId));
+      return listing.trim() !== '';
+    } catch (error) {
+      this.#disable(error, context);
+      return null;
+    }
+  }
+
+  #disable(error: unknown, context?: AdapterCallContext): void {
+    const message = (error as Error).message ?? String(error);
+    // Only a refusal disables binding; a dropped connection is just an error to retry.
+    if (!/NOPERM|unknown (sub)?command|ERR unknown|not allowed|DENIED/i.test(message)) throw error;
+    this.#enabled = false;
+    if (!this.#warned) {
+      this.#warned = true;
+      context?.warn?.(`[primacy] [redis] the server refuses CLIENT (${message}); crash failover falls back to TTL expiry`);
+    }
+  }
+}

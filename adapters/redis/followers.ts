@@ -1,0 +1,103 @@
+/**
+ * Wakes waiting followers without making them poll the lock: a release PUBLISHes on the lock's
+ * channel (one lazily created subscriber connection serves every lock of the adapter), and a
+ * holder's death is seen by polling its connection (`CLIENT LIST ID`, one cheap command) every
+ * `livenessInterval` ms while someone waits.
+ */
+import type { ConnectionBinding } from './connection.js';
+
+export interface Subscriber {
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  quit(): Promise<unknown>;
+}
+
+interface Watched {
+  readonly channel: string;
+  readonly listeners: Set<() => void>;
+  poll: NodeJS.Timeout | undefined;
+}
+
+export class Followers {
+  readonly #watched = new Map<string, Watched>();
+  #subscriber: Subscriber | null = null;
+
+  constructor(
+    private readonly createSubscriber: () => Subscriber,
+    private readonly binding: ConnectionBinding,
+    private readonly livenessInterval: number,
+  ) {}
+
+  add(name: string, channel: string, onChange: () => void): () => void {
+    let watched = this.#watched.get(name);
+    if (!watched) {
+      watched = { channel, listeners: new Set(), poll: undefined };
+      this.#watched.set(name, watched);
+      void this.#ensureSubscriber()
+        .subscribe(channel)
+        .catch(() => undefined); // Polling still covers us; the subscriber reconnects by itself.
+    }
+    watched.listeners.add(onChange);
+    return () => {
+      const current = this.#watched.get(name);
+      if (!current) return;
+      current.listeners.delete(onChange);
+      if (current.listeners.size > 0) return;
+      clearInterval(current.poll);
+      this.#watched.delete(name);
+      void this.#subscriber?.unsubscribe(channel).catch(() => undefined);
+    };
+  }
+
+  /** Someone else holds `name` on connection `clientId`: watch that connection until it closes. */
+  followHolder(name: string, clientId: string | null): void {
+    const watched = this.#watched.get(name);
+    if (!watched) return;
+    clearInterval(watched.poll);
+    watched.poll = undefined;
+    if (clientId === null || !this.binding.enabled) return;
+    watched.poll = setInterval(async () => {
+      const alive = await this.binding.isAlive(clientId).catch(() => null);
+      if (alive !== false || this.#watched.get(name) !== watched) return;
+      clearInterval(watched.poll);
+      watched.poll = undefined;
+      this.notify(name);
+    }, this.livenessInterval);
+    watched.poll.unref();
+  }
+
+  /** We hold `name` now: nothing to watch. */
+  stopFollowing(name: string): void {
+    const watched = this.#watched.get(name);
+    if (watched) clearInterval(watched.poll);
+  }
+
+  notify(name: string): void {
+    for (const listener of this.#watched.get(name)?.listeners ?? []) listener();
+  }
+
+  notifyAll(): void {
+    for (const name of this.#watched.keys()) this.notify(name);
+  }
+
+  async close(): Promise<void> {
+    for (const watched of this.#watched.values()) clearInterval(watched.poll);
+    this.#watched.clear();
+    const subscriber = this.#subscriber;
+    this.#subscriber = null;
+    await subscriber?.quit().catch(() => undefined);
+  }
+
+  #ensureSubscriber(): Subscriber {
+    if (this.#subscriber) return this.#subscriber;
+    const subscriber = this.createSubscriber();
+    subscriber.on('error', () => undefined); // Reconnects by itself; missed wake-ups are covered by polling.
+    subscriber.on('message', (channel) => {
+      for (const [name, watched] of this.#watched) if (watched.channel === channel) this.notify(name);
+    });
+    this.#subscriber = subscriber;
+    return subscriber;
+  }
+}
