@@ -1,0 +1,125 @@
+/**
+ * Real processes electing through a private Redis: crash, graceful stop, pause of the primary,
+ * and the Redis server itself paused and restarted under a running election.
+ */
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Child, killAll, wallNow } from './helpers/processes.js';
+import { type RedisServer, startRedis } from './helpers/redis-server.js';
+
+const candidate = join(import.meta.dirname, 'fixtures/candidate.ts');
+
+describe('several processes on one Redis lock', () => {
+  let redis: RedisServer;
+  const children: Child[] = [];
+  let lockName = '';
+  const spawnCandidates = (count: number, ttl: number, retryInterval: number) => {
+    const spawned = Array.from({ length: count }, () => new Child(candidate, [redis.url, lockName, String(ttl), String(retryInterval)]));
+    children.push(...spawned);
+    return spawned;
+  };
+  const electedIn = (group: Child[], after: number, timeout = 15_000) =>
+    Promise.any(group.map((child) => child.waitFor((e) => e.ev === 'elected' && e.t > after, timeout).then((event) => ({ child, event }))));
+  const primaries = async (group: Child[]) => {
+    const marks = group.map((child) => child.events.length);
+    for (const child of group) child.send('status');
+    const replies = await Promise.all(group.map((child, i) => child.waitFor((e) => e.ev === 'status', 5000, marks[i])));
+    return replies.filter((reply) => reply.isPrimary === true).length;
+  };
+  const settled = (group: Child[]) => Promise.all(group.map((child) => child.waitFor((e) => e.ev === 'ready', 15_000)));
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    redis.resume();
+    await killAll(children);
+  });
+  afterAll(() => redis.stop());
+
+  it('replaces a SIGKILLed primary long before the TTL (its connection closed)', async () => {
+    lockName = 'kill';
+    const group = spawnCandidates(4, 10_000, 8000);
+    const first = await electedIn(group, 0);
+    await settled(group);
+    expect(await primaries(group)).toBe(1);
+    const killedAt = wallNow();
+    first.child.kill('SIGKILL');
+    const next = await electedIn(
+      group.filter((c) => c !== first.child),
+      killedAt,
+    );
+    expect(next.event.t - killedAt).toBeLessThan(1500);
+    expect(next.event.token as number).toBeGreaterThan(first.event.token as number);
+  });
+
+  it('hands over at once on SIGTERM (release publishes, followers wake)', async () => {
+    lockName = 'term';
+    const group = spawnCandidates(4, 10_000, 8000);
+    const first = await electedIn(group, 0);
+    await settled(group);
+    const termAt = wallNow();
+    first.child.kill('SIGTERM');
+    const next = await electedIn(
+      group.filter((c) => c !== first.child),
+      termAt,
+    );
+    const revoked = await first.child.waitFor((e) => e.ev === 'revoked');
+    expect(next.event.t).toBeGreaterThan(revoked.t);
+    expect(next.event.t - termAt).toBeLessThan(1500);
+  });
+
+  it('replaces a SIGSTOPped primary only after its TTL; resumed, it reads isPrimary false with a lower token', async () => {
+    lockName = 'stop';
+    const ttl = 1500;
+    const group = spawnCandidates(3, ttl, 200);
+    const first = await electedIn(group, 0);
+    await settled(group);
+    const stoppedAt = wallNow();
+    first.child.kill('SIGSTOP');
+    const next = await electedIn(
+      group.filter((c) => c !== first.child),
+      stoppedAt,
+    );
+    expect(next.event.t - stoppedAt).toBeGreaterThan(ttl * 0.5); // its connection stayed open: no early takeover
+    first.child.kill('SIGCONT');
+    const resumed = await first.child.waitFor((e) => e.ev === 'resumed');
+    expect(resumed.isPrimary).toBe(false);
+    expect(first.event.token as number).toBeLessThan(next.event.token as number);
+  });
+
+  it('steps down while Redis is paused, and elects again once it is back; no crash', async () => {
+    lockName = 'pause';
+    const ttl = 1500;
+    const group = spawnCandidates(3, ttl, 200);
+    const first = await electedIn(group, 0);
+    await settled(group);
+    const pausedAt = wallNow();
+    redis.pause();
+    const stepDown = await first.child.waitFor((e) => e.ev === 'revoked' && e.t > pausedAt, 10_000);
+    expect(stepDown.reason).toBe('expired');
+    expect(stepDown.t - pausedAt).toBeLessThan(ttl + 500); // before anyone could take over
+    await new Promise((r) => setTimeout(r, 1000));
+    const resumedAt = wallNow();
+    redis.resume();
+    await electedIn(group, resumedAt);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await primaries(group)).toBe(1);
+    for (const child of group) expect(child.process.exitCode).toBeNull();
+  });
+
+  it('elects again after Redis restarts (empty); the old holder steps down as its connection is gone', async () => {
+    lockName = 'restart';
+    const group = spawnCandidates(3, 1500, 200);
+    const first = await electedIn(group, 0);
+    await settled(group);
+    const killedAt = wallNow();
+    await redis.restart();
+    const stepDown = await first.child.waitFor((e) => e.ev === 'revoked' && e.t > killedAt, 10_000);
+    expect(stepDown.reason).toBe('lost');
+    await electedIn(group, stepDown.t);
+    await new Promise((r) => setTimeout(r, 1600));
+    expect(await primaries(group)).toBe(1);
+    for (const child of group) expect(child.process.exitCode).toBeNull();
+  });
+});
