@@ -17,5 +17,6 @@ export default defineConfig([
     entry: { 'cli/lock-status': 'src/cli/lock-status.ts', 'cli/primacy': 'src/cli/primacy.ts' },
     format: ['esm'],
     target: 'node20',
+    external: ['ioredis'],
   },
 ]);

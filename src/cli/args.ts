@@ -18,7 +18,10 @@ export const EXIT = Object.freeze({
 
 /** Bad command-line usage: the message names the problem; the CLI adds "see ... --help". */
 
-export type Target = { kind: 'name'; name: string | undefined; dir: string | undefined } | { kind: 'path'; path: string };
+export type Target =
+  | { kind: 'name'; name: string | undefined; dir: string | undefined }
+  | { kind: 'path'; path: string }
+  | { kind: 'redis'; name: string | undefined; url: string };
 
 export interface StatusArgs {
   readonly help: boolean;
@@ -36,6 +39,7 @@ export interface StatusArgs {
 const OPTIONS = {
   dir: { type: 'string' },
   path: { type: 'string' },
+  redis: { type: 'string' },
   json: { type: 'boolean' },
   watch: { type: 'boolean' },
   interval: { type: 'string' },
@@ -98,7 +102,12 @@ export function parseStatusArgs(argv: readonly string[]): StatusArgs {
   }
 
   let target: Target;
-  if (v.path !== undefined) {
+  if (v.redis !== undefined) {
+    if (v.path !== undefined || v.dir !== undefined) throw new PrimacyUsageError('--redis names a Redis lock: drop --path and --dir');
+    if (!/^rediss?:\/\//.test(v.redis)) throw new PrimacyUsageError(`--redis needs a redis:// or rediss:// URL, got "${v.redis}"`);
+    if (v.release === true) throw new PrimacyUsageError('--release is not available for Redis locks yet (it expires by TTL)');
+    target = { kind: 'redis', name, url: v.redis };
+  } else if (v.path !== undefined) {
     if (name !== undefined) throw new PrimacyUsageError(`give either a lock NAME ("${name}") or --path, not both`);
     if (v.dir !== undefined) throw new PrimacyUsageError('give either --dir or --path, not both (--path is the lock directory itself)');
     target = { kind: 'path', path: v.path };
@@ -153,6 +162,7 @@ Arguments:
 Options:
   --dir DIR            directory holding the locks (default: the OS temp directory, here ${tmpdir()})
   --path LOCKDIR       the lock directory itself (primacy-<name>.lock); not with NAME or --dir
+  --redis URL          a Redis lock (primacy/redis) on the server at URL, e.g. redis://127.0.0.1:6379
   --json               print one JSON object: {name, location, state, verdict, record, now}
   --watch              re-render until Ctrl-C or SIGTERM (with --json: one line per change)
   --interval MS        how often --watch looks, in milliseconds (default ${DEFAULT_INTERVAL})

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decide } from '../../adapters/env.js';
 import { forceReleaseLockDir } from '../../adapters/file/force-release.js';
 import { fileLockPath, inspectLockDir } from '../../adapters/file.js';
+import type { LockRecord } from '../adapter.js';
 import { PrimacyConfigError, PrimacyUsageError } from '../errors.js';
 import { defaultLockName } from '../is-primary-worker.js';
 import { VERSION } from '../version.js';
@@ -31,11 +32,15 @@ export async function runStatus(argv: readonly string[], prog = 'lock-status', i
     if (args.help) return print(io, helpText(prog, defaultLockName(io.cwd)), EXIT.held);
     if (args.version) return print(io, `${VERSION}\n`, EXIT.held);
     if (args.env) return envStatus(args.env, args.json, io, prog);
-    const lock = resolveTarget(args.target, io.cwd);
-    if (args.release) return await release(lock, args, io);
-    if (args.watch !== null) return await watch(lock, args.json, args.watch, io);
-    const status = await look(lock);
-    return print(io, args.json ? `${toJson(status)}\n` : renderTable(status), exitCodeOf(status));
+    const lock = await resolveTarget(args.target, io.cwd);
+    try {
+      if (args.release) return await release(lock, args, io);
+      if (args.watch !== null) return await watch(lock, args.json, args.watch, io);
+      const status = await look(lock);
+      return print(io, args.json ? `${toJson(status)}\n` : renderTable(status), exitCodeOf(status));
+    } finally {
+      await lock.close?.();
+    }
   } catch (error) {
     if (error instanceof PrimacyUsageError) {
       io.stderr.write(`${prog}: ${error.message}\nsee ${prog} --help\n`);
@@ -48,23 +53,40 @@ export async function runStatus(argv: readonly string[], prog = 'lock-status', i
 
 interface LockTarget {
   readonly name: string;
-  /** The lock directory. */
+  /** The lock directory, or the Redis URL. */
   readonly location: string;
+  readonly inspect: () => Promise<LockRecord | null>;
+  readonly close?: () => Promise<void>;
 }
 
-function resolveTarget(target: Target, cwd: string): LockTarget {
+async function resolveTarget(target: Target, cwd: string): Promise<LockTarget> {
+  if (target.kind === 'redis') return redisTarget(target.name ?? defaultLockName(cwd), target.url);
+  let name: string;
+  let location: string;
   if (target.kind === 'path') {
-    const location = resolve(cwd, target.path);
+    location = resolve(cwd, target.path);
     // `primacy-<name>.lock` → name (a hashed unsafe name shows in its file-safe form).
-    const name = /^primacy-(.+)\.lock$/.exec(basename(location))?.[1] ?? basename(location);
-    return { name, location };
+    name = /^primacy-(.+)\.lock$/.exec(basename(location))?.[1] ?? basename(location);
+  } else {
+    name = target.name ?? defaultLockName(cwd);
+    location = fileLockPath(name, resolve(cwd, target.dir ?? tmpdir()));
   }
-  const name = target.name ?? defaultLockName(cwd);
-  return { name, location: fileLockPath(name, resolve(cwd, target.dir ?? tmpdir())) };
+  return { name, location, inspect: () => inspectLockDir(location, name) };
+}
+
+/** A Redis lock, through a client that fails fast instead of reconnecting forever. */
+async function redisTarget(name: string, url: string): Promise<LockTarget> {
+  // Loaded only here: file-lock users need not install ioredis.
+  const [{ Redis }, { redisLock }] = await Promise.all([import('ioredis'), import('../../adapters/redis.js')]);
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  const adapter = redisLock({ client });
+  return { name, location: url, inspect: () => adapter.inspect(name), close: async () => void client.disconnect() };
 }
 
 async function look(lock: LockTarget): Promise<LockStatus> {
-  const record = await inspectLockDir(lock.location, lock.name);
+  const record = await lock.inspect();
   return assess(lock.name, lock.location, record, Date.now());
 }
 
