@@ -4,7 +4,7 @@ export default defineConfig([
   {
     // One entry per subpath; shared code is split into chunks (CJS too), so `primacy` and
     // `primacy/redis` share one PrimacyError class and `instanceof` works across them.
-    entry: { index: 'src/index.ts', redis: 'adapters/redis.ts' },
+    entry: { index: 'src/index.ts', redis: 'adapters/redis.ts', redlock: 'adapters/redlock.ts' },
     format: ['esm', 'cjs'],
     splitting: true,
     external: ['ioredis'],

@@ -3,7 +3,7 @@ import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord
 import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
 import { type CommandClient, ConnectionBinding } from './redis/connection.js';
 import { Followers, type Subscriber } from './redis/followers.js';
-import { parseValue, valueTail } from './redis/record.js';
+import { belongsTo, parseValue, valueTail } from './redis/record.js';
 import { ACQUIRE, RELEASE, RENEW, run, type ScriptClient, TAKE_OVER } from './redis/scripts.js';
 
 /** The ioredis surface the adapter uses; `Redis`, `Cluster` and Sentinel-backed clients all fit. */
@@ -82,7 +82,7 @@ class RedisLock implements LockAdapter {
   }
 
   async renew(lease: Lease, ttl: number): Promise<Lease | null> {
-    if (!consistent(lease)) return null;
+    if (!belongsTo((lease.data as RedisLeaseData | undefined)?.value, lease)) return null;
     const { key, value, clientId } = lease.data as RedisLeaseData;
     // Never renew a lease made on a connection we have since lost: another process may already
     // have taken it over when the server saw that connection close.
@@ -96,7 +96,7 @@ class RedisLock implements LockAdapter {
   }
 
   async release(lease: Lease): Promise<void> {
-    if (!consistent(lease)) return;
+    if (!belongsTo((lease.data as RedisLeaseData | undefined)?.value, lease)) return;
     const { key, value } = lease.data as RedisLeaseData;
     try {
       await run(this.#client, RELEASE, [key, value, this.#key(lease.name, 'events')]);
@@ -189,12 +189,6 @@ function validate(options: RedisLockOptions): RedisLockOptions {
     throw new PrimacyConfigError('livenessInterval', livenessInterval, 'a number of ms from 10 to 60000', scope);
   }
   return options;
-}
-
-/** The value we compare against must be this lease's own (same token, same holder). */
-function consistent(lease: Lease): boolean {
-  const parsed = parseValue((lease.data as RedisLeaseData | undefined)?.value ?? '');
-  return parsed !== null && parsed.token === lease.token && parsed.holderId === lease.holder.id;
 }
 
 function backendError(operation: string, error: unknown): PrimacyBackendError {

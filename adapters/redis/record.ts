@@ -31,3 +31,9 @@ export function parseValue(value: string): ParsedValue | null {
   }
   return { token: Number(match[1]), holderId: match[2] as string, clientId: match[3] === '-' ? null : (match[3] as string), record };
 }
+
+/** Whether `value` is this lease's own (same token, same holder): a forged or mixed-up lease is refused. */
+export function belongsTo(value: string | null | undefined, lease: { token: number; holder: { id: string } }): boolean {
+  const parsed = parseValue(value ?? '');
+  return parsed !== null && parsed.token === lease.token && parsed.holderId === lease.holder.id;
+}

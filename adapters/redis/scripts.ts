@@ -11,7 +11,7 @@ export interface Script {
   readonly keys: number;
 }
 
-function script(keys: number, source: string): Script {
+export function script(keys: number, source: string): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex'), keys };
 }
 

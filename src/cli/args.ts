@@ -21,7 +21,8 @@ export const EXIT = Object.freeze({
 export type Target =
   | { kind: 'name'; name: string | undefined; dir: string | undefined }
   | { kind: 'path'; path: string }
-  | { kind: 'redis'; name: string | undefined; url: string };
+  | { kind: 'redis'; name: string | undefined; url: string }
+  | { kind: 'redlock'; name: string | undefined; urls: string[] };
 
 export interface StatusArgs {
   readonly help: boolean;
@@ -40,6 +41,7 @@ const OPTIONS = {
   dir: { type: 'string' },
   path: { type: 'string' },
   redis: { type: 'string' },
+  redlock: { type: 'string' },
   json: { type: 'boolean' },
   watch: { type: 'boolean' },
   interval: { type: 'string' },
@@ -102,7 +104,15 @@ export function parseStatusArgs(argv: readonly string[]): StatusArgs {
   }
 
   let target: Target;
-  if (v.redis !== undefined) {
+  if (v.redlock !== undefined) {
+    if (v.path !== undefined || v.dir !== undefined || v.redis !== undefined)
+      throw new PrimacyUsageError('--redlock names a Redlock lock: drop --path, --dir and --redis');
+    const urls = v.redlock.split(',');
+    const bad = urls.find((url) => !/^rediss?:\/\//.test(url));
+    if (bad !== undefined) throw new PrimacyUsageError(`--redlock needs comma-separated redis:// URLs, got "${bad}"`);
+    if (v.release === true) throw new PrimacyUsageError('--release is not available for Redlock locks yet (it expires by TTL)');
+    target = { kind: 'redlock', name, urls };
+  } else if (v.redis !== undefined) {
     if (v.path !== undefined || v.dir !== undefined) throw new PrimacyUsageError('--redis names a Redis lock: drop --path and --dir');
     if (!/^rediss?:\/\//.test(v.redis)) throw new PrimacyUsageError(`--redis needs a redis:// or rediss:// URL, got "${v.redis}"`);
     if (v.release === true) throw new PrimacyUsageError('--release is not available for Redis locks yet (it expires by TTL)');
@@ -163,6 +173,7 @@ Options:
   --dir DIR            directory holding the locks (default: the OS temp directory, here ${tmpdir()})
   --path LOCKDIR       the lock directory itself (primacy-<name>.lock); not with NAME or --dir
   --redis URL          a Redis lock (primacy/redis) on the server at URL, e.g. redis://127.0.0.1:6379
+  --redlock URL,URL,.. a Redlock quorum lock (primacy/redlock) on these independent nodes
   --json               print one JSON object: {name, location, state, verdict, record, now}
   --watch              re-render until Ctrl-C or SIGTERM (with --json: one line per change)
   --interval MS        how often --watch looks, in milliseconds (default ${DEFAULT_INTERVAL})

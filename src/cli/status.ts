@@ -60,7 +60,9 @@ interface LockTarget {
 }
 
 async function resolveTarget(target: Target, cwd: string): Promise<LockTarget> {
-  if (target.kind === 'redis') return redisTarget(target.name ?? defaultLockName(cwd), target.url);
+  if (target.kind === 'redis' || target.kind === 'redlock') {
+    return redisTarget(target.name ?? defaultLockName(cwd), target.kind === 'redis' ? [target.url] : target.urls, target.kind);
+  }
   let name: string;
   let location: string;
   if (target.kind === 'path') {
@@ -74,15 +76,31 @@ async function resolveTarget(target: Target, cwd: string): Promise<LockTarget> {
   return { name, location, inspect: () => inspectLockDir(location, name) };
 }
 
-/** A Redis lock, through a client that fails fast instead of reconnecting forever. */
-async function redisTarget(name: string, url: string): Promise<LockTarget> {
+/** A Redis or Redlock lock, through clients that fail fast instead of reconnecting forever. */
+async function redisTarget(name: string, urls: string[], kind: 'redis' | 'redlock'): Promise<LockTarget> {
   // Loaded only here: file-lock users need not install ioredis.
-  const [{ Redis }, { redisLock }] = await Promise.all([import('ioredis'), import('../../adapters/redis.js')]);
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
-  client.on('error', () => undefined);
-  await client.connect();
-  const adapter = redisLock({ client });
-  return { name, location: url, inspect: () => adapter.inspect(name), close: async () => void client.disconnect() };
+  const [{ Redis }, { redisLock }, { redlockLock }] = await Promise.all([
+    import('ioredis'),
+    import('../../adapters/redis.js'),
+    import('../../adapters/redlock.js'),
+  ]);
+  const clients = urls.map((url) => {
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+    client.on('error', () => undefined);
+    return client;
+  });
+  const close = async () => {
+    for (const client of clients) client.disconnect();
+  };
+  // A Redlock quorum tolerates a minority of unreachable nodes; a single Redis does not.
+  const connected = await Promise.allSettled(clients.map((client) => client.connect()));
+  const failure = connected.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+  if (failure && (kind === 'redis' || connected.filter((c) => c.status === 'fulfilled').length <= urls.length / 2)) {
+    await close();
+    throw failure.reason;
+  }
+  const adapter = kind === 'redis' ? redisLock({ client: clients[0] as never }) : redlockLock({ clients: clients as never });
+  return { name, location: urls.join(','), inspect: () => adapter.inspect(name), close };
 }
 
 async function look(lock: LockTarget): Promise<LockStatus> {

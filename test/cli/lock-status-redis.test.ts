@@ -47,3 +47,29 @@ describe('lock-status --redis', () => {
     expect(unreachable.stderr).toMatch(/ECONNREFUSED|connect/i);
   });
 });
+
+describe('lock-status --redlock', () => {
+  let nodes: RedisServer[] = [];
+  const children: Child[] = [];
+  beforeAll(async () => {
+    nodes = await Promise.all([startRedis(), startRedis(), startRedis()]);
+  });
+  afterAll(async () => {
+    await killAll(children);
+    await Promise.all(nodes.map((node) => node.stop()));
+  });
+
+  it('shows the quorum holder, even with one node down', async () => {
+    const urls = nodes.map((node) => node.url).join(',');
+    const holder = new Child(candidate, [urls, 'quorum', '30000', '1000']);
+    children.push(holder);
+    const elected = await holder.waitFor((e) => e.ev === 'elected', 15_000);
+    await nodes[2]?.down();
+    const held = status('quorum', '--redlock', urls, '--json');
+    expect(held.status).toBe(0);
+    const json = JSON.parse(held.stdout);
+    expect(json.record.holder.pid).toBe(holder.pid);
+    expect(json.record.token).toBe(elected.token);
+    expect(status('x', '--redlock', `${nodes[0]?.url},localhost:1`).status).toBe(64);
+  });
+});

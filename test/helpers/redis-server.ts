@@ -16,6 +16,10 @@ export interface RedisServer {
   resume(): void;
   /** SIGKILL, then start again on the same port (empty: no persistence). */
   restart(): Promise<void>;
+  /** SIGKILL and leave it down. */
+  down(): Promise<void>;
+  /** Start again on the same port after `down()` (empty). */
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -77,6 +81,14 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
     async restart() {
       child.kill('SIGKILL');
       await exited(child);
+      child = await launch(port, extraArgs);
+    },
+    async down() {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      await exited(child);
+    },
+    async up() {
       child = await launch(port, extraArgs);
     },
     async stop() {

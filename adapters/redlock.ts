@@ -1,0 +1,255 @@
+import { Redis } from 'ioredis';
+import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from '../src/adapter.js';
+import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
+import { belongsTo, parseValue, valueTail } from './redis/record.js';
+import { RELEASE, RENEW } from './redis/scripts.js';
+import type { RedisClientLike } from './redis.js';
+import { QuorumNode } from './redlock/node.js';
+import { ACQUIRE_WITH_TOKEN, TAKE_OVER_WITH_TOKEN } from './redlock/scripts.js';
+
+export interface RedlockOptions {
+  /** Independent Redis nodes (not replicas of one another), as ioredis clients. Never closed by primacy. */
+  clients?: RedisClientLike[];
+  /** Or their URLs: primacy creates the clients and closes them in `close()`. */
+  urls?: string[];
+  /** Key prefix, as in `redisLock`. @default 'primacy:' */
+  prefix?: string;
+  /** Bind leases to connections, per node (see `redisLock`). @default true */
+  connectionBinding?: boolean;
+  /** How often a waiting follower checks the holder's connection on each node, in ms. @default 150 */
+  livenessInterval?: number;
+  /** How long one node may take to answer before it counts as failed, in ms. @default max(50, ttl / 20) */
+  nodeTimeout?: number;
+  /** Clock drift allowed, as a share of the TTL (plus 2 ms), as in the Redlock algorithm. @default 0.01 */
+  driftFactor?: number;
+}
+
+interface QuorumLeaseData {
+  /** Per node: the value we hold there, or null where we do not. */
+  readonly values: ReadonlyArray<string | null>;
+  readonly clientIds: ReadonlyArray<string | null>;
+}
+
+/**
+ * A lock held on a majority of N independent Redis nodes (the Redlock algorithm, with fencing
+ * tokens and connection-bound takeover added). Survives a minority of nodes down or paused.
+ */
+export function redlockLock(options: RedlockOptions): LockAdapter {
+  return new QuorumLock(options);
+}
+
+class QuorumLock implements LockAdapter {
+  readonly kind = 'redlock';
+  readonly #nodes: QuorumNode[];
+  readonly #quorum: number;
+  readonly #prefix: string;
+  readonly #nodeTimeout: number | undefined;
+  readonly #driftFactor: number;
+
+  constructor(options: RedlockOptions) {
+    const {
+      clients,
+      urls,
+      prefix = 'primacy:',
+      connectionBinding = true,
+      livenessInterval = 150,
+      nodeTimeout,
+      driftFactor = 0.01,
+    } = validate(options);
+    const owned = clients === undefined;
+    const nodeClients = clients ?? (urls ?? []).map((url) => new Redis(url) as unknown as RedisClientLike);
+    this.#nodeTimeout = nodeTimeout;
+    this.#nodes = nodeClients.map(
+      (client) => new QuorumNode(client, owned, nodeTimeout ?? 500, connectionBinding, livenessInterval, () => this.#notifyAll()),
+    );
+    this.#quorum = Math.floor(this.#nodes.length / 2) + 1;
+    this.#prefix = prefix;
+    this.#driftFactor = driftFactor;
+  }
+
+  async acquire(name: string, holder: HolderIdentity, ttl: number, context?: AdapterCallContext): Promise<Lease | null> {
+    const started = performance.now();
+    const [key, counter] = [this.#key(name, 'lock'), this.#key(name, 'token')];
+    const nodes = this.#withTimeout(ttl);
+    // The token: one more than the highest counter on a majority (which includes the last holder's).
+    const counters = await Promise.all(nodes.map((node) => node.get(counter)));
+    const answered = counters.filter((c) => c !== undefined);
+    if (answered.length < this.#quorum) throw this.#noQuorum('acquire', answered.length);
+    const token = Math.max(0, ...answered.map((c) => Number(c ?? 0))) + 1;
+    const clientIds = await Promise.all(nodes.map((node) => node.clientId(context).then((id) => id ?? null)));
+    const record = { holder, acquiredAt: Date.now(), ttl };
+    const values = await Promise.all(
+      nodes.map(async (node, i) => {
+        const tail = valueTail(clientIds[i] ?? null, record);
+        const result = (await node.script(ACQUIRE_WITH_TOKEN, [key, counter, ttl, holder.id, token, tail])) as [number, string] | undefined;
+        if (!result) return null;
+        if (result[0] === 1) return result[1];
+        const current = parseValue(result[1]);
+        if (current?.clientId && (await node.isAlive(current.clientId, context)) === false) {
+          return (
+            ((await node.script(TAKE_OVER_WITH_TOKEN, [key, counter, result[1], ttl, holder.id, token, tail])) as string | null) ?? null
+          );
+        }
+        node.followers.followHolder(name, current?.clientId ?? null);
+        return null;
+      }),
+    );
+    const granted = values.filter((v) => v !== null).length;
+    if (granted >= this.#quorum && performance.now() - started < ttl - this.#drift(ttl)) {
+      for (const node of nodes) node.followers.stopFollowing(name);
+      const now = Date.now();
+      const data: QuorumLeaseData = { values, clientIds };
+      return { name, token, holder, acquiredAt: now, renewedAt: now, ttl, data };
+    }
+    // No quorum (or too late to use it): give back what we got, so others need not wait for expiry.
+    await this.#releaseValues(name, values);
+    return null;
+  }
+
+  async renew(lease: Lease, ttl: number): Promise<Lease | null> {
+    const started = performance.now();
+    if (!ownValues(lease)) return null;
+    const { values, clientIds } = lease.data as QuorumLeaseData;
+    const key = this.#key(lease.name, 'lock');
+    const renewed = await Promise.all(
+      this.#withTimeout(ttl).map(async (node, i) => {
+        const value = values[i];
+        // A node whose connection we lost since may already belong to someone else: skip it.
+        if (!value || (clientIds[i] !== null && node.binding.known !== clientIds[i])) return false;
+        return (await node.script(RENEW, [key, value, ttl])) === 1;
+      }),
+    );
+    if (renewed.filter(Boolean).length < this.#quorum || performance.now() - started >= ttl - this.#drift(ttl)) return null;
+    return { ...lease, renewedAt: Date.now(), ttl };
+  }
+
+  async release(lease: Lease): Promise<void> {
+    if (!ownValues(lease)) return;
+    await this.#releaseValues(lease.name, (lease.data as QuorumLeaseData).values);
+  }
+
+  async inspect(name: string): Promise<LockRecord | null> {
+    const key = this.#key(name, 'lock');
+    const seen = await Promise.all(this.#nodes.map(async (node) => ({ node, value: await node.get(key), pttl: await node.pttl(key) })));
+    const answered = seen.filter((s) => s.value !== undefined);
+    if (answered.length < this.#quorum) throw this.#noQuorum('inspect', answered.length);
+    // The holder is whoever holds a majority; a minority value is a leftover that expires by itself.
+    const tally = new Map<string, typeof seen>();
+    for (const s of answered) {
+      const id = s.value ? `${parseValue(s.value)?.token}|${parseValue(s.value)?.holderId}` : 'free';
+      tally.set(id, [...(tally.get(id) ?? []), s]);
+    }
+    const [id, holders] = [...tally.entries()].sort((a, b) => b[1].length - a[1].length)[0] ?? ['free', []];
+    const location = `${key} on ${this.#nodes.length} nodes`;
+    if (id === 'free' || holders.length < this.#quorum) {
+      const counters = await Promise.all(this.#nodes.map((node) => node.get(this.#key(name, 'token'))));
+      const token = Math.max(0, ...counters.map((c) => Number(c ?? 0)));
+      if (token === 0) return null;
+      return { name, state: 'free', token, holder: null, acquiredAt: null, renewedAt: null, expiresAt: null, alive: null, location };
+    }
+    const parsed = parseValue(holders[0]?.value as string);
+    const liveness = await Promise.all(
+      holders.map((h) =>
+        parseValue(h.value as string)?.clientId ? h.node.isAlive(parseValue(h.value as string)?.clientId as string) : null,
+      ),
+    );
+    const ttlLeft = Math.min(...holders.map((h) => h.pttl ?? 0));
+    return {
+      name,
+      state: 'held',
+      token: parsed?.token ?? 0,
+      holder: parsed?.record?.holder ?? null,
+      acquiredAt: parsed?.record?.acquiredAt ?? null,
+      renewedAt: parsed?.record && ttlLeft > 0 ? Date.now() + ttlLeft - parsed.record.ttl : null,
+      expiresAt: ttlLeft > 0 ? Date.now() + ttlLeft : null,
+      // Alive while its connections to a majority are open.
+      alive: liveness.includes(null) ? null : liveness.filter(Boolean).length >= this.#quorum,
+      location,
+    };
+  }
+
+  watch(name: string, onChange: () => void): () => void {
+    const stops = this.#nodes.map((node) => node.followers.add(name, this.#key(name, 'events'), onChange));
+    return () => {
+      for (const stop of stops) stop();
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#nodes.map((node) => node.close()));
+  }
+
+  async #releaseValues(name: string, values: ReadonlyArray<string | null>): Promise<void> {
+    const [key, channel] = [this.#key(name, 'lock'), this.#key(name, 'events')];
+    await Promise.all(this.#nodes.map((node, i) => (values[i] ? node.script(RELEASE, [key, values[i] as string, channel]) : undefined)));
+  }
+
+  /** The nodes, with a per-node timeout fitted to this TTL unless one was configured. */
+  #withTimeout(ttl: number): QuorumNode[] {
+    if (this.#nodeTimeout !== undefined) return this.#nodes;
+    const timeout = Math.max(50, ttl / 20);
+    for (const node of this.#nodes) node.timeout = timeout;
+    return this.#nodes;
+  }
+
+  #drift(ttl: number): number {
+    return ttl * this.#driftFactor + 2;
+  }
+
+  #notifyAll(): void {
+    for (const node of this.#nodes) node.followers.notifyAll();
+  }
+
+  #noQuorum(operation: string, answered: number): PrimacyBackendError {
+    return new PrimacyBackendError(
+      'redlock',
+      operation,
+      `only ${answered} of ${this.#nodes.length} nodes answered; a quorum is ${this.#quorum}`,
+    );
+  }
+
+  #key(name: string, part: 'lock' | 'token' | 'events'): string {
+    return `${this.#prefix}{${name.replace(/[{}]/g, '_')}}:${part}`;
+  }
+}
+
+/** Every value a lease carries must be its own (same token, same holder): a forged lease is refused. */
+function ownValues(lease: Lease): boolean {
+  const values = (lease.data as QuorumLeaseData | undefined)?.values ?? [];
+  return values.some((v) => v !== null) && values.every((v) => v === null || belongsTo(v, lease));
+}
+
+function validate(options: RedlockOptions): RedlockOptions {
+  const scope = 'redlock';
+  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, '{ clients } or { urls }', scope);
+  const { clients, urls, prefix, nodeTimeout, driftFactor, livenessInterval } = options;
+  if ((clients === undefined) === (urls === undefined)) {
+    throw new PrimacyConfigError('clients', clients, 'an array of ioredis clients, or `urls` instead (exactly one of them)', scope);
+  }
+  const list = clients ?? urls;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new PrimacyConfigError(
+      clients ? 'clients' : 'urls',
+      list,
+      'a non-empty array (an odd number of independent nodes, e.g. 3 or 5)',
+      scope,
+    );
+  }
+  if (urls?.some((url) => typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
+    throw new PrimacyConfigError('urls', urls, 'an array of redis:// or rediss:// URLs', scope);
+  }
+  if (clients?.some((c) => typeof (c as { evalsha?: unknown })?.evalsha !== 'function')) {
+    throw new PrimacyConfigError('clients', clients, 'an array of ioredis clients', scope);
+  }
+  if (prefix !== undefined && typeof prefix !== 'string') throw new PrimacyConfigError('prefix', prefix, 'a string', scope);
+  if (nodeTimeout !== undefined && (typeof nodeTimeout !== 'number' || !(nodeTimeout >= 1))) {
+    throw new PrimacyConfigError('nodeTimeout', nodeTimeout, 'a number of ms >= 1', scope);
+  }
+  if (driftFactor !== undefined && (typeof driftFactor !== 'number' || !(driftFactor >= 0 && driftFactor < 0.5))) {
+    throw new PrimacyConfigError('driftFactor', driftFactor, 'a number from 0 to 0.5', scope);
+  }
+  if (livenessInterval !== undefined && (typeof livenessInterval !== 'number' || !(livenessInterval >= 10 && livenessInterval <= 60_000))) {
+    throw new PrimacyConfigError('livenessInterval', livenessInterval, 'a number of ms from 10 to 60000', scope);
+  }
+  return options;
+}

@@ -1,0 +1,42 @@
+/**
+ * Scripts of the quorum lock. Unlike the single-node ones, the token is chosen by the acquirer
+ * (the highest counter it read on a majority, plus one) and written to every node, so a token
+ * stays the same across the quorum and strictly increases across holders: any two majorities share
+ * a node, whose counter is at least the last holder's token.
+ * Values are `<token>|<holder id>|<client id>|<record>`, as in `../redis/scripts.ts`.
+ */
+import { type Script, script } from '../redis/scripts.js';
+
+/**
+ * KEYS[1] lock, KEYS[2] token counter. ARGV[1] ttl ms, ARGV[2] holder id, ARGV[3] token,
+ * ARGV[4] `<client id>|<record>`. Returns {1, value} if granted, {0, current value} if held.
+ */
+export const ACQUIRE_WITH_TOKEN = script(
+  2,
+  `local current = redis.call('GET', KEYS[1])
+if current and string.match(current, '^%d+|([^|]*)|') ~= ARGV[2] then
+  return {0, current}
+end
+if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[2], ARGV[3])
+end
+local value = ARGV[3] .. '|' .. ARGV[2] .. '|' .. ARGV[4]
+redis.call('SET', KEYS[1], value, 'PX', ARGV[1])
+return {1, value}`,
+);
+
+/**
+ * Takes over a node's lock from a holder whose connection to that node is gone, if unchanged.
+ * KEYS[1] lock, KEYS[2] token counter. ARGV[1] value seen, ARGV[2] ttl ms, ARGV[3] holder id,
+ * ARGV[4] token, ARGV[5] `<client id>|<record>`. Returns the new value, or false.
+ */
+export const TAKE_OVER_WITH_TOKEN = script(
+  2,
+  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[4]) then
+  redis.call('SET', KEYS[2], ARGV[4])
+end
+local value = ARGV[4] .. '|' .. ARGV[3] .. '|' .. ARGV[5]
+redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
+return value`,
+);

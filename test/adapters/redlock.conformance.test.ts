@@ -1,0 +1,33 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { redlockLock } from '../../adapters/redlock.js';
+import { describeLockAdapter } from '../conformance.js';
+import { type RedisServer, startRedis } from '../helpers/redis-server.js';
+
+let servers: RedisServer[] = [];
+beforeAll(async () => {
+  servers = await Promise.all([startRedis(), startRedis(), startRedis()]);
+});
+afterAll(() => Promise.all(servers.map((s) => s.stop())));
+
+describeLockAdapter('redlock (3 nodes)', async () => {
+  const clients: Redis[] = [];
+  const prefix = `conformance-${Math.random().toString(36).slice(2)}:`;
+  return {
+    make: () => {
+      const nodes = servers.map((server) => {
+        const client = new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => 100 });
+        client.on('error', () => undefined);
+        clients.push(client);
+        return client;
+      });
+      return redlockLock({ clients: nodes, prefix });
+    },
+    breakBackend: async () => {
+      for (const client of clients) client.disconnect();
+    },
+    cleanup: async () => {
+      for (const client of clients) client.disconnect();
+    },
+  };
+});

@@ -1,0 +1,71 @@
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { redlockLock } from '../../adapters/redlock.js';
+import type { LockAdapter } from '../../src/adapter.js';
+import { PrimacyBackendError, PrimacyConfigError } from '../../src/errors.js';
+import { createHolderIdentity } from '../../src/identity.js';
+import { type RedisServer, startRedis } from '../helpers/redis-server.js';
+
+describe('redlock adapter (3 nodes)', () => {
+  let nodes: RedisServer[] = [];
+  const clients: Redis[] = [];
+  const adapters: LockAdapter[] = [];
+  let prefix = '';
+  const quorumLock = (options: { nodeTimeout?: number } = {}) => {
+    const nodeClients = nodes.map((node) => {
+      const client = new Redis(node.port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+      client.on('error', () => undefined);
+      clients.push(client);
+      return client;
+    });
+    const adapter = redlockLock({ clients: nodeClients, prefix, ...options });
+    adapters.push(adapter);
+    return adapter;
+  };
+
+  beforeAll(async () => {
+    nodes = await Promise.all([startRedis(), startRedis(), startRedis()]);
+  });
+  afterEach(async () => {
+    for (const node of nodes) node.resume();
+    await Promise.all(adapters.splice(0).map((a) => a.close?.()));
+    for (const client of clients.splice(0)) client.disconnect();
+    prefix = `t${Math.random().toString(36).slice(2)}:`;
+  });
+  afterAll(() => Promise.all(nodes.map((node) => node.stop())));
+
+  it('takes its fencing token above the highest counter on the majority it reads', async () => {
+    prefix = 'floor:';
+    await nodes[1]?.admin().set('floor:{jobs}:token', '41');
+    const lease = await quorumLock().acquire('jobs', createHolderIdentity(), 10_000);
+    expect(lease?.token).toBe(42);
+    // Every node that granted the lease now has a counter at least that high.
+    for (const node of nodes) expect(Number(await node.admin().get('floor:{jobs}:token'))).toBe(42);
+  });
+
+  it('still grants and renews with a minority node paused, within the node timeout', async () => {
+    prefix = 'paused:';
+    nodes[2]?.pause();
+    const lock = quorumLock({ nodeTimeout: 100 });
+    const started = performance.now();
+    const lease = await lock.acquire('jobs', createHolderIdentity(), 10_000);
+    expect(lease).not.toBeNull();
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(await lock.renew(lease as NonNullable<typeof lease>, 10_000)).not.toBeNull();
+    expect(await quorumLock({ nodeTimeout: 100 }).acquire('jobs', createHolderIdentity(), 10_000)).toBeNull();
+  });
+
+  it('refuses to grant without a quorum, as a backend error', async () => {
+    prefix = 'noquorum:';
+    nodes[0]?.pause();
+    nodes[1]?.pause();
+    await expect(quorumLock({ nodeTimeout: 100 }).acquire('jobs', createHolderIdentity(), 10_000)).rejects.toBeInstanceOf(PrimacyBackendError);
+  });
+
+  it('refuses bad options with a clear error', () => {
+    expect(() => redlockLock({ urls: [] })).toThrow(/Expected `urls` to be a non-empty array/);
+    expect(() => redlockLock({ urls: ['localhost:1'] })).toThrow(PrimacyConfigError);
+    expect(() => redlockLock({} as never)).toThrow(/exactly one of them/);
+    expect(() => redlockLock({ urls: ['redis://a'], driftFactor: 2 })).toThrow(/`driftFactor`/);
+  });
+});
