@@ -59,7 +59,9 @@ describe('redlock adapter (3 nodes)', () => {
     prefix = 'noquorum:';
     nodes[0]?.pause();
     nodes[1]?.pause();
-    await expect(quorumLock({ nodeTimeout: 100 }).acquire('jobs', createHolderIdentity(), 10_000)).rejects.toBeInstanceOf(PrimacyBackendError);
+    await expect(quorumLock({ nodeTimeout: 100 }).acquire('jobs', createHolderIdentity(), 10_000)).rejects.toBeInstanceOf(
+      PrimacyBackendError,
+    );
   });
 
   it('refuses bad options with a clear error', () => {
