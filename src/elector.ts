@@ -2,9 +2,9 @@ import { EventEmitter } from 'node:events';
 import { fileLock } from '../adapters/file.js';
 import { bounded } from './_internal/bounded.js';
 import { type Clock, monotonicClock } from './_internal/clock.js';
-import { settleWithin, withJitter } from './_internal/delay.js';
+import { retryDelay, settleWithin, withJitter } from './_internal/delay.js';
 import { Nap } from './_internal/nap.js';
-import { stopOnSignals } from './_internal/signals.js';
+import { stopOnAbort, stopOnSignals } from './_internal/signals.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from './adapter.js';
 import { PrimacyError } from './errors.js';
 import type { ElectionEvents, RevokeReason } from './events.js';
@@ -47,14 +47,14 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.#clock = options.clock ?? monotonicClock;
     this.#logger = options.logger === false ? silentLogger : (options.logger ?? consoleWarnings);
     this.holder = createHolderIdentity(this.#options.identity);
-    this.#context = { warn: (message, details) => this.#logger.warn(message, details ?? {}) };
+    this.#context = { warn: (message, details) => (details ? this.#logger.warn(message, details) : this.#logger.warn(message)) };
     this.#work = new WorkRunner((error) => this.#report(error, 'whilePrimary work'));
     this.ready = new Promise((resolve) => {
       this.#markReady = resolve;
     });
     if (this.#lock.watch) this.#cleanups.push(this.#lock.watch(this.name, () => this.#onHint()));
     if (this.#options.handleSignals) this.#cleanups.push(stopOnSignals(() => this.stop()));
-    if (options.signal) this.#stopWhenAborted(options.signal);
+    if (options.signal) this.#cleanups.push(stopOnAbort(options.signal, () => this.stop()));
     this.#loop = this.#run();
   }
 
@@ -138,7 +138,7 @@ export class Election extends EventEmitter<ElectionEvents> {
         this.#markReady();
         if (outcome === 'elected') continue;
         failures = outcome === 'error' ? failures + 1 : 0;
-        await this.#pause(this.#retryDelay(failures));
+        await this.#pause(retryDelay(failures, this.#options));
       } else {
         const outcome = await this.#renewWhenDue(failures);
         failures = outcome === 'error' ? failures + 1 : 0;
@@ -153,7 +153,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     try {
       // An answer later than the TTL is useless (the lease would be expired): give it back.
       const attempt = this.#lock.acquire(this.name, this.holder, ttl, this.#context);
-      lease = await bounded(attempt, ttl, this.#label('acquire'), (late) => late && void this.#releaseQuietly(late));
+      lease = await bounded(attempt, ttl, this.#lock.kind, 'acquire', (late) => late && void this.#releaseQuietly(late));
     } catch (error) {
       this.#report(error, 'acquire');
       return 'error';
@@ -194,7 +194,8 @@ export class Election extends EventEmitter<ElectionEvents> {
       renewed = await bounded(
         attempt,
         Math.max(1, this.#deadline - start),
-        this.#label('renew'),
+        this.#lock.kind,
+        'renew',
         (late) => late && void this.#releaseQuietly(late),
       );
     } catch (error) {
@@ -246,13 +247,14 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.#logger.error(`[primacy] exiting: leadership of "${this.name}" ${reason} and onLoss is 'exit'`);
       process.exit(1);
     }
-    this.#wakeFollower();
+    // Campaign again at once: the loop may be in its (non-wakeable) renew sleep.
+    this.#nap.urgent();
   }
 
   async #observeLeader(): Promise<void> {
     if (this.listenerCount('leader') === 0) return;
     try {
-      const record = await bounded(this.#lock.inspect(this.name), this.#options.ttl, this.#label('inspect'));
+      const record = await bounded(this.#lock.inspect(this.name), this.#options.ttl, this.#lock.kind, 'inspect');
       this.#noteLeader(record?.state === 'held' ? record.holder : null);
     } catch (error) {
       this.#report(error, 'inspect');
@@ -268,43 +270,20 @@ export class Election extends EventEmitter<ElectionEvents> {
 
   async #releaseQuietly(lease: Lease): Promise<void> {
     try {
-      await bounded(this.#lock.release(lease, this.#context), this.#options.ttl, this.#label('release'));
+      await bounded(this.#lock.release(lease, this.#context), this.#options.ttl, this.#lock.kind, 'release');
     } catch (error) {
       this.#report(error, 'release');
     }
-  }
-
-  #retryDelay(failures: number): number {
-    const { retryInterval, ttl, jitter } = this.#options;
-    const base = failures === 0 ? retryInterval : Math.min(ttl, retryInterval * 2 ** Math.min(failures - 1, 10));
-    return withJitter(base, jitter);
   }
 
   #pause(ms: number, wakeable = true): Promise<void> {
     return this.#stopRequested && wakeable ? Promise.resolve() : this.#nap.sleep(ms, wakeable);
   }
 
-  #wakeFollower(): void {
-    if (this.#lease === null) this.#nap.hint();
-  }
-
   /** A hint from the adapter: a follower campaigns now; a primary re-checks its lease now. */
   #onHint(): void {
     if (this.#lease === null) this.#nap.hint();
     else this.#nap.urgent();
-  }
-
-  #stopWhenAborted(signal: AbortSignal): void {
-    const onAbort = () => void this.stop();
-    if (signal.aborted) queueMicrotask(onAbort);
-    else {
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#cleanups.push(() => signal.removeEventListener('abort', onAbort));
-    }
-  }
-
-  #label(operation: string): { adapter: string; operation: string } {
-    return { adapter: this.#lock.kind, operation };
   }
 
   #report(error: unknown, operation: string): void {

@@ -180,6 +180,22 @@ describe('election on fake time', () => {
     expect(a.isPrimary).toBe(false);
   });
 
+  it('gives up a renew that hangs at its deadline, then campaigns again with a higher token', async () => {
+    let failing = false;
+    const inner = memoryLock({ store });
+    const flaky: LockAdapter = { ...inner, renew: (...args) => (failing ? new Promise(() => {}) : inner.renew(...args)) };
+    const a = start('recampaign', { lock: flaky, ttl: 9000, renewInterval: 8000 });
+    await vi.advanceTimersByTimeAsync(10);
+    const first = a.token as number;
+    failing = true; // renews hang from now on; acquire still works
+    const elected: number[] = [];
+    a.on('elected', (lease) => elected.push(lease.token));
+    // The renew at ~8 s never answers; it is abandoned at the deadline (~8.9 s), not awaited forever.
+    await vi.advanceTimersByTimeAsync(9500);
+    expect(elected).toHaveLength(1);
+    expect(elected[0]).toBeGreaterThan(first);
+  });
+
   it('never uses a lease acquired after its deadline had already passed', async () => {
     const inner = memoryLock({ store });
     let frozen = false;

@@ -32,23 +32,23 @@ export class QuorumNode {
 
   /** Runs a script; a node that fails or does not answer in time yields `undefined`. */
   async script(script: Script, args: Array<string | number>): Promise<unknown> {
-    return bounded(run(this.client, script, args), this.timeout, { adapter: 'redlock', operation: 'node' }).catch(() => undefined);
+    return bounded(run(this.client, script, args), this.timeout, 'redlock', 'node').catch(() => undefined);
   }
 
   async get(key: string): Promise<string | null | undefined> {
-    return bounded(this.client.get(key), this.timeout, { adapter: 'redlock', operation: 'node' }).catch(() => undefined);
+    return bounded(this.client.get(key), this.timeout, 'redlock', 'node').catch(() => undefined);
   }
 
   async pttl(key: string): Promise<number | undefined> {
-    return bounded(this.client.pttl(key), this.timeout, { adapter: 'redlock', operation: 'node' }).catch(() => undefined);
+    return bounded(this.client.pttl(key), this.timeout, 'redlock', 'node').catch(() => undefined);
   }
 
   async clientId(context?: AdapterCallContext): Promise<string | null | undefined> {
-    return bounded(this.binding.current(context), this.timeout, { adapter: 'redlock', operation: 'node' }).catch(() => undefined);
+    return bounded(this.binding.current(context), this.timeout, 'redlock', 'node').catch(() => undefined);
   }
 
   async isAlive(clientId: string, context?: AdapterCallContext): Promise<boolean | null> {
-    return bounded(this.binding.isAlive(clientId, context), this.timeout, { adapter: 'redlock', operation: 'node' }).catch(() => null);
+    return bounded(this.binding.isAlive(clientId, context), this.timeout, 'redlock', 'node').catch(() => null);
   }
 
   async close(): Promise<void> {

@@ -6,17 +6,12 @@ import { PrimacyBackendError } from '../errors.js';
  * `stop()`. If the abandoned operation still resolves later, `onLate` receives its value (so a
  * lease granted too late can be given back).
  */
-export function bounded<T>(
-  operation: Promise<T>,
-  ms: number,
-  label: { adapter: string; operation: string },
-  onLate?: (value: T) => void,
-): Promise<T> {
+export function bounded<T>(operation: Promise<T>, ms: number, adapter: string, name: string, onLate?: (value: T) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let settled = false;
     const timer = setTimeout(() => {
       settled = true;
-      reject(new PrimacyBackendError(label.adapter, label.operation, `no answer within ${Math.round(ms)} ms`));
+      reject(new PrimacyBackendError(adapter, name, `no answer within ${Math.round(ms)} ms`));
     }, ms);
     operation.then(
       (value) => {

@@ -39,3 +39,12 @@ export async function settleWithin<T>(
     clearTimeout(timer);
   }
 }
+
+/** A follower's next retry: `retryInterval`, or after failures exponential backoff capped at `ttl`. */
+export function retryDelay(
+  failures: number,
+  { retryInterval, ttl, jitter }: { retryInterval: number; ttl: number; jitter: number },
+): number {
+  const base = failures === 0 ? retryInterval : Math.min(ttl, retryInterval * 2 ** Math.min(failures - 1, 10));
+  return withJitter(base, jitter);
+}

@@ -32,3 +32,14 @@ export function stopOnSignals(stop: Stopper): () => void {
     if (stoppers.size === 0) for (const s of SIGNALS) process.removeListener(s, onSignal);
   };
 }
+
+/** Runs `stop` once `signal` aborts (at once if it already has). Returns the unregister function. */
+export function stopOnAbort(signal: AbortSignal, stop: () => unknown): () => void {
+  const onAbort = () => void stop();
+  if (signal.aborted) {
+    queueMicrotask(onAbort);
+    return () => {};
+  }
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}
