@@ -1,0 +1,111 @@
+/**
+ * The kill/measure loop. Four contenders share one lock; each round waits until the field is
+ * settled (four ready, exactly one holder), lets it sit a random 200–400 ms (so pollers are at a
+ * random phase of their cycle), signals the holder and times how long until another contender
+ * reports `acquired`. Then a replacement is spawned so four remain, and the next round starts.
+ */
+import { now } from './clock.js';
+import { type Contender, type ContenderSpec, Field } from './field.js';
+import { findOverlaps, type OverlapReport } from './overlaps.js';
+
+export type KillSignal = 'SIGKILL' | 'SIGTERM';
+
+export interface FailoverOptions {
+  spec: ContenderSpec;
+  signal: KillSignal;
+  rounds: number;
+  contenders: number;
+  /** Longest wait for a settled field or a failover before the bench gives up. */
+  patienceMs: number;
+  log: (line: string) => void;
+}
+
+export interface FailoverResult {
+  signal: KillSignal;
+  /** Signal → next `acquired` elsewhere, ms, one per round. */
+  samples: number[];
+  overlaps: OverlapReport;
+  /** Things a reader should know (a SIGTERMed holder that never reported its release, ...). */
+  anomalies: string[];
+  /** Smallest `received - t` over every event: a negative value would mean the clocks disagree. */
+  minDeliveryMs: number;
+  spawned: number;
+  warnings: string[];
+  /** `error` events the contenders reported (failed lock attempts other than "held", failed releases). */
+  errors: string[];
+  durationMs: number;
+}
+
+export async function measureFailover(options: FailoverOptions): Promise<FailoverResult> {
+  const { spec, signal, rounds, contenders, patienceMs, log } = options;
+  const started = now();
+  const field = new Field(spec);
+  const samples: number[] = [];
+  const anomalies: string[] = [];
+  try {
+    for (let i = 0; i < contenders; i++) field.spawn();
+    for (let round = 1; round <= rounds; round++) {
+      const victim = await holdSettled(field, contenders, patienceMs);
+      const seen = new Map(field.live.map((c) => [c, c.events.length]));
+      const killedAt = victim.signal(signal);
+      // The first `acquired` any other contender sends after the signal is the failover.
+      const winner = await field.waitFor(`failover after ${signal}`, patienceMs, () => {
+        for (const [c, from] of seen) {
+          if (c === victim) continue;
+          const event = c.events.slice(from).find((e) => e.ev === 'acquired');
+          if (event) return event;
+        }
+        return undefined;
+      });
+      samples.push(winner.t - killedAt);
+      log(`${signal} round ${round}/${rounds}: ${(winner.t - killedAt).toFixed(2)} ms`);
+      await victimGone(victim, anomalies);
+      if (signal === 'SIGTERM' && !victim.events.some((e) => e.ev === 'released')) {
+        anomalies.push(`round ${round}: the SIGTERMed holder (pid ${victim.pid}) exited without reporting a release`);
+      }
+      field.spawn();
+    }
+  } finally {
+    await field.killAll();
+  }
+  const phaseEnd = now();
+  const events = field.contenders.flatMap((c) => c.events);
+  return {
+    signal,
+    samples,
+    overlaps: findOverlaps(field.contenders, phaseEnd, started),
+    anomalies,
+    minDeliveryMs: Math.min(...events.map((e) => e.received - e.t)),
+    spawned: field.contenders.length,
+    warnings: field.contenders.flatMap((c) => c.stderr),
+    errors: events.filter((e) => e.ev === 'error').map((e) => `${e.detail ?? ''}`),
+    durationMs: phaseEnd - started,
+  };
+}
+
+/** Waits for a settled field, then holds it a random 200–400 ms; returns the holder to signal. */
+async function holdSettled(field: Field, size: number, patienceMs: number): Promise<Contender> {
+  for (;;) {
+    const holder = await field.waitFor('a settled field', patienceMs, () => settledHolder(field, size));
+    await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 200));
+    // Still the same picture after the pause? Otherwise settle again.
+    if (settledHolder(field, size) === holder) return holder;
+  }
+}
+
+function settledHolder(field: Field, size: number): Contender | undefined {
+  const live = field.live;
+  if (live.length !== size || !live.every((c) => c.ready)) return undefined;
+  const holders = field.contenders.filter((c) => c.holding);
+  return holders.length === 1 && live.includes(holders[0] as Contender) ? holders[0] : undefined;
+}
+
+/** The victim must be gone before its replacement starts; a SIGTERMed one gets 15 s to exit. */
+async function victimGone(victim: Contender, anomalies: string[]): Promise<void> {
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 15_000).unref());
+  if ((await Promise.race([victim.closed, timeout])) === 'timeout') {
+    anomalies.push(`pid ${victim.pid} did not exit within 15 s of ${victim.signalled?.signal}; SIGKILLed`);
+    victim.signal('SIGKILL');
+    await victim.closed;
+  }
+}
