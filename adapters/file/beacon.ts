@@ -19,22 +19,35 @@ export function beaconAddress(lockDir: string): string {
 /** The holder's side: listen while holding, close every connection on release. */
 export class BeaconServer {
   #server: Server | null = null;
+  #retry: NodeJS.Timeout | undefined;
   readonly #connections = new Set<Socket>();
 
   constructor(private readonly address: string) {}
 
-  /** Starts listening if not already. Silently gives up if a previous holder still has the address. */
-  open(): void {
-    if (!beaconSupported || this.#server) return;
+  /** Starts listening if not already. If the address is still taken, retries for a while. */
+  open(attempt = 0): void {
+    if (!beaconSupported || this.#server || (attempt === 0 && this.#retry)) return;
     const server = createServer((socket) => {
       this.#connections.add(socket);
       socket.on('error', () => undefined);
       socket.on('close', () => this.#connections.delete(socket));
     });
     server.on('error', () => {
-      // EADDRINUSE: a paused former holder still listens. Retried at the next renew.
-      if (this.#server === server) this.#server = null;
+      // EADDRINUSE: the previous holder's socket is not freed yet (a killed process can read as
+      // a zombie a moment before the kernel unbinds it), or a paused former holder still listens.
+      if (this.#server !== server) return;
+      this.#server = null;
       server.close();
+      if (attempt < 8) {
+        this.#retry = setTimeout(
+          () => {
+            this.#retry = undefined;
+            this.open(attempt + 1);
+          },
+          5 * 2 ** attempt,
+        );
+        this.#retry.unref();
+      }
     });
     server.listen({ path: this.address });
     server.unref();
@@ -42,6 +55,8 @@ export class BeaconServer {
   }
 
   close(): void {
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
     this.#server?.close();
     this.#server = null;
     for (const socket of this.#connections) socket.destroy();

@@ -112,6 +112,27 @@ describe('file adapter', () => {
     }
   });
 
+  it("listens for followers once the previous holder's beacon address is freed", async () => {
+    // Regression: a holder that acquired while the dead holder's socket was still bound gave up
+    // listening until its next renew, so followers fell back to polling.
+    const { createServer, connect } = await import('node:net');
+    const { beaconAddress } = await import('../../adapters/file/beacon.js');
+    const squatter = createServer().listen({ path: beaconAddress(lockDir) });
+    await new Promise((r) => squatter.once('listening', r));
+    const lock = fileLock({ dir });
+    await lock.acquire(name, createHolderIdentity(), 5000);
+    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => squatter.close(r)); // the old socket is freed
+    await new Promise((r) => setTimeout(r, 400)); // within the retry window
+    const reached = await new Promise<boolean>((resolve) => {
+      const socket = connect({ path: beaconAddress(lockDir) });
+      socket.on('connect', () => resolve(true));
+      socket.on('error', () => resolve(false));
+    });
+    expect(reached).toBe(true);
+    await lock.close?.();
+  });
+
   it('hashes lock names that are unsafe as file names', () => {
     expect(fileLockPath('reports', '/x')).toBe('/x/primacy-reports.lock');
     expect(fileLockPath('@acme/api', '/x')).toMatch(/^\/x\/primacy-_acme_api-[0-9a-f]{8}\.lock$/);
