@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { allReady, countPrimaries, electedIn } from './helpers/election-group.js';
 import { Child, killAll, wallNow } from './helpers/processes.js';
 
 const candidate = join(import.meta.dirname, 'fixtures/candidate.ts');
@@ -17,14 +18,6 @@ describe('several processes on one file lock', () => {
     const spawned = Array.from({ length: count }, () => new Child(candidate, [dir, 'jobs', String(ttl), String(retryInterval), onLoss]));
     children.push(...spawned);
     return spawned;
-  };
-  const electedIn = (group: Child[], after: number, timeout = 10_000) =>
-    Promise.any(group.map((child) => child.waitFor((e) => e.ev === 'elected' && e.t > after, timeout).then((event) => ({ child, event }))));
-  const sampleRoles = async (group: Child[]) => {
-    const marks = group.map((child) => child.events.length);
-    for (const child of group) child.send('status');
-    const replies = await Promise.all(group.map((child, i) => child.waitFor((e) => e.ev === 'status', 5000, marks[i])));
-    return replies.filter((reply) => reply.isPrimary === true).length;
   };
 
   beforeEach(async () => {
@@ -39,8 +32,8 @@ describe('several processes on one file lock', () => {
     // retryInterval far above the bound: a takeover that fast was woken, not polled.
     const group = spawnCandidates(6, 3000, 8000);
     const first = await electedIn(group, 0);
-    await Promise.all(group.map((child) => child.waitFor((e) => e.ev === 'ready')));
-    for (let i = 0; i < 8; i++) expect(await sampleRoles(group)).toBe(1);
+    await allReady(group);
+    for (let i = 0; i < 8; i++) expect(await countPrimaries(group)).toBe(1);
 
     const killedAt = wallNow();
     first.child.kill('SIGKILL');
@@ -49,13 +42,13 @@ describe('several processes on one file lock', () => {
     expect(next.event.t - killedAt).toBeLessThan(1500);
     expect(next.event.token as number).toBeGreaterThan(first.event.token as number);
     await first.child.exited;
-    for (let i = 0; i < 5; i++) expect(await sampleRoles(rest)).toBe(1);
+    for (let i = 0; i < 5; i++) expect(await countPrimaries(rest)).toBe(1);
   });
 
   it('hands over at once when the primary is SIGTERMed (it releases before exiting)', async () => {
     const group = spawnCandidates(4, 3000, 8000);
     const first = await electedIn(group, 0);
-    await Promise.all(group.map((child) => child.waitFor((e) => e.ev === 'ready')));
+    await allReady(group);
     const termAt = wallNow();
     first.child.kill('SIGTERM');
     const next = await electedIn(
@@ -73,7 +66,7 @@ describe('several processes on one file lock', () => {
     const ttl = 1500;
     const group = spawnCandidates(4, ttl, 200);
     const first = await electedIn(group, 0);
-    await Promise.all(group.map((child) => child.waitFor((e) => e.ev === 'ready')));
+    await allReady(group);
     const stoppedAt = wallNow();
     first.child.kill('SIGSTOP');
     const rest = group.filter((child) => child !== first.child);
@@ -88,7 +81,7 @@ describe('several processes on one file lock', () => {
     const revoked = await first.child.waitFor((e) => e.ev === 'revoked');
     expect(revoked.reason).toBe('expired');
     await new Promise((r) => setTimeout(r, 300));
-    expect(await sampleRoles(group)).toBe(1);
+    expect(await countPrimaries(group)).toBe(1);
   });
 
   it("exits with code 1 on loss when onLoss is 'exit'", async () => {

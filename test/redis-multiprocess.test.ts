@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { allReady, countPrimaries, electedIn } from './helpers/election-group.js';
 import { Child, killAll, wallNow } from './helpers/processes.js';
 import { type RedisServer, startRedis } from './helpers/redis-server.js';
 
@@ -18,15 +19,6 @@ describe('several processes on one Redis lock', () => {
     children.push(...spawned);
     return spawned;
   };
-  const electedIn = (group: Child[], after: number, timeout = 15_000) =>
-    Promise.any(group.map((child) => child.waitFor((e) => e.ev === 'elected' && e.t > after, timeout).then((event) => ({ child, event }))));
-  const primaries = async (group: Child[]) => {
-    const marks = group.map((child) => child.events.length);
-    for (const child of group) child.send('status');
-    const replies = await Promise.all(group.map((child, i) => child.waitFor((e) => e.ev === 'status', 5000, marks[i])));
-    return replies.filter((reply) => reply.isPrimary === true).length;
-  };
-  const settled = (group: Child[]) => Promise.all(group.map((child) => child.waitFor((e) => e.ev === 'ready', 15_000)));
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -41,8 +33,8 @@ describe('several processes on one Redis lock', () => {
     lockName = 'kill';
     const group = spawnCandidates(4, 10_000, 8000);
     const first = await electedIn(group, 0);
-    await settled(group);
-    expect(await primaries(group)).toBe(1);
+    await allReady(group);
+    expect(await countPrimaries(group)).toBe(1);
     const killedAt = wallNow();
     first.child.kill('SIGKILL');
     const next = await electedIn(
@@ -57,7 +49,7 @@ describe('several processes on one Redis lock', () => {
     lockName = 'term';
     const group = spawnCandidates(4, 10_000, 8000);
     const first = await electedIn(group, 0);
-    await settled(group);
+    await allReady(group);
     const termAt = wallNow();
     first.child.kill('SIGTERM');
     const next = await electedIn(
@@ -74,7 +66,7 @@ describe('several processes on one Redis lock', () => {
     const ttl = 1500;
     const group = spawnCandidates(3, ttl, 200);
     const first = await electedIn(group, 0);
-    await settled(group);
+    await allReady(group);
     const stoppedAt = wallNow();
     first.child.kill('SIGSTOP');
     const next = await electedIn(
@@ -93,7 +85,7 @@ describe('several processes on one Redis lock', () => {
     const ttl = 1500;
     const group = spawnCandidates(3, ttl, 200);
     const first = await electedIn(group, 0);
-    await settled(group);
+    await allReady(group);
     const pausedAt = wallNow();
     redis.pause();
     const stepDown = await first.child.waitFor((e) => e.ev === 'revoked' && e.t > pausedAt, 10_000);
@@ -104,7 +96,7 @@ describe('several processes on one Redis lock', () => {
     redis.resume();
     await electedIn(group, resumedAt);
     await new Promise((r) => setTimeout(r, 300));
-    expect(await primaries(group)).toBe(1);
+    expect(await countPrimaries(group)).toBe(1);
     for (const child of group) expect(child.process.exitCode).toBeNull();
   });
 
@@ -112,14 +104,14 @@ describe('several processes on one Redis lock', () => {
     lockName = 'restart';
     const group = spawnCandidates(3, 1500, 200);
     const first = await electedIn(group, 0);
-    await settled(group);
+    await allReady(group);
     const killedAt = wallNow();
     await redis.restart();
     const stepDown = await first.child.waitFor((e) => e.ev === 'revoked' && e.t > killedAt, 10_000);
     expect(stepDown.reason).toBe('lost');
     await electedIn(group, stepDown.t);
     await new Promise((r) => setTimeout(r, 1600));
-    expect(await primaries(group)).toBe(1);
+    expect(await countPrimaries(group)).toBe(1);
     for (const child of group) expect(child.process.exitCode).toBeNull();
   });
 });

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { allReady, countPrimaries, electedIn } from './helpers/election-group.js';
 import { Child, killAll, wallNow } from './helpers/processes.js';
 import { type RedisServer, startRedis } from './helpers/redis-server.js';
 
@@ -18,15 +19,6 @@ describe('several processes on a Redlock quorum of 3 nodes', () => {
     children.push(...spawned);
     return spawned;
   };
-  const electedIn = (group: Child[], after: number, timeout = 15_000) =>
-    Promise.any(group.map((child) => child.waitFor((e) => e.ev === 'elected' && e.t > after, timeout).then((event) => ({ child, event }))));
-  const primaries = async (group: Child[]) => {
-    const marks = group.map((child) => child.events.length);
-    for (const child of group) child.send('status');
-    const replies = await Promise.all(group.map((child, i) => child.waitFor((e) => e.ev === 'status', 5000, marks[i])));
-    return replies.filter((reply) => reply.isPrimary === true).length;
-  };
-  const settled = (group: Child[]) => Promise.all(group.map((child) => child.waitFor((e) => e.ev === 'ready', 15_000)));
 
   beforeAll(async () => {
     nodes = await Promise.all([startRedis(), startRedis(), startRedis()]);
@@ -39,8 +31,8 @@ describe('several processes on a Redlock quorum of 3 nodes', () => {
   it('replaces a SIGKILLed primary long before the TTL', async () => {
     const group = spawnCandidates('kill', 4, 10_000, 8000);
     const first = await electedIn(group, 0);
-    await settled(group);
-    expect(await primaries(group)).toBe(1);
+    await allReady(group);
+    expect(await countPrimaries(group)).toBe(1);
     const killedAt = wallNow();
     first.child.kill('SIGKILL');
     const next = await electedIn(
@@ -55,11 +47,11 @@ describe('several processes on a Redlock quorum of 3 nodes', () => {
     const ttl = 2000;
     const group = spawnCandidates('quorum', 3, ttl, 300);
     const first = await electedIn(group, 0);
-    await settled(group);
+    await allReady(group);
 
     await nodes[0]?.down();
     await new Promise((r) => setTimeout(r, ttl * 1.5)); // several renewals with one node gone
-    expect(await primaries(group)).toBe(1);
+    expect(await countPrimaries(group)).toBe(1);
     expect(first.child.events.some((e) => e.ev === 'revoked')).toBe(false);
 
     const majorityDownAt = wallNow();
@@ -67,7 +59,7 @@ describe('several processes on a Redlock quorum of 3 nodes', () => {
     const stepDown = await first.child.waitFor((e) => e.ev === 'revoked' && e.t > majorityDownAt, 10_000);
     expect(stepDown.t - majorityDownAt).toBeLessThan(ttl + 500); // at its deadline at the latest
     await new Promise((r) => setTimeout(r, 500));
-    expect(await primaries(group)).toBe(0);
+    expect(await countPrimaries(group)).toBe(0);
 
     const backAt = wallNow();
     await nodes[0]?.up();
@@ -75,7 +67,7 @@ describe('several processes on a Redlock quorum of 3 nodes', () => {
     const again = await electedIn(group, backAt);
     expect(again.event.token as number).toBeGreaterThan(first.event.token as number);
     await new Promise((r) => setTimeout(r, 300));
-    expect(await primaries(group)).toBe(1);
+    expect(await countPrimaries(group)).toBe(1);
     for (const child of group) expect(child.process.exitCode).toBeNull();
   });
 });
