@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { allReady, countPrimaries, electedIn } from './helpers/election-group.js';
+import { allReady, countPrimaries, electedIn, signalPrimary } from './helpers/election-group.js';
 import { Child, killAll, wallNow } from './helpers/processes.js';
 
 const candidate = join(import.meta.dirname, 'fixtures/candidate.ts');
@@ -46,19 +46,11 @@ describe('several processes on one file lock', () => {
   });
 
   it('hands over at once when the primary is SIGTERMed (it releases before exiting)', async () => {
-    const group = spawnCandidates(4, 3000, 8000);
-    const first = await electedIn(group, 0);
-    await allReady(group);
-    const termAt = wallNow();
-    first.child.kill('SIGTERM');
-    const next = await electedIn(
-      group.filter((child) => child !== first.child),
-      termAt,
-    );
+    const { first, next, takeover } = await signalPrimary(spawnCandidates(4, 3000, 8000), 'SIGTERM');
     const stepDown = await first.child.waitFor((e) => e.ev === 'revoked');
     expect(stepDown.reason).toBe('stopped');
     expect(next.event.t).toBeGreaterThan(stepDown.t); // never two primaries
-    expect(next.event.t - termAt).toBeLessThan(1500);
+    expect(takeover).toBeLessThan(1500);
     expect((await first.child.exited).signal).toBe('SIGTERM'); // re-raised: exits as it would have
   });
 

@@ -20,3 +20,19 @@ export async function countPrimaries(group: Child[]): Promise<number> {
 export function allReady(group: Child[]): Promise<unknown> {
   return Promise.all(group.map((child) => child.waitFor((e) => e.ev === 'ready', 15_000)));
 }
+
+/**
+ * Waits for a settled field (one primary, everyone ready), sends `signal` to the primary, and
+ * returns the old term, the next term elsewhere, and how long the takeover took (wall ms).
+ */
+export async function signalPrimary(group: Child[], signal: NodeJS.Signals) {
+  const first = await electedIn(group, 0);
+  await allReady(group);
+  const signalledAt = performance.timeOrigin + performance.now();
+  first.child.kill(signal);
+  const next = await electedIn(
+    group.filter((child) => child !== first.child),
+    signalledAt,
+  );
+  return { first, next, signalledAt, takeover: next.event.t - signalledAt };
+}
