@@ -106,6 +106,18 @@ describe('redis adapter', () => {
     expect(await Promise.race([woken, pause(2000).then(() => 'timeout')])).toBe('woken');
   });
 
+  it('reloads its scripts when the server forgot them (NOSCRIPT after SCRIPT FLUSH or a failover)', async () => {
+    const c = client();
+    const adapter = lock(c);
+    const first = await adapter.acquire('jobs', createHolderIdentity(), 60_000);
+    if (!first) throw new Error('no lease');
+    await server.admin().script('FLUSH');
+    expect(await adapter.renew(first, 60_000)).not.toBeNull();
+    await server.admin().script('FLUSH');
+    await adapter.release(first);
+    expect((await adapter.inspect('jobs'))?.state).toBe('free');
+  });
+
   it('keeps every key of a lock in one Cluster slot (hash tag)', async () => {
     const c = client();
     const adapter = redisLock({ client: c, prefix: 'slot:' });
