@@ -4,17 +4,20 @@ export default defineConfig([
   {
     // One entry per subpath; shared code is split into chunks (CJS too), so `primacy` and
     // `primacy/redis` share one PrimacyError class and `instanceof` works across them.
-    entry: { index: 'src/index.ts', redis: 'adapters/redis.ts', redlock: 'adapters/redlock.ts' },
+    entry: { index: 'src/index.ts', redis: 'adapters/redis.ts', redlock: 'adapters/redlock.ts', manager: 'src/manager/index.ts' },
     format: ['esm', 'cjs'],
     splitting: true,
     external: ['ioredis'],
+    // import.meta.url in the CJS build (the manager locates its worker bootstrap with it).
+    shims: true,
     dts: true,
     target: 'node20',
     sourcemap: true,
   },
   {
     // The CLIs are ESM-only executables; their shebang is kept from the source.
-    entry: { 'cli/lock-status': 'src/cli/lock-status.ts', 'cli/primacy': 'src/cli/primacy.ts' },
+    // The CLIs, and the bootstrap the manager preloads into its workers (--import, so ESM).
+    entry: { 'cli/lock-status': 'src/cli/lock-status.ts', 'cli/primacy': 'src/cli/primacy.ts', 'manager-bootstrap': 'src/manager/bootstrap.ts' },
     format: ['esm'],
     target: 'node20',
     external: ['ioredis'],

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { fileLock } from '../adapters/file.js';
+import { isManaged, managerLock } from '../adapters/manager.js';
 import { bounded } from './_internal/bounded.js';
 import { type Clock, monotonicClock } from './_internal/clock.js';
 import { retryDelay, settleWithin, withJitter } from './_internal/delay.js';
@@ -43,7 +44,8 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.#options = resolveOptions(options);
     this.name = this.#options.name;
     this.#ownsLock = options.lock === undefined;
-    this.#lock = options.lock ?? fileLock();
+    // Under primacy's manager the manager arbitrates; elsewhere a file lock in the temp dir.
+    this.#lock = options.lock ?? (isManaged() ? managerLock() : fileLock());
     this.#clock = options.clock ?? monotonicClock;
     this.#logger = options.logger === false ? silentLogger : (options.logger ?? consoleWarnings);
     this.holder = createHolderIdentity(this.#options.identity);

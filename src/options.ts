@@ -9,7 +9,8 @@ export interface ElectionOptions {
   name: string;
   /**
    * Where the lock lives.
-   * @default fileLock() — a file lock in the OS temp directory (one host, no server needed)
+   * @default managerLock() in a worker run by primacy's manager, else fileLock() — a file lock in
+   * the OS temp directory (one host, no server needed)
    */
   lock?: LockAdapter;
   /**

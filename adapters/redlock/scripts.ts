@@ -5,7 +5,7 @@
  * a node, whose counter is at least the last holder's token.
  * Values are `<token>|<holder id>|<client id>|<record>`, as in `../redis/scripts.ts`.
  */
-import { type Script, script } from '../redis/scripts.js';
+import { script } from '../redis/scripts.js';
 
 /**
  * KEYS[1] lock, KEYS[2] token counter. ARGV[1] ttl ms, ARGV[2] holder id, ARGV[3] token,

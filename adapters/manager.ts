@@ -1,0 +1,90 @@
+/**
+ * The lock inside workers run by primacy's manager: the manager arbitrates over IPC, so a crashed
+ * primary is replaced the moment the manager sees its process exit. `elect()` uses it by default
+ * when the process runs under the manager.
+ */
+import type { HolderIdentity, Lease, LockAdapter, LockRecord } from '../src/adapter.js';
+import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
+import { isPrimacyMessage, type LockOp, type ManagerMessage, type WorkerMessage } from '../src/manager/protocol.js';
+
+/** Whether this process runs under primacy's manager (with an IPC channel to it). */
+export function isManaged(): boolean {
+  return process.env.PRIMACY_MANAGED === '1' && typeof process.send === 'function';
+}
+
+export function managerLock(): LockAdapter {
+  if (!isManaged()) {
+    throw new PrimacyConfigError(
+      'lock',
+      'managerLock()',
+      'used in a process started by the primacy manager (PRIMACY_MANAGED=1 with IPC)',
+      'manager',
+    );
+  }
+  return new ManagerLock();
+}
+
+class ManagerLock implements LockAdapter {
+  readonly kind = 'manager';
+  readonly #pending = new Map<number, (reply: Extract<ManagerMessage, { primacy: 'lock-reply' }>) => void>();
+  readonly #watchers = new Map<string, Set<() => void>>();
+  #nextId = 1;
+  readonly #onMessage = (message: unknown) => {
+    if (!isPrimacyMessage(message)) return;
+    const m = message as ManagerMessage;
+    if (m.primacy === 'lock-reply') {
+      this.#pending.get(m.id)?.(m);
+      this.#pending.delete(m.id);
+    } else if (m.primacy === 'lock-free') {
+      for (const onChange of this.#watchers.get(m.name) ?? []) onChange();
+    }
+  };
+
+  constructor() {
+    process.on('message', this.#onMessage);
+  }
+
+  async acquire(name: string, holder: HolderIdentity, ttl: number): Promise<Lease | null> {
+    const { grant } = await this.#ask('acquire', { name, holder, ttl });
+    return grant ? { name, token: grant.token, holder, acquiredAt: grant.acquiredAt, renewedAt: grant.renewedAt, ttl } : null;
+  }
+
+  async renew(lease: Lease, ttl: number): Promise<Lease | null> {
+    const { grant } = await this.#ask('renew', { name: lease.name, token: lease.token, ttl });
+    return grant ? { ...lease, renewedAt: grant.renewedAt, ttl } : null;
+  }
+
+  async release(lease: Lease): Promise<void> {
+    await this.#ask('release', { name: lease.name, token: lease.token });
+  }
+
+  async inspect(name: string): Promise<LockRecord | null> {
+    return (await this.#ask('inspect', { name })).record ?? null;
+  }
+
+  watch(name: string, onChange: () => void): () => void {
+    const set = this.#watchers.get(name) ?? new Set();
+    this.#watchers.set(name, set.add(onChange));
+    return () => set.delete(onChange);
+  }
+
+  async close(): Promise<void> {
+    process.off('message', this.#onMessage);
+  }
+
+  #ask(op: LockOp, fields: Omit<Extract<WorkerMessage, { primacy: 'lock' }>, 'primacy' | 'id' | 'op'>) {
+    const id = this.#nextId++;
+    return new Promise<Extract<ManagerMessage, { primacy: 'lock-reply' }>>((resolve, reject) => {
+      if (!process.connected || !process.send) {
+        reject(new PrimacyBackendError('manager', op, 'the IPC channel to the manager is closed'));
+        return;
+      }
+      this.#pending.set(id, resolve);
+      process.send({ primacy: 'lock', id, op, ...fields } satisfies WorkerMessage, undefined, undefined, (error) => {
+        if (!error) return;
+        this.#pending.delete(id);
+        reject(new PrimacyBackendError('manager', op, error.message, { cause: error }));
+      });
+    });
+  }
+}

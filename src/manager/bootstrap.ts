@@ -1,0 +1,16 @@
+/**
+ * Preloaded (`--import`) into every worker the manager starts, before the app's own code:
+ * heartbeats from the worker's own event loop (a hung or stopped loop sends none, which is how the
+ * manager tells a hang from a slow start), and an exit when the manager is gone, so no orphans.
+ */
+import type { WorkerMessage } from './protocol.js';
+
+if (process.env.PRIMACY_MANAGED === '1' && process.send) {
+  const interval = Number(process.env.PRIMACY_HEARTBEAT_INTERVAL) || 1000;
+  const beat = setInterval(() => {
+    if (process.connected) process.send?.({ primacy: 'heartbeat' } satisfies WorkerMessage);
+  }, interval);
+  beat.unref();
+  // The IPC channel closes when the manager dies (even by SIGKILL): do not outlive it.
+  process.on('disconnect', () => process.exit(1));
+}

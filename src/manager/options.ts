@@ -1,0 +1,107 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { PrimacyConfigError } from '../errors.js';
+
+export interface ManagerOptions {
+  /** The worker module (the app). */
+  script: string;
+  /** Worker slots. @default os.availableParallelism() */
+  workers?: number;
+  /** Arguments for the workers. @default [] */
+  args?: string[];
+  /** Names the state (fencing epochs) of this manager. @default 'primacy' */
+  name?: string;
+  /** Where fencing epochs persist across manager restarts. @default os.tmpdir()/primacy-manager */
+  stateDir?: string;
+  /** `listening`: a worker acks when its server listens; `ready`: when it calls `worker.ready()`. @default 'listening' */
+  ackOn?: 'listening' | 'ready';
+  /** Start-up ack timeout, separate from the heartbeat timeout. @default 30000 */
+  ackTimeout?: number;
+  /** How often workers send heartbeats. @default 1000 */
+  heartbeatInterval?: number;
+  /** A worker silent this long after its ack is hung: killed and replaced. @default 5000 */
+  heartbeatTimeout?: number;
+  /** SIGTERM, then SIGKILL after this long. @default 15000 */
+  killTimeout?: number;
+  /** @default 'always' */
+  restart?: 'always' | 'on-failure' | 'never';
+  /** @default { backoffInitial: 100, backoffMax: 10000, stableAfter: 30000 } */
+  backoff?: { backoffInitial?: number; backoffMax?: number; stableAfter?: number };
+  /** More than `burst` exits within `window` ms marks the slot FAILED. @default { burst: 5, window: 10000 } */
+  crashLoop?: { burst?: number; window?: number };
+}
+
+export interface ResolvedManagerOptions {
+  script: string;
+  workers: number;
+  args: string[];
+  name: string;
+  stateDir: string | undefined;
+  ackOn: 'listening' | 'ready';
+  ackTimeout: number;
+  heartbeatInterval: number;
+  heartbeatTimeout: number;
+  killTimeout: number;
+  restart: 'always' | 'on-failure' | 'never';
+  backoff: { backoffInitial: number; backoffMax: number; stableAfter: number };
+  crashLoop: { burst: number; window: number };
+}
+
+const scope = 'manager';
+
+function positive(option: string, value: unknown, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new PrimacyConfigError(option, value, `a finite number >= ${min}`, scope);
+  }
+  return value;
+}
+
+export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerOptions {
+  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', scope);
+  if (typeof options.script !== 'string' || options.script === '') {
+    throw new PrimacyConfigError('script', options.script, 'the path of the worker module', scope);
+  }
+  const workers = positive('workers', options.workers, availableParallelism());
+  if (!Number.isInteger(workers)) throw new PrimacyConfigError('workers', workers, 'a whole number >= 1', scope);
+  const heartbeatInterval = positive('heartbeatInterval', options.heartbeatInterval, 1000, 10);
+  const heartbeatTimeout = positive('heartbeatTimeout', options.heartbeatTimeout, 5000, 10);
+  if (heartbeatTimeout <= heartbeatInterval * 2) {
+    throw new PrimacyConfigError(
+      'heartbeatTimeout',
+      heartbeatTimeout,
+      `more than twice heartbeatInterval (${heartbeatInterval} ms)`,
+      scope,
+    );
+  }
+  const restart = options.restart ?? 'always';
+  if (!['always', 'on-failure', 'never'].includes(restart))
+    throw new PrimacyConfigError('restart', restart, "'always', 'on-failure' or 'never'", scope);
+  const ackOn = options.ackOn ?? 'listening';
+  if (ackOn !== 'listening' && ackOn !== 'ready') throw new PrimacyConfigError('ackOn', ackOn, "'listening' or 'ready'", scope);
+  if (options.args !== undefined && (!Array.isArray(options.args) || options.args.some((a) => typeof a !== 'string'))) {
+    throw new PrimacyConfigError('args', options.args, 'an array of strings', scope);
+  }
+  return {
+    script: resolve(options.script),
+    workers,
+    args: options.args ?? [],
+    name: options.name ?? 'primacy',
+    stateDir: options.stateDir,
+    ackOn,
+    ackTimeout: positive('ackTimeout', options.ackTimeout, 30_000),
+    heartbeatInterval,
+    heartbeatTimeout,
+    killTimeout: positive('killTimeout', options.killTimeout, 15_000),
+    restart,
+    backoff: {
+      backoffInitial: positive('backoff.backoffInitial', options.backoff?.backoffInitial, 100),
+      backoffMax: positive('backoff.backoffMax', options.backoff?.backoffMax, 10_000),
+      stableAfter: positive('backoff.stableAfter', options.backoff?.stableAfter, 30_000),
+    },
+    crashLoop: {
+      burst: positive('crashLoop.burst', options.crashLoop?.burst, 5),
+      window: positive('crashLoop.window', options.crashLoop?.window, 10_000),
+    },
+  };
+}

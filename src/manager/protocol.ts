@@ -1,0 +1,23 @@
+/** The IPC messages between the manager and its workers (all tagged with `primacy`). */
+import type { HolderIdentity, LockRecord } from '../adapter.js';
+
+export type LockOp = 'acquire' | 'renew' | 'release' | 'inspect';
+
+export type WorkerMessage =
+  | { primacy: 'ready' }
+  | { primacy: 'heartbeat' }
+  | { primacy: 'lock'; id: number; op: LockOp; name: string; holder?: HolderIdentity; ttl?: number; token?: number };
+
+export interface GrantReply {
+  token: number;
+  acquiredAt: number;
+  renewedAt: number;
+}
+
+export type ManagerMessage =
+  | { primacy: 'lock-reply'; id: number; grant?: GrantReply | null; record?: LockRecord | null }
+  | { primacy: 'lock-free'; name: string };
+
+export function isPrimacyMessage(message: unknown): message is { primacy: string } {
+  return typeof message === 'object' && message !== null && typeof (message as { primacy?: unknown }).primacy === 'string';
+}

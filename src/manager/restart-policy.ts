@@ -1,0 +1,39 @@
+/**
+ * Whether and when to restart a worker that exited. Works the same at any uptime (unlike PM2's
+ * min_uptime): exponential backoff with a cap, reset after a stable run, and a crash-loop limit
+ * as a burst per window (systemd's StartLimitBurst/IntervalSec) after which the slot is FAILED.
+ */
+export interface RestartSettings {
+  /** `always` restarts even clean exits; `on-failure` only crashes; `never` nothing. */
+  readonly policy: 'always' | 'on-failure' | 'never';
+  readonly backoffInitial: number;
+  readonly backoffMax: number;
+  /** A run at least this long resets the backoff. */
+  readonly stableAfter: number;
+  /** More than `burst` exits within `window` ms is a crash loop. */
+  readonly burst: number;
+  readonly window: number;
+}
+
+export type RestartDecision = { action: 'restart'; delay: number } | { action: 'complete' } | { action: 'fail'; reason: string };
+
+export class RestartPolicy {
+  #exits: number[] = [];
+  #consecutive = 0;
+
+  constructor(private readonly settings: RestartSettings) {}
+
+  decide(exit: { clean: boolean; uptime: number; now: number }): RestartDecision {
+    const { policy, backoffInitial, backoffMax, stableAfter, burst, window } = this.settings;
+    if (exit.clean && policy !== 'always') return { action: 'complete' };
+    if (policy === 'never') return { action: 'fail', reason: 'exited and the restart policy is never' };
+    if (exit.uptime >= stableAfter) this.#consecutive = 0;
+    this.#exits = [...this.#exits.filter((t) => exit.now - t < window), exit.now];
+    if (this.#exits.length > burst) {
+      return { action: 'fail', reason: `crash loop: ${this.#exits.length} exits within ${window} ms` };
+    }
+    const delay = Math.min(backoffMax, backoffInitial * 2 ** this.#consecutive);
+    this.#consecutive++;
+    return { action: 'restart', delay };
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The worker manager with real processes: node:cluster workers, real signals, the arbiter over IPC.
+ * Bounds are generous; the timing goals live in bench/.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Child, type ChildEvent, killAll, wallNow } from '../helpers/processes.js';
+
+const main = join(import.meta.dirname, '../fixtures/manager-main.ts');
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('worker manager', () => {
+  let stateDir: string;
+  const managers: Child[] = [];
+  const startManager = (env: Record<string, string> = {}) => {
+    const manager = new Child(main, [], { STATE_DIR: stateDir, ...env });
+    managers.push(manager);
+    return manager;
+  };
+  const workerPids = (manager: Child) => new Set(manager.events.filter((e) => e.ev === 'acked').map((e) => e.workerPid as number));
+  const elected = (manager: Child, after = 0) => manager.waitFor((e) => e.ev === 'elected' && e.t > after, 10_000);
+
+  beforeEach(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'primacy-manager-'));
+  });
+  afterEach(async () => {
+    const pids = managers.flatMap((m) => [...workerPids(m)]);
+    await killAll(managers);
+    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('starts and acks every worker, and elects exactly one primary through the arbiter', async () => {
+    const manager = startManager();
+    await manager.waitFor((e) => e.ev === 'started', 20_000);
+    expect(workerPids(manager).size).toBe(3);
+    const first = await elected(manager);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(manager.events.filter((e) => e.ev === 'elected')).toHaveLength(1);
+    const mark = manager.events.length;
+    manager.send('status');
+    const status = await manager.waitFor((e) => e.ev === 'status', 5000, mark);
+    const workers = status.workers as Array<{ pid: number; primary: boolean; state: string }>;
+    expect(workers.map((w) => w.state)).toEqual(['ACKED', 'ACKED', 'ACKED']);
+    expect(workers.filter((w) => w.primary).map((w) => w.pid)).toEqual([first.pid]);
+  });
+
+  it('grants a new primary within moments of the old one dying, and replaces the dead worker in its slot', async () => {
+    const manager = startManager();
+    await manager.waitFor((e) => e.ev === 'started', 20_000);
+    const first = await elected(manager);
+    const killedAt = wallNow();
+    process.kill(first.pid, 'SIGKILL');
+    const next = await elected(manager, killedAt);
+    expect(next.pid).not.toBe(first.pid);
+    // The manager saw the exit: no TTL (3 s) and no retry interval (5 s) was waited for.
+    expect(next.t - killedAt).toBeLessThan(1000);
+    expect(next.token as number).toBeGreaterThan(first.token as number);
+    const replaced = await manager.waitFor((e) => e.ev === 'acked' && e.name === first.name && e.workerPid !== first.pid, 15_000);
+    expect(replaced.starts).toBe(2);
+  });
+
+  it('detects a SIGSTOPped worker by its missing heartbeats, kills it and replaces it', async () => {
+    const manager = startManager();
+    await manager.waitFor((e) => e.ev === 'started', 20_000);
+    const victim = manager.events.find((e) => e.ev === 'acked') as ChildEvent;
+    const stoppedAt = wallNow();
+    process.kill(victim.workerPid as number, 'SIGSTOP');
+    const hung = await manager.waitFor((e) => e.ev === 'hung' && e.name === victim.name, 10_000);
+    // Silence counts from the last heartbeat (up to one 200 ms interval before the stop).
+    expect(hung.silentFor as number).toBeGreaterThan(1000);
+    expect(hung.t - stoppedAt).toBeGreaterThan(1000 - 200);
+    await manager.waitFor((e) => e.ev === 'acked' && e.name === victim.name && e.workerPid !== victim.workerPid, 15_000);
+    expect(alive(victim.workerPid as number)).toBe(false);
+  });
+
+  it('marks a crash-looping slot FAILED after the burst limit', async () => {
+    const manager = startManager({ APP_MODE: 'crash', WORKERS: '1', ACK_TIMEOUT: '15000' });
+    const failed = await manager.waitFor((e) => e.ev === 'failed', 20_000);
+    expect(failed.reason).toMatch(/crash loop: 4 exits within 10000 ms/);
+    expect(failed.state).toBe('FAILED');
+  });
+
+  it('exits 1 with a message naming the worker when a worker never acks at start', async () => {
+    const manager = startManager({ APP_MODE: 'no-ack', WORKERS: '2', ACK_TIMEOUT: '1500' });
+    const { code } = await manager.exited;
+    expect(code).toBe(1);
+    expect(manager.stderr).toMatch(/start failed: worker-\d \(pid \d+\) did not ack within 1500 ms/);
+  });
+
+  it('takes every worker down with it when the manager is SIGKILLed', async () => {
+    const manager = startManager();
+    await manager.waitFor((e) => e.ev === 'started', 20_000);
+    const pids = [...workerPids(manager)];
+    manager.kill('SIGKILL');
+    await manager.exited;
+    const deadline = Date.now() + 5000;
+    while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('keeps fencing tokens increasing across manager restarts (epochs persist)', async () => {
+    const first = startManager();
+    await first.waitFor((e) => e.ev === 'started', 20_000);
+    const before = await elected(first);
+    first.kill('SIGTERM');
+    await first.exited;
+    const second = startManager();
+    const after = await elected(second);
+    expect(after.token as number).toBeGreaterThan(before.token as number);
+  });
+});
