@@ -1,33 +1,24 @@
 /**
  * The worker manager: runs N workers through node:cluster (one shared port), acks their start,
- * watches their heartbeats, restarts them with backoff, and arbitrates which one is primary.
- * Exit watching and liveness are separate: the `exit` event is instant crash detection; heartbeats
- * from the worker's own event loop catch hangs (a SIGSTOPped or busy-looping worker sends none).
+ * watches their heartbeats, restarts them with backoff, restarts them without downtime, and
+ * arbitrates which one is primary. Exit watching and liveness are separate: the `exit` event is
+ * instant crash detection; heartbeats from the worker's own event loop catch hangs.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PrimacyError } from '../errors.js';
 import { Arbiter } from './arbiter.js';
+import { bootstrapUrl } from './bootstrap-url.js';
 import { FileEpochStore } from './epoch.js';
+import { Incarnation, type Slot, type WorkerState } from './incarnation.js';
 import { type ManagerOptions, type ResolvedManagerOptions, resolveManagerOptions } from './options.js';
 import { isPrimacyMessage, type ManagerMessage, type WorkerMessage } from './protocol.js';
 import { RestartPolicy } from './restart-policy.js';
+import { retire, terminate } from './stop-process.js';
 
-export type WorkerState =
-  | 'NONE'
-  | 'IDLE'
-  | 'STARTING'
-  | 'STARTED'
-  | 'ACKED'
-  | 'JOINED'
-  | 'TERMINATED'
-  | 'RESTARTING'
-  | 'FAILED'
-  | 'COMPLETED';
+export type { WorkerState };
 
 /** A snapshot of one worker slot. */
 export interface WorkerInfo {
@@ -39,23 +30,9 @@ export interface WorkerInfo {
   readonly starts: number;
   readonly startedAt: number | null;
   readonly restartedAt: number | null;
+  /** Wall-clock ms of the last heartbeat. */
   readonly lastHeartbeat: number | null;
   readonly primary: boolean;
-}
-
-interface Slot {
-  index: number;
-  name: string;
-  state: WorkerState;
-  worker: Worker | null;
-  workerId: string | null;
-  starts: number;
-  startedAt: number | null;
-  restartedAt: number | null;
-  lastHeartbeat: number | null;
-  policy: RestartPolicy;
-  ackTimer?: NodeJS.Timeout;
-  restartTimer?: NodeJS.Timeout;
 }
 
 export class WorkerManager extends EventEmitter {
@@ -63,10 +40,10 @@ export class WorkerManager extends EventEmitter {
   readonly #slots: Slot[] = [];
   readonly #arbiter: Arbiter;
   /** Lock names workers have campaigned for (to wake newly acked workers, and for status). */
-  readonly #seenLocks = new Set<string>();
+  readonly #lockNames = new Set<string>();
   #watchdog: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | null = null;
-  #startup: { resolve: () => void; reject: (error: Error) => void } | null = null;
+  #starting = true;
 
   constructor(options: ManagerOptions) {
     super();
@@ -80,159 +57,186 @@ export class WorkerManager extends EventEmitter {
   }
 
   /** Starts every worker; resolves once all have acked, rejects (after stopping) if one cannot start. */
-  start(): Promise<void> {
+  async start(): Promise<void> {
     const { script, args, workers } = this.#options;
     cluster.setupPrimary({ exec: script, args, execArgv: [...process.execArgv, '--import', bootstrapUrl()] });
-    const started = new Promise<void>((resolve, reject) => {
-      this.#startup = { resolve, reject };
-    });
-    for (let index = 0; index < workers; index++) this.#spawn(this.#newSlot(index));
     this.#watchdog = setInterval(() => this.#checkHeartbeats(), Math.max(50, this.#options.heartbeatInterval / 2));
     this.#watchdog.unref();
-    return started.catch(async (error: Error) => {
+    const incarnations = Array.from({ length: workers }, (_, index) => this.#spawn(this.#newSlot(index)));
+    const failure = await this.#firstFailure(incarnations);
+    this.#starting = false;
+    if (failure) {
       await this.stop();
-      throw error;
-    });
+      throw new PrimacyError('ERR_PRIMACY_START', `[primacy] [manager] start failed: ${failure}`);
+    }
   }
 
   workers(): WorkerInfo[] {
-    return this.#slots.map((slot) => ({
-      name: slot.name,
-      index: slot.index,
-      state: slot.state,
-      pid: slot.worker?.process.pid ?? null,
-      starts: slot.starts,
-      startedAt: slot.startedAt,
-      restartedAt: slot.restartedAt,
-      // Kept on the monotonic clock; shown as wall time.
-      lastHeartbeat: slot.lastHeartbeat === null ? null : Math.round(Date.now() - (performance.now() - slot.lastHeartbeat)),
-      primary: slot.workerId !== null && [...this.#seenLocks].some((name) => this.#arbiter.holderOf(name)?.workerId === slot.workerId),
-    }));
+    return this.#slots.map((slot) => this.#info(slot));
+  }
+
+  /**
+   * Zero-downtime restart of one slot: start its new process, wait for the ack, then stop the old
+   * one gracefully (a primary releases on SIGTERM, handing over at once). If the new process never
+   * acks, it is killed and the old one keeps serving.
+   */
+  async restart(name: string): Promise<void> {
+    const slot = this.#slots.find((s) => s.name === name);
+    if (!slot) throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] no worker named "${name}"`);
+    const old = slot.current;
+    slot.rolling = true;
+    try {
+      const next = this.#spawn(slot);
+      if (!(await next.acked)) {
+        slot.current = old;
+        next.draining = true;
+        await terminate(next, 'SIGKILL', this.#options.killTimeout);
+        throw new PrimacyError(
+          'ERR_PRIMACY_RESTART',
+          `[primacy] [manager] restart of ${name} aborted: its new process did not ack; the old one keeps serving`,
+        );
+      }
+      if (old) await retire(old, this.#options.killTimeout);
+    } finally {
+      slot.rolling = false;
+    }
+    this.emit('restarted', this.#info(slot));
+  }
+
+  /** Rolling restart of every slot, one at a time; stops at the first slot that fails to restart. */
+  async reload(): Promise<void> {
+    for (const slot of [...this.#slots]) if (!slot.retiring) await this.restart(slot.name);
+  }
+
+  /** Grows or shrinks to `count` slots; a scale-down removes the highest slots first. */
+  async scale(count: number): Promise<void> {
+    if (!Number.isInteger(count) || count < 1)
+      throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] Expected a worker count >= 1, got ${count}`);
+    const added: Incarnation[] = [];
+    for (let index = this.#slots.length; index < count; index++) added.push(this.#spawn(this.#newSlot(index)));
+    const removed = this.#slots.slice(count);
+    for (const slot of removed) slot.retiring = true;
+    await Promise.all([
+      ...added.map((incarnation) => incarnation.acked),
+      ...removed.map((slot) => (slot.current ? retire(slot.current, this.#options.killTimeout) : undefined)),
+    ]);
+    this.#slots.length = Math.min(this.#slots.length, count);
   }
 
   /** Stops every worker: SIGTERM, then SIGKILL after `killTimeout`; resolves once all have exited. */
   stop(): Promise<void> {
-    this.#stopping ??= this.#stopAll();
+    this.#stopping ??= (async () => {
+      clearInterval(this.#watchdog);
+      for (const slot of this.#slots) clearTimeout(slot.restartTimer);
+      await Promise.all(
+        this.#slots.map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#options.killTimeout) : undefined)),
+      );
+    })();
     return this.#stopping;
   }
 
-  async #stopAll(): Promise<void> {
-    clearInterval(this.#watchdog);
-    for (const slot of this.#slots) {
-      clearTimeout(slot.restartTimer);
-      clearTimeout(slot.ackTimer);
-    }
-    await Promise.all(this.#slots.map((slot) => (slot.worker ? this.#terminate(slot.worker, 'SIGTERM') : undefined)));
+  /** Resolves with the reason the first of these processes failed to ack, or null if all acked. */
+  async #firstFailure(incarnations: Incarnation[]): Promise<string | null> {
+    const results = await Promise.all(incarnations.map(async (incarnation) => ({ incarnation, acked: await incarnation.acked })));
+    const failed = results.find((r) => !r.acked)?.incarnation;
+    if (!failed) return null;
+    const { slot, pid, worker } = failed;
+    const { exitCode, signalCode } = worker.process;
+    return exitCode !== null || signalCode !== null
+      ? `${slot.name} (pid ${pid}) exited before acking (code ${exitCode}, signal ${signalCode})`
+      : `${slot.name} (pid ${pid}) did not ack within ${this.#options.ackTimeout} ms`;
   }
 
   #newSlot(index: number): Slot {
     const { restart, backoff, crashLoop } = this.#options;
+    const policy = new RestartPolicy({ policy: restart, ...backoff, ...crashLoop });
     const slot: Slot = {
       index,
       name: `worker-${index}`,
       state: 'IDLE',
-      worker: null,
-      workerId: null,
+      current: null,
       starts: 0,
       startedAt: null,
       restartedAt: null,
-      lastHeartbeat: null,
-      policy: new RestartPolicy({ policy: restart, ...backoff, ...crashLoop }),
+      policy,
+      retiring: false,
+      rolling: false,
     };
     this.#slots[index] = slot;
     return slot;
   }
 
-  #spawn(slot: Slot): void {
-    const { workers, heartbeatInterval, ackTimeout, ackOn } = this.#options;
+  #spawn(slot: Slot): Incarnation {
+    const { heartbeatInterval, ackTimeout, ackOn } = this.#options;
     const worker = cluster.fork({
       PRIMACY_MANAGED: '1',
       PRIMACY_WORKER_NAME: slot.name,
       PRIMACY_WORKER_INDEX: String(slot.index),
-      PRIMACY_WORKERS: String(workers),
+      PRIMACY_WORKERS: String(this.#slots.length),
       PRIMACY_HEARTBEAT_INTERVAL: String(heartbeatInterval),
     });
-    slot.worker = worker;
-    slot.workerId = `${slot.name}#${slot.starts}`;
+    const incarnation = new Incarnation(slot, worker, `${slot.name}#${slot.starts}`);
     slot.starts++;
-    slot.state = 'STARTING';
-    slot.lastHeartbeat = null;
-    const workerId = slot.workerId;
+    slot.current = incarnation;
     worker.on('online', () => {
-      if (slot.worker === worker) slot.state = 'STARTED';
+      if (incarnation.state === 'STARTING') incarnation.state = 'STARTED';
     });
-    if (ackOn === 'listening') worker.on('listening', () => this.#acked(slot, worker));
-    worker.on('message', (message: unknown) => this.#onMessage(slot, worker, workerId, message));
-    worker.on('exit', (code, signal) => this.#onExit(slot, worker, workerId, code, signal));
-    slot.ackTimer = setTimeout(() => this.#ackTimedOut(slot, worker), ackTimeout);
-    slot.ackTimer.unref();
+    if (ackOn === 'listening') worker.on('listening', () => this.#acked(incarnation));
+    worker.on('message', (message: unknown) => this.#onMessage(incarnation, message));
+    worker.on('exit', (code, signal) => this.#onExit(incarnation, code, signal));
+    incarnation.ackTimer = setTimeout(() => this.#ackTimedOut(incarnation), ackTimeout);
+    incarnation.ackTimer.unref();
+    return incarnation;
   }
 
-  #acked(slot: Slot, worker: Worker): void {
-    if (slot.worker !== worker || slot.state === 'ACKED') return;
-    clearTimeout(slot.ackTimer);
-    slot.state = 'ACKED';
-    slot.startedAt = Date.now();
-    slot.lastHeartbeat = performance.now(); // the watchdog starts from the ack
-    this.emit('acked', this.#info(slot));
+  #acked(incarnation: Incarnation): void {
+    if (!incarnation.markAcked()) return;
+    incarnation.slot.startedAt = Date.now();
+    this.emit('acked', this.#info(incarnation.slot));
     // It may have campaigned before its ack and been refused: wake it for every free lock now.
-    for (const name of this.#seenLocks) {
-      if (!this.#arbiter.holderOf(name) && worker.isConnected()) worker.send({ primacy: 'lock-free', name } satisfies ManagerMessage);
-    }
-    if (this.#startup && this.#slots.every((s) => s.state === 'ACKED')) {
-      this.#startup.resolve();
-      this.#startup = null;
-    }
+    for (const name of this.#lockNames) if (!this.#arbiter.holderOf(name)) this.#send(incarnation.worker, { primacy: 'lock-free', name });
   }
 
-  #ackTimedOut(slot: Slot, worker: Worker): void {
-    if (slot.worker !== worker || slot.state === 'ACKED') return;
-    const reason = `${slot.name} (pid ${worker.process.pid}) did not ack within ${this.#options.ackTimeout} ms`;
-    if (this.#startup) this.#failStartup(reason);
-    else void this.#terminate(worker, 'SIGKILL');
+  #ackTimedOut(incarnation: Incarnation): void {
+    if (incarnation.state === 'ACKED') return;
+    incarnation.markAckTimedOut();
+    // At start-up the manager gives up as a whole; later, a silent newcomer is killed (and retried).
+    if (!this.#starting && incarnation.slot.current === incarnation) void terminate(incarnation, 'SIGKILL', this.#options.killTimeout);
   }
 
-  #failStartup(reason: string): void {
-    this.#startup?.reject(new PrimacyError('ERR_PRIMACY_START', `[primacy] [manager] start failed: ${reason}`));
-    this.#startup = null;
-  }
-
-  #onMessage(slot: Slot, worker: Worker, workerId: string, message: unknown): void {
+  #onMessage(incarnation: Incarnation, message: unknown): void {
     if (!isPrimacyMessage(message)) return;
     const m = message as WorkerMessage;
-    if (m.primacy === 'heartbeat') slot.lastHeartbeat = performance.now();
-    else if (m.primacy === 'ready') this.#acked(slot, worker);
+    if (m.primacy === 'heartbeat') {
+      if (incarnation.state === 'ACKED') incarnation.lastHeartbeat = performance.now();
+    } else if (m.primacy === 'ready') this.#acked(incarnation);
     else if (m.primacy === 'lock') {
-      const eligible = slot.worker === worker && slot.state === 'ACKED' && this.#stopping === null;
       const reply = (fields: Omit<Extract<ManagerMessage, { primacy: 'lock-reply' }>, 'primacy' | 'id'>) =>
-        worker.isConnected() && worker.send({ primacy: 'lock-reply', id: m.id, ...fields } satisfies ManagerMessage);
+        this.#send(incarnation.worker, { primacy: 'lock-reply', id: m.id, ...fields });
+      const eligible = incarnation.state === 'ACKED' && !incarnation.draining && this.#stopping === null;
       const ttl = m.ttl ?? 0;
-      if (m.op === 'acquire' && m.holder) reply({ grant: this.#arbiter.acquire(m.name, workerId, m.holder, ttl, eligible) });
-      else if (m.op === 'renew') reply({ grant: this.#arbiter.renew(m.name, workerId, m.token ?? -1, ttl) });
+      const token = m.token ?? -1;
+      if (m.op === 'acquire' && m.holder) {
+        this.#lockNames.add(m.name);
+        reply({ grant: this.#arbiter.acquire(m.name, incarnation.id, m.holder, ttl, eligible) });
+      } else if (m.op === 'renew') reply({ grant: this.#arbiter.renew(m.name, incarnation.id, token, ttl) });
       else if (m.op === 'release') {
-        this.#arbiter.release(m.name, workerId, m.token ?? -1);
+        this.#arbiter.release(m.name, incarnation.id, token);
         reply({ grant: null });
-      } else if (m.op === 'inspect') reply({ record: this.#arbiter.inspect(m.name, (id) => this.#slots.some((s) => s.workerId === id)) });
-      if (m.op === 'acquire') this.#seenLocks.add(m.name);
+      } else if (m.op === 'inspect') reply({ record: this.#arbiter.inspect(m.name, (id) => this.#incarnationAlive(id)) });
     }
   }
 
-  #onExit(slot: Slot, worker: Worker, workerId: string, code: number | null, signal: string | null): void {
-    clearTimeout(slot.ackTimer);
+  #onExit(incarnation: Incarnation, code: number | null, signal: string | null): void {
+    incarnation.markExited();
     // The holder is gone for certain: whatever it held is free now, and the others are woken.
-    this.#arbiter.workerGone(workerId);
-    if (slot.worker !== worker) return;
-    slot.worker = null;
-    const info = { code, signal };
+    this.#arbiter.workerGone(incarnation.id);
+    const { slot } = incarnation;
+    this.emit('exit', { ...this.#info(slot), pid: incarnation.pid }, { code, signal });
+    // A replaced, aborted or retired process, or a shutdown: nothing to restart.
+    if (slot.current !== incarnation || slot.retiring || slot.rolling || this.#stopping || this.#starting) return;
+    slot.current = null;
     const uptime = slot.startedAt === null ? 0 : Date.now() - slot.startedAt;
-    const wasAcked = slot.state === 'ACKED';
-    slot.state = 'TERMINATED';
-    this.emit('exit', this.#info(slot), info);
-    if (this.#stopping) return;
-    if (this.#startup && !wasAcked) {
-      this.#failStartup(`${slot.name} (pid ${worker.process.pid}) exited before acking (code ${code}, signal ${signal})`);
-      return;
-    }
     const decision = slot.policy.decide({ clean: code === 0 && signal === null, uptime, now: performance.now() });
     if (decision.action === 'complete') slot.state = 'COMPLETED';
     else if (decision.action === 'fail') {
@@ -243,7 +247,7 @@ export class WorkerManager extends EventEmitter {
       slot.restartedAt = Date.now();
       this.emit('restarting', this.#info(slot), decision.delay);
       slot.restartTimer = setTimeout(() => {
-        if (!this.#stopping) this.#spawn(slot);
+        if (!this.#stopping && !slot.retiring) this.#spawn(slot);
       }, decision.delay);
     }
   }
@@ -252,43 +256,43 @@ export class WorkerManager extends EventEmitter {
   #checkHeartbeats(): void {
     const now = performance.now();
     for (const slot of this.#slots) {
-      if (slot.state !== 'ACKED' || slot.worker === null || slot.lastHeartbeat === null) continue;
-      if (now - slot.lastHeartbeat <= this.#options.heartbeatTimeout) continue;
-      this.emit('hung', this.#info(slot), now - slot.lastHeartbeat);
-      slot.lastHeartbeat = null; // report once
+      const incarnation = slot.current;
+      if (!incarnation || incarnation.state !== 'ACKED' || incarnation.lastHeartbeat === null) continue;
+      if (now - incarnation.lastHeartbeat <= this.#options.heartbeatTimeout) continue;
+      this.emit('hung', this.#info(slot), now - incarnation.lastHeartbeat);
+      incarnation.lastHeartbeat = null; // report once
       // A hung loop cannot run a SIGTERM handler: kill it outright (SIGCONT first, so a stopped one dies now).
-      slot.worker.process.kill('SIGCONT');
-      void this.#terminate(slot.worker, 'SIGKILL');
+      incarnation.worker.process.kill('SIGCONT');
+      void terminate(incarnation, 'SIGKILL', this.#options.killTimeout);
     }
   }
 
-  /** Sends `signal`; if the worker is still alive after `killTimeout`, SIGKILL. Resolves on exit. */
-  #terminate(worker: Worker, signal: NodeJS.Signals): Promise<void> {
-    if (worker.process.exitCode !== null || worker.process.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      const escalate = setTimeout(() => worker.process.kill('SIGKILL'), this.#options.killTimeout);
-      worker.process.once('exit', () => {
-        clearTimeout(escalate);
-        resolve();
-      });
-      worker.process.kill(signal);
-    });
+  #incarnationAlive(id: string): boolean {
+    return this.#slots.some((slot) => slot.current?.id === id && slot.current.alive);
+  }
+
+  #send(worker: Worker, message: ManagerMessage): void {
+    if (worker.isConnected()) worker.send(message);
   }
 
   #broadcast(message: ManagerMessage): void {
-    for (const slot of this.#slots) if (slot.worker?.isConnected()) slot.worker.send(message);
+    for (const slot of this.#slots) if (slot.current) this.#send(slot.current.worker, message);
   }
 
   #info(slot: Slot): WorkerInfo {
-    return this.workers()[slot.index] as WorkerInfo;
+    const incarnation = slot.current;
+    const beat = incarnation?.lastHeartbeat ?? null;
+    return {
+      name: slot.name,
+      index: slot.index,
+      state: incarnation?.state ?? slot.state,
+      pid: incarnation?.pid ?? null,
+      starts: slot.starts,
+      startedAt: slot.startedAt,
+      restartedAt: slot.restartedAt,
+      // Kept on the monotonic clock; shown as wall time.
+      lastHeartbeat: beat === null ? null : Math.round(Date.now() - (performance.now() - beat)),
+      primary: incarnation !== null && [...this.#lockNames].some((name) => this.#arbiter.holderOf(name)?.workerId === incarnation.id),
+    };
   }
-}
-
-/**
- * The bootstrap preloaded into workers: the TypeScript source in development, or the built
- * `dist/manager-bootstrap.js` (every built chunk sits in dist/, beside it).
- */
-function bootstrapUrl(): string {
-  const ts = new URL('./bootstrap.ts', import.meta.url);
-  return existsSync(fileURLToPath(ts)) ? ts.href : new URL('./manager-bootstrap.js', import.meta.url).href;
 }

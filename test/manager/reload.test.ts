@@ -1,0 +1,119 @@
+/** Zero-downtime restarts and scaling, with real HTTP traffic through the shared port. */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Child, type ChildEvent, killAll } from '../helpers/processes.js';
+
+const main = join(import.meta.dirname, '../fixtures/manager-main.ts');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function get(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 2000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+describe('zero-downtime restarts and scaling', () => {
+  let dir: string;
+  let port: number;
+  const managers: Child[] = [];
+  const command = async (manager: Child, line: string) => {
+    const mark = manager.events.length;
+    manager.send(line);
+    return manager.waitFor((e) => e.ev === 'done', 30_000, mark);
+  };
+  const startManager = async (env: Record<string, string> = {}) => {
+    const manager = new Child(main, [], { STATE_DIR: dir, APP_PORT: String(port), NO_ACK_FILE: join(dir, 'no-ack'), ...env });
+    managers.push(manager);
+    await manager.waitFor((e) => e.ev === 'started', 20_000);
+    return manager;
+  };
+  const status = async (manager: Child) => {
+    const mark = manager.events.length;
+    manager.send('status');
+    return manager.waitFor((e) => e.ev === 'status', 5000, mark);
+  };
+  const pids = (done: ChildEvent) => (done.workers as Array<{ pid: number }>).map((w) => w.pid);
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'primacy-reload-'));
+    port = await freePort();
+  });
+  afterEach(async () => {
+    await killAll(managers);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reloads every worker under continuous requests without a single failed request', async () => {
+    const manager = await startManager();
+    const before = pids(await status(manager));
+    let failed = 0;
+    let served = 0;
+    let running = true;
+    const traffic = (async () => {
+      while (running) {
+        if (await get(port)) served++;
+        else failed++;
+      }
+    })();
+    const done = await command(manager, 'reload');
+    running = false;
+    await traffic;
+    expect(done.error).toBeUndefined();
+    expect(failed).toBe(0);
+    expect(served).toBeGreaterThan(20);
+    const after = pids(done);
+    expect(after.filter((pid) => before.includes(pid))).toEqual([]);
+    expect((done.workers as Array<{ starts: number; state: string }>).map((w) => [w.starts, w.state])).toEqual([
+      [2, 'ACKED'],
+      [2, 'ACKED'],
+      [2, 'ACKED'],
+    ]);
+    // The primary handed over during the roll, and there is one again.
+    await new Promise((r) => setTimeout(r, 500));
+    const now = await status(manager);
+    expect((now.workers as Array<{ primary: boolean }>).filter((w) => w.primary)).toHaveLength(1);
+  });
+
+  it('aborts a restart whose new process never acks, and keeps the old one serving', async () => {
+    const manager = await startManager({ ACK_TIMEOUT: '1500' });
+    const before = pids(await status(manager));
+    await writeFile(join(dir, 'no-ack'), '');
+    const done = await command(manager, 'restart worker-0');
+    expect(done.error).toMatch(/restart of worker-0 aborted: its new process did not ack; the old one keeps serving/);
+    expect(pids(done)[0]).toBe(before[0]);
+    expect((done.workers as Array<{ state: string }>)[0]?.state).toBe('ACKED');
+    expect(await get(port)).toBe(true);
+  });
+
+  it('scales up, and down by removing the highest slots first', async () => {
+    const manager = await startManager({ WORKERS: '2' });
+    const up = await command(manager, 'scale 4');
+    expect((up.workers as Array<{ name: string; state: string }>).map((w) => [w.name, w.state])).toEqual([
+      ['worker-0', 'ACKED'],
+      ['worker-1', 'ACKED'],
+      ['worker-2', 'ACKED'],
+      ['worker-3', 'ACKED'],
+    ]);
+    const down = await command(manager, 'scale 1');
+    expect((down.workers as Array<{ name: string }>).map((w) => w.name)).toEqual(['worker-0']);
+    expect(await get(port)).toBe(true);
+  });
+});
