@@ -262,10 +262,18 @@ describe('primacy', () => {
     expect(bad.stderr).toContain('see primacy status --help');
   });
 
-  it('commands that do not exist yet: exit 64 saying so', async () => {
-    const result = await run(['start', 'app.js'], { cli: PRIMACY });
-    expect(result.code).toBe(64);
-    expect(result.stderr).toContain('"start" is not available yet');
+  it('unknown commands and bad start/inspect usage: exit 64 saying what is wrong', async () => {
+    const [unknown, noApp, badWorkers] = await Promise.all([
+      run(['frobnicate'], { cli: PRIMACY }),
+      run(['start'], { cli: PRIMACY }),
+      run(['start', 'app.js', '--workers', 'many'], { cli: PRIMACY }),
+    ]);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    expect(noApp.code).toBe(64);
+    expect(noApp.stderr).toContain('start needs the app to run');
+    expect(badWorkers.code).toBe(64);
+    expect(badWorkers.stderr).toContain('--workers must be a whole number >= 1, got "many"');
   });
 });
 

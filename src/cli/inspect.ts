@@ -1,0 +1,76 @@
+/** `primacy inspect <status|reload|restart NAMES|scale N|shutdown>`: talks to a manager's inspector. */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PrimacyUsageError } from '../errors.js';
+import { askInspector } from '../manager/inspector.js';
+import type { WorkerInfo } from '../manager/manager.js';
+
+export const INSPECT_HELP = `Usage: primacy inspect <command> [args] [options]
+
+Commands: status | reload | restart NAME... | scale N | shutdown
+
+Options:
+  --name NAME        the manager's name (default primacy)
+  --state-dir DIR    where its socket lives (default <tmp>/primacy-manager)
+  --socket PATH      the socket itself
+  --json             print the raw JSON answer
+
+Exit codes: 0 done, 1 the manager refused or failed the command, 3 cannot reach it, 64 bad usage.
+`;
+
+export async function runInspect(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      name: { type: 'string' },
+      'state-dir': { type: 'string' },
+      socket: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(INSPECT_HELP);
+    return 0;
+  }
+  const [command, ...args] = positionals;
+  if (!command) throw new PrimacyUsageError('inspect needs a command: status, reload, restart NAME..., scale N or shutdown');
+  const socket = values.socket ?? join(values['state-dir'] ?? join(tmpdir(), 'primacy-manager'), `${values.name ?? 'primacy'}.sock`);
+  let response: Awaited<ReturnType<typeof askInspector>>;
+  try {
+    response = await askInspector({ socket }, { command, args });
+  } catch (error) {
+    process.stderr.write(`primacy inspect: cannot reach the manager at ${socket}: ${(error as Error).message}\n`);
+    return 3;
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify(response)}\n`);
+  else if (!response.ok) process.stderr.write(`primacy inspect: ${response.error}\n`);
+  else if (Array.isArray(response.result)) process.stdout.write(renderWorkers(response.result as WorkerInfo[]));
+  else process.stdout.write(`${String(response.result)}\n`);
+  return response.ok ? 0 : 1;
+}
+
+function renderWorkers(workers: WorkerInfo[]): string {
+  const now = Date.now();
+  const rows = workers.map((w) => [
+    w.name,
+    w.state,
+    String(w.pid ?? '-'),
+    w.startedAt ? `${Math.round((now - w.startedAt) / 1000)}s` : '-',
+    String(Math.max(0, w.starts - 1)),
+    w.primary ? 'primary' : '',
+  ]);
+  const table = [['name', 'state', 'pid', 'uptime', 'restarts', 'role'], ...rows];
+  const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
+  return `${table
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
+}

@@ -1,0 +1,96 @@
+/**
+ * `primacy start app.js --workers 4 [--inspector]`: runs an app under the worker manager. The
+ * first SIGTERM/SIGINT stops it gracefully; a second one kills every worker at once.
+ */
+import cluster from 'node:cluster';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PrimacyUsageError } from '../errors.js';
+import { Inspector } from '../manager/inspector.js';
+import { WorkerManager } from '../manager/manager.js';
+
+export const START_HELP = `Usage: primacy start <app.js> [options] [-- app arguments]
+
+Options:
+  --workers N          worker processes (default: the number of CPUs)
+  --name NAME          names this manager's state and socket (default primacy)
+  --state-dir DIR      where fencing epochs and the socket live (default <tmp>/primacy-manager)
+  --ack listening|ready  ack when the worker's server listens (default) or calls worker.ready()
+  --inspector          open the control socket (mode 0600) for primacy inspect
+`;
+
+export async function runStart(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      workers: { type: 'string' },
+      name: { type: 'string' },
+      'state-dir': { type: 'string' },
+      ack: { type: 'string' },
+      inspector: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(START_HELP);
+    return 0;
+  }
+  const [script, ...args] = positionals;
+  if (!script) throw new PrimacyUsageError('start needs the app to run, e.g. primacy start server.js --workers 4');
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) {
+    throw new PrimacyUsageError(`--workers must be a whole number >= 1, got "${values.workers}"`);
+  }
+  if (values.ack !== undefined && values.ack !== 'listening' && values.ack !== 'ready') {
+    throw new PrimacyUsageError(`--ack must be listening or ready, got "${values.ack}"`);
+  }
+  const name = values.name ?? 'primacy';
+  const stateDir = values['state-dir'] ?? join(tmpdir(), 'primacy-manager');
+  const manager = new WorkerManager({ script, args, workers, name, stateDir, ackOn: values.ack as 'listening' | 'ready' | undefined });
+  const log = (text: string) => process.stderr.write(`[primacy] ${text}\n`);
+  manager.on('restarting', (w, delay) => log(`${w.name} exited; restarting in ${delay} ms`));
+  manager.on('failed', (w, reason) => log(`${w.name} FAILED: ${reason}`));
+  manager.on('hung', (w, silent) => log(`${w.name} (pid ${w.pid}) sent no heartbeat for ${Math.round(silent)} ms: killed`));
+
+  let inspector: Inspector | null = null;
+  let signals = 0;
+  const done = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        log(`second ${signal}: killing every worker now`);
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+        resolve(130);
+        return;
+      }
+      log(`${signal}: stopping gracefully (send it again to force)`);
+      void manager.stop().then(() => resolve(0));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  try {
+    await manager.start();
+  } catch (error) {
+    log((error as Error).message);
+    return 1;
+  }
+  if (values.inspector) {
+    const socket = join(stateDir, `${name}.sock`);
+    inspector = new Inspector(manager, { socket }, () => process.kill(process.pid, 'SIGTERM'));
+    await inspector.listen();
+    log(`inspector at ${socket}`);
+  }
+  log(
+    `${manager.workers().length} workers ready: ${manager
+      .workers()
+      .map((w) => `${w.name} pid ${w.pid}`)
+      .join(', ')}`,
+  );
+  const code = await done;
+  await inspector?.close();
+  return code;
+}

@@ -1,0 +1,150 @@
+/**
+ * The manager's control plane, off by default. A unix socket with mode 0600 (only the manager's
+ * user may connect), or TCP bound to 127.0.0.1 with a token compared in constant time; one JSON
+ * request per line, answered from an explicit command registry, nothing else.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { chmodSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { PrimacyConfigError } from '../errors.js';
+import type { WorkerManager } from './manager.js';
+
+export type InspectorAddress = { socket: string; token?: string } | { port: number; token: string };
+
+export interface InspectorRequest {
+  command: string;
+  args?: string[];
+  token?: string;
+}
+
+export type InspectorResponse = { ok: true; result: unknown } | { ok: false; error: string };
+
+/** The commands the inspector answers: an explicit registry, nothing else reaches the manager. */
+function registry(manager: WorkerManager, shutdown: () => void): Record<string, (args: string[]) => Promise<unknown>> {
+  return {
+    status: async () => manager.workers(),
+    reload: async () => {
+      await manager.reload();
+      return manager.workers();
+    },
+    restart: async (names) => {
+      if (names.length === 0) throw new Error('restart needs worker names (see status)');
+      for (const name of names) await manager.restart(name);
+      return manager.workers();
+    },
+    scale: async ([count]) => {
+      const n = Number(count);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`scale needs a worker count >= 1, got ${JSON.stringify(count ?? null)}`);
+      await manager.scale(n);
+      return manager.workers();
+    },
+    shutdown: async () => {
+      setImmediate(shutdown);
+      return 'shutting down';
+    },
+  };
+}
+
+export class Inspector {
+  #server: Server | null = null;
+
+  constructor(
+    private readonly manager: WorkerManager,
+    private readonly address: InspectorAddress,
+    private readonly shutdown: () => void,
+  ) {
+    if ('port' in address && (typeof address.token !== 'string' || address.token.length < 16)) {
+      throw new PrimacyConfigError('token', address.token, 'a string of at least 16 characters (TCP needs a token)', 'inspector');
+    }
+  }
+
+  async listen(): Promise<void> {
+    const commands = registry(this.manager, this.shutdown);
+    const server = createServer((socket) => this.#serve(socket, commands));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      if ('socket' in this.address) {
+        rmSync(this.address.socket, { force: true }); // a stale socket file from a crashed manager
+        server.listen(this.address.socket, () => resolve());
+      } else server.listen(this.address.port, '127.0.0.1', () => resolve());
+    });
+    if ('socket' in this.address) chmodSync(this.address.socket, 0o600);
+    server.unref();
+    this.#server = server;
+  }
+
+  /** The TCP port it listens on (useful with port 0), or null for a unix socket. */
+  get port(): number | null {
+    const address = this.#server?.address();
+    return address && typeof address === 'object' ? address.port : null;
+  }
+
+  async close(): Promise<void> {
+    await new Promise((resolve) => (this.#server ? this.#server.close(resolve) : resolve(undefined)));
+    this.#server = null;
+  }
+
+  #serve(socket: Socket, commands: Record<string, (args: string[]) => Promise<unknown>>): void {
+    socket.on('error', () => undefined);
+    const lines = createInterface({ input: socket });
+    lines.on('error', () => undefined);
+    lines.on('line', async (line) => {
+      const respond = (response: InspectorResponse) => socket.write(`${JSON.stringify(response)}\n`);
+      let request: InspectorRequest;
+      try {
+        request = JSON.parse(line) as InspectorRequest;
+      } catch {
+        return respond({ ok: false, error: 'not a JSON request' });
+      }
+      if (!this.#authorized(request.token)) return respond({ ok: false, error: 'unauthorized: wrong or missing token' });
+      const command = Object.hasOwn(commands, request.command) ? commands[request.command] : undefined;
+      if (!command)
+        return respond({
+          ok: false,
+          error: `unknown command ${JSON.stringify(request.command)} (known: ${Object.keys(commands).join(', ')})`,
+        });
+      try {
+        respond({ ok: true, result: await command(Array.isArray(request.args) ? request.args.map(String) : []) });
+      } catch (error) {
+        respond({ ok: false, error: (error as Error).message });
+      }
+    });
+  }
+
+  #authorized(token: unknown): boolean {
+    const expected = this.address.token;
+    if (expected === undefined) return true; // a 0600 unix socket: the file mode is the guard
+    if (typeof token !== 'string') return false;
+    // Hash both sides so the comparison is constant-time whatever the lengths.
+    const digest = (s: string) => createHash('sha256').update(s).digest();
+    return timingSafeEqual(digest(token), digest(expected));
+  }
+}
+
+/** Sends one request to an inspector and resolves with its response. */
+export function askInspector(
+  address: { socket: string } | { port: number },
+  request: InspectorRequest,
+  timeout = 30_000,
+): Promise<InspectorResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = 'socket' in address ? createConnection(address.socket) : createConnection(address.port, '127.0.0.1');
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer from the inspector within ${timeout} ms`));
+    }, timeout);
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
+    const lines = createInterface({ input: socket });
+    lines.on('error', () => undefined); // readline re-emits the socket's error, handled above
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      socket.end();
+      resolve(JSON.parse(line) as InspectorResponse);
+    });
+  });
+}

@@ -1,0 +1,93 @@
+/** `primacy start` and `primacy inspect` end to end, and the inspector's guards. */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { askInspector, Inspector } from '../../src/manager/inspector.js';
+import type { WorkerManager } from '../../src/manager/manager.js';
+import { Child, killAll } from '../helpers/processes.js';
+
+const primacy = join(import.meta.dirname, '../../src/cli/primacy.ts');
+const app = join(import.meta.dirname, '../fixtures/managed-app.ts');
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', primacy, ...args], { encoding: 'utf8', timeout: 40_000 });
+
+describe('primacy start / inspect', () => {
+  let dir: string;
+  const children: Child[] = [];
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'primacy-cli-'));
+  });
+  afterEach(async () => {
+    await killAll(children);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs an app under the manager and answers status, scale and shutdown through a 0600 socket', async () => {
+    const manager = new Child(primacy, ['start', app, '--workers', '2', '--inspector', '--state-dir', dir]);
+    children.push(manager);
+    const deadline = Date.now() + 20_000;
+    while (!manager.stderr.includes('workers ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(manager.stderr).toMatch(/2 workers ready: worker-0 pid \d+, worker-1 pid \d+/);
+    expect((await stat(join(dir, 'primacy.sock'))).mode & 0o777).toBe(0o600);
+
+    const status = cli('inspect', 'status', '--state-dir', dir);
+    expect(status.status).toBe(0);
+    expect(status.stdout).toMatch(/^name\s+state\s+pid\s+uptime\s+restarts\s+role/);
+    expect(status.stdout).toMatch(/worker-0\s+ACKED\s+\d+/);
+    expect(status.stdout.match(/primary/g)).toHaveLength(1);
+
+    const scaled = cli('inspect', 'scale', '3', '--state-dir', dir, '--json');
+    expect(JSON.parse(scaled.stdout).result).toHaveLength(3);
+    expect(cli('inspect', 'frobnicate', '--state-dir', dir).status).toBe(1);
+
+    expect(cli('inspect', 'shutdown', '--state-dir', dir).status).toBe(0);
+    expect((await manager.exited).code).toBe(0);
+    expect(cli('inspect', 'status', '--state-dir', dir).status).toBe(3);
+  });
+
+  it("refuses another user's connection to the socket (mode 0600)", async () => {
+    if (process.getuid?.() !== 0) {
+      // Only root can run a client as another user; as another user the mode check below still holds.
+      expect(process.getuid?.()).not.toBe(0);
+      return;
+    }
+    const socket = join(dir, 'guarded.sock');
+    const fakeManager = { workers: () => [] } as unknown as WorkerManager;
+    const inspector = new Inspector(fakeManager, { socket }, () => {});
+    await inspector.listen();
+    try {
+      const { chmodSync } = await import('node:fs');
+      chmodSync(dir, 0o755); // the directory is not what protects it: the socket's own mode is
+      const script = `require('net').connect(${JSON.stringify(socket)}).on('connect',()=>{console.log('connected');process.exit(0)}).on('error',e=>{console.log(e.code);process.exit(0)})`;
+      const asNobody = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
+      expect(asNobody.stdout.trim()).toBe('EACCES');
+      expect((await askInspector({ socket }, { command: 'status' })).ok).toBe(true);
+    } finally {
+      await inspector.close();
+    }
+  });
+
+  it('over TCP, refuses a wrong or missing token, compared in constant time', async () => {
+    const fakeManager = { workers: () => ['w'] } as unknown as WorkerManager;
+    expect(() => new Inspector(fakeManager, { port: 0, token: 'short' }, () => {})).toThrow(
+      /Expected `token` to be a string of at least 16 characters/,
+    );
+    const token = 'a-long-enough-secret-token';
+    const inspector = new Inspector(fakeManager, { port: 0, token }, () => {});
+    await inspector.listen();
+    try {
+      const port = inspector.port as number;
+      expect(await askInspector({ port }, { command: 'status' })).toEqual({ ok: false, error: 'unauthorized: wrong or missing token' });
+      expect(await askInspector({ port }, { command: 'status', token: `${token}x` })).toMatchObject({ ok: false });
+      expect(await askInspector({ port }, { command: 'status', token })).toEqual({ ok: true, result: ['w'] });
+      expect(await askInspector({ port }, { command: 'constructor', token })).toMatchObject({
+        ok: false,
+        error: expect.stringContaining('unknown command'),
+      });
+    } finally {
+      await inspector.close();
+    }
+  });
+});
