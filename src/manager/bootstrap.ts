@@ -8,7 +8,7 @@ import type { WorkerMessage } from './protocol.js';
 if (process.env.PRIMACY_MANAGED === '1' && process.send) {
   const interval = Number(process.env.PRIMACY_HEARTBEAT_INTERVAL) || 1000;
   const beat = setInterval(() => {
-    if (process.connected) process.send?.({ primacy: 'heartbeat' } satisfies WorkerMessage);
+    if (process.connected) process.send?.({ primacy: 'heartbeat', rss: process.memoryUsage.rss() } satisfies WorkerMessage);
   }, interval);
   beat.unref();
   // The IPC channel closes when the manager dies (even by SIGKILL): do not outlive it.

@@ -17,6 +17,23 @@ export type WorkerState =
   | 'FAILED'
   | 'COMPLETED';
 
+/** A snapshot of one worker slot. */
+export interface WorkerInfo {
+  readonly name: string;
+  readonly index: number;
+  readonly state: WorkerState;
+  readonly pid: number | null;
+  /** How many processes this slot has started (incarnations). */
+  readonly starts: number;
+  readonly startedAt: number | null;
+  readonly restartedAt: number | null;
+  /** Wall-clock ms of the last heartbeat. */
+  readonly lastHeartbeat: number | null;
+  /** Resident memory in bytes, as of the last heartbeat. */
+  readonly memory: number | null;
+  readonly primary: boolean;
+}
+
 export interface Slot {
   readonly index: number;
   readonly name: string;
@@ -34,10 +51,27 @@ export interface Slot {
   rolling: boolean;
 }
 
+export function createSlot(index: number, policy: RestartPolicy): Slot {
+  return {
+    index,
+    name: `worker-${index}`,
+    state: 'IDLE',
+    current: null,
+    starts: 0,
+    startedAt: null,
+    restartedAt: null,
+    policy,
+    retiring: false,
+    rolling: false,
+  };
+}
+
 export class Incarnation {
   state: WorkerState = 'STARTING';
   /** Monotonic ms of the last heartbeat; null before the ack (the watchdog starts at the ack). */
   lastHeartbeat: number | null = null;
+  /** Resident memory in bytes, as of the last heartbeat. */
+  rss: number | null = null;
   /** Asked to stop (replaced, scaled down, shutting down): never eligible to be primary again. */
   draining = false;
   ackTimer?: NodeJS.Timeout;

@@ -20,8 +20,11 @@ export interface InspectorRequest {
 
 export type InspectorResponse = { ok: true; result: unknown } | { ok: false; error: string };
 
-/** The commands the inspector answers: an explicit registry, nothing else reaches the manager. */
-function registry(manager: WorkerManager, shutdown: () => void): Record<string, (args: string[]) => Promise<unknown>> {
+/**
+ * The commands the inspector (and workers, over IPC) may run: an explicit registry, nothing else
+ * reaches the manager.
+ */
+export function controlCommands(manager: WorkerManager, shutdown: () => void): Record<string, (args: string[]) => Promise<unknown>> {
   return {
     status: async () => manager.workers(),
     reload: async () => {
@@ -60,7 +63,7 @@ export class Inspector {
   }
 
   async listen(): Promise<void> {
-    const commands = registry(this.manager, this.shutdown);
+    const commands = controlCommands(this.manager, this.shutdown);
     const server = createServer((socket) => this.#serve(socket, commands));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

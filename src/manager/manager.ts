@@ -12,28 +12,16 @@ import { PrimacyError } from '../errors.js';
 import { Arbiter } from './arbiter.js';
 import { bootstrapUrl } from './bootstrap-url.js';
 import { FileEpochStore } from './epoch.js';
-import { Incarnation, type Slot, type WorkerState } from './incarnation.js';
+import { startHealthChecks } from './health.js';
+import { createSlot, Incarnation, type Slot, type WorkerInfo, type WorkerState } from './incarnation.js';
+import { controlCommands } from './inspector.js';
 import { type ManagerOptions, type ResolvedManagerOptions, resolveManagerOptions } from './options.js';
 import { isPrimacyMessage, type ManagerMessage, type WorkerMessage } from './protocol.js';
+import { answerControlRequest, answerLockRequest } from './requests.js';
 import { RestartPolicy } from './restart-policy.js';
 import { retire, terminate } from './stop-process.js';
 
-export type { WorkerState };
-
-/** A snapshot of one worker slot. */
-export interface WorkerInfo {
-  readonly name: string;
-  readonly index: number;
-  readonly state: WorkerState;
-  readonly pid: number | null;
-  /** How many processes this slot has started (incarnations). */
-  readonly starts: number;
-  readonly startedAt: number | null;
-  readonly restartedAt: number | null;
-  /** Wall-clock ms of the last heartbeat. */
-  readonly lastHeartbeat: number | null;
-  readonly primary: boolean;
-}
+export type { WorkerInfo, WorkerState };
 
 export class WorkerManager extends EventEmitter {
   readonly #options: ResolvedManagerOptions;
@@ -42,6 +30,7 @@ export class WorkerManager extends EventEmitter {
   /** Lock names workers have campaigned for (to wake newly acked workers, and for status). */
   readonly #lockNames = new Set<string>();
   #watchdog: NodeJS.Timeout | undefined;
+  #stopHealthChecks: () => void = () => {};
   #stopping: Promise<void> | null = null;
   #starting = true;
 
@@ -62,6 +51,14 @@ export class WorkerManager extends EventEmitter {
     cluster.setupPrimary({ exec: script, args, execArgv: [...process.execArgv, '--import', bootstrapUrl()] });
     this.#watchdog = setInterval(() => this.#checkHeartbeats(), Math.max(50, this.#options.heartbeatInterval / 2));
     this.#watchdog.unref();
+    const { healthCheck, health } = this.#options;
+    if (healthCheck)
+      this.#stopHealthChecks = startHealthChecks(
+        healthCheck,
+        health,
+        () => this.workers(),
+        (w, reason) => this.#unhealthy(w, reason),
+      );
     const incarnations = Array.from({ length: workers }, (_, index) => this.#spawn(this.#newSlot(index)));
     const failure = await this.#firstFailure(incarnations);
     this.#starting = false;
@@ -127,6 +124,7 @@ export class WorkerManager extends EventEmitter {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       clearInterval(this.#watchdog);
+      this.#stopHealthChecks();
       for (const slot of this.#slots) clearTimeout(slot.restartTimer);
       await Promise.all(
         this.#slots.map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#options.killTimeout) : undefined)),
@@ -149,19 +147,7 @@ export class WorkerManager extends EventEmitter {
 
   #newSlot(index: number): Slot {
     const { restart, backoff, crashLoop } = this.#options;
-    const policy = new RestartPolicy({ policy: restart, ...backoff, ...crashLoop });
-    const slot: Slot = {
-      index,
-      name: `worker-${index}`,
-      state: 'IDLE',
-      current: null,
-      starts: 0,
-      startedAt: null,
-      restartedAt: null,
-      policy,
-      retiring: false,
-      rolling: false,
-    };
+    const slot = createSlot(index, new RestartPolicy({ policy: restart, ...backoff, ...crashLoop }));
     this.#slots[index] = slot;
     return slot;
   }
@@ -209,21 +195,24 @@ export class WorkerManager extends EventEmitter {
     const m = message as WorkerMessage;
     if (m.primacy === 'heartbeat') {
       if (incarnation.state === 'ACKED') incarnation.lastHeartbeat = performance.now();
-    } else if (m.primacy === 'ready') this.#acked(incarnation);
+      if (typeof m.rss === 'number') incarnation.rss = m.rss;
+      return;
+    }
+    if (m.primacy === 'ready') return this.#acked(incarnation);
+    const from = {
+      id: incarnation.id,
+      eligible: incarnation.state === 'ACKED' && !incarnation.draining && this.#stopping === null,
+      send: (reply: ManagerMessage) => this.#send(incarnation.worker, reply),
+    };
+    if (m.primacy === 'control')
+      answerControlRequest(
+        controlCommands(this, () => void this.stop()),
+        from,
+        m,
+      );
     else if (m.primacy === 'lock') {
-      const reply = (fields: Omit<Extract<ManagerMessage, { primacy: 'lock-reply' }>, 'primacy' | 'id'>) =>
-        this.#send(incarnation.worker, { primacy: 'lock-reply', id: m.id, ...fields });
-      const eligible = incarnation.state === 'ACKED' && !incarnation.draining && this.#stopping === null;
-      const ttl = m.ttl ?? 0;
-      const token = m.token ?? -1;
-      if (m.op === 'acquire' && m.holder) {
-        this.#lockNames.add(m.name);
-        reply({ grant: this.#arbiter.acquire(m.name, incarnation.id, m.holder, ttl, eligible) });
-      } else if (m.op === 'renew') reply({ grant: this.#arbiter.renew(m.name, incarnation.id, token, ttl) });
-      else if (m.op === 'release') {
-        this.#arbiter.release(m.name, incarnation.id, token);
-        reply({ grant: null });
-      } else if (m.op === 'inspect') reply({ record: this.#arbiter.inspect(m.name, (id) => this.#incarnationAlive(id)) });
+      if (m.op === 'acquire') this.#lockNames.add(m.name);
+      answerLockRequest(this.#arbiter, from, m, (id) => this.#incarnationAlive(id));
     }
   }
 
@@ -267,6 +256,13 @@ export class WorkerManager extends EventEmitter {
     }
   }
 
+  #unhealthy(info: WorkerInfo, reason: string): void {
+    const incarnation = this.#slots[info.index]?.current;
+    if (!incarnation || incarnation.pid !== info.pid || incarnation.draining) return;
+    this.emit('unhealthy', info, reason);
+    void terminate(incarnation, 'SIGKILL', this.#options.killTimeout);
+  }
+
   #incarnationAlive(id: string): boolean {
     return this.#slots.some((slot) => slot.current?.id === id && slot.current.alive);
   }
@@ -292,6 +288,7 @@ export class WorkerManager extends EventEmitter {
       restartedAt: slot.restartedAt,
       // Kept on the monotonic clock; shown as wall time.
       lastHeartbeat: beat === null ? null : Math.round(Date.now() - (performance.now() - beat)),
+      memory: incarnation?.rss ?? null,
       primary: incarnation !== null && [...this.#lockNames].some((name) => this.#arbiter.holderOf(name)?.workerId === incarnation.id),
     };
   }

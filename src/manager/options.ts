@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { PrimacyConfigError } from '../errors.js';
+import type { HealthCheck } from './health.js';
 
 export interface ManagerOptions {
   /** The worker module (the app). */
@@ -29,6 +30,10 @@ export interface ManagerOptions {
   backoff?: { backoffInitial?: number; backoffMax?: number; stableAfter?: number };
   /** More than `burst` exits within `window` ms marks the slot FAILED. @default { burst: 5, window: 10000 } */
   crashLoop?: { burst?: number; window?: number };
+  /** Custom async health check per acked worker; false, a throw or a timeout replaces the worker. */
+  healthCheck?: HealthCheck;
+  /** @default { interval: 5000, timeout: 2000 } */
+  health?: { interval?: number; timeout?: number };
 }
 
 export interface ResolvedManagerOptions {
@@ -45,6 +50,8 @@ export interface ResolvedManagerOptions {
   restart: 'always' | 'on-failure' | 'never';
   backoff: { backoffInitial: number; backoffMax: number; stableAfter: number };
   crashLoop: { burst: number; window: number };
+  healthCheck: HealthCheck | undefined;
+  health: { interval: number; timeout: number };
 }
 
 const scope = 'manager';
@@ -79,6 +86,9 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
     throw new PrimacyConfigError('restart', restart, "'always', 'on-failure' or 'never'", scope);
   const ackOn = options.ackOn ?? 'listening';
   if (ackOn !== 'listening' && ackOn !== 'ready') throw new PrimacyConfigError('ackOn', ackOn, "'listening' or 'ready'", scope);
+  if (options.healthCheck !== undefined && typeof options.healthCheck !== 'function') {
+    throw new PrimacyConfigError('healthCheck', options.healthCheck, 'a function (worker) => boolean | Promise<boolean>', scope);
+  }
   if (options.args !== undefined && (!Array.isArray(options.args) || options.args.some((a) => typeof a !== 'string'))) {
     throw new PrimacyConfigError('args', options.args, 'an array of strings', scope);
   }
@@ -102,6 +112,11 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
     crashLoop: {
       burst: positive('crashLoop.burst', options.crashLoop?.burst, 5),
       window: positive('crashLoop.window', options.crashLoop?.window, 10_000),
+    },
+    healthCheck: options.healthCheck,
+    health: {
+      interval: positive('health.interval', options.health?.interval, 5000, 10),
+      timeout: positive('health.timeout', options.health?.timeout, 2000, 1),
     },
   };
 }

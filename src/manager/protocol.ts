@@ -5,7 +5,8 @@ export type LockOp = 'acquire' | 'renew' | 'release' | 'inspect';
 
 export type WorkerMessage =
   | { primacy: 'ready' }
-  | { primacy: 'heartbeat' }
+  | { primacy: 'heartbeat'; rss?: number }
+  | { primacy: 'control'; id: number; command: string; args: string[] }
   | { primacy: 'lock'; id: number; op: LockOp; name: string; holder?: HolderIdentity; ttl?: number; token?: number };
 
 export interface GrantReply {
@@ -16,7 +17,8 @@ export interface GrantReply {
 
 export type ManagerMessage =
   | { primacy: 'lock-reply'; id: number; grant?: GrantReply | null; record?: LockRecord | null }
-  | { primacy: 'lock-free'; name: string };
+  | { primacy: 'lock-free'; name: string }
+  | { primacy: 'control-reply'; id: number; ok: boolean; result?: unknown; error?: string };
 
 export function isPrimacyMessage(message: unknown): message is { primacy: string } {
   return typeof message === 'object' && message !== null && typeof (message as { primacy?: unknown }).primacy === 'string';

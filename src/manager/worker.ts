@@ -1,5 +1,29 @@
-/** The worker's side of the manager: who am I, and "I am ready" (the ack). */
-import type { WorkerMessage } from './protocol.js';
+/** The worker's side of the manager: who am I, "I am ready" (the ack), and asking the manager to act. */
+import { PrimacyError } from '../errors.js';
+import type { WorkerInfo } from './manager.js';
+import { isPrimacyMessage, type ManagerMessage, type WorkerMessage } from './protocol.js';
+
+let nextId = 1;
+
+/** Sends a control command to the manager and resolves with its result. */
+function control(command: string, args: string[] = []): Promise<unknown> {
+  if (!worker.managed || !process.connected) {
+    return Promise.reject(new PrimacyError('ERR_PRIMACY_MANAGER', '[primacy] [manager] this process is not run by the primacy manager'));
+  }
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: unknown) => {
+      if (!isPrimacyMessage(message)) return;
+      const m = message as ManagerMessage;
+      if (m.primacy !== 'control-reply' || m.id !== id) return;
+      process.off('message', onMessage);
+      if (m.ok) resolve(m.result);
+      else reject(new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] ${command} failed: ${m.error}`));
+    };
+    process.on('message', onMessage);
+    process.send?.({ primacy: 'control', id, command, args } satisfies WorkerMessage);
+  });
+}
 
 export const worker = {
   /** Whether this process runs under primacy's manager. */
@@ -15,11 +39,19 @@ export const worker = {
     const index = process.env.PRIMACY_WORKER_INDEX;
     return index === undefined ? undefined : Number(index);
   },
-  /** How many worker slots the manager runs. */
-  get workers(): number | undefined {
+  /** How many worker slots the manager ran when this process started. */
+  get total(): number | undefined {
     const count = process.env.PRIMACY_WORKERS;
     return count === undefined ? undefined : Number(count);
   },
+  /** A snapshot of every worker slot, from the manager. */
+  workers: (): Promise<WorkerInfo[]> => control('status') as Promise<WorkerInfo[]>,
+  /** Zero-downtime restart of these workers (by name), or of all of them. */
+  restart: (names: string[] | { all: true }): Promise<unknown> => (Array.isArray(names) ? control('restart', names) : control('reload')),
+  /** Grows or shrinks the pool to `count` workers. */
+  scale: (count: number): Promise<unknown> => control('scale', [String(count)]),
+  /** Asks the manager to shut everything down gracefully. */
+  terminate: (): Promise<unknown> => control('shutdown'),
   /** Acknowledges a successful start; the manager's heartbeat watchdog starts from here. */
   ready(): void {
     if (this.managed && process.connected) process.send?.({ primacy: 'ready' } satisfies WorkerMessage);

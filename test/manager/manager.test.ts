@@ -2,7 +2,7 @@
  * The worker manager with real processes: node:cluster workers, real signals, the arbiter over IPC.
  * Bounds are generous; the timing goals live in bench/.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -117,5 +117,42 @@ describe('worker manager', () => {
     const second = startManager();
     const after = await elected(second);
     expect(after.token as number).toBeGreaterThan(before.token as number);
+  });
+});
+
+describe('worker manager: health, memory, and the worker-side API', () => {
+  let stateDir: string;
+  const managers: Child[] = [];
+  beforeEach(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'primacy-manager-'));
+  });
+  afterEach(async () => {
+    await killAll(managers);
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('replaces a worker whose custom health check fails, and reports memory per worker', async () => {
+    const manager = new Child(main, [], { STATE_DIR: stateDir, UNHEALTHY_DIR: stateDir, WORKERS: '2' });
+    managers.push(manager);
+    await manager.waitFor((e) => e.ev === 'started', 20_000);
+    await new Promise((r) => setTimeout(r, 500)); // a few heartbeats
+    const mark = manager.events.length;
+    manager.send('status');
+    const status = await manager.waitFor((e) => e.ev === 'status', 5000, mark);
+    for (const w of status.workers as Array<{ memory: number }>) expect(w.memory).toBeGreaterThan(10 * 1024 * 1024);
+    const victim = (status.workers as Array<{ name: string; pid: number }>)[1] as { name: string; pid: number };
+    await writeFile(join(stateDir, victim.name), '');
+    const unhealthy = await manager.waitFor((e) => e.ev === 'unhealthy' && e.name === victim.name, 10_000);
+    expect(unhealthy.reason).toBe('health check failed');
+    await rm(join(stateDir, victim.name));
+    const back = await manager.waitFor((e) => e.ev === 'acked' && e.name === victim.name && e.workerPid !== victim.pid, 15_000);
+    expect(back.starts).toBe(2);
+  });
+
+  it('answers a worker that asks for the table of workers over IPC', async () => {
+    const manager = new Child(main, [], { STATE_DIR: stateDir, ASK_MANAGER: 'worker-1', WORKERS: '2' });
+    managers.push(manager);
+    const snapshot = await manager.waitFor((e) => e.ev === 'snapshot', 20_000);
+    expect((snapshot.workers as Array<{ name: string }>).map((w) => w.name)).toEqual(['worker-0', 'worker-1']);
   });
 });
