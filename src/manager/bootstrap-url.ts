@@ -9,3 +9,8 @@ export function bootstrapUrl(): string {
   const ts = new URL('./bootstrap.ts', import.meta.url);
   return existsSync(fileURLToPath(ts)) ? ts.href : new URL('./manager-bootstrap.js', import.meta.url).href;
 }
+
+/** Workers run with the manager's own flags plus the bootstrap (heartbeats, no orphans). */
+export function workerExecArgv(): string[] {
+  return [...process.execArgv, '--import', bootstrapUrl()];
+}

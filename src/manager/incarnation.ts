@@ -2,7 +2,7 @@
  * One process of a worker slot. A slot has one current incarnation, and during a zero-downtime
  * restart briefly two: the old one keeps serving until the new one has acked.
  */
-import type { Worker } from 'node:cluster';
+import type { ProcessHandle } from './process-handle.js';
 import type { RestartPolicy } from './restart-policy.js';
 
 export type WorkerState =
@@ -49,12 +49,27 @@ export interface Slot {
   retiring: boolean;
   /** A zero-downtime restart is under way: `restart()` decides what happens, not the policy. */
   rolling: boolean;
+  /** Set for a custom managed process (forked, no shared port); absent for server workers. */
+  custom?: CustomProcess;
 }
 
-export function createSlot(index: number, policy: RestartPolicy): Slot {
+/** How a custom managed process (`manager.manage()`) runs. */
+export interface CustomProcess {
+  readonly module: string;
+  readonly args: string[];
+  /** Restarted by `reload()` like the server workers. @default false */
+  readonly transient: boolean;
+  /** Kept in the worker table once it has exited for good. @default true */
+  readonly tracked: boolean;
+  /** Restarted by the restart policy when it exits. @default true */
+  readonly restartable: boolean;
+}
+
+export function createSlot(index: number, policy: RestartPolicy, name = `worker-${index}`, custom?: CustomProcess): Slot {
   return {
     index,
-    name: `worker-${index}`,
+    name,
+    custom,
     state: 'IDLE',
     current: null,
     starts: 0,
@@ -80,7 +95,7 @@ export class Incarnation {
 
   constructor(
     readonly slot: Slot,
-    readonly worker: Worker,
+    readonly worker: ProcessHandle,
     /** Unique across restarts of the slot: `worker-<index>#<start>`. */
     readonly id: string,
   ) {
@@ -115,4 +130,35 @@ export class Incarnation {
   markAckTimedOut(): void {
     this.#settleAck(false);
   }
+}
+
+/** The public snapshot of a slot; `isPrimary` tells whether an incarnation holds a lock now. */
+export function slotInfo(slot: Slot, isPrimary: (incarnationId: string) => boolean): WorkerInfo {
+  const incarnation = slot.current;
+  const beat = incarnation?.lastHeartbeat ?? null;
+  return {
+    name: slot.name,
+    index: slot.index,
+    state: incarnation?.state ?? slot.state,
+    pid: incarnation?.pid ?? null,
+    starts: slot.starts,
+    startedAt: slot.startedAt,
+    restartedAt: slot.restartedAt,
+    // Kept on the monotonic clock; shown as wall time.
+    lastHeartbeat: beat === null ? null : Math.round(Date.now() - (performance.now() - beat)),
+    memory: incarnation?.rss ?? null,
+    primary: incarnation !== null && isPrimary(incarnation.id),
+  };
+}
+
+/** Why the first of these processes failed to ack, or null if all acked. */
+export async function firstFailure(incarnations: Incarnation[], ackTimeout: number): Promise<string | null> {
+  const results = await Promise.all(incarnations.map(async (incarnation) => ({ incarnation, acked: await incarnation.acked })));
+  const failed = results.find((r) => !r.acked)?.incarnation;
+  if (!failed) return null;
+  const { slot, pid, worker } = failed;
+  const { exitCode, signalCode } = worker.process;
+  return exitCode !== null || signalCode !== null
+    ? `${slot.name} (pid ${pid}) exited before acking (code ${exitCode}, signal ${signalCode})`
+    : `${slot.name} (pid ${pid}) did not ack within ${ackTimeout} ms`;
 }

@@ -42,6 +42,11 @@ export function controlCommands(manager: WorkerManager, shutdown: () => void): R
       await manager.scale(n);
       return manager.workers();
     },
+    manage: async ([name, module, count]) => {
+      if (!name || !module) throw new Error('manage needs a name and a module, e.g. manage mailer ./mailer.js 1');
+      await manager.manage(name, module, { workers: count === undefined ? 1 : Number(count) });
+      return manager.workers();
+    },
     shutdown: async () => {
       setImmediate(shutdown);
       return 'shutting down';

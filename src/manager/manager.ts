@@ -4,18 +4,20 @@
  * arbitrates which one is primary. Exit watching and liveness are separate: the `exit` event is
  * instant crash detection; heartbeats from the worker's own event loop catch hangs.
  */
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PrimacyError } from '../errors.js';
 import { Arbiter } from './arbiter.js';
-import { bootstrapUrl } from './bootstrap-url.js';
+import { workerExecArgv } from './bootstrap-url.js';
+import { customSlots, type ManageOptions } from './custom.js';
 import { FileEpochStore } from './epoch.js';
 import { startHealthChecks } from './health.js';
-import { createSlot, Incarnation, type Slot, type WorkerInfo, type WorkerState } from './incarnation.js';
+import { createSlot, firstFailure, Incarnation, type Slot, slotInfo, type WorkerInfo, type WorkerState } from './incarnation.js';
 import { controlCommands } from './inspector.js';
 import { type ManagerOptions, type ResolvedManagerOptions, resolveManagerOptions } from './options.js';
+import { clusterHandle, forkHandle, type ProcessHandle } from './process-handle.js';
 import { isPrimacyMessage, type ManagerMessage, type WorkerMessage } from './protocol.js';
 import { answerControlRequest, answerLockRequest } from './requests.js';
 import { RestartPolicy } from './restart-policy.js';
@@ -25,7 +27,10 @@ export type { WorkerInfo, WorkerState };
 
 export class WorkerManager extends EventEmitter {
   readonly #options: ResolvedManagerOptions;
+  /** Server workers (cluster, one shared port), by stable index. */
   readonly #slots: Slot[] = [];
+  /** Custom managed processes (`manage()`). */
+  readonly #processes: Slot[] = [];
   readonly #arbiter: Arbiter;
   /** Lock names workers have campaigned for (to wake newly acked workers, and for status). */
   readonly #lockNames = new Set<string>();
@@ -48,7 +53,7 @@ export class WorkerManager extends EventEmitter {
   /** Starts every worker; resolves once all have acked, rejects (after stopping) if one cannot start. */
   async start(): Promise<void> {
     const { script, args, workers } = this.#options;
-    cluster.setupPrimary({ exec: script, args, execArgv: [...process.execArgv, '--import', bootstrapUrl()] });
+    cluster.setupPrimary({ exec: script, args, execArgv: workerExecArgv() });
     this.#watchdog = setInterval(() => this.#checkHeartbeats(), Math.max(50, this.#options.heartbeatInterval / 2));
     this.#watchdog.unref();
     const { healthCheck, health } = this.#options;
@@ -60,7 +65,7 @@ export class WorkerManager extends EventEmitter {
         (w, reason) => this.#unhealthy(w, reason),
       );
     const incarnations = Array.from({ length: workers }, (_, index) => this.#spawn(this.#newSlot(index)));
-    const failure = await this.#firstFailure(incarnations);
+    const failure = await firstFailure(incarnations, this.#options.ackTimeout);
     this.#starting = false;
     if (failure) {
       await this.stop();
@@ -68,8 +73,22 @@ export class WorkerManager extends EventEmitter {
     }
   }
 
+  /** Every server worker, then every custom managed process. */
   workers(): WorkerInfo[] {
-    return this.#slots.map((slot) => this.#info(slot));
+    return this.#all().map((slot) => this.#info(slot));
+  }
+
+  /**
+   * Runs a custom process (a queue consumer, a scheduler...) beside the server workers, supervised
+   * the same way: heartbeats, restarts with backoff, status. It acks once spawned. Named `name`,
+   * or `name-<i>` for several.
+   */
+  async manage(name: string, module: string, options: ManageOptions = {}): Promise<void> {
+    const { restart, backoff, crashLoop } = this.#options;
+    const slots = customSlots(name, module, options, this.#all(), () => new RestartPolicy({ policy: restart, ...backoff, ...crashLoop }));
+    this.#processes.push(...slots);
+    const acked = await Promise.all(slots.map((slot) => this.#spawn(slot).acked));
+    if (acked.includes(false)) throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] ${name} did not start`);
   }
 
   /**
@@ -78,7 +97,7 @@ export class WorkerManager extends EventEmitter {
    * acks, it is killed and the old one keeps serving.
    */
   async restart(name: string): Promise<void> {
-    const slot = this.#slots.find((s) => s.name === name);
+    const slot = this.#all().find((s) => s.name === name);
     if (!slot) throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] no worker named "${name}"`);
     const old = slot.current;
     slot.rolling = true;
@@ -102,7 +121,7 @@ export class WorkerManager extends EventEmitter {
 
   /** Rolling restart of every slot, one at a time; stops at the first slot that fails to restart. */
   async reload(): Promise<void> {
-    for (const slot of [...this.#slots]) if (!slot.retiring) await this.restart(slot.name);
+    for (const slot of this.#all()) if (!slot.retiring && (!slot.custom || slot.custom.transient)) await this.restart(slot.name);
   }
 
   /** Grows or shrinks to `count` slots; a scale-down removes the highest slots first. */
@@ -125,24 +144,12 @@ export class WorkerManager extends EventEmitter {
     this.#stopping ??= (async () => {
       clearInterval(this.#watchdog);
       this.#stopHealthChecks();
-      for (const slot of this.#slots) clearTimeout(slot.restartTimer);
+      for (const slot of this.#all()) clearTimeout(slot.restartTimer);
       await Promise.all(
-        this.#slots.map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#options.killTimeout) : undefined)),
+        this.#all().map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#options.killTimeout) : undefined)),
       );
     })();
     return this.#stopping;
-  }
-
-  /** Resolves with the reason the first of these processes failed to ack, or null if all acked. */
-  async #firstFailure(incarnations: Incarnation[]): Promise<string | null> {
-    const results = await Promise.all(incarnations.map(async (incarnation) => ({ incarnation, acked: await incarnation.acked })));
-    const failed = results.find((r) => !r.acked)?.incarnation;
-    if (!failed) return null;
-    const { slot, pid, worker } = failed;
-    const { exitCode, signalCode } = worker.process;
-    return exitCode !== null || signalCode !== null
-      ? `${slot.name} (pid ${pid}) exited before acking (code ${exitCode}, signal ${signalCode})`
-      : `${slot.name} (pid ${pid}) did not ack within ${this.#options.ackTimeout} ms`;
   }
 
   #newSlot(index: number): Slot {
@@ -154,22 +161,24 @@ export class WorkerManager extends EventEmitter {
 
   #spawn(slot: Slot): Incarnation {
     const { heartbeatInterval, ackTimeout, ackOn } = this.#options;
-    const worker = cluster.fork({
+    const env = {
       PRIMACY_MANAGED: '1',
       PRIMACY_WORKER_NAME: slot.name,
       PRIMACY_WORKER_INDEX: String(slot.index),
       PRIMACY_WORKERS: String(this.#slots.length),
       PRIMACY_HEARTBEAT_INTERVAL: String(heartbeatInterval),
-    });
+    };
+    const worker = slot.custom ? forkHandle(slot.custom.module, slot.custom.args, env, workerExecArgv()) : clusterHandle(cluster.fork(env));
     const incarnation = new Incarnation(slot, worker, `${slot.name}#${slot.starts}`);
     slot.starts++;
     slot.current = incarnation;
     worker.on('online', () => {
       if (incarnation.state === 'STARTING') incarnation.state = 'STARTED';
+      if (slot.custom) this.#acked(incarnation); // no port to listen on: running is the ack
     });
     if (ackOn === 'listening') worker.on('listening', () => this.#acked(incarnation));
     worker.on('message', (message: unknown) => this.#onMessage(incarnation, message));
-    worker.on('exit', (code, signal) => this.#onExit(incarnation, code, signal));
+    worker.on('exit', (code: number | null, signal: string | null) => this.#onExit(incarnation, code, signal));
     incarnation.ackTimer = setTimeout(() => this.#ackTimedOut(incarnation), ackTimeout);
     incarnation.ackTimer.unref();
     return incarnation;
@@ -225,6 +234,11 @@ export class WorkerManager extends EventEmitter {
     // A replaced, aborted or retired process, or a shutdown: nothing to restart.
     if (slot.current !== incarnation || slot.retiring || slot.rolling || this.#stopping || this.#starting) return;
     slot.current = null;
+    if (slot.custom && !slot.custom.restartable) {
+      slot.state = code === 0 && signal === null ? 'COMPLETED' : 'TERMINATED';
+      if (!slot.custom.tracked) this.#processes.splice(this.#processes.indexOf(slot), 1);
+      return;
+    }
     const uptime = slot.startedAt === null ? 0 : Date.now() - slot.startedAt;
     const decision = slot.policy.decide({ clean: code === 0 && signal === null, uptime, now: performance.now() });
     if (decision.action === 'complete') slot.state = 'COMPLETED';
@@ -244,7 +258,7 @@ export class WorkerManager extends EventEmitter {
   /** Kills workers whose event loop has been silent past the heartbeat timeout (hung or stopped). */
   #checkHeartbeats(): void {
     const now = performance.now();
-    for (const slot of this.#slots) {
+    for (const slot of this.#all()) {
       const incarnation = slot.current;
       if (!incarnation || incarnation.state !== 'ACKED' || incarnation.lastHeartbeat === null) continue;
       if (now - incarnation.lastHeartbeat <= this.#options.heartbeatTimeout) continue;
@@ -257,39 +271,29 @@ export class WorkerManager extends EventEmitter {
   }
 
   #unhealthy(info: WorkerInfo, reason: string): void {
-    const incarnation = this.#slots[info.index]?.current;
+    const incarnation = this.#all().find((slot) => slot.name === info.name)?.current;
     if (!incarnation || incarnation.pid !== info.pid || incarnation.draining) return;
     this.emit('unhealthy', info, reason);
     void terminate(incarnation, 'SIGKILL', this.#options.killTimeout);
   }
 
   #incarnationAlive(id: string): boolean {
-    return this.#slots.some((slot) => slot.current?.id === id && slot.current.alive);
+    return this.#all().some((slot) => slot.current?.id === id && slot.current.alive);
   }
 
-  #send(worker: Worker, message: ManagerMessage): void {
+  #send(worker: ProcessHandle, message: ManagerMessage): void {
     if (worker.isConnected()) worker.send(message);
   }
 
   #broadcast(message: ManagerMessage): void {
-    for (const slot of this.#slots) if (slot.current) this.#send(slot.current.worker, message);
+    for (const slot of this.#all()) if (slot.current) this.#send(slot.current.worker, message);
+  }
+
+  #all(): Slot[] {
+    return [...this.#slots, ...this.#processes];
   }
 
   #info(slot: Slot): WorkerInfo {
-    const incarnation = slot.current;
-    const beat = incarnation?.lastHeartbeat ?? null;
-    return {
-      name: slot.name,
-      index: slot.index,
-      state: incarnation?.state ?? slot.state,
-      pid: incarnation?.pid ?? null,
-      starts: slot.starts,
-      startedAt: slot.startedAt,
-      restartedAt: slot.restartedAt,
-      // Kept on the monotonic clock; shown as wall time.
-      lastHeartbeat: beat === null ? null : Math.round(Date.now() - (performance.now() - beat)),
-      memory: incarnation?.rss ?? null,
-      primary: incarnation !== null && [...this.#lockNames].some((name) => this.#arbiter.holderOf(name)?.workerId === incarnation.id),
-    };
+    return slotInfo(slot, (id) => [...this.#lockNames].some((name) => this.#arbiter.holderOf(name)?.workerId === id));
   }
 }

@@ -117,3 +117,35 @@ describe('zero-downtime restarts and scaling', () => {
     expect(await get(port)).toBe(true);
   });
 });
+
+describe('custom managed processes', () => {
+  let dir: string;
+  const managers: Child[] = [];
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'primacy-custom-'));
+  });
+  afterEach(async () => {
+    await killAll(managers);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs custom processes beside the workers, supervised the same way', async () => {
+    const manager = new Child(main, [], { STATE_DIR: dir, WORKERS: '1', APP_PORT: String(await freePort()) });
+    managers.push(manager);
+    await manager.waitFor((e) => e.ev === 'started', 20_000);
+    const mark = manager.events.length;
+    manager.send('manage 2');
+    const done = await manager.waitFor((e) => e.ev === 'done', 20_000, mark);
+    expect(done.error).toBeUndefined();
+    const table = done.workers as Array<{ name: string; state: string; pid: number }>;
+    expect(table.map((w) => [w.name, w.state])).toEqual([
+      ['worker-0', 'ACKED'],
+      ['consumer-0', 'ACKED'],
+      ['consumer-1', 'ACKED'],
+    ]);
+    const consumer = table[1] as { pid: number };
+    process.kill(consumer.pid, 'SIGKILL');
+    const back = await manager.waitFor((e) => e.ev === 'acked' && e.name === 'consumer-0' && e.workerPid !== consumer.pid, 15_000);
+    expect(back.starts).toBe(2);
+  });
+});

@@ -1,0 +1,36 @@
+/**
+ * What the manager needs of a process it runs: a cluster worker (server workers, one shared port)
+ * and a plain forked child (custom managed processes) both fit behind this shape.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import type { Worker } from 'node:cluster';
+
+export interface ProcessHandle {
+  readonly process: ChildProcess;
+  send(message: unknown): unknown;
+  isConnected(): boolean;
+  /** Graceful: a cluster worker closes its servers first; a child just loses its IPC channel. */
+  disconnect(): unknown;
+  on(event: 'online' | 'listening' | 'message' | 'exit', listener: (...args: never[]) => void): unknown;
+}
+
+export function clusterHandle(worker: Worker): ProcessHandle {
+  return worker as unknown as ProcessHandle;
+}
+
+/** A custom process forked from `module`, with the same bootstrap (heartbeats, no orphans) as workers. */
+export function forkHandle(module: string, args: string[], env: NodeJS.ProcessEnv, execArgv: string[]): ProcessHandle {
+  const child = fork(module, args, { env: { ...process.env, ...env }, execArgv });
+  return {
+    process: child,
+    send: (message) => child.connected && child.send(message as never),
+    isConnected: () => child.connected,
+    disconnect: () => child.connected && child.disconnect(),
+    on(event, listener) {
+      // A child has no 'online' (it is 'spawn') and never 'listening' (it is not a cluster worker).
+      if (event === 'listening') return this;
+      child.on(event === 'online' ? 'spawn' : event, listener as (...args: unknown[]) => void);
+      return this;
+    },
+  };
+}
