@@ -1,11 +1,12 @@
 /** Ways to end a worker process; each escalates to SIGKILL after `killTimeout` and resolves on exit. */
 import type { Incarnation } from './incarnation.js';
+import { killTree } from './process-tree.js';
 
 function onExitOrKill(incarnation: Incarnation, killTimeout: number, begin: () => void): Promise<void> {
   if (!incarnation.alive) return Promise.resolve();
   const child = incarnation.worker.process;
   return new Promise((resolve) => {
-    const escalate = setTimeout(() => child.kill('SIGKILL'), killTimeout);
+    const escalate = setTimeout(() => killTree(child.pid as number), killTimeout);
     child.once('exit', () => {
       clearTimeout(escalate);
       resolve();
@@ -14,9 +15,12 @@ function onExitOrKill(incarnation: Incarnation, killTimeout: number, begin: () =
   });
 }
 
-/** Sends `signal` (SIGTERM: the app's own graceful shutdown; SIGKILL: at once). */
+/** Sends `signal` (SIGTERM: the app's own graceful shutdown; SIGKILL: at once, with its descendants). */
 export function terminate(incarnation: Incarnation, signal: NodeJS.Signals, killTimeout: number): Promise<void> {
-  return onExitOrKill(incarnation, killTimeout, () => incarnation.worker.process.kill(signal));
+  return onExitOrKill(incarnation, killTimeout, () => {
+    if (signal === 'SIGKILL') killTree(incarnation.worker.process.pid as number);
+    else incarnation.worker.process.kill(signal);
+  });
 }
 
 /**
