@@ -71,6 +71,8 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // Stopped another way (a worker's terminate(), the inspector's shutdown): exit too.
+    manager.once('stopped', () => resolve(0));
   });
   try {
     await manager.start();

@@ -148,6 +148,7 @@ export class WorkerManager extends EventEmitter {
       await Promise.all(
         this.#all().map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#options.killTimeout) : undefined)),
       );
+      this.emit('stopped');
     })();
     return this.#stopping;
   }
