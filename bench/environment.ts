@@ -1,7 +1,9 @@
 /** What a reader needs to compare these figures with theirs: machine, OS, runtime, package versions. */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, type as osType, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
 
 export interface Environment {
   date: string;
@@ -13,12 +15,43 @@ export interface Environment {
   primacy: string;
   properLockfile: string;
   tsx: string;
+  redisServer: string;
+  ioredis: string;
+  redlock: string;
+  redisSemaphore: string;
 }
 
 const require = createRequire(import.meta.url);
 
 function versionOf(packageJsonPath: string): string {
   return (JSON.parse(readFileSync(packageJsonPath, 'utf8')) as { version: string }).version;
+}
+
+/** A package's version even when its "exports" hide package.json: walk up from its entry point. */
+function installedVersion(name: string): string {
+  try {
+    let dir = dirname(require.resolve(name));
+    while (dir !== dirname(dir)) {
+      const file = join(dir, 'package.json');
+      if (existsSync(file)) {
+        const json = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
+        if (json.name === name) return json.version.replace(/^v/, '');
+      }
+      dir = dirname(dir);
+    }
+  } catch {
+    // Not installed.
+  }
+  return 'not installed';
+}
+
+function redisServerVersion(): string {
+  try {
+    const text = execFileSync('redis-server', ['--version'], { encoding: 'utf8' });
+    return /v=(\S+)/.exec(text)?.[1] ?? text.trim();
+  } catch {
+    return 'not installed';
+  }
 }
 
 function distribution(): string {
@@ -42,5 +75,9 @@ export function describeEnvironment(): Environment {
     primacy: versionOf(new URL('../package.json', import.meta.url).pathname),
     properLockfile: versionOf(require.resolve('proper-lockfile/package.json')),
     tsx: versionOf(require.resolve('tsx/package.json')),
+    redisServer: redisServerVersion(),
+    ioredis: installedVersion('ioredis'),
+    redlock: installedVersion('redlock'),
+    redisSemaphore: installedVersion('redis-semaphore'),
   };
 }

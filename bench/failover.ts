@@ -10,6 +10,48 @@ import { findOverlaps, type OverlapReport } from './overlaps.js';
 
 export type KillSignal = 'SIGKILL' | 'SIGTERM';
 
+/** A kind of contender the bench measures (a library with given settings). */
+export interface Kind {
+  /** For BENCH_ONLY. */
+  id: string;
+  label: string;
+  settings: string;
+  /** The contender to spawn for one phase: `dir` is the run's temp dir, `phase` names a fresh lock. */
+  spec: (dir: string, phase: string) => ContenderSpec;
+  /** Longest legitimate wait for a failover or a settled field, with room for a slow machine. */
+  patienceMs: number;
+}
+
+/** One kind's results, both signals. */
+export interface ContenderRun {
+  label: string;
+  settings: string;
+  results: Partial<Record<KillSignal, FailoverResult>>;
+}
+
+/** SIGKILL rounds, then SIGTERM rounds, of one kind, each phase on a lock of its own. */
+export async function measureKind(
+  kind: Kind,
+  dir: string,
+  options: { rounds: number; contenders: number; log: (line: string) => void },
+): Promise<ContenderRun> {
+  const { rounds, contenders, log } = options;
+  const run: ContenderRun = { label: kind.label, settings: kind.settings, results: {} };
+  for (const signal of ['SIGKILL', 'SIGTERM'] as KillSignal[]) {
+    const phase = `${kind.id}-${signal.toLowerCase()}`;
+    log(`${kind.label}: ${signal} × ${rounds}`);
+    run.results[signal] = await measureFailover({
+      spec: kind.spec(dir, phase),
+      signal,
+      rounds,
+      contenders,
+      patienceMs: kind.patienceMs,
+      log: (line) => log(`${kind.label} ${line}`),
+    });
+  }
+  return run;
+}
+
 export interface FailoverOptions {
   spec: ContenderSpec;
   signal: KillSignal;

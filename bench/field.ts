@@ -63,7 +63,6 @@ export class Contender {
       onChange();
     });
     this.closed = new Promise((resolve) => child.on('close', () => resolve()));
-    void this.closed.then(() => everyone.delete(child));
   }
 
   /** Sends `signal`, stamping the moment just before the syscall: failover is measured from it. */
@@ -88,10 +87,7 @@ export class Field {
   constructor(readonly spec: ContenderSpec) {}
 
   spawn(): Contender {
-    const child = spawn(process.execPath, ['--import', 'tsx', this.spec.script, ...this.spec.args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    everyone.add(child);
+    const child = spawnTracked(this.spec, 'ignore');
     const contender = new Contender(child, () => this.#changed());
     this.contenders.push(contender);
     return contender;
@@ -137,6 +133,14 @@ export class Field {
   #changed(): void {
     for (const waiter of [...this.#waiters]) waiter();
   }
+}
+
+/** Spawns `node --import tsx <script> <args>` and registers it, so the cleanup below covers it. */
+export function spawnTracked(spec: ContenderSpec, stdin: 'ignore' | 'pipe'): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', spec.script, ...spec.args], { stdio: [stdin, 'pipe', 'pipe'] });
+  everyone.add(child);
+  child.once('close', () => everyone.delete(child));
+  return child;
 }
 
 /** Last-resort cleanup, synchronous so it can run from a signal handler: SIGKILL every process left. */

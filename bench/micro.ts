@@ -99,7 +99,7 @@ async function compareOps(dir: string, seconds: number): Promise<{ primacy: numb
 }
 
 /** Runs `cycle` back to back for about `ms`; returns how many cycles ran in how long exactly. */
-async function runFor(ms: number, cycle: () => Promise<void>): Promise<{ ops: number; ms: number }> {
+export async function runFor(ms: number, cycle: () => Promise<void>): Promise<{ ops: number; ms: number }> {
   let ops = 0;
   const start = performance.now();
   while (performance.now() - start < ms) {

@@ -1,14 +1,12 @@
 /** Renders one bench run as Markdown (bench/RESULTS.md) and as the table printed to stdout. */
 import type { Environment } from './environment.js';
-import type { FailoverResult, KillSignal } from './failover.js';
+import type { ContenderRun, KillSignal } from './failover.js';
 import type { MicroResult } from './micro.js';
+import type { RedisPartResult } from './redis-part.js';
+import { redisSection } from './redis-report.js';
 import { formatMs, summarize } from './stats.js';
 
-export interface ContenderRun {
-  label: string;
-  settings: string;
-  results: Partial<Record<KillSignal, FailoverResult>>;
-}
+export type { ContenderRun };
 
 export interface BenchRun {
   env: Environment;
@@ -16,7 +14,10 @@ export interface BenchRun {
   contenders: number;
   runs: ContenderRun[];
   micro: MicroResult | null;
+  redis: RedisPartResult | null;
   runtimeMs: number;
+  /** Said in the header when only part of the bench ran. */
+  only: string[] | undefined;
 }
 
 const SIGNALS: KillSignal[] = ['SIGKILL', 'SIGTERM'];
@@ -87,6 +88,14 @@ function notes(runs: readonly ContenderRun[]): string {
   return lines.join('\n');
 }
 
+function redisNotes(redis: RedisPartResult | null): string {
+  const lines: string[] = [];
+  for (const r of redis?.contention ?? []) for (const error of r.errors) lines.push(`- contention, ${r.label}: ${error}`);
+  for (const { label, result } of redis?.idle ?? [])
+    for (const anomaly of result.anomalies) lines.push(`- idle followers, ${label}: ${anomaly}`);
+  return lines.join('\n');
+}
+
 /** Distinct stderr lines (pids and numbers blanked so repeats group) with their counts, top 5. */
 function tally(lines: readonly string[]): Array<[string, number]> {
   const counts = new Map<string, number>();
@@ -108,19 +117,22 @@ sequentially on the same machine.
 - Machine: ${env.cpu}, ${env.cores} cores, ${env.memoryGiB.toFixed(1)} GiB RAM
 - OS: ${env.os}
 - Node: ${env.node} (contenders run TypeScript through tsx ${env.tsx})
-- Packages: primacy ${env.primacy} (this checkout), proper-lockfile ${env.properLockfile}
-- Command: \`npm run bench\` (${run.rounds} rounds per contender and signal; \`BENCH_ROUNDS\` overrides)
+- Packages: primacy ${env.primacy} (this checkout), proper-lockfile ${env.properLockfile}, ioredis ${env.ioredis},
+  redlock ${env.redlock}, redis-semaphore ${env.redisSemaphore}
+- Redis: redis-server ${env.redisServer} (private processes started by the bench, loopback, no persistence)
+- Command: \`${run.only ? `BENCH_ONLY=${run.only.join(',')} ` : ''}npm run bench\` (${run.rounds} rounds per contender and signal; \`BENCH_ROUNDS\` overrides)
 - Total runtime: ${(run.runtimeMs / 1000).toFixed(0)} s
 
 ## Failover and hand-over (ms)
 
+File locks: primacy's \`fileLock\` against proper-lockfile.
 ${run.contenders} contender processes on one lock. SIGKILL: failover after the holder is killed;
 SIGTERM: hand-over after a graceful shutdown. Time from the orchestrator sending the signal to
 another contender reporting \`acquired\`, on a shared wall clock (\`performance.timeOrigin +
 performance.now()\` in every process). p50/p95 interpolate between ranks. *overlaps*: pairs of
 holding intervals of different processes that intersect (must be 0).
 
-${failoverTable(run.runs)}
+${run.runs.length ? failoverTable(run.runs) : '(skipped)'}
 
 Ratios (how many times longer than primacy, p50 ÷ p50):
 
@@ -153,8 +165,10 @@ ${microSection(run.micro)}
   \`release()\`), or to the kill for a SIGKILLed holder.
 - Lock files live in a fresh \`mkdtemp\` directory (removed afterwards) on the OS temp dir's file system.
 
+${redisSection(run.redis, run.rounds, run.contenders)}
 ## Run notes
 
-${notes(run.runs)}
+${notes([...run.runs, ...(run.redis?.runs ?? [])])}
+${redisNotes(run.redis)}
 `;
 }

@@ -1,12 +1,16 @@
 /**
  * `npm run bench`: failover and hand-over of primacy's file lock against proper-lockfile (defaults
- * and tuned), then in-process costs; writes bench/RESULTS.md and prints the table.
+ * and tuned), in-process costs, then the Redis part (primacy's redis and redlock adapters against
+ * raw ioredis, redlock and redis-semaphore: failover, throughput, contention, idle cost, on private
+ * redis-servers); writes bench/RESULTS.md and prints the tables.
  *
  * Everything runs sequentially: on a 2-core machine, contenders of another kind running alongside
  * would steal the CPU that millisecond failovers are measured with.
  *
  * Env: BENCH_ROUNDS (default 20) rounds per contender and signal; BENCH_ONLY=id,id to run a subset
- * (ids: primacy-file, proper-lockfile-defaults, proper-lockfile-tuned, micro) while iterating.
+ * while iterating. ids: primacy-file, proper-lockfile-defaults, proper-lockfile-tuned, micro (group
+ * `file`); primacy-redis, primacy-redlock, ioredis, redlock, redis-semaphore (failover), redis-ops,
+ * redis-contention, redis-idle (group `redis`).
  */
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,28 +19,31 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { now } from './clock.js';
 import { describeEnvironment } from './environment.js';
-import { type KillSignal, measureFailover } from './failover.js';
-import { type ContenderSpec, killEverything, killEverythingNow } from './field.js';
+import { type Kind, measureKind } from './failover.js';
+import { killEverything, killEverythingNow } from './field.js';
 import { measureMicro } from './micro.js';
+import { killRedisServersNow, REDIS_PART_IDS, runRedisPart } from './redis-part.js';
+import { redisStdout } from './redis-report.js';
 import { type ContenderRun, failoverTable, renderMarkdown } from './report.js';
 
 const CONTENDERS = 4;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 20);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS must be a positive integer, got ${process.env.BENCH_ROUNDS}`);
-const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
-const selected = (id: string) => !only || only.includes(id);
+const FILE_PART_IDS = ['primacy-file', 'proper-lockfile-defaults', 'proper-lockfile-tuned', 'micro'];
+const GROUPS: Record<string, readonly string[]> = { file: FILE_PART_IDS, redis: REDIS_PART_IDS };
+const only = process.env.BENCH_ONLY?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const onlyIds = only?.flatMap((id) => GROUPS[id] ?? [id]);
+for (const id of onlyIds ?? []) {
+  if (!FILE_PART_IDS.includes(id) && !(REDIS_PART_IDS as readonly string[]).includes(id)) {
+    throw new Error(`BENCH_ONLY: unknown id ${id} (known: file, redis, ${[...FILE_PART_IDS, ...REDIS_PART_IDS].join(', ')})`);
+  }
+}
+const selected = (id: string) => !onlyIds || onlyIds.includes(id);
 
 const contenderScript = (file: string) => fileURLToPath(new URL(`./contenders/${file}`, import.meta.url));
 const resultsPath = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
-
-interface Kind {
-  id: string;
-  label: string;
-  settings: string;
-  spec: (dir: string, phase: string) => ContenderSpec;
-  /** Longest legitimate wait for a failover or a settled field, with room for a slow machine. */
-  patienceMs: number;
-}
 
 function properLockfile(id: string, label: string, stale: number, update: number, poll: number): Kind {
   return {
@@ -86,31 +93,20 @@ async function main(): Promise<void> {
       );
     const runs: ContenderRun[] = [];
     for (const kind of KINDS.filter((k) => selected(k.id))) {
-      const run: ContenderRun = { label: kind.label, settings: kind.settings, results: {} };
-      for (const signal of ['SIGKILL', 'SIGTERM'] as KillSignal[]) {
-        const phase = `${kind.id}-${signal.toLowerCase()}`;
-        log(`${kind.label}: ${signal} × ${rounds}`);
-        run.results[signal] = await measureFailover({
-          spec: kind.spec(dir, phase),
-          signal,
-          rounds,
-          contenders: CONTENDERS,
-          patienceMs: kind.patienceMs,
-          log: (line) => log(`${kind.label} ${line}`),
-        });
-      }
-      runs.push(run);
+      runs.push(await measureKind(kind, dir, { rounds, contenders: CONTENDERS, log }));
     }
+    const redis = REDIS_PART_IDS.some(selected) ? await runRedisPart({ dir, rounds, contenders: CONTENDERS, selected, log }) : null;
     const runtimeMs = now() - started;
-    const markdown = renderMarkdown({ env, rounds, contenders: CONTENDERS, runs, micro, runtimeMs });
+    const markdown = renderMarkdown({ env, rounds, contenders: CONTENDERS, runs, micro, redis, runtimeMs, only });
     await writeFile(resultsPath, markdown);
-    process.stdout.write(`\n${failoverTable(runs)}\n\n`);
+    if (runs.length) process.stdout.write(`\n${failoverTable(runs)}\n\n`);
     if (micro) {
       process.stdout.write(
         `isPrimary: ${micro.nsPerRead.toFixed(1)} ns/read; acquire+release: primacy file ${micro.primacyOpsPerSec.toFixed(0)} ops/s, ` +
           `proper-lockfile ${micro.properLockfileOpsPerSec.toFixed(0)} ops/s\n`,
       );
     }
+    if (redis) process.stdout.write(`\n${redisStdout(redis)}\n\n`);
     process.stdout.write(`total runtime ${(runtimeMs / 1000).toFixed(1)} s; written to ${resultsPath}\n`);
   } finally {
     await cleanUp();
@@ -123,6 +119,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log(`${signal}: cleaning up`);
     killEverythingNow();
+    killRedisServersNow();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
     process.exit(130);
   });

@@ -1,0 +1,168 @@
+/**
+ * What idle followers cost the Redis server: 1 holder + 3 followers on a settled lock for ~10 s.
+ * Every node's `INFO commandstats` is reset (CONFIG RESETSTAT) and read back at the ends of the
+ * window, each together with the server's TIME in one MULTI so the window is exact. The holder's
+ * own commands (its renewals) are subtracted: a MONITOR on every node attributes each command to
+ * the connection that sent it (and each command a Lua script runs to the script's caller), and the
+ * holder's connections are found through /proc. What is left is divided by followers and seconds.
+ */
+import { Redis } from 'ioredis';
+import { type ContenderSpec, Field } from './field.js';
+import { connectionPorts } from './sockets.js';
+
+export interface RedisNode {
+  readonly url: string;
+  readonly port: number;
+}
+
+export interface IdleResult {
+  followers: number;
+  nodes: number;
+  seconds: number;
+  /** Per idle follower, over all nodes: commands the server executed (INFO commandstats), Lua-internal included. */
+  perFollower: number;
+  /** The same without the commands run inside the followers' scripts: requests the follower sent. */
+  perFollowerSent: number;
+  /** Per idle follower per second, largest first. */
+  top: Array<{ command: string; perSec: number }>;
+  /** The holder's own commands per second (Lua-internal included), subtracted above. */
+  holderPerSec: number;
+  anomalies: string[];
+}
+
+/** The orchestrator's own commands in the window (the MULTIs and the MONITOR), never the contenders'. */
+const OWN = new Set(['info', 'config|resetstat', 'monitor', 'multi', 'exec', 'time']);
+/** Commands whose name in commandstats includes the subcommand (`client|list`). */
+const CONTAINERS = new Set(['client', 'config', 'script', 'cluster', 'command', 'object', 'memory', 'function', 'acl', 'pubsub', 'xinfo']);
+
+interface Line {
+  time: number;
+  source: string;
+  command: string;
+}
+
+export async function measureIdle(options: {
+  spec: ContenderSpec;
+  nodes: readonly RedisNode[];
+  followers?: number;
+  seconds?: number;
+  patienceMs: number;
+}): Promise<IdleResult> {
+  const { spec, nodes, followers = 3, seconds = 10, patienceMs } = options;
+  const anomalies: string[] = [];
+  const field = new Field(spec);
+  const admins = nodes.map((node) => {
+    const client = new Redis(node.url);
+    client.on('error', () => undefined);
+    return client;
+  });
+  const monitors: Redis[] = [];
+  try {
+    // The holder first, then the followers: the one that holds is known before anyone waits.
+    const holder = field.spawn();
+    await field.waitFor('the first contender to hold', patienceMs, () => (holder.ready && holder.holding) || undefined);
+    for (let i = 0; i < followers; i++) field.spawn();
+    await field.waitFor('the followers to be ready', patienceMs, () => field.live.every((c) => c.ready) || undefined);
+    // Past start-up: connections made, scripts loaded, every follower in its steady waiting rhythm.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+
+    const lines = nodes.map(() => [] as Line[]);
+    for (const [i, admin] of admins.entries()) {
+      const monitor = await admin.monitor();
+      monitors.push(monitor);
+      monitor.on('monitor', (time: string, args: string[], source: string) => {
+        const name = String(args[0] ?? '').toLowerCase();
+        const command = CONTAINERS.has(name) && args[1] ? `${name}|${String(args[1]).toLowerCase()}` : name;
+        lines[i]?.push({ time: Number(time), source, command });
+      });
+    }
+    const starts = await Promise.all(admins.map((admin) => windowEdge(admin, 'start')));
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const ends = await Promise.all(admins.map((admin) => windowEdge(admin, 'end')));
+
+    const live = field.live;
+    if (!holder.holding || live.length !== followers + 1 || live.some((c) => c !== holder && c.holding)) {
+      anomalies.push('the field changed during the window (holder lost or a contender exited)');
+    }
+    const holderPorts = connectionPorts(
+      holder.pid,
+      nodes.map((n) => n.port),
+    );
+    if (holderPorts.size === 0) anomalies.push(`no connections of the holder (pid ${holder.pid}) found in /proc: nothing subtracted`);
+
+    const followerCalls = new Map<string, number>();
+    let holderCalls = 0;
+    let followerLuaCalls = 0;
+    let totalSeconds = 0;
+    for (const [i, node] of nodes.entries()) {
+      const start = starts[i] as number;
+      const end = (ends[i] as { time: number }).time;
+      totalSeconds += end - start;
+      const stats = (ends[i] as { stats: Map<string, number> }).stats;
+      // Attribute: a command from a client is its own; a Lua line belongs to the script just sent.
+      const holderByCommand = new Map<string, number>();
+      let scriptCaller = '';
+      let luaCalls = 0;
+      let holderLua = 0;
+      for (const line of lines[i] ?? []) {
+        if (line.time < start || line.time > end) continue;
+        const isLua = line.source === 'lua';
+        if (!isLua && (line.command === 'eval' || line.command === 'evalsha')) scriptCaller = line.source;
+        const caller = isLua ? scriptCaller : line.source;
+        if (isLua) luaCalls++;
+        if (holderPorts.has(Number(caller.split(':').pop()))) {
+          holderByCommand.set(line.command, (holderByCommand.get(line.command) ?? 0) + 1);
+          if (isLua) holderLua++;
+        }
+      }
+      followerLuaCalls += luaCalls - holderLua;
+      for (const [command, calls] of stats) {
+        if (OWN.has(command)) continue;
+        const own = holderByCommand.get(command) ?? 0;
+        holderCalls += Math.min(own, calls);
+        followerCalls.set(command, (followerCalls.get(command) ?? 0) + Math.max(0, calls - own));
+      }
+      if (lines[i]?.length === 0) anomalies.push(`MONITOR on ${node.url} saw nothing`);
+    }
+    const windowSeconds = totalSeconds / nodes.length;
+    const perFollowerRate = (calls: number) => calls / followers / windowSeconds;
+    const followerTotal = [...followerCalls.values()].reduce((a, b) => a + b, 0);
+    return {
+      followers,
+      nodes: nodes.length,
+      seconds: windowSeconds,
+      perFollower: perFollowerRate(followerTotal),
+      perFollowerSent: perFollowerRate(followerTotal - followerLuaCalls),
+      top: [...followerCalls]
+        .filter(([, calls]) => calls > 0)
+        .sort((a, b) => b[1] - a[1])
+        .map(([command, calls]) => ({ command, perSec: perFollowerRate(calls) })),
+      holderPerSec: holderCalls / windowSeconds,
+      anomalies,
+    };
+  } finally {
+    for (const monitor of monitors) monitor.disconnect();
+    for (const admin of admins) admin.disconnect();
+    await field.killAll();
+  }
+}
+
+/** Start: reset the stats; end: read them; either way with the server's clock, atomically. */
+async function windowEdge(admin: Redis, edge: 'start'): Promise<number>;
+async function windowEdge(admin: Redis, edge: 'end'): Promise<{ time: number; stats: Map<string, number> }>;
+async function windowEdge(admin: Redis, edge: 'start' | 'end'): Promise<number | { time: number; stats: Map<string, number> }> {
+  const multi = admin.multi();
+  if (edge === 'start') multi.call('CONFIG', 'RESETSTAT');
+  else multi.info('commandstats');
+  const replies = (await multi.time().exec()) ?? [];
+  for (const [error] of replies) if (error) throw error;
+  const [seconds, micros] = (replies[1]?.[1] ?? []) as [string?, string?];
+  if (seconds === undefined || micros === undefined) throw new Error('TIME did not answer');
+  const time = Number(seconds) + Number(micros) / 1e6;
+  if (edge === 'start') return time;
+  const stats = new Map<string, number>();
+  for (const match of String(replies[0]?.[1]).matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)) {
+    stats.set(match[1] as string, Number(match[2]));
+  }
+  return { time, stats };
+}

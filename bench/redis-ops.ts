@@ -1,0 +1,149 @@
+/**
+ * Lock throughput on Redis: uncontended acquire + release in this process (alternating slices, as
+ * the file comparison in micro.ts), and 4 processes contending for one key as fast as they can.
+ * Both go through `bench/redis-cycles.ts`, so every library runs the same code in both.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { now } from './clock.js';
+import { spawnTracked } from './field.js';
+import { runFor } from './micro.js';
+import { type CycleKind, type Cycler, createCycler } from './redis-cycles.js';
+
+export interface RedisLibrary {
+  label: string;
+  kind: CycleKind;
+  /** One URL, or the quorum's. */
+  urls: readonly string[];
+}
+
+export interface OpsResult {
+  label: string;
+  nodes: number;
+  opsPerSec: number;
+}
+
+export interface OpsRun {
+  seconds: number;
+  slices: number;
+  results: OpsResult[];
+}
+
+/** Uncontended acquire + release, `seconds` per library in `slices` alternating slices after a 0.3 s warm-up. */
+export async function measureRedisOps(libraries: readonly RedisLibrary[], seconds = 2.5, slices = 5): Promise<OpsRun> {
+  const cyclers: Cycler[] = [];
+  const totals = libraries.map(() => ({ ops: 0, ms: 0 }));
+  try {
+    for (const library of libraries)
+      cyclers.push(createCycler(library.kind, library.urls, `bench-ops-${library.kind}-${library.urls.length}`));
+    const cycles = libraries.map((library, i) => async () => {
+      if (!(await cyclers[i]?.cycle())) throw new Error(`uncontended ${library.label} acquire failed`);
+    });
+    for (const cycle of cycles) await runFor(300, cycle);
+    for (let slice = 0; slice < slices; slice++) {
+      for (const [i, cycle] of cycles.entries()) {
+        const { ops, ms } = await runFor((seconds * 1000) / slices, cycle);
+        const total = totals[i] as { ops: number; ms: number };
+        total.ops += ops;
+        total.ms += ms;
+      }
+    }
+  } finally {
+    await Promise.all(cyclers.map((cycler) => cycler.close().catch(() => undefined)));
+  }
+  return {
+    seconds,
+    slices,
+    results: libraries.map((library, i) => ({
+      label: library.label,
+      nodes: library.urls.length,
+      opsPerSec: ((totals[i]?.ops ?? 0) / (totals[i]?.ms ?? 1)) * 1000,
+    })),
+  };
+}
+
+export interface ContentionResult {
+  label: string;
+  nodes: number;
+  processes: number;
+  /** Successful acquisitions per second, all processes together. */
+  acquisitionsPerSec: number;
+  /** Per process, in spawn order. */
+  perProcess: number[];
+  /** Attempts (successful or not) per second, all processes together. */
+  attemptsPerSec: number;
+  errors: string[];
+}
+
+interface WorkerReport {
+  acquired: number;
+  attempts: number;
+  errors: number;
+  lastError: string;
+  ms: number;
+  lateMs: number;
+}
+
+const churnScript = fileURLToPath(new URL('./contenders/redis-churn.ts', import.meta.url));
+
+/**
+ * `processes` workers loop acquire → release on one key for `durationMs`, all starting at the same
+ * shared-clock instant (sent once every worker is connected and warmed up).
+ */
+export async function measureContention(library: RedisLibrary, key: string, processes = 4, durationMs = 3000): Promise<ContentionResult> {
+  const workers: ChildProcess[] = [];
+  try {
+    const lines: Array<[ready: Promise<string>, report: Promise<string>]> = [];
+    for (let i = 0; i < processes; i++) {
+      const child = spawnTracked({ script: churnScript, args: [library.kind, key, String(durationMs), library.urls.join(',')] }, 'pipe');
+      workers.push(child);
+      const stderr: string[] = [];
+      child.stderr?.on('data', (chunk) => stderr.push(String(chunk)));
+      // The worker's two stdout lines (ready, then its report), each a promise; a death rejects both.
+      const resolvers: Array<(line: string) => void> = [];
+      const promises = [0, 1].map(() => new Promise<string>((resolve) => resolvers.push(resolve)));
+      const failure = new Promise<never>((_, reject) =>
+        child.once('exit', (code, signal) =>
+          reject(new Error(`${library.label} worker exited (${code ?? signal}): ${stderr.join('').slice(-500)}`)),
+        ),
+      );
+      failure.catch(() => undefined);
+      let n = 0;
+      createInterface({ input: child.stdout! }).on('line', (line) => resolvers[n++]?.(line));
+      const [ready, report] = promises.map((p) => Promise.race([p, failure])) as [Promise<string>, Promise<string>];
+      lines.push([ready, report]);
+    }
+    const timeout = <T>(what: string, ms: number, promise: Promise<T>) =>
+      Promise.race([
+        promise,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`${library.label}: timed out waiting for ${what}`)), ms).unref(),
+        ),
+      ]);
+    await timeout('the workers to be ready', 60_000, Promise.all(lines.map((l) => l[0])));
+    const startAt = now() + 300;
+    for (const child of workers) child.stdin?.write(`${startAt}\n`);
+    const reports = (await timeout('the workers to finish', durationMs + 30_000, Promise.all(lines.map((l) => l[1])))).map(
+      (line) => JSON.parse(line) as WorkerReport,
+    );
+    const errors: string[] = [];
+    for (const [i, report] of reports.entries()) {
+      if (report.errors) errors.push(`worker ${i + 1}: ${report.errors} errors, last: ${report.lastError}`);
+      if (report.lateMs > 50) errors.push(`worker ${i + 1} started ${report.lateMs.toFixed(0)} ms late`);
+    }
+    const rate = (count: number, ms: number) => (count / ms) * 1000;
+    const perProcess = reports.map((r) => rate(r.acquired, r.ms));
+    return {
+      label: library.label,
+      nodes: library.urls.length,
+      processes,
+      acquisitionsPerSec: perProcess.reduce((a, b) => a + b, 0),
+      perProcess,
+      attemptsPerSec: reports.reduce((sum, r) => sum + rate(r.attempts, r.ms), 0),
+      errors,
+    };
+  } finally {
+    for (const child of workers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
