@@ -61,9 +61,10 @@ function renderWorkers(workers: WorkerInfo[]): string {
     String(w.pid ?? '-'),
     w.startedAt ? `${Math.round((now - w.startedAt) / 1000)}s` : '-',
     String(Math.max(0, w.starts - 1)),
+    w.memory === null ? '-' : `${Math.round(w.memory / 1024 / 1024)} MB`,
     w.primary ? 'primary' : '',
   ]);
-  const table = [['name', 'state', 'pid', 'uptime', 'restarts', 'role'], ...rows];
+  const table = [['name', 'state', 'pid', 'uptime', 'restarts', 'memory', 'role'], ...rows];
   const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
   return `${table
     .map((row) =>

@@ -52,20 +52,20 @@ export class WorkerManager extends EventEmitter {
 
   /** Starts every worker; resolves once all have acked, rejects (after stopping) if one cannot start. */
   async start(): Promise<void> {
-    const { script, args, workers } = this.#options;
+    const { script, args, workers, healthCheck, health, processes, ackTimeout } = this.#options;
     cluster.setupPrimary({ exec: script, args, execArgv: workerExecArgv() });
     this.#watchdog = setInterval(() => this.#checkHeartbeats(), Math.max(50, this.#options.heartbeatInterval / 2));
     this.#watchdog.unref();
-    const { healthCheck, health } = this.#options;
-    if (healthCheck)
-      this.#stopHealthChecks = startHealthChecks(
-        healthCheck,
-        health,
-        () => this.workers(),
-        (w, reason) => this.#unhealthy(w, reason),
-      );
+    const onUnhealthy = (w: WorkerInfo, reason: string) => this.#unhealthy(w, reason);
+    if (healthCheck) this.#stopHealthChecks = startHealthChecks(healthCheck, health, () => this.workers(), onUnhealthy);
     const incarnations = Array.from({ length: workers }, (_, index) => this.#spawn(this.#newSlot(index)));
-    const failure = await firstFailure(incarnations, this.#options.ackTimeout);
+    const custom = () => Promise.all(processes.map(({ name, module, ...rest }) => this.manage(name, module, rest)));
+    const failure =
+      (await firstFailure(incarnations, ackTimeout)) ??
+      (await custom().then(
+        () => null,
+        (e: Error) => e.message,
+      ));
     this.#starting = false;
     if (failure) {
       await this.stop();

@@ -30,6 +30,16 @@ export interface ManagerOptions {
   backoff?: { backoffInitial?: number; backoffMax?: number; stableAfter?: number };
   /** More than `burst` exits within `window` ms marks the slot FAILED. @default { burst: 5, window: 10000 } */
   crashLoop?: { burst?: number; window?: number };
+  /** Custom processes to run beside the workers from the start (see `WorkerManager.manage`). */
+  processes?: Array<{
+    name: string;
+    module: string;
+    args?: string[];
+    workers?: number;
+    transient?: boolean;
+    tracked?: boolean;
+    restartable?: boolean;
+  }>;
   /** Custom async health check per acked worker; false, a throw or a timeout replaces the worker. */
   healthCheck?: HealthCheck;
   /** @default { interval: 5000, timeout: 2000 } */
@@ -52,6 +62,7 @@ export interface ResolvedManagerOptions {
   crashLoop: { burst: number; window: number };
   healthCheck: HealthCheck | undefined;
   health: { interval: number; timeout: number };
+  processes: NonNullable<ManagerOptions['processes']>;
 }
 
 const scope = 'manager';
@@ -89,6 +100,12 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
   if (options.healthCheck !== undefined && typeof options.healthCheck !== 'function') {
     throw new PrimacyConfigError('healthCheck', options.healthCheck, 'a function (worker) => boolean | Promise<boolean>', scope);
   }
+  if (
+    options.processes !== undefined &&
+    (!Array.isArray(options.processes) || options.processes.some((p) => typeof p?.name !== 'string' || typeof p?.module !== 'string'))
+  ) {
+    throw new PrimacyConfigError('processes', options.processes, 'an array of { name, module, ... }', scope);
+  }
   if (options.args !== undefined && (!Array.isArray(options.args) || options.args.some((a) => typeof a !== 'string'))) {
     throw new PrimacyConfigError('args', options.args, 'an array of strings', scope);
   }
@@ -114,6 +131,7 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
       window: positive('crashLoop.window', options.crashLoop?.window, 10_000),
     },
     healthCheck: options.healthCheck,
+    processes: options.processes ?? [],
     health: {
       interval: positive('health.interval', options.health?.interval, 5000, 10),
       timeout: positive('health.timeout', options.health?.timeout, 2000, 1),

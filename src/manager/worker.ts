@@ -50,6 +50,8 @@ export const worker = {
   restart: (names: string[] | { all: true }): Promise<unknown> => (Array.isArray(names) ? control('restart', names) : control('reload')),
   /** Grows or shrinks the pool to `count` workers. */
   scale: (count: number): Promise<unknown> => control('scale', [String(count)]),
+  /** Starts a custom managed process on the fly (see `WorkerManager.manage`). */
+  manage: (name: string, module: string, count = 1): Promise<unknown> => control('manage', [name, module, String(count)]),
   /** Asks the manager to shut everything down gracefully. */
   terminate: (): Promise<unknown> => control('shutdown'),
   /** Acknowledges a successful start; the manager's heartbeat watchdog starts from here. */

@@ -34,7 +34,7 @@ describe('primacy start / inspect', () => {
 
     const status = cli('inspect', 'status', '--state-dir', dir);
     expect(status.status).toBe(0);
-    expect(status.stdout).toMatch(/^name\s+state\s+pid\s+uptime\s+restarts\s+role/);
+    expect(status.stdout).toMatch(/^name\s+state\s+pid\s+uptime\s+restarts\s+memory\s+role/);
     expect(status.stdout).toMatch(/worker-0\s+ACKED\s+\d+/);
     expect(status.stdout.match(/primary/g)).toHaveLength(1);
 

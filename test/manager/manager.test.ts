@@ -156,3 +156,26 @@ describe('worker manager: health, memory, and the worker-side API', () => {
     expect((snapshot.workers as Array<{ name: string }>).map((w) => w.name)).toEqual(['worker-0', 'worker-1']);
   });
 });
+
+describe('worker manager: a busy-looping worker', () => {
+  let stateDir: string;
+  const managers: Child[] = [];
+  beforeEach(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'primacy-manager-'));
+  });
+  afterEach(async () => {
+    await killAll(managers);
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('is detected by its missing heartbeats (alive, but its loop never turns), killed and replaced', async () => {
+    const manager = new Child(main, [], { STATE_DIR: stateDir, APP_MODE: 'busy', WORKERS: '2' });
+    managers.push(manager);
+    await manager.waitFor((e) => e.ev === 'started', 20_000);
+    const first = manager.events.find((e) => e.ev === 'acked' && e.name === 'worker-0') as ChildEvent;
+    const hung = await manager.waitFor((e) => e.ev === 'hung' && e.name === 'worker-0', 10_000);
+    expect(hung.silentFor as number).toBeGreaterThan(1000);
+    await manager.waitFor((e) => e.ev === 'acked' && e.name === 'worker-0' && e.workerPid !== first.workerPid, 15_000);
+    expect(alive(first.workerPid as number)).toBe(false);
+  });
+});

@@ -129,6 +129,19 @@ describe('custom managed processes', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('starts the custom processes declared in the options with the workers', async () => {
+    const manager = new Child(main, [], { STATE_DIR: dir, WORKERS: '1', WITH_MAILER: '1', APP_PORT: String(await freePort()) });
+    managers.push(manager);
+    await manager.waitFor((e) => e.ev === 'started', 20_000);
+    const mark = manager.events.length;
+    manager.send('status');
+    const status = await manager.waitFor((e) => e.ev === 'status', 5000, mark);
+    expect((status.workers as Array<{ name: string; state: string }>).map((w) => [w.name, w.state])).toEqual([
+      ['worker-0', 'ACKED'],
+      ['mailer', 'ACKED'],
+    ]);
+  });
+
   it('runs custom processes beside the workers, supervised the same way', async () => {
     const manager = new Child(main, [], { STATE_DIR: dir, WORKERS: '1', APP_PORT: String(await freePort()) });
     managers.push(manager);
