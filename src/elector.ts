@@ -85,9 +85,6 @@ export class Election extends EventEmitter<ElectionEvents> {
    * `stopTimeout`). Returns a function that unregisters `work` for future terms.
    */
   whilePrimary(work: PrimaryWork): () => void {
-    if (typeof work !== 'function') {
-      throw new TypeError(`[primacy] Expected \`whilePrimary\` to get a function, got ${typeof work}`);
-    }
     return this.#work.add(work);
   }
 

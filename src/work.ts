@@ -16,6 +16,9 @@ export class WorkRunner {
   constructor(private readonly onError: (error: unknown) => void) {}
 
   add(work: PrimaryWork): () => void {
+    if (typeof work !== 'function') {
+      throw new TypeError(`[primacy] Expected \`whilePrimary\` to get a function, got ${typeof work}`);
+    }
     this.#work.add(work);
     if (this.#controller && this.#lease) this.#start(work, this.#controller.signal, this.#lease);
     return () => this.#work.delete(work);

@@ -118,22 +118,9 @@ describe('worker manager', () => {
     const after = await elected(second);
     expect(after.token as number).toBeGreaterThan(before.token as number);
   });
-});
-
-describe('worker manager: health, memory, and the worker-side API', () => {
-  let stateDir: string;
-  const managers: Child[] = [];
-  beforeEach(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), 'primacy-manager-'));
-  });
-  afterEach(async () => {
-    await killAll(managers);
-    await rm(stateDir, { recursive: true, force: true });
-  });
 
   it('replaces a worker whose custom health check fails, and reports memory per worker', async () => {
-    const manager = new Child(main, [], { STATE_DIR: stateDir, UNHEALTHY_DIR: stateDir, WORKERS: '2' });
-    managers.push(manager);
+    const manager = startManager({ UNHEALTHY_DIR: stateDir, WORKERS: '2' });
     await manager.waitFor((e) => e.ev === 'started', 20_000);
     await new Promise((r) => setTimeout(r, 500)); // a few heartbeats
     const mark = manager.events.length;
@@ -150,27 +137,13 @@ describe('worker manager: health, memory, and the worker-side API', () => {
   });
 
   it('answers a worker that asks for the table of workers over IPC', async () => {
-    const manager = new Child(main, [], { STATE_DIR: stateDir, ASK_MANAGER: 'worker-1', WORKERS: '2' });
-    managers.push(manager);
+    const manager = startManager({ ASK_MANAGER: 'worker-1', WORKERS: '2' });
     const snapshot = await manager.waitFor((e) => e.ev === 'snapshot', 20_000);
     expect((snapshot.workers as Array<{ name: string }>).map((w) => w.name)).toEqual(['worker-0', 'worker-1']);
   });
-});
-
-describe('worker manager: a busy-looping worker', () => {
-  let stateDir: string;
-  const managers: Child[] = [];
-  beforeEach(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), 'primacy-manager-'));
-  });
-  afterEach(async () => {
-    await killAll(managers);
-    await rm(stateDir, { recursive: true, force: true });
-  });
 
   it('is detected by its missing heartbeats (alive, but its loop never turns), killed and replaced', async () => {
-    const manager = new Child(main, [], { STATE_DIR: stateDir, APP_MODE: 'busy', WORKERS: '2' });
-    managers.push(manager);
+    const manager = startManager({ APP_MODE: 'busy', WORKERS: '2' });
     await manager.waitFor((e) => e.ev === 'started', 20_000);
     const first = manager.events.find((e) => e.ev === 'acked' && e.name === 'worker-0') as ChildEvent;
     const hung = await manager.waitFor((e) => e.ev === 'hung' && e.name === 'worker-0', 10_000);
