@@ -26,7 +26,7 @@ export interface ManagerOptions {
   killTimeout?: number;
   /** @default 'always' */
   restart?: 'always' | 'on-failure' | 'never';
-  /** @default { backoffInitial: 100, backoffMax: 10000, stableAfter: 30000 } */
+  /** The first restart is immediate; then backoffInitial doubling up to backoffMax. @default { backoffInitial: 100, backoffMax: 10000, stableAfter: 30000 } */
   backoff?: { backoffInitial?: number; backoffMax?: number; stableAfter?: number };
   /** More than `burst` exits within `window` ms marks the slot FAILED. @default { burst: 5, window: 10000 } */
   crashLoop?: { burst?: number; window?: number };

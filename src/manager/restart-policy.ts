@@ -1,6 +1,7 @@
 /**
  * Whether and when to restart a worker that exited. Works the same at any uptime (unlike PM2's
- * min_uptime): exponential backoff with a cap, reset after a stable run, and a crash-loop limit
+ * min_uptime): the first restart at once, then exponential backoff with a cap, reset after a stable
+ * run, and a crash-loop limit
  * as a burst per window (systemd's StartLimitBurst/IntervalSec) after which the slot is FAILED.
  */
 export interface RestartSettings {
@@ -32,7 +33,8 @@ export class RestartPolicy {
     if (this.#exits.length > burst) {
       return { action: 'fail', reason: `crash loop: ${this.#exits.length} exits within ${window} ms` };
     }
-    const delay = Math.min(backoffMax, backoffInitial * 2 ** this.#consecutive);
+    // The first crash is retried at once (it may be a one-off); repeats back off exponentially.
+    const delay = this.#consecutive === 0 ? 0 : Math.min(backoffMax, backoffInitial * 2 ** (this.#consecutive - 1));
     this.#consecutive++;
     return { action: 'restart', delay };
   }

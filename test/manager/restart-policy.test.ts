@@ -5,11 +5,11 @@ import { RestartPolicy } from '../../src/manager/restart-policy.js';
 const settings = { policy: 'always' as const, backoffInitial: 100, backoffMax: 1000, stableAfter: 30_000, burst: 5, window: 10_000 };
 
 describe('restart policy', () => {
-  it('backs off exponentially up to the cap, and resets after a stable run', () => {
+  it('restarts a first crash at once, then backs off exponentially up to the cap, and resets after a stable run', () => {
     const policy = new RestartPolicy({ ...settings, burst: 100 });
-    const delays = [0, 1, 2, 3, 4, 5].map((i) => policy.decide({ clean: false, uptime: 10, now: i * 20_000 }));
-    expect(delays.map((d) => (d.action === 'restart' ? d.delay : d.action))).toEqual([100, 200, 400, 800, 1000, 1000]);
-    expect(policy.decide({ clean: false, uptime: 30_000, now: 200_000 })).toEqual({ action: 'restart', delay: 100 });
+    const delays = [0, 1, 2, 3, 4, 5, 6].map((i) => policy.decide({ clean: false, uptime: 10, now: i * 20_000 }));
+    expect(delays.map((d) => (d.action === 'restart' ? d.delay : d.action))).toEqual([0, 100, 200, 400, 800, 1000, 1000]);
+    expect(policy.decide({ clean: false, uptime: 30_000, now: 200_000 })).toEqual({ action: 'restart', delay: 0 });
   });
 
   it('fails a crash loop: more than burst exits within the window, at any uptime', () => {
