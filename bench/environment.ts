@@ -19,6 +19,7 @@ export interface Environment {
   ioredis: string;
   redlock: string;
   redisSemaphore: string;
+  pm2: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -79,5 +80,6 @@ export function describeEnvironment(): Environment {
     ioredis: installedVersion('ioredis'),
     redlock: installedVersion('redlock'),
     redisSemaphore: installedVersion('redis-semaphore'),
+    pm2: installedVersion('pm2'),
   };
 }

@@ -118,7 +118,7 @@ sequentially on the same machine.
 - OS: ${env.os}
 - Node: ${env.node} (contenders run TypeScript through tsx ${env.tsx})
 - Packages: primacy ${env.primacy} (this checkout), proper-lockfile ${env.properLockfile}, ioredis ${env.ioredis},
-  redlock ${env.redlock}, redis-semaphore ${env.redisSemaphore}
+  redlock ${env.redlock}, redis-semaphore ${env.redisSemaphore}, pm2 ${env.pm2}
 - Redis: redis-server ${env.redisServer} (private processes started by the bench, loopback, no persistence)
 - Command: \`${run.only ? `BENCH_ONLY=${run.only.join(',')} ` : ''}npm run bench\` (${run.rounds} rounds per contender and signal; \`BENCH_ROUNDS\` overrides)
 - Total runtime: ${(run.runtimeMs / 1000).toFixed(0)} s

@@ -10,10 +10,12 @@
  * Env: BENCH_ROUNDS (default 20) rounds per contender and signal; BENCH_ONLY=id,id to run a subset
  * while iterating. ids: primacy-file, proper-lockfile-defaults, proper-lockfile-tuned, micro (group
  * `file`); primacy-redis, primacy-redlock, ioredis, redlock, redis-semaphore (failover), redis-ops,
- * redis-contention, redis-idle (group `redis`).
+ * redis-contention, redis-idle (group `redis`); manager-failover, manager-hang, manager-http, manager-reload, pm2-hang
+ * (group `manager`: primacy's WorkerManager against plain node:cluster and PM2). A run of the manager part alone
+ * splices its section into the existing RESULTS.md and keeps the rest; a run without it keeps the old section.
  */
 import { rmSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +23,9 @@ import { now } from './clock.js';
 import { describeEnvironment } from './environment.js';
 import { type Kind, measureKind } from './failover.js';
 import { killEverything, killEverythingNow } from './field.js';
+import { MANAGER_PART_IDS, runManagerPart } from './manager/part.js';
+import { killPm2Now } from './manager/pm2.js';
+import { existingSection, managerSection, spliceSection } from './manager/report.js';
 import { measureMicro } from './micro.js';
 import { killRedisServersNow, REDIS_PART_IDS, runRedisPart } from './redis-part.js';
 import { redisStdout } from './redis-report.js';
@@ -30,14 +35,15 @@ const CONTENDERS = 4;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 20);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS must be a positive integer, got ${process.env.BENCH_ROUNDS}`);
 const FILE_PART_IDS = ['primacy-file', 'proper-lockfile-defaults', 'proper-lockfile-tuned', 'micro'];
-const GROUPS: Record<string, readonly string[]> = { file: FILE_PART_IDS, redis: REDIS_PART_IDS };
+const GROUPS: Record<string, readonly string[]> = { file: FILE_PART_IDS, redis: REDIS_PART_IDS, manager: MANAGER_PART_IDS };
+const KNOWN_IDS: readonly string[] = [...FILE_PART_IDS, ...REDIS_PART_IDS, ...MANAGER_PART_IDS];
 const only = process.env.BENCH_ONLY?.split(',')
   .map((s) => s.trim())
   .filter(Boolean);
 const onlyIds = only?.flatMap((id) => GROUPS[id] ?? [id]);
 for (const id of onlyIds ?? []) {
-  if (!FILE_PART_IDS.includes(id) && !(REDIS_PART_IDS as readonly string[]).includes(id)) {
-    throw new Error(`BENCH_ONLY: unknown id ${id} (known: file, redis, ${[...FILE_PART_IDS, ...REDIS_PART_IDS].join(', ')})`);
+  if (!KNOWN_IDS.includes(id)) {
+    throw new Error(`BENCH_ONLY: unknown id ${id} (known: file, redis, manager, ${KNOWN_IDS.join(', ')})`);
   }
 }
 const selected = (id: string) => !onlyIds || onlyIds.includes(id);
@@ -96,8 +102,23 @@ async function main(): Promise<void> {
       runs.push(await measureKind(kind, dir, { rounds, contenders: CONTENDERS, log }));
     }
     const redis = REDIS_PART_IDS.some(selected) ? await runRedisPart({ dir, rounds, contenders: CONTENDERS, selected, log }) : null;
+    const manager = MANAGER_PART_IDS.some(selected) ? await runManagerPart({ dir, rounds, selected, log }) : null;
     const runtimeMs = now() - started;
-    const markdown = renderMarkdown({ env, rounds, contenders: CONTENDERS, runs, micro, redis, runtimeMs, only });
+    const command = `${only ? `BENCH_ONLY=${only.join(',')} ` : ''}npm run bench`;
+    const section = managerSection(manager, { date: env.date, command });
+    const previous = await readFile(resultsPath, 'utf8').catch(() => '');
+    let markdown: string;
+    if (manager && !micro && !runs.length && !redis && previous) {
+      // The manager part alone: keep the file and Redis sections of the run that made them.
+      markdown = spliceSection(previous, section);
+      const note = `- The "Worker manager" section comes from a separate, later run (${command}, ${env.date}; pm2 ${manager.pm2}); every other section from the run above.`;
+      markdown = /^- The "Worker manager" section comes from .*$/m.test(markdown)
+        ? markdown.replace(/^- The "Worker manager" section comes from .*$/m, note)
+        : markdown.replace(/^(- Total runtime: .*)$/m, `$1\n${note}`);
+    } else {
+      const rendered = renderMarkdown({ env, rounds, contenders: CONTENDERS, runs, micro, redis, runtimeMs, only });
+      markdown = spliceSection(rendered, section || existingSection(previous));
+    }
     await writeFile(resultsPath, markdown);
     if (runs.length) process.stdout.write(`\n${failoverTable(runs)}\n\n`);
     if (micro) {
@@ -107,6 +128,7 @@ async function main(): Promise<void> {
       );
     }
     if (redis) process.stdout.write(`\n${redisStdout(redis)}\n\n`);
+    if (manager) process.stdout.write(`\n${section}\n`);
     process.stdout.write(`total runtime ${(runtimeMs / 1000).toFixed(1)} s; written to ${resultsPath}\n`);
   } finally {
     await cleanUp();
@@ -120,6 +142,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     log(`${signal}: cleaning up`);
     killEverythingNow();
     killRedisServersNow();
+    killPm2Now();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
     process.exit(130);
   });
