@@ -17,7 +17,11 @@ export default defineConfig([
   {
     // The CLIs are ESM-only executables; their shebang is kept from the source.
     // The CLIs, and the bootstrap the manager preloads into its workers (--import, so ESM).
-    entry: { 'cli/lock-status': 'src/cli/lock-status.ts', 'cli/primacy': 'src/cli/primacy.ts', 'manager-bootstrap': 'src/manager/bootstrap.ts' },
+    entry: {
+      'cli/lock-status': 'src/cli/lock-status.ts',
+      'cli/primacy': 'src/cli/primacy.ts',
+      'manager-bootstrap': 'src/manager/bootstrap.ts',
+    },
     format: ['esm'],
     target: 'node20',
     external: ['ioredis'],

@@ -208,18 +208,17 @@ export class WorkerManager extends EventEmitter {
       if (typeof m.rss === 'number') incarnation.rss = m.rss;
       return;
     }
-    if (m.primacy === 'ready') return this.#acked(incarnation);
+    if (m.primacy === 'ready') {
+      this.#acked(incarnation);
+      return;
+    }
     const from = {
       id: incarnation.id,
       eligible: incarnation.state === 'ACKED' && !incarnation.draining && this.#stopping === null,
       send: (reply: ManagerMessage) => this.#send(incarnation.worker, reply),
     };
-    if (m.primacy === 'control')
-      answerControlRequest(
-        controlCommands(this, () => void this.stop()),
-        from,
-        m,
-      );
+    const stop = () => void this.stop();
+    if (m.primacy === 'control') answerControlRequest(controlCommands(this, stop), from, m);
     else if (m.primacy === 'lock') {
       if (m.op === 'acquire') this.#lockNames.add(m.name);
       answerLockRequest(this.#arbiter, from, m, (id) => this.#incarnationAlive(id));
@@ -261,7 +260,7 @@ export class WorkerManager extends EventEmitter {
     const now = performance.now();
     for (const slot of this.#all()) {
       const incarnation = slot.current;
-      if (!incarnation || incarnation.state !== 'ACKED' || incarnation.lastHeartbeat === null) continue;
+      if (incarnation?.state !== 'ACKED' || incarnation.lastHeartbeat === null) continue;
       if (now - incarnation.lastHeartbeat <= this.#options.heartbeatTimeout) continue;
       this.emit('hung', this.#info(slot), now - incarnation.lastHeartbeat);
       incarnation.lastHeartbeat = null; // report once

@@ -33,7 +33,10 @@ export function answerControlRequest(
 ): void {
   const reply = (fields: { ok: boolean; result?: unknown; error?: string }) => from.send({ primacy: 'control-reply', id: m.id, ...fields });
   const command = Object.hasOwn(commands, m.command) ? commands[m.command] : undefined;
-  if (!command) return reply({ ok: false, error: `unknown command ${JSON.stringify(m.command)}` });
+  if (!command) {
+    reply({ ok: false, error: `unknown command ${JSON.stringify(m.command)}` });
+    return;
+  }
   command(Array.isArray(m.args) ? m.args.map(String) : []).then(
     (result) => reply({ ok: true, result }),
     (error: Error) => reply({ ok: false, error: error.message }),
