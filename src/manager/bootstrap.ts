@@ -1,9 +1,11 @@
 /**
  * Preloaded (`--import`) into every worker the manager starts, before the app's own code:
  * heartbeats from the worker's own event loop (a hung or stopped loop sends none, which is how the
- * manager tells a hang from a slow start), and an exit when the manager is gone, so no orphans.
+ * manager tells a hang from a slow start), an exit when the manager is gone, so no orphans, and
+ * draining on the manager's word before it retires the worker (see drain.ts).
  */
-import type { WorkerMessage } from './protocol.js';
+import { installDrain, startDraining } from './drain.js';
+import { isPrimacyMessage, type WorkerMessage } from './protocol.js';
 
 if (process.env.PRIMACY_MANAGED === '1' && process.send) {
   const interval = Number(process.env.PRIMACY_HEARTBEAT_INTERVAL) || 1000;
@@ -13,4 +15,8 @@ if (process.env.PRIMACY_MANAGED === '1' && process.send) {
   beat.unref();
   // The IPC channel closes when the manager dies (even by SIGKILL): do not outlive it.
   process.on('disconnect', () => process.exit(1));
+  installDrain();
+  process.on('message', (message: unknown) => {
+    if (isPrimacyMessage(message) && message.primacy === 'drain') startDraining();
+  });
 }

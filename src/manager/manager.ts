@@ -112,7 +112,7 @@ export class WorkerManager extends EventEmitter {
           `[primacy] [manager] restart of ${name} aborted: its new process did not ack; the old one keeps serving`,
         );
       }
-      if (old) await retire(old, this.#options.killTimeout);
+      if (old) await retire(old, this.#options.killTimeout, this.#options.drainTime);
     } finally {
       slot.rolling = false;
     }
@@ -134,7 +134,7 @@ export class WorkerManager extends EventEmitter {
     for (const slot of removed) slot.retiring = true;
     await Promise.all([
       ...added.map((incarnation) => incarnation.acked),
-      ...removed.map((slot) => (slot.current ? retire(slot.current, this.#options.killTimeout) : undefined)),
+      ...removed.map((slot) => (slot.current ? retire(slot.current, this.#options.killTimeout, this.#options.drainTime) : undefined)),
     ]);
     this.#slots.length = Math.min(this.#slots.length, count);
   }

@@ -24,6 +24,12 @@ export interface ManagerOptions {
   heartbeatTimeout?: number;
   /** SIGTERM, then SIGKILL after this long. @default 15000 */
   killTimeout?: number;
+  /**
+   * Before a restarted or scaled-down worker is retired, how long it answers every request with
+   * `Connection: close`, so keep-alive clients move to a live worker before its servers close.
+   * @default 1000
+   */
+  drainTime?: number;
   /** @default 'always' */
   restart?: 'always' | 'on-failure' | 'never';
   /** The first restart is immediate; then backoffInitial doubling up to backoffMax. @default { backoffInitial: 100, backoffMax: 10000, stableAfter: 30000 } */
@@ -57,6 +63,7 @@ export interface ResolvedManagerOptions {
   heartbeatInterval: number;
   heartbeatTimeout: number;
   killTimeout: number;
+  drainTime: number;
   restart: 'always' | 'on-failure' | 'never';
   backoff: { backoffInitial: number; backoffMax: number; stableAfter: number };
   crashLoop: { burst: number; window: number };
@@ -120,6 +127,7 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
     heartbeatInterval,
     heartbeatTimeout,
     killTimeout: positive('killTimeout', options.killTimeout, 15_000),
+    drainTime: positive('drainTime', options.drainTime, 1000, 0),
     restart,
     backoff: {
       backoffInitial: positive('backoff.backoffInitial', options.backoff?.backoffInitial, 100),

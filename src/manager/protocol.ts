@@ -18,6 +18,8 @@ export interface GrantReply {
 export type ManagerMessage =
   | { primacy: 'lock-reply'; id: number; grant?: GrantReply | null; record?: LockRecord | null }
   | { primacy: 'lock-free'; name: string }
+  /** Answer every response with `Connection: close`: the worker is about to be retired. */
+  | { primacy: 'drain' }
   | { primacy: 'control-reply'; id: number; ok: boolean; result?: unknown; error?: string };
 
 export function isPrimacyMessage(message: unknown): message is { primacy: string } {

@@ -24,11 +24,15 @@ export function terminate(incarnation: Incarnation, signal: NodeJS.Signals, kill
 }
 
 /**
- * Takes a process out of service without dropping a request: cluster's disconnect closes its
- * servers (no new connections reach it), lets in-flight requests finish, then closes the IPC
+ * Takes a process out of service without dropping a request. First it drains for `drainTime`
+ * (every response closes its keep-alive connection, so clients reconnect to a live worker), then
+ * cluster's disconnect closes its servers, lets in-flight requests finish and closes the IPC
  * channel, on which the worker exits (see bootstrap.ts).
  */
-export function retire(incarnation: Incarnation, killTimeout: number): Promise<void> {
+export async function retire(incarnation: Incarnation, killTimeout: number, drainTime: number): Promise<void> {
   incarnation.draining = true;
+  if (!incarnation.alive) return;
+  if (incarnation.worker.isConnected()) incarnation.worker.send({ primacy: 'drain' });
+  await new Promise((resolve) => setTimeout(resolve, drainTime));
   return onExitOrKill(incarnation, killTimeout, () => incarnation.worker.disconnect());
 }

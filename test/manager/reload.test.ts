@@ -1,6 +1,6 @@
 /** Zero-downtime restarts and scaling, with real HTTP traffic through the shared port. */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,9 +18,9 @@ async function freePort(): Promise<number> {
   });
 }
 
-function get(port: number): Promise<boolean> {
+function get(port: number, agent: Agent | false = false): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 2000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', agent, timeout: 2000 }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode === 200));
     });
@@ -90,6 +90,29 @@ describe('zero-downtime restarts and scaling', () => {
     await new Promise((r) => setTimeout(r, 500));
     const now = await status(manager);
     expect((now.workers as Array<{ primary: boolean }>).filter((w) => w.primary)).toHaveLength(1);
+  });
+
+  it('drops no request of keep-alive clients either: retiring workers drain first', async () => {
+    const manager = await startManager();
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    let failed = 0;
+    let served = 0;
+    let running = true;
+    const traffic = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (running) {
+          if (await get(port, agent)) served++;
+          else failed++;
+        }
+      }),
+    );
+    const done = await command(manager, 'reload');
+    running = false;
+    await traffic;
+    agent.destroy();
+    expect(done.error).toBeUndefined();
+    expect(failed).toBe(0);
+    expect(served).toBeGreaterThan(100);
   });
 
   it('aborts a restart whose new process never acks, and keeps the old one serving', async () => {
