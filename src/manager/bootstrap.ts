@@ -9,12 +9,16 @@ import { isPrimacyMessage, type WorkerMessage } from './protocol.js';
 
 if (process.env.PRIMACY_MANAGED === '1' && process.send) {
   const interval = Number(process.env.PRIMACY_HEARTBEAT_INTERVAL) || 1000;
-  const beat = setInterval(() => {
+  const heartbeat = () => {
     if (process.connected) process.send?.({ primacy: 'heartbeat', rss: process.memoryUsage.rss() } satisfies WorkerMessage);
-  }, interval);
-  beat.unref();
-  // The IPC channel closes when the manager dies (even by SIGKILL): do not outlive it.
+  };
+  setInterval(heartbeat, interval).unref();
+  // The IPC channel closes when the manager dies (even by SIGKILL): do not outlive it. It may
+  // already have closed while this process was still loading, before anyone listened.
   process.on('disconnect', () => process.exit(1));
+  if (!process.connected) process.exit(1);
+  // The first heartbeat at once: it tells the manager this process is up and supervised.
+  heartbeat();
   installDrain();
   process.on('message', (message: unknown) => {
     if (isPrimacyMessage(message) && message.primacy === 'drain') startDraining();

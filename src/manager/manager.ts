@@ -80,7 +80,7 @@ export class WorkerManager extends EventEmitter {
 
   /**
    * Runs a custom process (a queue consumer, a scheduler...) beside the server workers, supervised
-   * the same way: heartbeats, restarts with backoff, status. It acks once spawned. Named `name`,
+   * the same way: heartbeats, restarts with backoff, status. Its first heartbeat is its ack. Named `name`,
    * or `name-<i>` for several.
    */
   async manage(name: string, module: string, options: ManageOptions = {}): Promise<void> {
@@ -175,7 +175,6 @@ export class WorkerManager extends EventEmitter {
     slot.current = incarnation;
     worker.on('online', () => {
       if (incarnation.state === 'STARTING') incarnation.state = 'STARTED';
-      if (slot.custom) this.#acked(incarnation); // no port to listen on: running is the ack
     });
     if (ackOn === 'listening') worker.on('listening', () => this.#acked(incarnation));
     worker.on('message', (message: unknown) => this.#onMessage(incarnation, message));
@@ -204,6 +203,8 @@ export class WorkerManager extends EventEmitter {
     if (!isPrimacyMessage(message)) return;
     const m = message as WorkerMessage;
     if (m.primacy === 'heartbeat') {
+      // A custom process has no port to listen on: its first heartbeat (sent at load) is the ack.
+      if (incarnation.slot.custom && incarnation.state !== 'ACKED') this.#acked(incarnation);
       if (incarnation.state === 'ACKED') incarnation.lastHeartbeat = performance.now();
       if (typeof m.rss === 'number') incarnation.rss = m.rss;
       return;

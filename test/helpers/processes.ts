@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 /** A JSON line a child printed, with the child's pid and a wall-clock `t` (ms, sub-ms precision). */
@@ -90,4 +91,17 @@ export async function killAll(children: Child[]): Promise<void> {
   }
   await Promise.all(children.map((child) => child.exited));
   children.length = 0;
+}
+
+/**
+ * Whether `pid` is a running process: it exists and is not a zombie. A killed process whose parent
+ * died first is reparented to PID 1, which in some sandboxes never reaps it: dead, but still listed.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }

@@ -6,17 +6,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Child, type ChildEvent, killAll, wallNow } from '../helpers/processes.js';
+import { Child, type ChildEvent, isRunning, killAll, wallNow } from '../helpers/processes.js';
 
 const main = join(import.meta.dirname, '../fixtures/manager-main.ts');
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = isRunning;
 
 describe('worker manager', () => {
   let stateDir: string;

@@ -1,17 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { descendants, killTree } from '../../src/manager/process-tree.js';
-
-/** Running: exists and is not a zombie (orphans reparented to a PID 1 that does not reap stay zombies). */
-const running = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-};
+import { isRunning } from '../helpers/processes.js';
 
 describe('process tree kill', () => {
   it('finds and kills a process together with its children and grandchildren', async () => {
@@ -24,6 +14,6 @@ describe('process tree kill', () => {
     killTree(root.pid as number);
     await exited;
     await new Promise((r) => setTimeout(r, 100));
-    expect(tree.filter(running)).toEqual([]);
+    expect(tree.filter(isRunning)).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Child, type ChildEvent, killAll } from '../helpers/processes.js';
+import { Child, type ChildEvent, isRunning, killAll } from '../helpers/processes.js';
 
 const main = join(import.meta.dirname, '../fixtures/manager-main.ts');
 
@@ -163,6 +163,14 @@ describe('custom managed processes', () => {
       ['worker-0', 'ACKED'],
       ['mailer', 'ACKED'],
     ]);
+    // Killed right after start, the manager leaves no custom process behind (this once leaked one
+    // that was still loading when the manager died).
+    const mailerPid = (status.workers as Array<{ pid: number }>)[1]?.pid as number;
+    manager.kill('SIGKILL');
+    await manager.exited;
+    const deadline = Date.now() + 5000;
+    while (isRunning(mailerPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(isRunning(mailerPid)).toBe(false);
   });
 
   it('runs custom processes beside the workers, supervised the same way', async () => {
