@@ -39,14 +39,10 @@ export class BeaconServer {
       this.#server = null;
       server.close();
       if (attempt < 8) {
-        this.#retry = setTimeout(
-          () => {
-            this.#retry = undefined;
-            this.open(attempt + 1);
-          },
-          5 * 2 ** attempt,
-        );
-        this.#retry.unref();
+        this.#retry = retryLater(5 * 2 ** attempt, () => {
+          this.#retry = undefined;
+          this.open(attempt + 1);
+        });
       }
     });
     server.listen({ path: this.address });
@@ -97,14 +93,10 @@ export class BeaconWatch {
       if (connected || !nobodyListening) this.onHolderGone();
       else if (attempt < 5) {
         // A new holder binds its beacon just after it acquires: give it a moment.
-        this.#retry = setTimeout(
-          () => {
-            this.#retry = undefined;
-            this.follow(attempt + 1);
-          },
-          10 * 2 ** attempt,
-        );
-        this.#retry.unref();
+        this.#retry = retryLater(10 * 2 ** attempt, () => {
+          this.#retry = undefined;
+          this.follow(attempt + 1);
+        });
       }
     });
   }
@@ -115,4 +107,11 @@ export class BeaconWatch {
     this.#socket?.destroy();
     this.#socket = null;
   }
+}
+
+/** Runs `retry` after `ms` without keeping the process alive (a wake-up hint is never worth that). */
+function retryLater(ms: number, retry: () => void): NodeJS.Timeout {
+  const timer = setTimeout(retry, ms);
+  timer.unref();
+  return timer;
 }
