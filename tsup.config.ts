@@ -4,10 +4,18 @@ export default defineConfig([
   {
     // One entry per subpath; shared code is split into chunks (CJS too), so `primacy` and
     // `primacy/redis` share one PrimacyError class and `instanceof` works across them.
-    entry: { index: 'src/index.ts', redis: 'adapters/redis.ts', redlock: 'adapters/redlock.ts', manager: 'src/manager/index.ts' },
+    entry: {
+      index: 'src/index.ts',
+      redis: 'adapters/redis.ts',
+      redlock: 'adapters/redlock.ts',
+      manager: 'src/manager/index.ts',
+      fastify: 'src/integrations/fastify.ts',
+      express: 'src/integrations/express.ts',
+      cron: 'src/integrations/cron.ts',
+    },
     format: ['esm', 'cjs'],
     splitting: true,
-    external: ['ioredis'],
+    external: ['ioredis', 'fastify', 'fastify-plugin', 'express', 'croner', 'node-cron'],
     // import.meta.url in the CJS build (the manager locates its worker bootstrap with it).
     shims: true,
     dts: true,
@@ -24,6 +32,6 @@ export default defineConfig([
     },
     format: ['esm'],
     target: 'node20',
-    external: ['ioredis'],
+    external: ['ioredis', 'fastify', 'fastify-plugin', 'express', 'croner', 'node-cron'],
   },
 ]);

@@ -1,6 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
+// Tests and examples import `primacy`, `primacy/redis`... as a user does; tsconfig's `paths` map those
+// to the sources (tsx and tsc read them); the same map, exact-match, for Vite's resolver.
+const { compilerOptions } = JSON.parse(readFileSync(new URL('./tsconfig.json', import.meta.url), 'utf8'));
+const alias = Object.entries(compilerOptions.paths as Record<string, string[]>).map(([specifier, [target]]) => ({
+  find: new RegExp(`^${specifier.replace('/', '\\/')}$`),
+  replacement: resolve(import.meta.dirname, target as string),
+}));
+
 export default defineConfig({
+  resolve: { alias },
   test: {
     include: ['test/**/*.test.ts'],
     // Real processes and real files: give each test room, and run files in separate processes so

@@ -79,6 +79,11 @@ export class Election extends EventEmitter<ElectionEvents> {
     return this.isPrimary ? this.#lease : null;
   }
 
+  /** True once `stop()` was called (or the signal aborted): the election no longer campaigns. */
+  get stopped(): boolean {
+    return this.#stopRequested;
+  }
+
   /**
    * Runs `work` every time this process becomes primary. Its signal aborts when leadership is lost
    * or the election stops; `stop()` releases the lock only after the work has settled (bounded by
@@ -190,13 +195,8 @@ export class Election extends EventEmitter<ElectionEvents> {
     let renewed: Lease | null;
     try {
       const attempt = this.#lock.renew(lease, ttl, this.#context);
-      renewed = await bounded(
-        attempt,
-        Math.max(1, this.#deadline - start),
-        this.#lock.kind,
-        'renew',
-        (late) => late && void this.#releaseQuietly(late),
-      );
+      const giveBack = (late: Lease | null) => late && void this.#releaseQuietly(late);
+      renewed = await bounded(attempt, Math.max(1, this.#deadline - start), this.#lock.kind, 'renew', giveBack);
     } catch (error) {
       this.#report(error, 'renew');
       return 'error';

@@ -5,6 +5,7 @@ export type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord
 export { Election, elect } from './elector.js';
 export { PrimacyBackendError, PrimacyConfigError, PrimacyError, PrimacyStoppedError, PrimacyUsageError } from './errors.js';
 export type { ElectionEvents, RevokeReason } from './events.js';
+export { type ElectionHealth, electionHealth, type HealthOptions } from './integrations/health.js';
 export { defaultLockName, isPrimaryWorker, type PrimaryWorkerResult } from './is-primary-worker.js';
 export type { Logger } from './logger.js';
 export { DEFAULTS, type ElectionOptions } from './options.js';

@@ -1,0 +1,70 @@
+import { createRequire } from 'node:module';
+import { PrimacyConfigError } from '../errors.js';
+
+/** The cron libraries `scheduleWhilePrimary` can drive; both are optional peer dependencies. */
+export type CronEngine = 'croner' | 'node-cron';
+
+export interface EngineOptions {
+  timezone?: string | undefined;
+  name?: string | undefined;
+  protect?: boolean | undefined;
+}
+
+/** A started job of either library, reduced to what the election needs. */
+export interface EngineJob {
+  stop(): void;
+}
+
+/** Starts `pattern` on the engine; `onTick` receives the time the run was scheduled for. */
+export type StartJob = (onTick: (scheduledAt: Date) => void) => EngineJob;
+
+// Loaded synchronously (both ship CommonJS), so a missing package or a bad pattern is an error
+// at the call, not a log line once this process happens to be elected.
+const requireFromHere = createRequire(import.meta.url);
+
+function load<T>(engine: CronEngine): T {
+  try {
+    return requireFromHere(engine) as T;
+  } catch (cause) {
+    const error = new PrimacyConfigError('engine', engine, `an installed package (npm install ${engine})`, 'cron');
+    error.cause = cause;
+    throw error;
+  }
+}
+
+interface CronerModule {
+  Cron: new (pattern: string, options: Record<string, unknown>, fn?: (self: { currentRun(): Date | null }) => void) => { stop(): void };
+}
+
+interface NodeCronModule {
+  validate(pattern: string): boolean;
+  schedule(pattern: string, fn: (context: unknown) => void, options: Record<string, unknown>): { stop(): unknown; destroy?(): unknown };
+}
+
+/** Validates `pattern` now and returns a function that starts the job (once per term). */
+export function prepareJob(engine: CronEngine, pattern: string, options: EngineOptions): StartJob {
+  const settings = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  if (engine === 'croner') {
+    const { Cron } = load<CronerModule>('croner');
+    try {
+      new Cron(pattern, { ...settings, name: undefined, paused: true }).stop();
+    } catch (error) {
+      throw new PrimacyConfigError('pattern', pattern, `a cron pattern croner accepts (${(error as Error).message})`, 'cron');
+    }
+    return (onTick) => new Cron(pattern, settings, (self) => onTick(self.currentRun() ?? new Date()));
+  }
+  const nodeCron = load<NodeCronModule>('node-cron');
+  if (!nodeCron.validate(pattern)) throw new PrimacyConfigError('pattern', pattern, 'a cron pattern node-cron accepts', 'cron');
+  const { protect, ...rest } = settings;
+  return (onTick) => {
+    // node-cron 4 hands a context with `date`; node-cron 3 hands the Date itself.
+    const task = nodeCron.schedule(pattern, (context) => onTick(tickDate(context)), { ...rest, noOverlap: protect === true });
+    return { stop: () => void (task.destroy ? task.destroy() : task.stop()) };
+  };
+}
+
+function tickDate(context: unknown): Date {
+  if (context instanceof Date) return context;
+  const date = (context as { date?: unknown } | undefined)?.date;
+  return date instanceof Date ? date : new Date();
+}

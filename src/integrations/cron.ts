@@ -1,0 +1,135 @@
+import type { Lease } from '../adapter.js';
+import { Election } from '../elector.js';
+import { PrimacyConfigError, PrimacyError } from '../errors.js';
+import { type CronEngine, prepareJob } from './cron-engines.js';
+
+export type { CronEngine } from './cron-engines.js';
+
+/** What a guarded run receives: the term it runs in. */
+export interface PrimaryRun {
+  /** Aborts when leadership is lost or the election (or the job) stops while the run is in flight. */
+  readonly signal: AbortSignal;
+  /** The fencing token of the term: pass it to storage that can reject stale writers. */
+  readonly token: number;
+  readonly lease: Lease;
+  /** The time the cron engine scheduled this run for (`primaryOnly`: when it was called). */
+  readonly scheduledAt: Date;
+}
+
+export interface PrimaryCronOptions {
+  /** @default 'croner' */
+  engine?: CronEngine;
+  /** IANA time zone of the pattern. @default the process's */
+  timezone?: string;
+  /** A name for the job, shown in the engine's registry and in error reports. */
+  name?: string;
+  /** Skip a tick while the previous run is still going (croner `protect`, node-cron `noOverlap`). @default false */
+  protect?: boolean;
+  /**
+   * Receives errors thrown by a run.
+   * @default the election's `error` event if it has a listener, else `console.error`
+   */
+  onError?: (error: unknown) => void;
+}
+
+export interface PrimaryCronJob {
+  /** Stops the job for good: the current term's schedule ends and in-flight runs are aborted. */
+  stop(): void;
+  /** Whether the cron schedule is running now (this process is primary and the job not stopped). */
+  readonly scheduled: boolean;
+  /** Runs started by this process so far, across terms. */
+  readonly runs: number;
+}
+
+/**
+ * Runs a cron job only on the primary: the schedule starts each time `election` is won and stops when
+ * it is lost; a run still in flight then gets an aborted signal, and the lock is released only after
+ * it settled (bounded by the election's `stopTimeout`).
+ */
+export function scheduleWhilePrimary(
+  election: Election,
+  pattern: string,
+  fn: (run: PrimaryRun) => unknown,
+  options: PrimaryCronOptions = {},
+): PrimaryCronJob {
+  checkElection(election);
+  if (typeof pattern !== 'string' || pattern.trim() === '')
+    throw new PrimacyConfigError('pattern', pattern, 'a cron pattern string', 'cron');
+  if (typeof fn !== 'function') throw new PrimacyConfigError('fn', fn, 'a function', 'cron');
+  const engine = options.engine ?? 'croner';
+  if (engine !== 'croner' && engine !== 'node-cron') throw new PrimacyConfigError('engine', engine, "'croner' or 'node-cron'", 'cron');
+  const { timezone, name, protect } = options;
+  const startJob = prepareJob(engine, pattern, { timezone, name, protect });
+  const report = options.onError ?? ((error: unknown) => reportError(election, name ?? pattern, error));
+  const halt = new AbortController();
+  let scheduled = false;
+  let runs = 0;
+
+  const unregister = election.whilePrimary(async (termSignal, lease) => {
+    const signal = AbortSignal.any([termSignal, halt.signal]);
+    if (signal.aborted) return;
+    const inFlight = new Set<Promise<unknown>>();
+    const job = startJob((scheduledAt) => {
+      // A process resumed from a pause past its lease reads isPrimary false before the revoke runs.
+      if (signal.aborted || !election.isPrimary) return;
+      runs += 1;
+      const run = (async () => fn({ signal, token: lease.token, lease, scheduledAt }))().catch((error: unknown) => {
+        if (!(signal.aborted && error === signal.reason)) report(error);
+      });
+      inFlight.add(run);
+      void run.finally(() => inFlight.delete(run));
+    });
+    scheduled = true;
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    job.stop();
+    scheduled = false;
+    await Promise.allSettled([...inFlight]);
+  });
+
+  return {
+    stop() {
+      unregister();
+      halt.abort(new PrimacyError('ERR_PRIMACY_STOPPING', `[primacy] [cron] job "${name ?? pattern}" stopped`));
+    },
+    get scheduled() {
+      return scheduled;
+    },
+    get runs() {
+      return runs;
+    },
+  };
+}
+
+/**
+ * Wraps `fn` so it runs only while this process is primary; elsewhere the call resolves `undefined`
+ * without running it. `fn` receives the term's fencing token and a signal that aborts if leadership
+ * is lost before it settles.
+ */
+export function primaryOnly<A extends unknown[], R>(
+  election: Election,
+  fn: (run: PrimaryRun, ...args: A) => R,
+): (...args: A) => Promise<Awaited<R> | undefined> {
+  checkElection(election);
+  if (typeof fn !== 'function') throw new PrimacyConfigError('fn', fn, 'a function', 'cron');
+  return async (...args: A): Promise<Awaited<R> | undefined> => {
+    const lease = election.lease;
+    if (lease === null) return undefined;
+    const controller = new AbortController();
+    const onRevoked = () => controller.abort(new PrimacyError('ERR_PRIMACY_REVOKED', `[primacy] leadership of "${election.name}" ended`));
+    election.once('revoked', onRevoked);
+    try {
+      return await fn({ signal: controller.signal, token: lease.token, lease, scheduledAt: new Date() }, ...args);
+    } finally {
+      election.off('revoked', onRevoked);
+    }
+  };
+}
+
+function checkElection(election: unknown): asserts election is Election {
+  if (!(election instanceof Election)) throw new PrimacyConfigError('election', election, 'an Election (from elect())', 'cron');
+}
+
+function reportError(election: Election, job: string, error: unknown): void {
+  if (election.listenerCount('error') > 0) election.emit('error', error);
+  else console.error(`[primacy] [cron] a run of job "${job}" failed:`, error);
+}

@@ -1,0 +1,72 @@
+import { bounded } from '../_internal/bounded.js';
+import type { HolderIdentity } from '../adapter.js';
+import type { Election } from '../elector.js';
+import { PrimacyConfigError } from '../errors.js';
+
+/** What a `/healthz` or readiness route reports about one election. */
+export interface ElectionHealth {
+  /** The lock name. */
+  readonly name: string;
+  /** `stopped` once `stop()` was called. */
+  readonly role: 'primary' | 'follower' | 'stopped';
+  /**
+   * `true` when this process is fit to serve: primary, or a follower that can reach the backend.
+   * A follower that cannot reach it would not be able to take over, so a readiness probe says no.
+   */
+  readonly ok: boolean;
+  /** The fencing token while primary, else the current holder's (as the backend reports it), else null. */
+  readonly token: number | null;
+  /** Who holds the lock now (this process while primary), or null when it is free. */
+  readonly holder: Pick<HolderIdentity, 'id' | 'pid' | 'hostname'> | null;
+  /** Milliseconds since the current holder acquired the lock, by wall clock. */
+  readonly leaseAgeMs: number | null;
+  /** Milliseconds since the current holder last renewed, by wall clock. */
+  readonly sinceRenewMs: number | null;
+  /** Why the backend could not be read (followers only), else undefined. */
+  readonly error?: string;
+}
+
+export interface HealthOptions {
+  /**
+   * How long a follower waits for the backend's answer before it reports the backend unreachable.
+   * @default 1000
+   */
+  timeout?: number;
+}
+
+/**
+ * The election's health for a `/healthz` or readiness route. The primary answers from its own lease
+ * (no backend call); a follower reads the holder from the backend, bounded by `timeout`. Never rejects.
+ */
+export async function electionHealth(election: Election, options: HealthOptions = {}): Promise<ElectionHealth> {
+  const timeout = options.timeout ?? 1000;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+    throw new PrimacyConfigError('timeout', timeout, 'a finite number of milliseconds > 0', 'health');
+  }
+  const base = { name: election.name };
+  const now = Date.now();
+  const lease = election.lease;
+  if (lease) {
+    const { id, pid, hostname } = lease.holder;
+    const since = { leaseAgeMs: now - lease.acquiredAt, sinceRenewMs: now - lease.renewedAt };
+    return { ...base, role: 'primary', ok: true, token: lease.token, holder: { id, pid, hostname }, ...since };
+  }
+  const role = election.stopped ? 'stopped' : 'follower';
+  try {
+    const record = await bounded(election.leader(), timeout, 'health', 'inspect');
+    const held = record?.state === 'held' && record.holder !== null;
+    const holder = held ? { id: record.holder.id, pid: record.holder.pid, hostname: record.holder.hostname } : null;
+    return {
+      ...base,
+      role,
+      ok: role === 'follower',
+      token: record?.token ?? null,
+      holder,
+      leaseAgeMs: held && record.acquiredAt !== null ? now - record.acquiredAt : null,
+      sinceRenewMs: held && record.renewedAt !== null ? now - record.renewedAt : null,
+    };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ...base, role, ok: false, token: null, holder: null, leaseAgeMs: null, sinceRenewMs: null, error: message };
+  }
+}
