@@ -3,11 +3,13 @@ import { stat, unlink, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { mkdirp, mkdirpSync } from '../src/_internal/mkdirp.js';
-import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from '../src/adapter.js';
-import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
+import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
+import { PrimacyConfigError } from '../src/errors.js';
 import { isHolderDead } from '../src/identity.js';
+import { fileBackendError } from './file/backend-error.js';
 import { BeaconServer, BeaconWatch, beaconAddress } from './file/beacon.js';
 import { inspectLockDir } from './file/inspect.js';
+import { readOutcomeFile, writeOutcomeFile } from './file/outcome.js';
 import { fileLockPath } from './file/path.js';
 import {
   claim,
@@ -84,7 +86,7 @@ class FileLock implements LockAdapter {
       }
       return null;
     } catch (error) {
-      throw this.#backendError('acquire', dir, error);
+      throw fileBackendError('acquire', dir, error);
     }
   }
 
@@ -150,7 +152,7 @@ class FileLock implements LockAdapter {
       if (current?.token !== lease.token || current.state !== 'held') return this.#lost(dir);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.#lost(dir);
-      throw this.#backendError('renew', dir, error);
+      throw fileBackendError('renew', dir, error);
     }
     this.#beacon(dir).open();
     return { ...lease, renewedAt: now.getTime(), ttl };
@@ -161,10 +163,18 @@ class FileLock implements LockAdapter {
     try {
       await renameIfPresent(join(dir, `${lease.token}.held`), join(dir, `${lease.token}.free`));
     } catch (error) {
-      throw this.#backendError('release', dir, error);
+      throw fileBackendError('release', dir, error);
     } finally {
       this.#beacons.get(dir)?.close();
     }
+  }
+
+  writeOutcome(lease: Lease, outcome: RunOutcome): Promise<boolean> {
+    return writeOutcomeFile((lease.data as { dir: string }).dir, lease, outcome);
+  }
+
+  readOutcome(name: string): Promise<RunOutcome | null> {
+    return readOutcomeFile(this.path(name));
   }
 
   async inspect(name: string): Promise<LockRecord | null> {
@@ -279,12 +289,6 @@ class FileLock implements LockAdapter {
     }
     await mkdirp(dir);
     this.#ready.add(dir);
-  }
-
-  #backendError(operation: string, dir: string, error: unknown): PrimacyBackendError {
-    if (error instanceof PrimacyBackendError) return error;
-    const { code, message } = error as NodeJS.ErrnoException;
-    return new PrimacyBackendError('file', operation, `${dir}: ${code ?? ''} ${message}`.trim(), { cause: error });
   }
 }
 

@@ -1,4 +1,4 @@
-import type { HolderIdentity, Lease, LockAdapter, LockRecord } from '../src/adapter.js';
+import type { HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
 import { PrimacyBackendError } from '../src/errors.js';
 
 interface Entry {
@@ -14,6 +14,7 @@ interface Entry {
 export class MemoryLockStore {
   readonly entries = new Map<string, Entry>();
   readonly watchers = new Map<string, Set<() => void>>();
+  readonly outcomes = new Map<string, RunOutcome>();
 
   notify(name: string): void {
     for (const onChange of this.watchers.get(name) ?? []) queueMicrotask(onChange);
@@ -81,6 +82,17 @@ export function memoryLock(options: MemoryLockOptions = {}): LockAdapter {
       const { state, token, holder, acquiredAt, renewedAt, expiresAt } = entry;
       const alive = state === 'held' ? expiresAt > now() : null;
       return { name, state, token, holder, acquiredAt, renewedAt, expiresAt, alive, location: 'memory' };
+    },
+    async writeOutcome(lease, outcome) {
+      open('writeOutcome');
+      const entry = store.entries.get(lease.name);
+      if (!owns(entry, lease) || entry.expiresAt <= now()) return false;
+      store.outcomes.set(lease.name, outcome);
+      return true;
+    },
+    async readOutcome(name) {
+      open('readOutcome');
+      return store.outcomes.get(name) ?? null;
     },
     watch(name, onChange) {
       const set = store.watchers.get(name) ?? new Set();

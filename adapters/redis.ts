@@ -1,10 +1,11 @@
 import { Redis } from 'ioredis';
-import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from '../src/adapter.js';
+import { parseOutcome } from '../src/_internal/outcome.js';
+import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
 import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
 import { type CommandClient, ConnectionBinding } from './redis/connection.js';
 import { Followers, type Subscriber } from './redis/followers.js';
 import { belongsTo, parseValue, valueTail } from './redis/record.js';
-import { ACQUIRE, RELEASE, RENEW, run, type ScriptClient, TAKE_OVER } from './redis/scripts.js';
+import { ACQUIRE, RELEASE, RENEW, run, type ScriptClient, TAKE_OVER, WRITE_OUTCOME } from './redis/scripts.js';
 
 /** The ioredis surface the adapter uses; `Redis`, `Cluster` and Sentinel-backed clients all fit. */
 export type RedisClientLike = ScriptClient &
@@ -143,6 +144,24 @@ class RedisLock implements LockAdapter {
     }
   }
 
+  async writeOutcome(lease: Lease, outcome: RunOutcome): Promise<boolean> {
+    if (!belongsTo((lease.data as RedisLeaseData | undefined)?.value, lease)) return false;
+    const { key, value } = lease.data as RedisLeaseData;
+    try {
+      return (await run(this.#client, WRITE_OUTCOME, [key, this.#key(lease.name, 'outcome'), value, JSON.stringify(outcome)])) === 1;
+    } catch (error) {
+      throw backendError('writeOutcome', error);
+    }
+  }
+
+  async readOutcome(name: string): Promise<RunOutcome | null> {
+    try {
+      return parseOutcome(await this.#client.get(this.#key(name, 'outcome')));
+    } catch (error) {
+      throw backendError('readOutcome', error);
+    }
+  }
+
   watch(name: string, onChange: () => void): () => void {
     return this.#followers.add(name, this.#key(name, 'events'), onChange);
   }
@@ -159,7 +178,7 @@ class RedisLock implements LockAdapter {
     return { name, token: parseValue(value)?.token ?? 0, holder, acquiredAt: now, renewedAt: now, ttl, data };
   }
 
-  #key(name: string, part: 'lock' | 'token' | 'events'): string {
+  #key(name: string, part: 'lock' | 'token' | 'events' | 'outcome'): string {
     // The hash tag keeps a lock's keys in one Cluster slot; braces in names would break it.
     return `${this.#prefix}{${name.replace(/[{}]/g, '_')}}:${part}`;
   }

@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
-import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from '../src/adapter.js';
+import { parseOutcome } from '../src/_internal/outcome.js';
+import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
 import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
 import { belongsTo, parseValue, valueTail } from './redis/record.js';
-import { RELEASE, RENEW } from './redis/scripts.js';
+import { RELEASE, RENEW, WRITE_OUTCOME } from './redis/scripts.js';
 import type { RedisClientLike } from './redis.js';
 import { QuorumNode } from './redlock/node.js';
 import { ACQUIRE_WITH_TOKEN, TAKE_OVER_WITH_TOKEN } from './redlock/scripts.js';
@@ -168,6 +169,29 @@ class QuorumLock implements LockAdapter {
     };
   }
 
+  async writeOutcome(lease: Lease, outcome: RunOutcome): Promise<boolean> {
+    if (!ownValues(lease)) return false;
+    const { values } = lease.data as QuorumLeaseData;
+    const args = [this.#key(lease.name, 'lock'), this.#key(lease.name, 'outcome'), JSON.stringify(outcome)] as const;
+    const written = await Promise.all(
+      this.#nodes.map(async (node, i) => !!values[i] && (await node.script(WRITE_OUTCOME, [args[0], args[1], values[i], args[2]])) === 1),
+    );
+    return written.filter(Boolean).length >= this.#quorum;
+  }
+
+  /**
+   * The outcome with the highest token on any node that answered: one written to a majority is on
+   * at least one node of every majority. (A write that reached only a minority may be read too:
+   * the run it records did end that way.)
+   */
+  async readOutcome(name: string): Promise<RunOutcome | null> {
+    const texts = await Promise.all(this.#nodes.map((node) => node.get(this.#key(name, 'outcome'))));
+    const answered = texts.filter((text) => text !== undefined).length;
+    if (answered < this.#quorum) throw this.#noQuorum('readOutcome', answered);
+    const outcomes = texts.map(parseOutcome).filter((outcome) => outcome !== null);
+    return outcomes.sort((a, b) => b.token - a.token)[0] ?? null;
+  }
+
   watch(name: string, onChange: () => void): () => void {
     const stops = this.#nodes.map((node) => node.followers.add(name, this.#key(name, 'events'), onChange));
     return () => {
@@ -208,7 +232,7 @@ class QuorumLock implements LockAdapter {
     );
   }
 
-  #key(name: string, part: 'lock' | 'token' | 'events'): string {
+  #key(name: string, part: 'lock' | 'token' | 'events' | 'outcome'): string {
     return `${this.#prefix}{${name.replace(/[{}]/g, '_')}}:${part}`;
   }
 }

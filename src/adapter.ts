@@ -56,6 +56,20 @@ export interface LockRecord {
   readonly location: string;
 }
 
+/** How a `runOnce` task ended, stored next to its lock so every process can learn it. */
+export interface RunOutcome {
+  readonly status: 'completed' | 'failed';
+  /** The runner's fencing token: tells one attempt from the next. */
+  readonly token: number;
+  /** Who ran it. */
+  readonly holder: HolderIdentity;
+  /** Wall-clock ms. */
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  /** `failed`: the error's message. */
+  readonly error?: string;
+}
+
 /** Context the elector passes into each adapter call. */
 export interface AdapterCallContext {
   /** Warnings the adapter wants to surface (corrupt records, fallbacks). */
@@ -78,6 +92,13 @@ export interface LockAdapter {
    * or died), so followers need not wait for their next poll. Returns an unsubscribe function.
    */
   watch?(name: string, onChange: () => void): () => void;
+  /**
+   * Optional, for `runOnce`: stores `outcome` for the lock only while `lease` is still held there
+   * (a compare-and-set). Resolves false when the lease is no longer ours.
+   */
+  writeOutcome?(lease: Lease, outcome: RunOutcome): Promise<boolean>;
+  /** Optional, for `runOnce`: the last outcome written for the lock, or null. */
+  readOutcome?(name: string): Promise<RunOutcome | null>;
   /** Releases what the adapter itself created (connections, sockets). Never closes user-passed clients. */
   close?(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 export { type EnvLockOptions, envLock } from '../adapters/env.js';
 export { type FileLockOptions, fileLock, fileLockPath } from '../adapters/file.js';
 export { type MemoryLockOptions, MemoryLockStore, memoryLock } from '../adapters/memory.js';
-export type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from './adapter.js';
+export type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from './adapter.js';
 export { Election, elect } from './elector.js';
 export { PrimacyBackendError, PrimacyConfigError, PrimacyError, PrimacyStoppedError, PrimacyUsageError } from './errors.js';
 export type { ElectionEvents, RevokeReason } from './events.js';
@@ -9,5 +9,6 @@ export { type ElectionHealth, electionHealth, type HealthOptions } from './integ
 export { defaultLockName, isPrimaryWorker, type PrimaryWorkerResult } from './is-primary-worker.js';
 export type { Logger } from './logger.js';
 export { DEFAULTS, type ElectionOptions } from './options.js';
+export { type RunOnceContext, RunOnceFailedError, type RunOnceOptions, type RunOnceResult, runOnce } from './run-once.js';
 export { VERSION } from './version.js';
 export type { PrimaryWork } from './work.js';

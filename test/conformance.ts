@@ -3,7 +3,7 @@
  * `describeLockAdapter` with a setup that gives fresh adapter instances on one shared backend.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { HolderIdentity, LockAdapter } from '../src/adapter.js';
+import type { HolderIdentity, Lease, LockAdapter, RunOutcome } from '../src/adapter.js';
 import { PrimacyBackendError } from '../src/errors.js';
 import { createHolderIdentity } from '../src/identity.js';
 
@@ -116,6 +116,27 @@ export function describeLockAdapter(label: string, setup: () => Promise<AdapterB
       } finally {
         await Promise.all(adapters.map((adapter) => adapter.close?.()));
       }
+    });
+
+    it('stores a run-once outcome only while the lease is held, for every instance to read', async () => {
+      if (!a.writeOutcome || !a.readOutcome || !b.readOutcome) throw new Error(`${label} stores no run-once outcomes`);
+      const outcome = (lease: Lease, status: RunOutcome['status']): RunOutcome => {
+        const at = Date.now();
+        return { status, token: lease.token, holder: lease.holder, startedAt: at, finishedAt: at };
+      };
+      expect(await b.readOutcome(name)).toBeNull();
+      const first = await a.acquire(name, alice, ttl);
+      if (!first) throw new Error('no lease');
+      expect(await a.writeOutcome(first, { ...outcome(first, 'failed'), error: 'boom' })).toBe(true);
+      expect(await b.readOutcome(name)).toMatchObject({ status: 'failed', token: first.token, error: 'boom' });
+      await a.release(first);
+      // Released: the old lease may no longer write; the recorded outcome stays.
+      expect(await a.writeOutcome(first, outcome(first, 'completed'))).toBe(false);
+      const second = await b.acquire(name, bob, ttl);
+      if (!second) throw new Error('no lease');
+      expect(await a.writeOutcome(first, outcome(first, 'completed'))).toBe(false);
+      expect(await b.writeOutcome?.(second, outcome(second, 'completed'))).toBe(true);
+      expect(await a.readOutcome(name)).toMatchObject({ status: 'completed', token: second.token, holder: { id: bob.id } });
     });
 
     it('reports a broken backend as a PrimacyBackendError, never as a lease', async () => {

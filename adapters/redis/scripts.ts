@@ -65,6 +65,17 @@ redis.call('PUBLISH', ARGV[2], 'released')
 return 1`,
 );
 
+/**
+ * Stores a `runOnce` outcome while the lease is still ours (compare-and-set).
+ * KEYS[1] lock, KEYS[2] outcome. ARGV[1] our value, ARGV[2] outcome JSON. Returns 1 or 0.
+ */
+export const WRITE_OUTCOME = script(
+  2,
+  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1`,
+);
+
 /** The commands a script runner needs: ioredis `Redis` and `Cluster` both have them. */
 export interface ScriptClient {
   evalsha(sha: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;

@@ -1,0 +1,48 @@
+/**
+ * `runOnce` outcomes of the file lock: `outcome.json` in the lock's directory, replaced atomically
+ * (written aside, then renamed over). Written only while the writer's `<token>.held` is the current
+ * state file, checked just before: a holder that lost the lock finds it claimed away and writes
+ * nothing (the check and the rename are two steps; the elector's own deadline, checked by
+ * `runOnce` before writing, covers the window between them).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseOutcome } from '../../src/_internal/outcome.js';
+import type { Lease, RunOutcome } from '../../src/adapter.js';
+import { fileBackendError } from './backend-error.js';
+import { scan } from './state.js';
+
+const OUTCOME_FILE = 'outcome.json';
+
+export function writeOutcomeFile(dir: string, lease: Lease, outcome: RunOutcome): Promise<boolean> {
+  return write(dir, lease, outcome).catch((error) => Promise.reject(fileBackendError('writeOutcome', dir, error)));
+}
+
+export function readOutcomeFile(dir: string): Promise<RunOutcome | null> {
+  return read(dir).catch((error) => Promise.reject(fileBackendError('readOutcome', dir, error)));
+}
+
+async function write(dir: string, lease: Lease, outcome: RunOutcome): Promise<boolean> {
+  const { current } = await scan(dir);
+  if (current?.token !== lease.token || current.state !== 'held') return false;
+  const tmp = join(dir, `.tmp-${randomUUID()}`);
+  try {
+    await writeFile(tmp, JSON.stringify(outcome), { flag: 'wx' });
+    await rename(tmp, join(dir, OUTCOME_FILE));
+    return true;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+}
+
+async function read(dir: string): Promise<RunOutcome | null> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, OUTCOME_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  return parseOutcome(text);
+}

@@ -1,0 +1,154 @@
+import { fileLock } from '../adapters/file.js';
+import { bounded } from './_internal/bounded.js';
+import type { Lease, LockAdapter, RunOutcome } from './adapter.js';
+import { type Election, elect } from './elector.js';
+import { PrimacyConfigError, PrimacyError } from './errors.js';
+import { type Logger, silentLogger } from './logger.js';
+import { type ResolvedRunOnceOptions, type RunOnceOptions, resolveRunOnceOptions } from './run-once-options.js';
+
+export type { RunOnceOptions } from './run-once-options.js';
+
+/** What the function run once receives. */
+export interface RunOnceContext {
+  /** Aborts if this process loses the lock mid-run (then another process may run the task again). */
+  readonly signal: AbortSignal;
+  /** The fencing token of this attempt. */
+  readonly token: number;
+  readonly lease: Lease;
+}
+
+export type RunOnceResult<T> =
+  /** This process ran the task; `value` is what it returned. */
+  | { readonly ran: true; readonly value: T; readonly outcome: RunOutcome }
+  /** Another process ran it (now, or in an earlier deploy). */
+  | { readonly ran: false; readonly outcome: RunOutcome };
+
+/** The task failed in the process that ran it; `outcome` says who and why. */
+export class RunOnceFailedError extends PrimacyError {
+  override name = 'RunOnceFailedError';
+  readonly task: string;
+  readonly outcome: RunOutcome;
+  constructor(task: string, outcome: RunOutcome) {
+    const { pid, hostname } = outcome.holder;
+    super(
+      'ERR_PRIMACY_RUN_FAILED',
+      `[primacy] [runOnce] "${task}" failed in pid ${pid} on ${hostname}: ${outcome.error ?? 'unknown error'}`,
+    );
+    this.task = task;
+    this.outcome = outcome;
+  }
+}
+
+type Task<T> = (context: RunOnceContext) => T | Promise<T>;
+type OutcomeLock = LockAdapter & Required<Pick<LockAdapter, 'readOutcome' | 'writeOutcome'>>;
+
+/**
+ * Runs `fn` in exactly one of the processes that call `runOnce(name, ...)` — migrations at deploy
+ * time. The others wait (bounded by `waitTimeout`, logging whom they wait for) until it completed,
+ * and reject with `RunOnceFailedError` if it failed. If the runner crashes, another process runs
+ * it. The outcome is stored next to the lock, so later calls (the next deploy, a restarted process)
+ * return at once with `ran: false`; a task that failed is run again by a later call.
+ */
+export async function runOnce<T>(name: string, fn: Task<T>, options: RunOnceOptions = {}): Promise<RunOnceResult<Awaited<T>>> {
+  const settings = resolveRunOnceOptions(options);
+  if (typeof fn !== 'function') throw new PrimacyConfigError('fn', fn, 'a function', 'runOnce');
+  const lock = options.lock ?? fileLock();
+  if (typeof lock.readOutcome !== 'function' || typeof lock.writeOutcome !== 'function') {
+    throw new PrimacyConfigError('lock', lock.kind, 'a lock that stores outcomes (file, redis, redlock or memory)', 'runOnce');
+  }
+  try {
+    const before = await readOutcome(lock as OutcomeLock, name, settings.ttl);
+    if (before?.status === 'completed') return { ran: false, outcome: before };
+    return await new OneRun(name, fn, lock as OutcomeLock, settings, before).result();
+  } finally {
+    if (options.lock === undefined) await lock.close?.();
+  }
+}
+
+function readOutcome(lock: OutcomeLock, name: string, ttl: number): Promise<RunOutcome | null> {
+  return bounded(lock.readOutcome(name), ttl, lock.kind, 'readOutcome');
+}
+
+/** One call's campaign: every caller campaigns; whoever is elected reads the outcome, then runs or returns. */
+class OneRun<T> {
+  readonly #election: Election;
+  readonly #logger: Logger;
+  readonly #waitingSince = Date.now();
+  #running = false;
+
+  constructor(
+    readonly name: string,
+    readonly fn: Task<T>,
+    readonly lock: OutcomeLock,
+    readonly settings: ResolvedRunOnceOptions,
+    /** The outcome seen before campaigning: a failure recorded later is this deploy's answer. */
+    readonly before: RunOutcome | null,
+  ) {
+    this.#logger = settings.logger === false ? silentLogger : settings.logger;
+    // Signals are left to the application: a killed runner is replaced (dead-holder detection or TTL).
+    const { ttl, identity } = settings;
+    this.#election = elect({ name, lock, ttl, identity, logger: settings.logger, handleSignals: false });
+  }
+
+  async result(): Promise<RunOnceResult<Awaited<T>>> {
+    const { progressInterval, waitTimeout, signal } = this.settings;
+    const timers: NodeJS.Timeout[] = [];
+    try {
+      return await new Promise((resolve, reject) => {
+        this.#election.whilePrimary((termSignal, lease) => this.#attempt(termSignal, lease).then(resolve, reject));
+        timers.push(setInterval(() => void this.#logProgress(), progressInterval));
+        const timeout = `[primacy] [runOnce] "${this.name}" did not complete within waitTimeout (${waitTimeout} ms)`;
+        timers.push(setTimeout(() => !this.#running && reject(new PrimacyError('ERR_PRIMACY_RUN_TIMEOUT', timeout)), waitTimeout));
+        signal?.addEventListener('abort', () => !this.#running && reject(signal.reason), { once: true });
+        if (signal?.aborted) reject(signal.reason);
+      });
+    } finally {
+      for (const timer of timers) clearTimeout(timer);
+      // Releasing wakes the next waiter at once: it is elected, reads the outcome and returns.
+      await this.#election.stop();
+    }
+  }
+
+  async #attempt(signal: AbortSignal, lease: Lease): Promise<RunOnceResult<Awaited<T>>> {
+    const current = await readOutcome(this.lock, this.name, this.settings.ttl);
+    if (current?.status === 'completed') return { ran: false, outcome: current };
+    if (current?.status === 'failed' && current.token !== this.before?.token) throw new RunOnceFailedError(this.name, current);
+    this.#running = true;
+    this.#logger.info?.(`[primacy] [runOnce] "${this.name}": running in pid ${process.pid} (token ${lease.token})`);
+    const startedAt = Date.now();
+    let value: Awaited<T> | undefined;
+    let failure: unknown;
+    let failed = false;
+    try {
+      value = await this.fn({ signal, token: lease.token, lease });
+    } catch (error) {
+      [failure, failed] = [error, true];
+    }
+    const error = failed ? { error: failure instanceof Error ? failure.message : String(failure) } : {};
+    const ended: RunOutcome = {
+      status: failed ? 'failed' : 'completed',
+      token: lease.token,
+      holder: lease.holder,
+      startedAt,
+      finishedAt: Date.now(),
+      ...error,
+    };
+    // Recorded only while the lease is still ours: a runner that lost it must not claim the result.
+    const recorded = this.#election.isPrimary && (await this.lock.writeOutcome(lease, ended).catch(() => false));
+    if (!recorded) {
+      const message = `[primacy] [runOnce] "${this.name}" lost its lock while running: the outcome was not recorded, another process may run it`;
+      throw new PrimacyError('ERR_PRIMACY_REVOKED', message, { cause: failure });
+    }
+    this.#logger.info?.(`[primacy] [runOnce] "${this.name}": ${ended.status} in ${ended.finishedAt - startedAt} ms`);
+    if (failed) throw failure;
+    return { ran: true, value: value as Awaited<T>, outcome: ended };
+  }
+
+  async #logProgress(): Promise<void> {
+    if (this.#running) return;
+    const record = await this.#election.leader().catch(() => null);
+    const who = record?.state === 'held' && record.holder ? `pid ${record.holder.pid} on ${record.holder.hostname}` : 'a runner';
+    const seconds = Math.round((Date.now() - this.#waitingSince) / 1000);
+    this.#logger.info?.(`[primacy] [runOnce] "${this.name}": waiting for ${who} (${seconds} s)`);
+  }
+}
