@@ -1,0 +1,98 @@
+import { Election } from '../elector.js';
+import { PrimacyConfigError } from '../errors.js';
+import { type ElectionOptions, resolveOptions } from '../options.js';
+
+/** What the Fastify plugin adds to the election's own options. */
+export interface PrimacyPluginSettings {
+  /**
+   * The property the election is decorated as (`fastify.primacy`). Give a second registration in
+   * the same app its own (with its own `name`); the TypeScript augmentation covers `primacy` only.
+   * @default 'primacy'
+   */
+  decorator?: string;
+  /**
+   * A path such as `'/healthz'`: registers a GET route answering `electionHealth()` as JSON, with
+   * status 200 when `ok` (primary, or a follower that can reach the backend), else 503.
+   * @default none (no route)
+   */
+  healthRoute?: string;
+}
+
+/**
+ * The plugin's options: `elect()`'s options (`name` required; `logger` defaults to `fastify.log`)
+ * plus the plugin's settings. Or, instead of election options, an existing `election`: it is
+ * decorated as it is (already campaigning), and not stopped on close: its owner stops it.
+ */
+export type PrimacyPluginOptions =
+  | (ElectionOptions & PrimacyPluginSettings & { election?: undefined })
+  | (PrimacyPluginSettings & { election: Election } & { [K in keyof ElectionOptions]?: undefined });
+
+export interface ResolvedPluginOptions {
+  decorator: string;
+  healthRoute: string | undefined;
+  election: Election | undefined;
+  /** Only `elect()`'s own keys: Fastify's register options (`prefix`, ...) stay out. */
+  electionOptions: ElectionOptions;
+}
+
+// A Record, so adding an option to ElectionOptions without listing it here fails to compile.
+const ELECTION_KEYS = Object.keys({
+  name: true,
+  lock: true,
+  ttl: true,
+  renewInterval: true,
+  retryInterval: true,
+  jitter: true,
+  identity: true,
+  logger: true,
+  signal: true,
+  handleSignals: true,
+  onLoss: true,
+  stopTimeout: true,
+  clock: true,
+} satisfies Record<keyof ElectionOptions, true>) as Array<keyof ElectionOptions>;
+
+const SCOPE = 'fastify';
+
+/** Validates everything at registration, so a bad option fails `ready()` before anything campaigns. */
+export function resolvePluginOptions(options: PrimacyPluginOptions): ResolvedPluginOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new PrimacyConfigError('options', options, 'an object with at least `name`', SCOPE);
+  }
+  const { decorator = 'primacy', healthRoute, election } = options;
+  if (typeof decorator !== 'string' || decorator === '') {
+    throw new PrimacyConfigError('decorator', decorator, 'a non-empty string', SCOPE);
+  }
+  if (healthRoute !== undefined && (typeof healthRoute !== 'string' || !healthRoute.startsWith('/'))) {
+    throw new PrimacyConfigError('healthRoute', healthRoute, "a path starting with '/' (such as '/healthz')", SCOPE);
+  }
+  const electionOptions = pickElectionOptions(options);
+  if (election !== undefined) {
+    if (!(election instanceof Election)) {
+      throw new PrimacyConfigError('election', election, 'an Election (from elect())', SCOPE);
+    }
+    for (const key of ELECTION_KEYS) {
+      if (electionOptions[key] !== undefined) {
+        throw new PrimacyConfigError(
+          key,
+          electionOptions[key],
+          'absent when `election` is given (that election has its own options)',
+          SCOPE,
+        );
+      }
+    }
+    return { decorator, healthRoute, election, electionOptions };
+  }
+  const { name } = electionOptions;
+  if (typeof name !== 'string' || name === '') {
+    throw new PrimacyConfigError('name', name, 'the lock name every instance of this app campaigns for (a non-empty string)', SCOPE);
+  }
+  resolveOptions(electionOptions); // Throws on the first bad option, naming it.
+  return { decorator, healthRoute, election: undefined, electionOptions };
+}
+
+function pickElectionOptions(options: PrimacyPluginOptions): ElectionOptions {
+  const picked: Record<string, unknown> = {};
+  for (const key of ELECTION_KEYS) if (options[key] !== undefined) picked[key] = options[key];
+  return picked as unknown as ElectionOptions;
+}
