@@ -1,0 +1,41 @@
+import type { Application, Request, RequestHandler } from 'express';
+import type { Election } from '../elector.js';
+import { PrimacyConfigError } from '../errors.js';
+import { electionHealth, type HealthOptions } from './health.js';
+
+/**
+ * An Express handler for a `/healthz` or readiness route: answers `electionHealth()` as JSON, with
+ * status 200 when `ok` (primary, or a follower that can reach the lock's backend) and 503 otherwise
+ * (backend unreachable, election stopped, or no election yet because the server does not listen).
+ *
+ * `source` is the election, or the app whose `app.locals.primacy` to read; by default the
+ * requesting app's (`req.app.locals.primacy`), looked up on every request.
+ */
+export function primacyHealth(source?: Election | Application, options: HealthOptions = {}): RequestHandler {
+  const isApp = typeof source === 'function';
+  if (source !== undefined && !isApp && !isElection(source)) {
+    throw new PrimacyConfigError('source', source, 'an Election, an Express app, or undefined (req.app)', 'express');
+  }
+  const timeout = options.timeout ?? 1000;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+    throw new PrimacyConfigError('timeout', timeout, 'a finite number of milliseconds > 0', 'express');
+  }
+  const electionOf = (req: Request): Election | undefined =>
+    source === undefined ? req.app.locals.primacy : isApp ? (source as Application).locals.primacy : (source as Election);
+
+  return (req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    const election = electionOf(req);
+    if (election === undefined) {
+      res.status(503).json({ ok: false, role: 'none', error: 'no primacy election on this app (its server is not listening yet)' });
+      return;
+    }
+    // electionHealth never rejects; `next` is for a response that fails to serialize. Express 4 does
+    // not catch a handler's rejected promise, so it must not get one.
+    electionHealth(election, { timeout }).then((health) => void res.status(health.ok ? 200 : 503).json(health), next);
+  };
+}
+
+function isElection(value: unknown): value is Election {
+  return typeof value === 'object' && value !== null && 'isPrimary' in value && typeof (value as Election).leader === 'function';
+}
