@@ -5,9 +5,11 @@
  *
  * Prints one JSON line per event: listening, elected, revoked, tick (each with pid and wall time t).
  * Env: PORT (default 3000; 0 picks a free one), HOST (default 127.0.0.1), LOCK_NAME (default
- * 'express-file-example'), PRIMACY_TTL (ms, default 10000).
+ * 'express-file-example'), PRIMACY_TTL (ms, default 10000), LOCK_DIR (the lock's directory, default
+ * the OS temp dir; a volume shared by containers on one host, see examples/docker-compose).
  */
 import express from 'express';
+import { fileLock } from 'primacy';
 import { scheduleWhilePrimary } from 'primacy/cron';
 import { listenWithPrimacy, primacyHealth } from 'primacy/express';
 
@@ -27,13 +29,14 @@ app.get('/', (req, res) => {
 app.get('/healthz', primacyHealth());
 
 // Campaigns once the port is bound; `server.close()` (and SIGTERM/SIGINT) release the lock.
-const { server, election } = await listenWithPrimacy(app, { port, host }, { name, ttl });
+const lock = process.env.LOCK_DIR ? fileLock({ dir: process.env.LOCK_DIR }) : undefined;
+const { server, election } = await listenWithPrimacy(app, { port, host }, { name, ttl, lock });
 
 log('listening', { port: (server.address() as { port: number }).port, isPrimary: election.isPrimary });
 
 // The singleton work: started on every election, stopped (before the lock is released) on loss or shutdown.
-scheduleWhilePrimary(election, '* * * * * *', ({ token, scheduledAt }) => {
-  log('tick', { token, second: Math.floor(scheduledAt.getTime() / 1000) });
+scheduleWhilePrimary(election, '* * * * * *', ({ token, firedAt }) => {
+  log('tick', { token, second: Math.floor(firedAt.getTime() / 1000) });
 });
 election.whilePrimary((_signal, lease) => log('elected', { token: lease.token }));
 election.on('revoked', ({ reason, lease }) => log('revoked', { reason, token: lease.token }));

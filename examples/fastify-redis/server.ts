@@ -3,7 +3,7 @@
  * the primary runs the once-a-second scheduler. Kill the primary and another instance takes over
  * the schedule (within ~100 ms after a crash: its Redis connection closes; at most the TTL).
  *
- * Env: PORT (0 = any free port), HOST, REDIS_URL, PRIMACY_TTL (ms). One JSON line per event on stdout.
+ * Env: PORT (0 = any free port), HOST, REDIS_URL, PRIMACY_TTL (ms), POD_NAME (the lock holder's identity). One JSON line per event on stdout.
  */
 import Fastify from 'fastify';
 import { scheduleWhilePrimary } from 'primacy/cron';
@@ -20,15 +20,17 @@ const print = (ev: string, fields: Record<string, unknown> = {}) =>
 
 const app = Fastify();
 const lock = redisLock({ url: redisUrl });
-await app.register(primacy, { name: 'fastify-redis-example', lock, ttl, healthRoute: '/healthz' });
+// In Kubernetes, the pod's name (POD_NAME from the downward API) shows who holds the lock.
+const identity = process.env.POD_NAME || undefined;
+await app.register(primacy, { name: 'fastify-redis-example', lock, ttl, identity, healthRoute: '/healthz' });
 
 // `app.primacy` exists from onReady on (the plugin campaigns there, not while the app boots);
 // this hook runs after the plugin's, so the first round is over and work starts on the primary.
 app.addHook('onReady', async () => {
   app.primacy.whilePrimary((_signal, lease) => print('elected', { token: lease.token }));
   app.primacy.on('revoked', ({ reason, lease }) => print('revoked', { reason, token: lease.token }));
-  scheduleWhilePrimary(app.primacy, '* * * * * *', ({ token, scheduledAt }) => {
-    print('tick', { token, second: Math.floor(scheduledAt.getTime() / 1000) });
+  scheduleWhilePrimary(app.primacy, '* * * * * *', ({ token, firedAt }) => {
+    print('tick', { token, second: Math.floor(firedAt.getTime() / 1000) });
   });
 });
 

@@ -15,8 +15,8 @@ export interface EngineJob {
   stop(): void;
 }
 
-/** Starts `pattern` on the engine; `onTick` receives the time the run was scheduled for. */
-export type StartJob = (onTick: (scheduledAt: Date) => void) => EngineJob;
+/** Starts `pattern` on the engine; `onTick` receives the time the engine fired the run. */
+export type StartJob = (onTick: (firedAt: Date) => void) => EngineJob;
 
 // Loaded synchronously (both ship CommonJS), so a missing package or a bad pattern is an error
 // at the call, not a log line once this process happens to be elected.

@@ -12,8 +12,8 @@ export interface PrimaryRun {
   /** The fencing token of the term: pass it to storage that can reject stale writers. */
   readonly token: number;
   readonly lease: Lease;
-  /** The time the cron engine scheduled this run for (`primaryOnly`: when it was called). */
-  readonly scheduledAt: Date;
+  /** When the engine fired this run: its scheduled time plus timer delay (`primaryOnly`: when it was called). */
+  readonly firedAt: Date;
 }
 
 export interface PrimaryCronOptions {
@@ -69,11 +69,11 @@ export function scheduleWhilePrimary(
     const signal = AbortSignal.any([termSignal, halt.signal]);
     if (signal.aborted) return;
     const inFlight = new Set<Promise<unknown>>();
-    const job = startJob((scheduledAt) => {
+    const job = startJob((firedAt) => {
       // A process resumed from a pause past its lease reads isPrimary false before the revoke runs.
       if (signal.aborted || !election.isPrimary) return;
       runs += 1;
-      const run = (async () => fn({ signal, token: lease.token, lease, scheduledAt }))().catch((error: unknown) => {
+      const run = (async () => fn({ signal, token: lease.token, lease, firedAt }))().catch((error: unknown) => {
         if (!(signal.aborted && error === signal.reason)) report(error);
       });
       inFlight.add(run);
@@ -118,7 +118,7 @@ export function primaryOnly<A extends unknown[], R>(
     const onRevoked = () => controller.abort(new PrimacyError('ERR_PRIMACY_REVOKED', `[primacy] leadership of "${election.name}" ended`));
     election.once('revoked', onRevoked);
     try {
-      return await fn({ signal: controller.signal, token: lease.token, lease, scheduledAt: new Date() }, ...args);
+      return await fn({ signal: controller.signal, token: lease.token, lease, firedAt: new Date() }, ...args);
     } finally {
       election.off('revoked', onRevoked);
     }

@@ -14,8 +14,23 @@ export interface ProcessHandle {
   on(event: 'online' | 'listening' | 'message' | 'exit', listener: (...args: never[]) => void): unknown;
 }
 
+// A process that is exiting can still read as connected while its pipe is already closed: the
+// write then fails with EPIPE, emitted as an 'error' event nobody listens for, which would crash
+// the manager. A message lost to a dying process is harmless (its 'exit' is handled), so the
+// failure goes to a callback that ignores it.
+const ignoreSendError = () => undefined;
+
 export function clusterHandle(worker: Worker): ProcessHandle {
-  return worker as unknown as ProcessHandle;
+  return {
+    process: worker.process,
+    send: (message) => worker.isConnected() && worker.send(message as never, ignoreSendError),
+    isConnected: () => worker.isConnected(),
+    disconnect: () => worker.disconnect(),
+    on(event, listener) {
+      worker.on(event, listener as (...args: unknown[]) => void);
+      return this;
+    },
+  };
 }
 
 /** A custom process forked from `module`, with the same bootstrap (heartbeats, no orphans) as workers. */
@@ -23,7 +38,7 @@ export function forkHandle(module: string, args: string[], env: NodeJS.ProcessEn
   const child = fork(module, args, { env: { ...process.env, ...env }, execArgv });
   return {
     process: child,
-    send: (message) => child.connected && child.send(message as never),
+    send: (message) => child.connected && child.send(message as never, ignoreSendError),
     isConnected: () => child.connected,
     disconnect: () => child.connected && child.disconnect(),
     on(event, listener) {

@@ -12,8 +12,10 @@ import { Child, type ChildEvent, killAll, wallNow } from '../helpers/processes.j
 
 const SERVER = join(import.meta.dirname, '..', '..', 'examples', 'express-file', 'server.ts');
 const TTL = 10_000;
-// One tick period plus a generous failover bound; the file lock's measured takeover is ~10–20 ms.
-const MAX_GAP = 2000;
+// Ticks fall on whole seconds, so a takeover that crosses a boundary skips one tick: a gap of one
+// period (1 s) plus the failover bound (a same-host follower is woken at once, and polls every
+// retryInterval = 1 s at worst), plus timer slack. A gap of 3 s or more would mean two lost ticks.
+const MAX_GAP = 2500;
 const name = `express-file-${process.pid}-${Math.random().toString(36).slice(2)}`;
 const children: Child[] = [];
 

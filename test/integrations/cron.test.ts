@@ -36,7 +36,7 @@ describe.each(['croner', 'node-cron'] as const)('scheduleWhilePrimary with %s', 
     await Promise.all([a.ready, b.ready]);
     const ticks: Array<{ who: string; token: number; second: number }> = [];
     const record = (who: string) => (run: PrimaryRun) => {
-      ticks.push({ who, token: run.token, second: Math.floor(run.scheduledAt.getTime() / 1000) });
+      ticks.push({ who, token: run.token, second: Math.floor(run.firedAt.getTime() / 1000) });
     };
     const jobA = scheduleWhilePrimary(a, '* * * * * *', record('a'), { engine });
     const jobB = scheduleWhilePrimary(b, '* * * * * *', record('b'), { engine });

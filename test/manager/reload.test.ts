@@ -116,7 +116,8 @@ describe('zero-downtime restarts and scaling', () => {
   });
 
   it('aborts a restart whose new process never acks, and keeps the old one serving', async () => {
-    const manager = await startManager({ ACK_TIMEOUT: '1500' });
+    // Long enough for the first start on a loaded 2-core machine, short enough to wait out once.
+    const manager = await startManager({ ACK_TIMEOUT: '3000' });
     const before = pids(await status(manager));
     await writeFile(join(dir, 'no-ack'), '');
     const done = await command(manager, 'restart worker-0');
