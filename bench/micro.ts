@@ -15,6 +15,9 @@ export interface MicroResult {
   nsPerClockRead: number;
   primacyOpsPerSec: number;
   properLockfileOpsPerSec: number;
+  /** ops/s of each alternating slice, in order: the spread the totals above hide. */
+  primacySlices: number[];
+  properLockfileSlices: number[];
   opsSeconds: number;
 }
 
@@ -27,6 +30,8 @@ export async function measureMicro(dir: string, reads = 10_000_000, opsSeconds =
     nsPerClockRead,
     primacyOpsPerSec: ops.primacy,
     properLockfileOpsPerSec: ops.properLockfile,
+    primacySlices: ops.slices.primacy,
+    properLockfileSlices: ops.slices.properLockfile,
     opsSeconds,
   };
 }
@@ -63,7 +68,10 @@ function timeLoop(n: number, read: () => boolean): number {
  * warm-up: this VM's disk and CPU drift by up to 2× within a minute, and alternating makes both
  * libraries meet the same drift.
  */
-async function compareOps(dir: string, seconds: number): Promise<{ primacy: number; properLockfile: number }> {
+async function compareOps(
+  dir: string,
+  seconds: number,
+): Promise<{ primacy: number; properLockfile: number; slices: { primacy: number[]; properLockfile: number[] } }> {
   const lock = fileLock({ dir: join(dir, 'micro-primacy') });
   const holder = createHolderIdentity();
   const file = join(dir, 'micro-proper-lockfile');
@@ -79,6 +87,7 @@ async function compareOps(dir: string, seconds: number): Promise<{ primacy: numb
     },
   };
   const totals = { primacy: { ops: 0, ms: 0 }, properLockfile: { ops: 0, ms: 0 } };
+  const perSlice = { primacy: [] as number[], properLockfile: [] as number[] };
   const slices = 5;
   try {
     for (const cycle of Object.values(cycles)) await runFor(300, cycle);
@@ -87,6 +96,7 @@ async function compareOps(dir: string, seconds: number): Promise<{ primacy: numb
         const { ops, ms } = await runFor((seconds * 1000) / slices, cycles[kind]);
         totals[kind].ops += ops;
         totals[kind].ms += ms;
+        perSlice[kind].push((ops / ms) * 1000);
       }
     }
   } finally {
@@ -95,6 +105,7 @@ async function compareOps(dir: string, seconds: number): Promise<{ primacy: numb
   return {
     primacy: (totals.primacy.ops / totals.primacy.ms) * 1000,
     properLockfile: (totals.properLockfile.ops / totals.properLockfile.ms) * 1000,
+    slices: perSlice,
   };
 }
 

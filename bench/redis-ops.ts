@@ -22,6 +22,8 @@ export interface OpsResult {
   label: string;
   nodes: number;
   opsPerSec: number;
+  /** ops/s of each alternating slice, in order. */
+  slices: number[];
 }
 
 export interface OpsRun {
@@ -33,7 +35,7 @@ export interface OpsRun {
 /** Uncontended acquire + release, `seconds` per library in `slices` alternating slices after a 0.3 s warm-up. */
 export async function measureRedisOps(libraries: readonly RedisLibrary[], seconds = 2.5, slices = 5): Promise<OpsRun> {
   const cyclers: Cycler[] = [];
-  const totals = libraries.map(() => ({ ops: 0, ms: 0 }));
+  const totals = libraries.map(() => ({ ops: 0, ms: 0, slices: [] as number[] }));
   try {
     for (const library of libraries)
       cyclers.push(createCycler(library.kind, library.urls, `bench-ops-${library.kind}-${library.urls.length}`));
@@ -44,9 +46,10 @@ export async function measureRedisOps(libraries: readonly RedisLibrary[], second
     for (let slice = 0; slice < slices; slice++) {
       for (const [i, cycle] of cycles.entries()) {
         const { ops, ms } = await runFor((seconds * 1000) / slices, cycle);
-        const total = totals[i] as { ops: number; ms: number };
+        const total = totals[i] as { ops: number; ms: number; slices: number[] };
         total.ops += ops;
         total.ms += ms;
+        total.slices.push((ops / ms) * 1000);
       }
     }
   } finally {
@@ -59,6 +62,7 @@ export async function measureRedisOps(libraries: readonly RedisLibrary[], second
       label: library.label,
       nodes: library.urls.length,
       opsPerSec: ((totals[i]?.ops ?? 0) / (totals[i]?.ms ?? 1)) * 1000,
+      slices: totals[i]?.slices ?? [],
     })),
   };
 }

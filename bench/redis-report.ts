@@ -1,7 +1,7 @@
 /** Renders the Redis part of a bench run (the "Redis and Redlock" section of RESULTS.md and its stdout tables). */
 import type { ContenderRun, KillSignal } from './failover.js';
 import type { RedisPartResult } from './redis-part.js';
-import { failoverTable } from './report.js';
+import { type Figure, failoverTable } from './report.js';
 import { summarize } from './stats.js';
 
 const table = (head: string[], rows: string[][]) =>
@@ -132,7 +132,7 @@ export function redisStdout(result: RedisPartResult): string {
   return parts.join('\n\n');
 }
 
-export function redisSection(result: RedisPartResult | null, rounds: number, contenders: number): string {
+export function redisSection(result: RedisPartResult | null, rounds: number, contenders: number, figure: Figure = () => ''): string {
   if (!result) return '## Redis and Redlock\n\n(skipped)\n';
   const ops = result.ops;
   const idleSeconds = result.idle?.[0]?.result.seconds;
@@ -146,7 +146,7 @@ nothing else on them); "3 nodes" is a quorum of three such independent servers.
 ${contenders} contender processes on one lock, ${rounds} rounds per signal, measured exactly as the file part above (shared
 clock, settled field, random 200–400 ms hold, replacement contender, overlap check).
 
-${result.runs.length ? failoverTable(result.runs) : '(skipped)'}
+${result.runs.length ? failoverTable(result.runs) : '(skipped)'}${figure('redis-sigkill')}${figure('redis-sigterm')}
 
 Ratios (how many times longer than primacy, p50 ÷ p50; peers on 3 nodes are also compared with primacy on 3 nodes):
 
@@ -164,13 +164,13 @@ On this VM these figures swing by up to ~1.5× from run to run (other work on th
     : ''
 }
 
-${opsTable(result)}
+${opsTable(result)}${figure('redis-throughput')}
 
 ### Four processes contending for one key
 
 Each process loops acquire → release on the same key as fast as it can for 3 s, all starting at the same instant.
 
-${contentionTable(result)}
+${contentionTable(result)}${figure('redis-contention')}
 
 ### Redis commands per idle follower
 
@@ -179,7 +179,7 @@ Commands counted by the server (\`INFO commandstats\`, including the commands a 
 subtracted, divided by followers and seconds, summed over the nodes; *requests sent* leaves out the commands run inside
 scripts.
 
-${idleTable(result)}
+${idleTable(result)}${figure('redis-idle')}
 
 ${goals(result)}
 

@@ -20,6 +20,9 @@ export interface BenchRun {
   only: string[] | undefined;
 }
 
+/** The Markdown that shows a measure's chart under its table (a paragraph of its own), or '' when there is none. */
+export type Figure = (id: string) => string;
+
 const SIGNALS: KillSignal[] = ['SIGKILL', 'SIGTERM'];
 
 export function failoverTable(runs: readonly ContenderRun[]): string {
@@ -106,7 +109,7 @@ function tally(lines: readonly string[]): Array<[string, number]> {
   return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 5);
 }
 
-export function renderMarkdown(run: BenchRun): string {
+export function renderMarkdown(run: BenchRun, figure: Figure = () => ''): string {
   const { env } = run;
   return `# primacy benchmark results
 
@@ -122,6 +125,8 @@ sequentially on the same machine.
 - Redis: redis-server ${env.redisServer} (private processes started by the bench, loopback, no persistence)
 - Command: \`${run.only ? `BENCH_ONLY=${run.only.join(',')} ` : ''}npm run bench\` (${run.rounds} rounds per contender and signal; \`BENCH_ROUNDS\` overrides)
 - Total runtime: ${(run.runtimeMs / 1000).toFixed(0)} s
+- Raw data: [results.json](results.json), every round's sample; the charts in [charts/](charts) are drawn from it.
+  \`node --import tsx bench/render.ts\` re-renders this file and the charts from it without measuring again.
 
 ## Failover and hand-over (ms)
 
@@ -132,7 +137,7 @@ another contender reporting \`acquired\`, on a shared wall clock (\`performance.
 performance.now()\` in every process). p50/p95 interpolate between ranks. *overlaps*: pairs of
 holding intervals of different processes that intersect (must be 0).
 
-${run.runs.length ? failoverTable(run.runs) : '(skipped)'}
+${run.runs.length ? failoverTable(run.runs) : '(skipped)'}${figure('file-sigkill')}${figure('file-sigterm')}
 
 Ratios (how many times longer than primacy, p50 ÷ p50):
 
@@ -140,7 +145,7 @@ ${ratioTable(run.runs)}
 
 ## In-process costs
 
-${microSection(run.micro)}
+${microSection(run.micro)}${figure('file-throughput')}
 
 ## How it was measured
 
@@ -165,7 +170,7 @@ ${microSection(run.micro)}
   \`release()\`), or to the kill for a SIGKILLed holder.
 - Lock files live in a fresh \`mkdtemp\` directory (removed afterwards) on the OS temp dir's file system.
 
-${redisSection(run.redis, run.rounds, run.contenders)}
+${redisSection(run.redis, run.rounds, run.contenders, figure)}
 ## Run notes
 
 ${notes([...run.runs, ...(run.redis?.runs ?? [])])}

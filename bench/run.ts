@@ -2,7 +2,8 @@
  * `npm run bench`: failover and hand-over of primacy's file lock against proper-lockfile (defaults
  * and tuned), in-process costs, then the Redis part (primacy's redis and redlock adapters against
  * raw ioredis, redlock and redis-semaphore: failover, throughput, contention, idle cost, on private
- * redis-servers); writes bench/RESULTS.md and prints the tables.
+ * redis-servers); records every sample in bench/results.json, renders bench/RESULTS.md and one SVG chart
+ * per measure in bench/charts/ from it (bench/render.ts), and prints the tables.
  *
  * Everything runs sequentially: on a 2-core machine, contenders of another kind running alongside
  * would steal the CPU that millisecond failovers are measured with.
@@ -12,10 +13,11 @@
  * `file`); primacy-redis, primacy-redlock, ioredis, redlock, redis-semaphore (failover), redis-ops,
  * redis-contention, redis-idle (group `redis`); manager-failover, manager-hang, manager-http, manager-reload, pm2-hang
  * (group `manager`: primacy's WorkerManager against plain node:cluster and PM2). A run of the manager part alone
- * splices its section into the existing RESULTS.md and keeps the rest; a run without it keeps the old section.
+ * replaces the `manager` part of results.json and keeps the rest; a run without it keeps the recorded manager part.
+ * BENCH_RENDER_ONLY=1 measures nothing: it re-renders RESULTS.md and the charts from the recorded results.json.
  */
 import { rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,11 +27,13 @@ import { type Kind, measureKind } from './failover.js';
 import { killEverything, killEverythingNow } from './field.js';
 import { MANAGER_PART_IDS, runManagerPart } from './manager/part.js';
 import { killPm2Now } from './manager/pm2.js';
-import { existingSection, managerSection, spliceSection } from './manager/report.js';
+import { managerSection } from './manager/report.js';
 import { measureMicro } from './micro.js';
 import { killRedisServersNow, REDIS_PART_IDS, runRedisPart } from './redis-part.js';
 import { redisStdout } from './redis-report.js';
-import { type ContenderRun, failoverTable, renderMarkdown } from './report.js';
+import { machineOf, publish, renderFromDisk } from './render.js';
+import { type ContenderRun, failoverTable } from './report.js';
+import { assemble, type MainRun, type ManagerRun, readResults, SCHEMA, serialize } from './results.js';
 
 const CONTENDERS = 4;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 20);
@@ -50,6 +54,7 @@ const selected = (id: string) => !onlyIds || onlyIds.includes(id);
 
 const contenderScript = (file: string) => fileURLToPath(new URL(`./contenders/${file}`, import.meta.url));
 const resultsPath = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+const dataPath = fileURLToPath(new URL('./results.json', import.meta.url));
 
 function properLockfile(id: string, label: string, stale: number, update: number, poll: number): Kind {
   return {
@@ -105,21 +110,26 @@ async function main(): Promise<void> {
     const manager = MANAGER_PART_IDS.some(selected) ? await runManagerPart({ dir, rounds, selected, log }) : null;
     const runtimeMs = now() - started;
     const command = `${only ? `BENCH_ONLY=${only.join(',')} ` : ''}npm run bench`;
-    const section = managerSection(manager, { date: env.date, command });
-    const previous = await readFile(resultsPath, 'utf8').catch(() => '');
-    let markdown: string;
-    if (manager && !micro && !runs.length && !redis && previous) {
-      // The manager part alone: keep the file and Redis sections of the run that made them.
-      markdown = spliceSection(previous, section);
-      const note = `- The "Worker manager" section comes from a separate, later run (${command}, ${env.date}; pm2 ${manager.pm2}); every other section from the run above.`;
-      markdown = /^- The "Worker manager" section comes from .*$/m.test(markdown)
-        ? markdown.replace(/^- The "Worker manager" section comes from .*$/m, note)
-        : markdown.replace(/^(- Total runtime: .*)$/m, `$1\n${note}`);
-    } else {
-      const rendered = renderMarkdown({ env, rounds, contenders: CONTENDERS, runs, micro, redis, runtimeMs, only });
-      markdown = spliceSection(rendered, section || existingSection(previous));
+    // A part that did not run keeps its recorded data (the manager part alone keeps the file and Redis parts).
+    const recorded = await readResults(dataPath).catch((error: unknown) => {
+      log(`ignoring the recorded ${dataPath}: ${error instanceof Error ? error.message : String(error)}`);
+      return null;
+    });
+    const ranMain = Boolean(micro || runs.length || redis);
+    const mainRun: MainRun | null = ranMain
+      ? { env, command, rounds, contenders: CONTENDERS, runs, micro, redis, runtimeMs, only }
+      : (recorded?.main ?? null);
+    const managerRun: ManagerRun | null = manager ? { env, command, result: manager } : (recorded?.manager ?? null);
+    let published: Awaited<ReturnType<typeof publish>>;
+    try {
+      published = await publish(assemble(mainRun, managerRun));
+    } catch (error) {
+      // Twenty minutes of measurement must outlive a bug in the charts or the Markdown: keep the data
+      // (measures are derived, so none are needed), fix the renderer, then run bench/render.ts.
+      await writeFile(dataPath, serialize({ schema: SCHEMA, about: '', main: mainRun, manager: managerRun, measures: [] }));
+      log(`rendering failed; the measurements are in ${dataPath}: re-render with node --import tsx bench/render.ts`);
+      throw error;
     }
-    await writeFile(resultsPath, markdown);
     if (runs.length) process.stdout.write(`\n${failoverTable(runs)}\n\n`);
     if (micro) {
       process.stdout.write(
@@ -128,8 +138,10 @@ async function main(): Promise<void> {
       );
     }
     if (redis) process.stdout.write(`\n${redisStdout(redis)}\n\n`);
-    if (manager) process.stdout.write(`\n${section}\n`);
-    process.stdout.write(`total runtime ${(runtimeMs / 1000).toFixed(1)} s; written to ${resultsPath}\n`);
+    if (manager) process.stdout.write(`\n${managerSection(manager, { date: env.date, command, ...machineOf(env) })}\n`);
+    process.stdout.write(
+      `total runtime ${(runtimeMs / 1000).toFixed(1)} s; written to ${resultsPath}, ${dataPath} and ${published.charts.length} charts\n`,
+    );
   } finally {
     await cleanUp();
   }
@@ -148,7 +160,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-main().catch((error: unknown) => {
+(process.env.BENCH_RENDER_ONLY ? renderFromDisk().then(() => undefined) : main()).catch((error: unknown) => {
   process.stderr.write(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 1;
 });

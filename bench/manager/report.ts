@@ -1,4 +1,5 @@
 /** The "Worker manager" section of bench/RESULTS.md, between markers so a partial run can splice it in. */
+import type { Figure } from '../report.js';
 import { formatMs, summarize } from '../stats.js';
 import type { KillSample } from './failover.js';
 import { CONCURRENCY, RELOAD_CONCURRENCY, WORKERS } from './http.js';
@@ -101,7 +102,11 @@ function pm2Hang(r: ManagerPartResult): string {
   );
 }
 
-export function managerSection(r: ManagerPartResult | null, header: { date: string; command: string }): string {
+export function managerSection(
+  r: ManagerPartResult | null,
+  header: { date: string; command: string; node: string; machine: string },
+  figure: Figure = () => '',
+): string {
   if (!r) return '';
   const f = r.failover;
   const p50 = (xs: number[]) => summarize(xs).p50;
@@ -136,7 +141,7 @@ export function managerSection(r: ManagerPartResult | null, header: { date: stri
 ## Worker manager
 
 From the run of ${header.date} (\`${header.command}\`, manager part ${(r.runtimeMs / 1000).toFixed(0)} s). PM2 ${r.pm2}.
-Node ${process.version}, ${WORKERS} workers, on the 2-core machine described at the top.
+Node ${header.node}, ${WORKERS} workers, on ${header.machine}.
 
 ### Failover under primacy's WorkerManager (ms)
 
@@ -149,9 +154,9 @@ repeated kills never mark a slot FAILED) and \`backoff.stableAfter: ${f?.stableA
 here is a “first crash”. Each round waits until 4 workers are acked and one is primary, and the victim has run
 ≥ stableAfter + 200 ms, then 200–400 ms more; the bench signals the victim's pid itself and times on the shared clock
 against the events the manager and workers print (\`acked\`, \`exit\`, \`restarting\`, \`hung\`, \`elected\`, and each
-worker's process start, \`performance.timeOrigin\`). Hang rounds: ${HANG_ROUNDS} (each takes the heartbeat timeout; not 20).
+worker's process start, \`performance.timeOrigin\`). Hang rounds: ${f?.hang.length || HANG_ROUNDS} (each takes the heartbeat timeout; not 20).
 
-${failoverTable(r)}
+${failoverTable(r)}${figure('manager-failover')}
 
 ${verdicts.join('\n')}
 
@@ -172,7 +177,7 @@ client instead of autocannon so the bench adds no dependency beyond PM2, and so 
 requests failed and why. ${THROUGHPUT_SLICES} slices of ${SLICE_MS} ms per supervisor (after 500 ms warm-up each), alternating
 supervisor by supervisor, so a drift of the VM hits all alike; req/s = all ok responses ÷ all measured time.
 
-${throughputTable(r)}
+${throughputTable(r)}${figure('manager-http')}
 
 **Caveat**: 2 cores for the load generator, ${WORKERS} workers and the supervisors: the client competes with the server
 for CPU, and slices of the same supervisor differ by up to ~30% on this VM (trial runs gave PM2 both above and below the
@@ -186,7 +191,7 @@ ${RELOAD_CONCURRENCY} client loops send requests without pause; 1 s in, \`manage
 stdin) or \`pm2 reload bench\`; the client stops 1 s after it returned. Every request without a 200 is a failure (none
 retried). Once with keep-alive connections reused, once with a new connection per request (\`Connection: close\`).
 
-${reloadTable(r)}
+${reloadTable(r)}${figure('manager-reload')}
 
 Errors of this part: ${r.errors.length ? r.errors.map((e) => `\`${e.slice(0, 200)}\``).join('; ') : 'none'}.
 ${f?.anomalies.length ? `\nAnomalies: ${f.anomalies.map((a) => `\`${a.slice(0, 200)}\``).join('; ')}\n` : ''}

@@ -1,0 +1,177 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { renderChart } from '../../bench/charts.js';
+import type { Measure } from '../../bench/measures.js';
+import { composeMarkdown, publish, renderFromDisk } from '../../bench/render.js';
+import { assemble, parse, serialize } from '../../bench/results.js';
+import { escapeXml } from '../../bench/svg.js';
+import { mainRun, managerRun } from './fixture.js';
+
+const results = assemble(mainRun(), managerRun());
+const measure = (id: string): Measure => {
+  const found = results.measures.find((m) => m.id === id);
+  if (!found) throw new Error(`no measure ${id} in ${results.measures.map((m) => m.id).join(', ')}`);
+  return found;
+};
+
+/** No XML parser is installed: tokenize the tags and check they nest, and that text holds only escaped markup. */
+function assertWellFormed(svg: string): void {
+  expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+  const stack: string[] = [];
+  let roots = 0;
+  const tag = /<(\/?)([a-zA-Z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/g;
+  let at = 0;
+  for (const match of svg.matchAll(tag)) {
+    const between = svg.slice(at, match.index);
+    // Text between tags: no stray '<' or '>', and every '&' starts an entity.
+    expect(between, `text before ${match[0]}`).not.toMatch(/[<>]|&(?!amp;|lt;|gt;|quot;)/);
+    at = (match.index ?? 0) + match[0].length;
+    const [, closing, name, , selfClosing] = match;
+    if (closing) expect(stack.pop(), `closing ${name}`).toBe(name);
+    else if (!selfClosing) {
+      if (stack.length === 0) roots++;
+      stack.push(name as string);
+    }
+  }
+  expect(svg.slice(at).trim()).toBe('');
+  expect(stack).toEqual([]);
+  expect(roots).toBe(1);
+}
+
+/** Each dot's x position with the value its tooltip names. */
+function dots(svg: string): Array<{ cx: number; value: number }> {
+  return [...svg.matchAll(/<circle cx="([\d.]+)"[^>]*><title>round \d+: ([\d.]+) ms<\/title><\/circle>/g)].map((m) => ({
+    cx: Number(m[1]),
+    value: Number(m[2]),
+  }));
+}
+
+const tickXs = (svg: string) =>
+  new Map([...svg.matchAll(/<text x="([\d.]+)"[^>]*class="tick-label">([^<]+)<\/text>/g)].map((m) => [m[2] as string, Number(m[1])]));
+
+describe('bench charts', () => {
+  it('renders every measure of the dataset as well-formed SVG with a title and every contender label', () => {
+    expect(results.measures.map((m) => m.id)).toEqual([
+      'file-sigkill',
+      'file-sigterm',
+      'redis-sigkill',
+      'redis-sigterm',
+      'file-throughput',
+      'redis-throughput',
+      'redis-contention',
+      'redis-idle',
+      'manager-failover',
+      'manager-http',
+      'manager-reload',
+    ]);
+    for (const m of results.measures) {
+      const svg = renderChart(m);
+      assertWellFormed(svg);
+      expect(svg).toContain(`<title id="chart-title">${escapeXml(m.title)}</title>`);
+      expect(svg).not.toMatch(/<script|@import|url\(|href=/);
+      for (const row of m.rows) expect(svg, `${m.id}: ${row.label}`).toContain(`>${escapeXml(row.label)}</text>`);
+    }
+  });
+
+  it('draws failover on a log axis with decade ticks, equally spaced', () => {
+    const ticks = tickXs(renderChart(measure('file-sigkill')));
+    // Samples up to 11000 ms: the axis ends at 20000, not a whole empty decade later.
+    expect([...ticks.keys()]).toEqual(['1', '10', '100', '1000', '10000']);
+    const xs = [...ticks.values()];
+    const steps = xs.slice(1).map((x, i) => x - (xs[i] as number));
+    for (const step of steps) expect(step).toBeCloseTo(steps[0] as number, 0);
+    expect(steps[0]).toBeGreaterThan(50);
+  });
+
+  it('places a dot further right for a larger value, on one scale across rows', () => {
+    const svg = renderChart(measure('file-sigkill'));
+    const placed = dots(svg);
+    expect(placed.map((d) => d.value).sort((a, b) => a - b)).toEqual([8, 10, 12, 9000, 10000, 11000]);
+    const byValue = [...placed].sort((a, b) => a.value - b.value);
+    for (let i = 1; i < byValue.length; i++) expect(byValue[i]?.cx).toBeGreaterThan(byValue[i - 1]?.cx as number);
+    // Log scale: 10 → 10000 is three decades, 8 → 12 a fraction of one.
+    const at = (v: number) => placed.find((d) => d.value === v)?.cx as number;
+    const ticks = tickXs(svg);
+    expect(at(10000) - at(10)).toBeCloseTo(3 * ((ticks.get('10') as number) - (ticks.get('1') as number)), 0);
+  });
+
+  it('writes the ratio to primacy computed from the data at the end of each peer row', () => {
+    const kill = renderChart(measure('file-sigkill'));
+    expect(kill).toContain('>1000× slower p50</text>');
+    expect(kill.match(/class="ratio"/g)).toHaveLength(1);
+    // proper-lockfile's SIGTERM p50 5 ms against primacy's 10 ms: a faster peer is said to be faster.
+    expect(renderChart(measure('file-sigterm'))).toContain('>2.0× faster p50</text>');
+    // Two primacy rows: each peer names the one it stands beside (3 nodes against 3 nodes).
+    const redis = renderChart(measure('redis-sigkill'));
+    expect(redis).toMatch(/>190× slower p50<\/text>\s*<text [^>]*>than primacy redis<\/text>/);
+    expect(redis).toMatch(/>188× slower p50<\/text>\s*<text [^>]*>than primacy redlock \(3 nodes\)<\/text>/);
+  });
+
+  it('draws rates as bars proportional to the value, with value labels and ratios', () => {
+    const svg = renderChart(measure('redis-throughput'));
+    const widths = new Map(
+      [...svg.matchAll(/data-label="([^"]+)"><rect x="[\d.]+" y="[\d.]+" width="([\d.]+)"/g)].map((m) => [m[1], Number(m[2])]),
+    );
+    expect(widths.get('ioredis SET NX PX + Lua')).toBeCloseTo(2 * (widths.get('primacy redis') as number), 0);
+    expect(svg).toContain('>4000 ops/s · 2.0× primacy redis</text>');
+    expect(svg).toContain('>3000 ops/s · 3.0× primacy redlock (3 nodes)</text>');
+    expect(renderChart(measure('manager-reload'))).toContain('>12 failed</text>');
+  });
+
+  it('puts each chart under its table in RESULTS.md and says which run the manager section comes from', () => {
+    const markdown = composeMarkdown(results, '');
+    const link = (id: string) => markdown.indexOf(`](charts/${id}.svg)`);
+    for (const m of results.measures) expect(link(m.id), m.id).toBeGreaterThan(0);
+    expect(link('file-sigkill')).toBeGreaterThan(markdown.indexOf('| proper-lockfile defaults |'));
+    expect(link('file-sigkill')).toBeLessThan(markdown.indexOf('Ratios (how many times'));
+    expect(link('manager-http')).toBeGreaterThan(markdown.indexOf('### HTTP throughput'));
+    expect(link('manager-http')).toBeLessThan(markdown.indexOf('### Failed requests during'));
+    expect(markdown).toContain('section comes from a separate, later run (BENCH_ONLY=manager npm run bench, 2026-01-02T00:00:00.000Z');
+    expect(composeMarkdown(assemble(mainRun(), managerRun(mainRun().env.date)), '')).not.toContain('section comes from a separate');
+  });
+
+  it('keeps a section as text while results.json lacks its part (a RESULTS.md older than results.json)', () => {
+    const previous = composeMarkdown(results, '');
+    const later = '2026-03-01T00:00:00.000Z';
+    const managerOnly = composeMarkdown(assemble(null, managerRun(later)), previous);
+    expect(managerOnly).toContain('| proper-lockfile defaults |');
+    expect(managerOnly.split('## Worker manager')).toHaveLength(2);
+    expect(managerOnly).toContain(`From the run of ${later}`);
+    expect(managerOnly.match(/section comes from .*/g)).toEqual([
+      `section comes from a separate, later run (BENCH_ONLY=manager npm run bench, ${later}; pm2 6.0.14); every other section from the run above.`,
+    ]);
+    const mainOnly = composeMarkdown(assemble(mainRun(), null), previous);
+    expect(mainOnly).toContain('From the run of 2026-01-02T00:00:00.000Z');
+    expect(mainOnly).toMatch(/section comes from an earlier run that results.json does not hold/);
+  });
+});
+
+describe('bench results.json', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('round-trips the data, NaN included', () => {
+    const back = parse(serialize(results));
+    expect(back.manager?.result.reloads?.[1]?.reloadMs).toBeNaN();
+    expect(back).toEqual(results);
+  });
+
+  it('writes data, charts and RESULTS.md, and re-renders the same report from the data alone', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'primacy-bench-render-'));
+    dirs.push(dir);
+    await writeFile(join(dir, 'RESULTS.md'), 'stale');
+    await publish(assemble(mainRun(), managerRun()), { dir });
+    await writeFile(join(dir, 'charts', 'gone.svg'), '<svg/>');
+    const written = await readFile(join(dir, 'RESULTS.md'), 'utf8');
+    const charts = await readdir(join(dir, 'charts'));
+    expect(charts).toHaveLength(results.measures.length + 1);
+    await renderFromDisk(dir);
+    expect(await readFile(join(dir, 'RESULTS.md'), 'utf8')).toBe(written);
+    expect((await readdir(join(dir, 'charts'))).sort()).toEqual(results.measures.map((m) => `${m.id}.svg`).sort());
+    expect(parse(await readFile(join(dir, 'results.json'), 'utf8'))).toEqual(results);
+  });
+});
