@@ -1,0 +1,106 @@
+/** The chaos CLI's options: parsed strictly, with errors that name the option (exit 64). */
+import { parseArgs } from 'node:util';
+import { type Adapter, type FaultKind, kindsFor } from './faults.js';
+
+export interface ChaosOptions {
+  adapter: Adapter;
+  seconds: number;
+  candidates: number;
+  seed: number;
+  ttl: number;
+  kinds: FaultKind[] | undefined;
+  json: boolean;
+  /** Where to write the raw run log (log.ts) as JSON, for a closer look. */
+  log: string | undefined;
+  help: boolean;
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const HELP = `Usage: npm run chaos -- [options]
+
+Runs N candidate processes through a seeded fault schedule and checks that at most one of them
+acts as primary at a time, with every write fenced by a store that rejects stale tokens.
+
+Options:
+  --adapter <name>    file | redis | redlock | manager                     (default: file)
+  --seconds <n>       length of the measured fault phase, >= 5             (default: 60)
+  --candidates <n>    candidate processes, 2..32                           (default: 5)
+  --seed <n>          schedule seed, 0..4294967295; same seed + options = same schedule (default: random)
+  --ttl <ms>          lease TTL of every candidate, >= 1000                (default: 2000)
+  --kinds <a,b,...>   only these fault kinds (default: every kind of the adapter)
+  --json              print the report as JSON on stdout (progress goes to stderr)
+  --log <file>        also write the raw run log (terms, pauses, faults, every write) as JSON
+  -h, --help          show this help
+
+Exit codes: 0 no violation, 1 a violation (each one is printed), 2 the run could not be set up,
+64 bad usage, 130 interrupted.`;
+
+const ADAPTERS: readonly Adapter[] = ['file', 'redis', 'redlock', 'manager'];
+
+function integer(option: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`Expected --${option} to be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+export function parseOptions(argv: readonly string[], randomSeed: () => number): ChaosOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        adapter: { type: 'string' },
+        seconds: { type: 'string' },
+        candidates: { type: 'string' },
+        seed: { type: 'string' },
+        ttl: { type: 'string' },
+        kinds: { type: 'string' },
+        json: { type: 'boolean' },
+        log: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const adapter = (values.adapter ?? 'file') as Adapter;
+  if (!ADAPTERS.includes(adapter)) {
+    throw new UsageError(`Expected --adapter to be one of ${ADAPTERS.join(', ')}, got ${JSON.stringify(values.adapter)}`);
+  }
+  const known = kindsFor(adapter);
+  let kinds: FaultKind[] | undefined;
+  if (typeof values.kinds === 'string') {
+    kinds = values.kinds.split(',').map((k) => k.trim()) as FaultKind[];
+    const unknown = kinds.filter((k) => !known.includes(k));
+    if (unknown.length > 0 || kinds.length === 0) {
+      throw new UsageError(
+        `Expected --kinds to list fault kinds of the ${adapter} adapter (${known.join(', ')}), got ${JSON.stringify(values.kinds)}`,
+      );
+    }
+  }
+  return {
+    adapter,
+    seconds: integer('seconds', values.seconds as string | undefined, 60, 5, 86_400),
+    candidates: integer('candidates', values.candidates as string | undefined, 5, 2, 32),
+    seed: integer('seed', values.seed as string | undefined, randomSeed(), 0, 4_294_967_295),
+    ttl: integer('ttl', values.ttl as string | undefined, 2000, 1000, 600_000),
+    kinds,
+    json: values.json === true,
+    log: values.log as string | undefined,
+    help: values.help === true,
+  };
+}
+
+/** The command that replays a run: the same schedule, given the same options. */
+export function replayCommand(o: ChaosOptions): string {
+  const kinds = o.kinds ? ` --kinds ${o.kinds.join(',')}` : '';
+  return `npm run chaos -- --adapter ${o.adapter} --seconds ${o.seconds} --candidates ${o.candidates} --ttl ${o.ttl} --seed ${o.seed}${kinds}`;
+}

@@ -1,0 +1,51 @@
+/**
+ * What a chaos run records, as plain data: the input of the report (report.ts), which is a pure
+ * function of it, so the report can be tested on hand-made logs. All times are host-monotonic ms.
+ */
+import type { FaultKind } from './faults.js';
+import type { WriteRecord } from './protocol.js';
+
+/** A candidate's own report of its belief, or its death as seen from outside. */
+export type TermEvent =
+  | { ev: 'elected'; pid: number; t: number; token: number }
+  | { ev: 'revoked'; pid: number; t: number; token: number; reason: string }
+  /**
+   * The process is gone: `t` is when it was SIGKILLed (stamped just before the signal), or when
+   * its exit was seen. A process believes nothing after its death.
+   */
+  | { ev: 'died'; pid: number; t: number; how: string };
+
+/** A span during which a process could not run its code: SIGSTOPped, or its event loop blocked. */
+export interface Pause {
+  pid: number;
+  from: number;
+  to: number;
+  cause: 'stop' | 'busy';
+}
+
+export interface FaultRecord {
+  kind: FaultKind;
+  /** Injection time. */
+  at: number;
+  /** When it was over: the process resumed / the node is back (= `at` for kills and SIGTERMs). */
+  end: number;
+  /** The pid hit (candidate faults), or the node indexes (backend faults), for the report. */
+  target: string;
+  /** Which pid believed it was primary at injection (null: none). */
+  primary: number | null;
+}
+
+export interface RunLog {
+  /** The measured window: the fault phase, from the first primary on to the end of the run. */
+  start: number;
+  end: number;
+  events: TermEvent[];
+  pauses: Pause[];
+  faults: FaultRecord[];
+  /** The checker's decisions, in arrival (= decision) order. */
+  writes: WriteRecord[];
+  /** Candidates that exited without being told to (pid, how), and the errors they reported. */
+  crashes: Array<{ pid: number; t: number; how: string }>;
+  /** A gap in primaries longer than this (beyond the end of the fault explaining it) is a violation. */
+  gapBound: number;
+}

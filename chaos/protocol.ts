@@ -1,0 +1,62 @@
+/**
+ * What the chaos processes tell each other, and the one clock they all stamp it with.
+ *
+ * Every time is read from the host's CLOCK_MONOTONIC (`process.hrtime`), shared by every process on
+ * the host and never stepped or slewed apart between processes. Wall-clock stamps
+ * (`performance.timeOrigin + performance.now()`) fix each process's offset when it starts, so two
+ * processes started minutes apart may disagree by the NTP slew in between; the safety checks compare
+ * stamps of different processes to the millisecond, so they need the shared clock. It is also the
+ * clock the elector measures its deadlines with.
+ */
+
+/** Milliseconds on the host's monotonic clock (comparable across processes on one host). */
+export const hostNow = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** A line's own fields: what a process fills in before `pid` and `t` are added (distributes over unions). */
+export type LineBody<T> = T extends unknown ? Omit<T, 'pid' | 't'> : never;
+
+/** A JSON line a candidate prints on stdout. */
+export type CandidateLine =
+  | { ev: 'ready'; pid: number; t: number }
+  | { ev: 'elected'; pid: number; t: number; token: number }
+  | { ev: 'revoked'; pid: number; t: number; token: number; reason: string }
+  /** Its event loop was blocked on purpose from `from` to `to` (the busy-primary fault). */
+  | { ev: 'busy'; pid: number; t: number; from: number; to: number }
+  | { ev: 'error'; pid: number; t: number; message: string };
+
+/** A JSON line the manager runner (chaos/manager-main.ts) prints about its workers. */
+export type ManagerLine =
+  | { ev: 'started'; pid: number; t: number }
+  | { ev: 'acked'; pid: number; t: number; workerPid: number; index: number }
+  | { ev: 'hung'; pid: number; t: number; workerPid: number }
+  | { ev: 'exit'; pid: number; t: number; workerPid: number; code: number | null; signal: string | null };
+
+/** A fenced write as a candidate sends it to the checker. */
+export interface WriteRequest {
+  token: number;
+  pid: number;
+  seq: number;
+  /** When the writer read `isPrimary === true` (stamped just before the read). */
+  checkedAt: number;
+}
+
+/** The checker's decision on one write, with its arrival time. */
+export interface WriteRecord extends WriteRequest {
+  t: number;
+  accepted: boolean;
+}
+
+/** The environment a candidate reads its settings from (the manager passes env to its workers). */
+export interface CandidateSettings {
+  adapter: 'file' | 'redis' | 'redlock' | 'manager';
+  /** Lock directory, Redis URL, or comma-separated Redis URLs; empty under the manager. */
+  where: string;
+  name: string;
+  ttl: number;
+  retryInterval: number;
+  checkerUrl: string;
+  /** Where the orchestrator leaves `busy-<pid>` files (ms to spin) before it sends SIGUSR2. */
+  controlDir: string;
+}
+
+export const SETTINGS_ENV = 'PRIMACY_CHAOS';

@@ -1,0 +1,132 @@
+/**
+ * The chaos suite: `npm run chaos -- --adapter <file|redis|redlock|manager> --seconds N`.
+ * Starts the fenced store, the lock's backend and N candidates, waits for a first primary, then runs
+ * a seeded fault schedule for N seconds and reports what the candidates and the store saw
+ * (report.ts). Everything it starts is torn down on every way out: the end, an error, SIGINT.
+ */
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type ChaosOptions, HELP, parseOptions, replayCommand, UsageError } from './args.js';
+import { type Backend, startBackend } from './backend.js';
+import { type Checker, startChecker } from './checker.js';
+import { schedule } from './faults.js';
+import { DirectFleet, type Fleet, ManagedFleet } from './fleet.js';
+import { runSchedule } from './inject.js';
+import { formatReport } from './print.js';
+import { signal } from './process.js';
+import { type CandidateSettings, hostNow } from './protocol.js';
+import { Recorder } from './recorder.js';
+import { buildReport } from './report.js';
+
+let options: ChaosOptions;
+try {
+  options = parseOptions(process.argv.slice(2), () => randomInt(2 ** 32 - 1));
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`chaos: ${error.message}\nRun with --help for the options.\n`);
+  process.exit(64);
+}
+if (options.help) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
+
+const { adapter, seconds, candidates, seed, ttl, kinds } = options;
+const progress = (message: string) => process.stderr.write(`chaos: ${message}\n`);
+const replay = replayCommand(options);
+const heading = `primacy chaos: adapter ${adapter}, seed ${seed}, ${seconds} s, ${candidates} candidates, ttl ${ttl} ms`;
+progress(`${heading}\nchaos: replay with: ${replay}`);
+
+const controller = new AbortController();
+let interrupted = false;
+for (const name of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(name, () => {
+    interrupted = true;
+    controller.abort();
+  });
+}
+
+const workDir = mkdtempSync(join(tmpdir(), 'primacy-chaos-'));
+const recorder = new Recorder();
+const retryInterval = Math.round(ttl / 8);
+// After the fault that explains it, a primary must be back within this long: a lease left by a
+// paused holder expires (ttl), followers backing off from backend errors retry (≤ ttl), plus room
+// for a reconnect.
+const gapBound = 2 * ttl + 1000;
+let checker: Checker | undefined;
+let backend: Backend | undefined;
+let fleet: Fleet | undefined;
+// If this process dies abruptly, take the children with it (the orderly path is `finally` below).
+process.on('exit', () => {
+  for (const pid of [...recorder.live().map((m) => m.pid), ...(backend?.pids() ?? [])]) {
+    signal(pid, 'SIGCONT');
+    signal(pid, 'SIGKILL');
+  }
+});
+
+async function until(condition: () => unknown, timeout: number, what: string): Promise<void> {
+  const deadline = hostNow() + timeout;
+  while (!condition()) {
+    if (hostNow() > deadline) throw new Error(`${what} within ${timeout} ms`);
+    await sleep(20, undefined, { signal: controller.signal });
+  }
+}
+
+let exitCode = 0;
+try {
+  checker = await startChecker();
+  backend = await startBackend(adapter, workDir);
+  const settings: CandidateSettings = {
+    adapter,
+    where: backend.where,
+    name: 'chaos',
+    ttl,
+    retryInterval,
+    checkerUrl: checker.url,
+    controlDir: workDir,
+  };
+  fleet = adapter === 'manager' ? new ManagedFleet(recorder, settings) : new DirectFleet(recorder, settings);
+  await fleet.start(candidates);
+  await until(() => recorder.targets().length === candidates && recorder.primary(), 60_000, 'no candidate became primary');
+  const plan = schedule({ adapter, seed, length: seconds * 1000, ttl, kinds });
+  const start = hostNow();
+  progress(`${candidates} candidates up, pid ${recorder.primary()?.pid} is primary; ${plan.length} faults planned`);
+  await runSchedule(plan, start, { fleet, backend, recorder, ttl, signal: controller.signal, progress });
+  const rest = start + seconds * 1000 - hostNow();
+  if (rest > 0) await sleep(rest, undefined, { signal: controller.signal });
+  const end = hostNow();
+  recorder.close();
+  const writes = checker.log.filter((w) => w.t <= end);
+  const { events, pauses, faults, crashes } = recorder;
+  const log = { start, end, events, pauses, faults, writes, crashes, gapBound };
+  if (options.log) writeFileSync(options.log, JSON.stringify(log));
+  const report = buildReport(log);
+  if (options.json) {
+    const errors = Object.fromEntries(recorder.errors);
+    // Every process this run started, so a caller can check that none outlived it.
+    const pids = [...recorder.pids(), ...fleet.helperPids(), ...backend.pids()];
+    const run = { adapter, seed, seconds, candidates, ttl, retryInterval, gapBound, replay };
+    process.stdout.write(`${JSON.stringify({ ...run, ...report, errors, pids }, null, 2)}\n`);
+  } else {
+    process.stdout.write(formatReport(report, heading, replay, recorder.errors));
+  }
+  exitCode = report.violations.length > 0 ? 1 : 0;
+} catch (error) {
+  if (interrupted) {
+    progress('interrupted');
+    exitCode = 130;
+  } else {
+    progress(`the run could not be carried out: ${error instanceof Error ? error.message : String(error)}`);
+    exitCode = 2;
+  }
+} finally {
+  recorder.close();
+  await fleet?.close();
+  await backend?.close();
+  await checker?.close();
+  rmSync(workDir, { recursive: true, force: true });
+}
+process.exit(exitCode);
