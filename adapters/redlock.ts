@@ -5,6 +5,7 @@ import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
 import { belongsTo, parseValue, valueTail } from './redis/record.js';
 import { RELEASE, RENEW, WRITE_OUTCOME } from './redis/scripts.js';
 import type { RedisClientLike } from './redis.js';
+import { claimMissingNodes, type QuorumLeaseData } from './redlock/extend.js';
 import { QuorumNode } from './redlock/node.js';
 import { ACQUIRE_WITH_TOKEN, TAKE_OVER_WITH_TOKEN } from './redlock/scripts.js';
 
@@ -23,12 +24,6 @@ export interface RedlockOptions {
   nodeTimeout?: number;
   /** Clock drift allowed, as a share of the TTL (plus 2 ms), as in the Redlock algorithm. @default 0.01 */
   driftFactor?: number;
-}
-
-interface QuorumLeaseData {
-  /** Per node: the value we hold there, or null where we do not. */
-  readonly values: ReadonlyArray<string | null>;
-  readonly clientIds: ReadonlyArray<string | null>;
 }
 
 /**
@@ -103,7 +98,9 @@ class QuorumLock implements LockAdapter {
       return { name, token, holder, acquiredAt: now, renewedAt: now, ttl, data };
     }
     // No quorum (or too late to use it): give back what we got, so others need not wait for expiry.
-    await this.#releaseValues(name, values);
+    // Quietly: waking the other candidates of a split vote makes them all split again at once, a
+    // storm of rounds after every outage; they retry on their own (jittered) schedule instead.
+    await this.#releaseValues(name, values, false);
     return null;
   }
 
@@ -121,7 +118,9 @@ class QuorumLock implements LockAdapter {
       }),
     );
     if (renewed.filter(Boolean).length < this.#quorum || performance.now() - started >= ttl - this.#drift(ttl)) return null;
-    return { ...lease, renewedAt: Date.now(), ttl };
+    const keys = { lock: key, counter: this.#key(lease.name, 'token') };
+    const data = await claimMissingNodes(this.#withTimeout(ttl), keys, lease, ttl, renewed);
+    return { ...lease, renewedAt: Date.now(), ttl, data };
   }
 
   async release(lease: Lease): Promise<void> {
@@ -203,8 +202,8 @@ class QuorumLock implements LockAdapter {
     await Promise.all(this.#nodes.map((node) => node.close()));
   }
 
-  async #releaseValues(name: string, values: ReadonlyArray<string | null>): Promise<void> {
-    const [key, channel] = [this.#key(name, 'lock'), this.#key(name, 'events')];
+  async #releaseValues(name: string, values: ReadonlyArray<string | null>, wake = true): Promise<void> {
+    const [key, channel] = [this.#key(name, 'lock'), wake ? this.#key(name, 'events') : ''];
     await Promise.all(this.#nodes.map((node, i) => (values[i] ? node.script(RELEASE, [key, values[i] as string, channel]) : undefined)));
   }
 

@@ -6,6 +6,11 @@
  *
  * Where the server refuses `CLIENT` (an ACL without it, a proxy) or the client is a Cluster (the
  * key's node is not the connection we could ask), binding is off and failover falls back to expiry.
+ *
+ * A recorded id is `<CLIENT ID>@<server run_id>`. A server that restarted (with persistence, so the
+ * lock survived) has closed every connection, a paused holder's included, and numbers new ones from
+ * scratch: a connection recorded before the restart says nothing about its holder, who may still be
+ * inside its lease. Its liveness is then unknown, and failover waits for the lease to expire.
  */
 import type { AdapterCallContext } from '../../src/adapter.js';
 
@@ -17,6 +22,7 @@ export interface CommandClient {
 
 export class ConnectionBinding {
   #id: string | null | undefined;
+  #runId: Promise<string> | undefined;
   #enabled: boolean;
   #warned = false;
 
@@ -28,6 +34,7 @@ export class ConnectionBinding {
     this.#enabled = enabled && client.isCluster !== true;
     // A reconnect is a new connection: leases made on the old one must not be renewed.
     client.on('close', () => {
+      this.#runId = undefined;
       if (this.#id === undefined) return;
       this.#id = undefined;
       this.onLost();
@@ -44,7 +51,8 @@ export class ConnectionBinding {
     if (!this.#enabled) return null;
     if (this.#id !== undefined) return this.#id;
     try {
-      this.#id = String(await this.client.call('CLIENT', 'ID'));
+      const [id, runId] = await Promise.all([this.client.call('CLIENT', 'ID'), this.#serverRunId()]);
+      this.#id = `${id}@${runId}`;
     } catch (error) {
       this.#disable(error, context);
       return null;
@@ -60,13 +68,30 @@ export class ConnectionBinding {
   /** Whether the connection `clientId` is still open on the server; null when we cannot tell. */
   async isAlive(clientId: string, context?: AdapterCallContext): Promise<boolean | null> {
     if (!this.#enabled) return null;
+    const [id = '', runId] = clientId.split('@');
     try {
-      const listing = String(await this.client.call('CLIENT', 'LIST', 'ID', clientId));
+      if (runId !== (await this.#serverRunId())) return null;
+      const listing = String(await this.client.call('CLIENT', 'LIST', 'ID', id));
       return listing.trim() !== '';
     } catch (error) {
       this.#disable(error, context);
       return null;
     }
+  }
+
+  /** The server's run_id (new at every start), asked once per connection. */
+  #serverRunId(): Promise<string> {
+    this.#runId ??= (async () => {
+      const info = String(await this.client.call('INFO', 'server'));
+      const runId = /^run_id:(\w+)/m.exec(info)?.[1];
+      if (!runId) throw new Error('unknown command: INFO server has no run_id');
+      return runId;
+    })();
+    // A failed ask is asked again next time.
+    this.#runId.catch(() => {
+      this.#runId = undefined;
+    });
+    return this.#runId;
   }
 
   #disable(error: unknown, context?: AdapterCallContext): void {

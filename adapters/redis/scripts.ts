@@ -54,14 +54,14 @@ return 1`,
 );
 
 /**
- * Compare-and-delete, then wake the followers. KEYS[1] lock. ARGV[1] our value, ARGV[2] channel.
- * Returns 1 if released, 0 if it was no longer ours.
+ * Compare-and-delete, then wake the followers. KEYS[1] lock. ARGV[1] our value, ARGV[2] channel
+ * (empty: wake nobody). Returns 1 if released, 0 if it was no longer ours.
  */
 export const RELEASE = script(
   1,
   `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[2], 'released')
+if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], 'released') end
 return 1`,
 );
 

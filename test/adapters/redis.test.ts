@@ -1,12 +1,17 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisLock } from '../../adapters/redis.js';
-import type { LockAdapter } from '../../src/adapter.js';
+import type { Lease, LockAdapter } from '../../src/adapter.js';
 import { PrimacyConfigError } from '../../src/errors.js';
 import { createHolderIdentity } from '../../src/identity.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The CLIENT ID a lease is bound to (recorded as `<CLIENT ID>@<server run_id>`). */
+const connectionOf = (lease: Lease) => (lease.data as { clientId: string }).clientId.split('@')[0] as string;
 
 describe('redis adapter', () => {
   let server: RedisServer;
@@ -54,10 +59,37 @@ describe('redis adapter', () => {
     const record = await followerLock.inspect('jobs');
     expect(record?.alive).toBe(true);
     // The holder's process dies: the server sees its connection close.
-    const holderClientId = (holder.data as { clientId: string }).clientId;
-    await server.admin().call('CLIENT', 'KILL', 'ID', holderClientId);
+    await server.admin().call('CLIENT', 'KILL', 'ID', connectionOf(holder));
     const taken = await followerLock.acquire('jobs', createHolderIdentity(), 60_000);
     expect(taken?.token).toBeGreaterThan(holder.token);
+  });
+
+  it('does not take over a lease that outlived a server restart before it expires (the holder may only be paused)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'primacy-aof-'));
+    const persistent = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]);
+    try {
+      const [holderLock, followerLock] = sharedLocks(client(persistent.port), client(persistent.port));
+      const holder = await holderLock.acquire('jobs', createHolderIdentity(), 2500);
+      if (!holder) throw new Error('no lease');
+      // Every connection, the holder's too, is gone after the restart; the lock is not.
+      await persistent.restart();
+      await pause(200); // the follower's client reconnects
+      const started = Date.now();
+      expect((await followerLock.inspect('jobs'))?.alive).toBeNull();
+      expect(await followerLock.acquire('jobs', createHolderIdentity(), 2500)).toBeNull();
+      let taken: Lease | null = null;
+      while (!taken && Date.now() - started < 5000) {
+        await pause(100);
+        taken = await followerLock.acquire('jobs', createHolderIdentity(), 2500);
+      }
+      // Taken over by expiry: not before the holder's lease (2.5 s from its acquire) ran out.
+      expect(taken?.token).toBeGreaterThan(holder.token);
+      expect(Date.now() - holder.acquiredAt).toBeGreaterThanOrEqual(2500);
+      expect(await holderLock.renew(holder, 2500)).toBeNull();
+    } finally {
+      await persistent.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('never renews a lease made on a connection it has since lost', async () => {
@@ -102,7 +134,7 @@ describe('redis adapter', () => {
     const woken = new Promise<string>((resolve) => followerLock.watch?.('jobs', () => resolve('woken')));
     expect(await followerLock.acquire('jobs', createHolderIdentity(), 60_000)).toBeNull(); // starts watching the holder
     if (!lease) throw new Error('no lease');
-    await server.admin().call('CLIENT', 'KILL', 'ID', (lease.data as { clientId: string }).clientId);
+    await server.admin().call('CLIENT', 'KILL', 'ID', connectionOf(lease));
     expect(await Promise.race([woken, pause(2000).then(() => 'timeout')])).toBe('woken');
   });
 
