@@ -114,9 +114,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     // Keep renewing while the work drains: it may still write with its fencing token.
     this.#work.end(new PrimacyError('ERR_PRIMACY_STOPPING', `[primacy] election "${this.name}" is stopping`));
     const drained = await settleWithin(this.#work.settled(), this.#options.stopTimeout);
-    if (drained === 'timeout') {
-      this.#logger.warn(`[primacy] work of "${this.name}" did not settle within stopTimeout; releasing anyway`);
-    }
+    if (drained === 'timeout') this.#logger.warn(`[primacy] work of "${this.name}" did not settle within stopTimeout; releasing anyway`);
     this.#loopDone = true;
     this.#nap.end();
     await this.#loop;
@@ -195,7 +193,11 @@ export class Election extends EventEmitter<ElectionEvents> {
     let renewed: Lease | null;
     try {
       const attempt = this.#lock.renew(lease, ttl, this.#context);
-      const giveBack = (late: Lease | null) => late && void this.#releaseQuietly(late);
+      // A late answer comes after the deadline: revoked goes out before the late lease is given back.
+      const giveBack = (late: Lease | null) => {
+        this.#expireIfDue();
+        if (late) void this.#releaseQuietly(late);
+      };
       renewed = await bounded(attempt, Math.max(1, this.#deadline - start), this.#lock.kind, 'renew', giveBack);
     } catch (error) {
       this.#report(error, 'renew');
@@ -220,13 +222,12 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.#deadline = deadline;
     clearTimeout(this.#deadlineTimer);
     // Fires revoked on time even when a renew hangs; isPrimary never depends on it.
-    this.#deadlineTimer = setTimeout(
-      () => {
-        if (this.#lease !== null && !this.isPrimary) this.#loseLeadership('expired');
-      },
-      Math.max(0, deadline - this.#clock.now()) + 1,
-    );
+    this.#deadlineTimer = setTimeout(() => this.#expireIfDue(), Math.max(0, deadline - this.#clock.now()) + 1);
     this.#deadlineTimer.unref();
+  }
+
+  #expireIfDue(): void {
+    if (this.#lease !== null && !this.isPrimary) this.#loseLeadership('expired');
   }
 
   #clearLease(): void {

@@ -23,6 +23,8 @@ export interface CommandClient {
 export class ConnectionBinding {
   #id: string | null | undefined;
   #runId: Promise<string> | undefined;
+  /** Counts closed connections, so an answer that straddles a reconnect can be told apart. */
+  #connection = 0;
   #enabled: boolean;
   #warned = false;
 
@@ -34,6 +36,7 @@ export class ConnectionBinding {
     this.#enabled = enabled && client.isCluster !== true;
     // A reconnect is a new connection: leases made on the old one must not be renewed.
     client.on('close', () => {
+      this.#connection += 1;
       this.#runId = undefined;
       if (this.#id === undefined) return;
       this.#id = undefined;
@@ -69,9 +72,13 @@ export class ConnectionBinding {
   async isAlive(clientId: string, context?: AdapterCallContext): Promise<boolean | null> {
     if (!this.#enabled) return null;
     const [id = '', runId] = clientId.split('@');
+    const connection = this.#connection;
     try {
       if (runId !== (await this.#serverRunId())) return null;
       const listing = String(await this.client.call('CLIENT', 'LIST', 'ID', id));
+      // ioredis resends a command that was in flight when its connection dropped: the answer may
+      // come from a server that restarted meanwhile, where the holder's connection is gone too.
+      if (connection !== this.#connection) return null;
       return listing.trim() !== '';
     } catch (error) {
       this.#disable(error, context);
