@@ -5,23 +5,15 @@
  * for long; the manager replaces the dead worker; SIGTERM to the manager ends every process.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/free-port.js';
 import { Child, type ChildEvent, isRunning, killAll, wallNow } from '../helpers/processes.js';
 
 const cli = join(import.meta.dirname, '../../src/cli/primacy.ts');
 const app = join(import.meta.dirname, '../../examples/manager/app.ts');
 const WORKERS = 3;
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -7,12 +7,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileLockPath } from '../../src/index.js';
+import { freePort } from '../helpers/free-port.js';
 import { type ChildEvent, isRunning, wallNow } from '../helpers/processes.js';
 
 const run = promisify(execFile);
@@ -26,14 +26,6 @@ interface Role {
   pid: number;
   isPrimary: boolean;
   token: number | null;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Processes of this user whose environment names `home` as PM2_HOME: the daemon and its instances. */

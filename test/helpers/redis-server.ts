@@ -3,8 +3,8 @@
  * node without touching anyone else's Redis. A missing redis-server is a failure, never a skip.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from './free-port.js';
 
 export interface RedisServer {
   readonly port: number;
@@ -21,17 +21,6 @@ export interface RedisServer {
   /** Start again on the same port after `down()` (empty). */
   up(): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function launch(port: number, extraArgs: string[]): Promise<ChildProcess> {

@@ -1,22 +1,13 @@
 /** Zero-downtime restarts and scaling, with real HTTP traffic through the shared port. */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/free-port.js';
 import { Child, type ChildEvent, isRunning, killAll } from '../helpers/processes.js';
 
 const main = join(import.meta.dirname, '../fixtures/manager-main.ts');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function get(port: number, agent: Agent | false = false): Promise<boolean> {
   return new Promise((resolve) => {
