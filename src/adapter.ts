@@ -6,8 +6,13 @@
 
 /** Who holds (or held) a lock. Recorded with every lease so `inspect()` and `lock-status` can show it. */
 export interface HolderIdentity {
-  /** Unique per election instance; two elections in one process have different ids. */
+  /**
+   * What adapters compare to decide "this lease is mine": a random UUID, unique per election
+   * instance, never taken from options. Two elections (in one process or two) never share it.
+   */
   readonly id: string;
+  /** The `identity` option: a label for people (a pod name, a hostname). It may repeat across processes. */
+  readonly label?: string;
   readonly pid: number;
   readonly hostname: string;
   /** Wall-clock time (ms since epoch) the holder's process started. */
@@ -99,6 +104,12 @@ export interface LockAdapter {
   writeOutcome?(lease: Lease, outcome: RunOutcome): Promise<boolean>;
   /** Optional, for `runOnce`: the last outcome written for the lock, or null. */
   readOutcome?(name: string): Promise<RunOutcome | null>;
+  /**
+   * Optional, synchronous and local (no I/O): false once something the adapter saw voids `lease`
+   * before its deadline, such as the connection the lease is bound to closing. The elector reads
+   * it in every `isPrimary`, and on every `watch` hint, so such a lease ends at once.
+   */
+  isIntact?(lease: Lease): boolean;
   /** Releases what the adapter itself created (connections, sockets). Never closes user-passed clients. */
   close?(): Promise<void>;
 }

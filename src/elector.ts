@@ -36,6 +36,8 @@ export class Election extends EventEmitter<ElectionEvents> {
   #stopRequested = false;
   #loopDone = false;
   #stopPromise: Promise<void> | undefined;
+  /** The give-back of a lease lost by expiry or by the adapter's word, awaited before campaigning again. */
+  #giveBack: Promise<void> = Promise.resolve();
   #markReady!: () => void;
   readonly #loop: Promise<void>;
 
@@ -66,7 +68,9 @@ export class Election extends EventEmitter<ElectionEvents> {
    * reads `false` before any of its timers runs.
    */
   get isPrimary(): boolean {
-    return this.#lease !== null && this.#clock.now() < this.#deadline;
+    const lease = this.#lease;
+    // isIntact: the adapter's synchronous word that nothing it saw (a closed connection) voids the lease.
+    return lease !== null && this.#clock.now() < this.#deadline && this.#lock.isIntact?.(lease) !== false;
   }
 
   /** The fencing token of the current lease, or undefined when not primary. Pass it to storage. */
@@ -150,6 +154,7 @@ export class Election extends EventEmitter<ElectionEvents> {
 
   async #campaign(): Promise<'elected' | 'held' | 'error'> {
     const { ttl, drift } = this.#options;
+    await this.#giveBack;
     const start = this.#clock.now();
     let lease: Lease | null;
     try {
@@ -165,8 +170,9 @@ export class Election extends EventEmitter<ElectionEvents> {
       return 'held';
     }
     const deadline = start + ttl - drift;
-    // Paused mid-acquire past the deadline, or stopped meanwhile: the lease is not safe to use.
-    if (this.#clock.now() >= deadline || this.#stopRequested) {
+    // Paused mid-acquire past the deadline, stopped meanwhile, or made on a connection that has
+    // closed since: the lease is not safe to use.
+    if (this.#clock.now() >= deadline || this.#stopRequested || this.#lock.isIntact?.(lease) === false) {
       await this.#releaseQuietly(lease);
       return 'held';
     }
@@ -226,8 +232,12 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.#deadlineTimer.unref();
   }
 
+  /** Ends leadership the adapter no longer vouches for (`lost`), or whose deadline has passed (`expired`). */
   #expireIfDue(): void {
-    if (this.#lease !== null && !this.isPrimary) this.#loseLeadership('expired');
+    const lease = this.#lease;
+    if (lease === null) return;
+    if (this.#lock.isIntact?.(lease) === false) this.#loseLeadership('lost');
+    else if (this.#clock.now() >= this.#deadline) this.#loseLeadership('expired');
   }
 
   #clearLease(): void {
@@ -243,6 +253,10 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.#work.end(new PrimacyError('ERR_PRIMACY_REVOKED', `[primacy] leadership of "${this.name}" ${reason}`));
     this.#logger.warn(`[primacy] lost leadership of "${this.name}" (${reason}), token ${lease.token}`);
     this.emit('revoked', { reason, lease });
+    // Give it back (compare-and-delete: a no-op once it is someone else's). A lease that merely
+    // lapsed may still be recorded as ours, and the adapter drops what it kept for it (the file
+    // lock's beacon, which the next holder must be able to bind).
+    this.#giveBack = this.#releaseQuietly(lease);
     if (this.#options.onLoss === 'exit') {
       this.#logger.error(`[primacy] exiting: leadership of "${this.name}" ${reason} and onLoss is 'exit'`);
       process.exit(1);
@@ -280,10 +294,13 @@ export class Election extends EventEmitter<ElectionEvents> {
     return this.#stopRequested && wakeable ? Promise.resolve() : this.#nap.sleep(ms, wakeable);
   }
 
-  /** A hint from the adapter: a follower campaigns now; a primary re-checks its lease now. */
+  /**
+   * A hint from the adapter: a follower campaigns now; a primary whose lease the adapter no longer
+   * vouches for (its connection closed) steps down now, wherever the loop is (mid-renew included).
+   */
   #onHint(): void {
     if (this.#lease === null) this.#nap.hint();
-    else this.#nap.urgent();
+    else this.#expireIfDue();
   }
 
   #report(error: unknown, operation: string): void {

@@ -31,9 +31,14 @@ function processFacts(): ProcessFacts {
   return facts;
 }
 
-/** A fresh identity for one election: process facts plus a unique id. */
-export function createHolderIdentity(id: string = randomUUID()): HolderIdentity {
-  return { id, pid: process.pid, ...processFacts(), version: VERSION };
+/**
+ * A fresh identity for one election: process facts plus a unique id. `label` (the `identity`
+ * option) is only shown to people: two processes started with one pod name must still never read
+ * each other's lease as their own, so the id compared by adapters is always new.
+ */
+export function createHolderIdentity(label?: string): HolderIdentity {
+  const identity = { id: randomUUID(), pid: process.pid, ...processFacts(), version: VERSION };
+  return label === undefined ? identity : { ...identity, label };
 }
 
 /** Linux: the fields of /proc/<pid>/stat after the command name, or undefined elsewhere. */

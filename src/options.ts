@@ -20,7 +20,9 @@ export interface ElectionOptions {
    */
   ttl?: number;
   /**
-   * How often the primary renews its lease. Must leave room before the TTL runs out.
+   * How often the primary renews its lease. With jitter the renew may start as late as
+   * renewInterval × (1 + jitter), which must still leave 10% of the TTL (plus the drift margin)
+   * for the renew's round trip; anything later is refused at construction.
    * @default ttl / 3
    */
   renewInterval?: number;
@@ -36,8 +38,10 @@ export interface ElectionOptions {
    */
   jitter?: number;
   /**
-   * This candidate's id, shown by `inspect()` and `lock-status` (a pod name, say).
-   * @default a random UUID
+   * A label for people, shown by `inspect()` and `lock-status` (a pod name, a hostname). It may
+   * repeat across processes: what decides "this lease is mine" is a random id unique to each
+   * election (`election.holder.id`), so two elections with one label never both hold the lock.
+   * @default none (the holder is shown by its id, pid and host)
    */
   identity?: string;
   /**
@@ -94,6 +98,8 @@ export interface ResolvedOptions {
 }
 
 const MAX_DELAY = 2_147_483_647; // setTimeout's limit.
+/** Share of the TTL kept free after the latest (jittered) renew starts, for the renew's round trip. */
+const RENEW_ROOM = 0.1;
 
 export function resolveOptions(options: ElectionOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -106,19 +112,24 @@ export function resolveOptions(options: ElectionOptions): ResolvedOptions {
   }
   const ttl = durationOption('ttl', options.ttl, DEFAULTS.ttl, 1000);
   const drift = ttl * DEFAULTS.driftFactor + 2;
-  const renewInterval = durationOption('renewInterval', options.renewInterval, Math.round(ttl / 3), 1);
-  if (renewInterval >= ttl - drift) {
-    throw new PrimacyConfigError(
-      'renewInterval',
-      renewInterval,
-      `below the TTL less its drift margin (${Number((ttl - drift).toFixed(2))} ms for ttl ${ttl})`,
-    );
-  }
-  const retryInterval = durationOption('retryInterval', options.retryInterval, DEFAULTS.retryInterval, 1);
   const jitter = options.jitter ?? DEFAULTS.jitter;
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
     throw new PrimacyConfigError('jitter', jitter, 'a number from 0 to 1');
   }
+  const renewInterval = durationOption('renewInterval', options.renewInterval, Math.round(ttl / 3), 1);
+  // What the elector really does: it sleeps up to renewInterval × (1 + jitter) before renewing,
+  // and the renew's round trip must still fit before the lease's deadline (ttl − drift).
+  const latestRenew = renewInterval * (1 + jitter);
+  const renewBy = ttl * (1 - RENEW_ROOM) - drift;
+  if (latestRenew > renewBy) {
+    const most = Math.floor(renewBy / (1 + jitter));
+    throw new PrimacyConfigError(
+      'renewInterval',
+      renewInterval,
+      `at most ${most} ms for ttl ${ttl} and jitter ${jitter} (a renew may start as late as renewInterval × (1 + jitter) and must leave ${RENEW_ROOM * 100}% of the TTL and the drift margin for its round trip)`,
+    );
+  }
+  const retryInterval = durationOption('retryInterval', options.retryInterval, DEFAULTS.retryInterval, 1);
   if (options.identity !== undefined && (typeof options.identity !== 'string' || options.identity === '')) {
     throw new PrimacyConfigError('identity', options.identity, 'a non-empty string');
   }

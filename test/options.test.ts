@@ -147,21 +147,31 @@ describe('elect() rejects bad options at construction', () => {
   });
 
   it.each([
-    // ttl, drift = ttl * 1% + 2 ms, so the limit is ttl - drift.
-    [10_000, 9898, 9898],
-    [10_000, 10_000, 9898],
-    [10_000, 20_000, 9898],
-    [3000, 2968, 2968],
-    [1000, 988, 988],
-  ])('rejects renewInterval that leaves no room before the TTL (ttl %i, renewInterval %i)', (ttl, renewInterval, limit) => {
-    const options = ttl === DEFAULTS.ttl ? base({ renewInterval }) : base({ ttl, renewInterval });
-    const error = configError(options);
-    expect(error.option).toBe('renewInterval');
-    expect(error.value).toBe(renewInterval);
-    expect(error.message).toBe(
-      expectMessage('renewInterval', `below the TTL less its drift margin (${limit} ms for ttl ${ttl})`, `${renewInterval} (number)`),
-    );
-  });
+    // The limit: (ttl × 90% − drift) / (1 + jitter), drift = ttl × 1% + 2 ms, jitter 0.2 by default.
+    [10_000, 0.2, 7416, 7415],
+    [10_000, 0.2, 9898, 7415],
+    [10_000, 0.2, 20_000, 7415],
+    [3000, 0.2, 2224, 2223],
+    [1000, 0.2, 741, 740],
+    // ttl 1000 / renewInterval 900 was accepted once and expired five times in 20 s with one candidate.
+    [1000, 0.2, 900, 740],
+    [1000, 0, 889, 888],
+    [1000, 1, 445, 444],
+  ])(
+    'rejects renewInterval that leaves no room before the TTL (ttl %i, jitter %d, renewInterval %i)',
+    (ttl, jitter, renewInterval, limit) => {
+      const error = configError(base({ ttl, jitter, renewInterval }));
+      expect(error.option).toBe('renewInterval');
+      expect(error.value).toBe(renewInterval);
+      expect(error.message).toBe(
+        expectMessage(
+          'renewInterval',
+          `at most ${limit} ms for ttl ${ttl} and jitter ${jitter} (a renew may start as late as renewInterval × (1 + jitter) and must leave 10% of the TTL and the drift margin for its round trip)`,
+          `${renewInterval} (number)`,
+        ),
+      );
+    },
+  );
 
   it('throws before registering signal handlers or starting anything', () => {
     const before = process.listenerCount('SIGTERM');
@@ -177,8 +187,9 @@ describe('elect() accepts valid edge values', () => {
     ['ttl at the setTimeout limit', { ttl: LIMIT }],
     ['jitter 0', { jitter: 0 }],
     ['jitter 1', { jitter: 1 }],
-    ['renewInterval just below the limit (default ttl)', { renewInterval: 9897 }],
-    ['renewInterval just below the limit (ttl 1000)', { ttl: 1000, renewInterval: 987 }],
+    ['renewInterval at the limit (default ttl)', { renewInterval: 7415 }],
+    ['renewInterval at the limit (ttl 1000)', { ttl: 1000, renewInterval: 740 }],
+    ['renewInterval at the limit (ttl 1000, no jitter)', { ttl: 1000, jitter: 0, renewInterval: 888 }],
     ['renewInterval 1', { renewInterval: 1 }],
     ['retryInterval 1', { retryInterval: 1 }],
     ['stopTimeout 0', { stopTimeout: 0 }],
@@ -206,11 +217,12 @@ describe('options take effect', () => {
     expect(b.lease?.ttl).toBe(1000);
   });
 
-  it('records the identity in the lease', async () => {
+  it('records the identity in the lease as a label; the id compared by adapters stays unique', async () => {
     const election = start(base({ identity: 'pod-7' }));
     await election.ready;
-    expect(election.holder.id).toBe('pod-7');
-    expect((await election.leader())?.holder?.id).toBe('pod-7');
+    expect(election.holder.label).toBe('pod-7');
+    expect(election.holder.id).not.toBe('pod-7');
+    expect((await election.leader())?.holder).toMatchObject({ id: election.holder.id, label: 'pod-7' });
   });
 
   it('elects one primary per name', async () => {

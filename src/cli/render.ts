@@ -45,7 +45,7 @@ export function changeKey(status: LockStatus): string {
 export function verdictLine(status: LockStatus): string {
   const { record, reason, now } = status;
   const who = (holder: HolderIdentity | null | undefined) =>
-    holder ? `pid ${holder.pid} on host ${holder.hostname}` : 'an unknown holder';
+    holder ? `pid ${holder.pid} on host ${holder.hostname}${holder.label ? ` (${holder.label})` : ''}` : 'an unknown holder';
   switch (reason) {
     case 'never':
       return 'free: never taken (the first candidate gets token 1)';
@@ -76,6 +76,7 @@ export function renderTable(status: LockStatus): string {
     const held = record.state === 'held';
     rows.push(
       ['holder id', holder?.id ?? '?'],
+      ['identity', holder?.label ?? '-'],
       ['pid', holder ? String(holder.pid) : '?'],
       ['host', holder?.hostname ?? '?'],
       ['alive', !held ? '-' : record.alive === true ? 'yes' : record.alive === false ? 'no' : 'unknown'],

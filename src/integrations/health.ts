@@ -17,7 +17,7 @@ export interface ElectionHealth {
   /** The fencing token while primary, else the current holder's (as the backend reports it), else null. */
   readonly token: number | null;
   /** Who holds the lock now (this process while primary), or null when it is free. */
-  readonly holder: Pick<HolderIdentity, 'id' | 'pid' | 'hostname'> | null;
+  readonly holder: Pick<HolderIdentity, 'id' | 'label' | 'pid' | 'hostname'> | null;
   /** Milliseconds since the current holder acquired the lock, by wall clock. */
   readonly leaseAgeMs: number | null;
   /** Milliseconds since the current holder last renewed, by wall clock. */
@@ -47,15 +47,14 @@ export async function electionHealth(election: Election, options: HealthOptions 
   const now = Date.now();
   const lease = election.lease;
   if (lease) {
-    const { id, pid, hostname } = lease.holder;
     const since = { leaseAgeMs: now - lease.acquiredAt, sinceRenewMs: now - lease.renewedAt };
-    return { ...base, role: 'primary', ok: true, token: lease.token, holder: { id, pid, hostname }, ...since };
+    return { ...base, role: 'primary', ok: true, token: lease.token, holder: publicHolder(lease.holder), ...since };
   }
   const role = election.stopped ? 'stopped' : 'follower';
   try {
     const record = await bounded(election.leader(), timeout, 'health', 'inspect');
     const held = record?.state === 'held' && record.holder !== null;
-    const holder = held ? { id: record.holder.id, pid: record.holder.pid, hostname: record.holder.hostname } : null;
+    const holder = held ? publicHolder(record.holder) : null;
     return {
       ...base,
       role,
@@ -69,4 +68,9 @@ export async function electionHealth(election: Election, options: HealthOptions 
     const message = error instanceof Error ? error.message : String(error);
     return { ...base, role, ok: false, token: null, holder: null, leaseAgeMs: null, sinceRenewMs: null, error: message };
   }
+}
+
+/** What a health answer shows of a holder: who it is to people and to `lock-status`, nothing more. */
+function publicHolder({ id, label, pid, hostname }: HolderIdentity): ElectionHealth['holder'] {
+  return label === undefined ? { id, pid, hostname } : { id, label, pid, hostname };
 }

@@ -47,6 +47,16 @@ describe('worker manager', () => {
     expect(workers.filter((w) => w.primary).map((w) => w.pid)).toEqual([first.pid]);
   });
 
+  it('keeps one primary when every worker campaigns with the same identity label', async () => {
+    const manager = startManager({ APP_IDENTITY: 'pod-7' });
+    await manager.waitFor((e) => e.ev === 'started', 20_000);
+    await elected(manager);
+    // Every follower retries within retryInterval (5 s ± 20%): one that took the shared label for
+    // its own would have been granted the lease.
+    await new Promise((r) => setTimeout(r, 6500));
+    expect(manager.events.filter((e) => e.ev === 'elected')).toHaveLength(1);
+  });
+
   it('grants a new primary within moments of the old one dying, and replaces the dead worker in its slot', async () => {
     const manager = startManager();
     await manager.waitFor((e) => e.ev === 'started', 20_000);
