@@ -1,11 +1,14 @@
 import { Redis } from 'ioredis';
 import { parseOutcome } from '../src/_internal/outcome.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
-import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
+import { PrimacyBackendError } from '../src/errors.js';
 import { type CommandClient, ConnectionBinding } from './redis/connection.js';
+import { EvictionCheck } from './redis/eviction.js';
 import { Followers, type Subscriber } from './redis/followers.js';
+import { validate } from './redis/options.js';
 import { belongsTo, parseValue, valueTail } from './redis/record.js';
 import { ACQUIRE, RELEASE, RENEW, run, type ScriptClient, TAKE_OVER, WRITE_OUTCOME } from './redis/scripts.js';
+import { SeenHolders } from './redis/seen.js';
 
 /** The ioredis surface the adapter uses; `Redis`, `Cluster` and Sentinel-backed clients all fit. */
 export type RedisClientLike = ScriptClient &
@@ -51,6 +54,8 @@ class RedisLock implements LockAdapter {
   readonly #prefix: string;
   readonly #binding: ConnectionBinding;
   readonly #followers: Followers;
+  readonly #eviction: EvictionCheck;
+  readonly #seen = new SeenHolders();
 
   constructor(options: RedisLockOptions) {
     const { client, url, prefix = 'primacy:', connectionBinding = true, livenessInterval = 150 } = validate(options);
@@ -60,22 +65,34 @@ class RedisLock implements LockAdapter {
     this.#prefix = prefix;
     this.#binding = new ConnectionBinding(this.#client, () => this.#followers.notifyAll(), connectionBinding);
     this.#followers = new Followers(() => this.#client.duplicate() as Subscriber, this.#binding, livenessInterval);
+    this.#eviction = new EvictionCheck(this.#client);
   }
 
   async acquire(name: string, holder: HolderIdentity, ttl: number, context?: AdapterCallContext): Promise<Lease | null> {
-    const key = this.#key(name, 'lock');
-    const counter = this.#key(name, 'token');
+    const keys = [this.#key(name, 'lock'), this.#key(name, 'token'), this.#key(name, 'released')] as const;
     try {
-      const clientId = await this.#binding.current(context);
-      const tail = valueTail(clientId, { holder, acquiredAt: Date.now(), ttl });
-      const [granted, value] = (await run(this.#client, ACQUIRE, [key, counter, ttl, holder.id, tail])) as [number, string];
-      if (granted === 1) return this.#granted(name, key, value, clientId, holder, ttl);
-      const current = parseValue(value);
-      if (current?.clientId && (await this.#binding.isAlive(current.clientId, context)) === false) {
-        const taken = (await run(this.#client, TAKE_OVER, [key, counter, value, ttl, holder.id, tail])) as string | null;
-        if (taken) return this.#granted(name, key, taken, clientId, holder, ttl);
+      // A second pass only after a vanished holder turned out to be over.
+      for (let pass = 0; pass < 2; pass++) {
+        const clientId = await this.#binding.current(context);
+        const mayEvict = await this.#eviction.mayEvict(context);
+        const tail = valueTail(clientId, { holder, acquiredAt: Date.now(), ttl });
+        const seen = this.#seen.last(name)?.token ?? 0;
+        const args = [...keys, ttl, holder.id, tail, seen, this.#seen.floor(name), mayEvict ? 1 : 0];
+        const [status, value] = (await run(this.#client, ACQUIRE, args)) as [number, string];
+        if (status === 1) return this.#granted(name, value, clientId, holder, ttl);
+        if (status === 2) {
+          if (await this.#vanishedHolderIsOver(name, keys[0], context)) continue;
+          return null;
+        }
+        const current = parseValue(value);
+        if (current) this.#seen.saw(name, current, ttl);
+        if (current?.clientId && (await this.#binding.isAlive(current.clientId, context)) === false) {
+          const taken = (await run(this.#client, TAKE_OVER, [...keys, value, ttl, holder.id, tail])) as string | null;
+          if (taken) return this.#granted(name, taken, clientId, holder, ttl);
+        }
+        this.#followers.followHolder(name, current?.clientId ?? null);
+        return null;
       }
-      this.#followers.followHolder(name, current?.clientId ?? null);
       return null;
     } catch (error) {
       throw backendError('acquire', error);
@@ -87,20 +104,29 @@ class RedisLock implements LockAdapter {
     const { key, value, clientId } = lease.data as RedisLeaseData;
     // Never renew a lease made on a connection we have since lost: another process may already
     // have taken it over when the server saw that connection close.
-    if (clientId !== null && this.#binding.known !== clientId) return null;
+    if (!this.#binding.isCurrent(clientId)) return null;
     try {
       const renewed = await run(this.#client, RENEW, [key, value, ttl]);
+      // An answer on another connection than the lease's: ioredis resent the renew after a reset,
+      // and the server may have let someone take over in between. The lease is over.
+      if (!this.#binding.isCurrent(clientId)) return null;
       return renewed === 1 ? { ...lease, renewedAt: Date.now(), ttl } : null;
     } catch (error) {
       throw backendError('renew', error);
     }
   }
 
+  /** Whether the connection the lease is bound to is still the one we talk on (see `LockAdapter.isIntact`). */
+  isIntact(lease: Lease): boolean {
+    const data = lease.data as RedisLeaseData | undefined;
+    return data !== undefined && this.#binding.isCurrent(data.clientId);
+  }
+
   async release(lease: Lease): Promise<void> {
     if (!belongsTo((lease.data as RedisLeaseData | undefined)?.value, lease)) return;
     const { key, value } = lease.data as RedisLeaseData;
     try {
-      await run(this.#client, RELEASE, [key, value, this.#key(lease.name, 'events')]);
+      await run(this.#client, RELEASE, [key, this.#key(lease.name, 'released'), value, this.#key(lease.name, 'events')]);
     } catch (error) {
       throw backendError('release', error);
     }
@@ -171,43 +197,52 @@ class RedisLock implements LockAdapter {
     if (this.#ownsClient) await this.#client.quit().catch(() => undefined);
   }
 
-  #granted(name: string, key: string, value: string, clientId: string | null, holder: HolderIdentity, ttl: number): Lease {
+  #granted(name: string, value: string, clientId: string | null, holder: HolderIdentity, ttl: number): Lease | null {
+    const key = this.#key(name, 'lock');
+    if (!this.#binding.isCurrent(clientId)) {
+      // The answer came on a new connection (ioredis resent the command after a reset): the lock
+      // names a connection that is gone, so anyone may take it over. Not a lease: give it back.
+      const released = [key, this.#key(name, 'released'), value, this.#key(name, 'events')];
+      void run(this.#client, RELEASE, released).catch(() => undefined);
+      return null;
+    }
     this.#followers.stopFollowing(name);
+    const token = parseValue(value)?.token ?? 0;
+    this.#seen.hold(name, token);
     const now = Date.now();
     const data: RedisLeaseData = { key, value, clientId };
-    return { name, token: parseValue(value)?.token ?? 0, holder, acquiredAt: now, renewedAt: now, ttl, data };
+    return { name, token, holder, acquiredAt: now, renewedAt: now, ttl, data };
   }
 
-  #key(name: string, part: 'lock' | 'token' | 'events' | 'outcome'): string {
+  /**
+   * The holder we last saw is gone from the server without a release (FLUSHALL, eviction, an empty
+   * restart, or an expiry we cannot tell from those). Over once its connection is known closed, or
+   * once its TTL has passed since we first found it gone; until then nobody may take over.
+   */
+  async #vanishedHolderIsOver(name: string, key: string, context?: AdapterCallContext): Promise<boolean> {
+    const seen = this.#seen.last(name);
+    if (!seen || (seen.clientId && (await this.#binding.isAlive(seen.clientId, context)) === false)) {
+      this.#seen.forget(name);
+      return true;
+    }
+    const first = this.#seen.firstNotice(name);
+    const remaining = this.#seen.remainingAfterVanish(name);
+    if (remaining <= 0) {
+      this.#seen.forget(name);
+      return true;
+    }
+    if (first) {
+      context?.warn?.(
+        `[primacy] [redis] ${key} vanished without a release while pid ${seen.pid ?? '?'} on ${seen.hostname ?? '?'} held it with token ${seen.token} (FLUSHALL, eviction or an empty restart?): waiting out its TTL, ${Math.ceil(remaining)} ms, before anyone here takes over`,
+      );
+    }
+    return false;
+  }
+
+  #key(name: string, part: 'lock' | 'token' | 'released' | 'events' | 'outcome'): string {
     // The hash tag keeps a lock's keys in one Cluster slot; braces in names would break it.
     return `${this.#prefix}{${name.replace(/[{}]/g, '_')}}:${part}`;
   }
-}
-
-function validate(options: RedisLockOptions): RedisLockOptions {
-  const scope = 'redis';
-  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, '{ client } or { url }', scope);
-  const { client, url, prefix, connectionBinding, livenessInterval } = options;
-  if ((client === undefined) === (url === undefined)) {
-    throw new PrimacyConfigError('client', client, 'an ioredis client, or `url` instead (exactly one of them)', scope);
-  }
-  if (client !== undefined) {
-    const methods = ['evalsha', 'eval', 'call', 'get', 'pttl', 'duplicate', 'on'];
-    const missing = methods.filter((m) => typeof (client as unknown as Record<string, unknown>)?.[m] !== 'function');
-    if (missing.length > 0)
-      throw new PrimacyConfigError('client', client, `an ioredis client (Redis, Cluster); missing ${missing.join(', ')}`, scope);
-  }
-  if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
-    throw new PrimacyConfigError('url', url, 'a redis:// or rediss:// URL', scope);
-  }
-  if (prefix !== undefined && typeof prefix !== 'string') throw new PrimacyConfigError('prefix', prefix, 'a string', scope);
-  if (connectionBinding !== undefined && typeof connectionBinding !== 'boolean') {
-    throw new PrimacyConfigError('connectionBinding', connectionBinding, 'a boolean', scope);
-  }
-  if (livenessInterval !== undefined && (typeof livenessInterval !== 'number' || !(livenessInterval >= 10 && livenessInterval <= 60_000))) {
-    throw new PrimacyConfigError('livenessInterval', livenessInterval, 'a number of ms from 10 to 60000', scope);
-  }
-  return options;
 }
 
 function backendError(operation: string, error: unknown): PrimacyBackendError {

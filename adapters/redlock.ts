@@ -41,6 +41,8 @@ class QuorumLock implements LockAdapter {
   readonly #prefix: string;
   readonly #nodeTimeout: number | undefined;
   readonly #driftFactor: number;
+  /** Per lock, the highest token seen or held: the floor under the next one, should counters be lost. */
+  readonly #floor = new Map<string, number>();
 
   constructor(options: RedlockOptions) {
     const {
@@ -71,7 +73,8 @@ class QuorumLock implements LockAdapter {
     const counters = await Promise.all(nodes.map((node) => node.get(counter)));
     const answered = counters.filter((c) => c !== undefined);
     if (answered.length < this.#quorum) throw this.#noQuorum('acquire', answered.length);
-    const token = Math.max(0, ...answered.map((c) => Number(c ?? 0))) + 1;
+    // Never at or below a token this adapter has seen: a majority of counters may have been lost.
+    const token = Math.max(this.#floor.get(name) ?? 0, ...answered.map((c) => Number(c ?? 0))) + 1;
     const clientIds = await Promise.all(nodes.map((node) => node.clientId(context).then((id) => id ?? null)));
     const record = { holder, acquiredAt: Date.now(), ttl };
     const values = await Promise.all(
@@ -79,12 +82,12 @@ class QuorumLock implements LockAdapter {
         const tail = valueTail(clientIds[i] ?? null, record);
         const result = (await node.script(ACQUIRE_WITH_TOKEN, [key, counter, ttl, holder.id, token, tail])) as [number, string] | undefined;
         if (!result) return null;
-        if (result[0] === 1) return result[1];
+        if (result[0] === 1) return node.onSameConnection(clientIds[i] ?? null, result[1]);
         const current = parseValue(result[1]);
+        if (current) this.#raiseFloor(name, current.token);
         if (current?.clientId && (await node.isAlive(current.clientId, context)) === false) {
-          return (
-            ((await node.script(TAKE_OVER_WITH_TOKEN, [key, counter, result[1], ttl, holder.id, token, tail])) as string | null) ?? null
-          );
+          const taken = (await node.script(TAKE_OVER_WITH_TOKEN, [key, counter, result[1], ttl, holder.id, token, tail])) as string | null;
+          return node.onSameConnection(clientIds[i] ?? null, taken ?? null);
         }
         node.followers.followHolder(name, current?.clientId ?? null);
         return null;
@@ -93,6 +96,7 @@ class QuorumLock implements LockAdapter {
     const granted = values.filter((v) => v !== null).length;
     if (granted >= this.#quorum && performance.now() - started < ttl - this.#drift(ttl)) {
       for (const node of nodes) node.followers.stopFollowing(name);
+      this.#raiseFloor(name, token);
       const now = Date.now();
       const data: QuorumLeaseData = { values, clientIds };
       return { name, token, holder, acquiredAt: now, renewedAt: now, ttl, data };
@@ -112,15 +116,26 @@ class QuorumLock implements LockAdapter {
     const renewed = await Promise.all(
       this.#withTimeout(ttl).map(async (node, i) => {
         const value = values[i];
-        // A node whose connection we lost since may already belong to someone else: skip it.
-        if (!value || (clientIds[i] !== null && node.binding.known !== clientIds[i])) return false;
-        return (await node.script(RENEW, [key, value, ttl])) === 1;
+        // A node whose connection we lost since may already belong to someone else: skip it. So is
+        // a node whose answer came on a new connection (ioredis resent the renew after a reset).
+        const clientId = clientIds[i] ?? null;
+        if (!value || !node.binding.isCurrent(clientId)) return false;
+        const renewed = (await node.script(RENEW, [key, value, ttl])) === 1;
+        return renewed && node.binding.isCurrent(clientId);
       }),
     );
     if (renewed.filter(Boolean).length < this.#quorum || performance.now() - started >= ttl - this.#drift(ttl)) return null;
     const keys = { lock: key, counter: this.#key(lease.name, 'token') };
     const data = await claimMissingNodes(this.#withTimeout(ttl), keys, lease, ttl, renewed);
     return { ...lease, renewedAt: Date.now(), ttl, data };
+  }
+
+  /** Intact while the connections of a majority of the nodes that granted it are still open. */
+  isIntact(lease: Lease): boolean {
+    const data = lease.data as QuorumLeaseData | undefined;
+    if (!data) return false;
+    const intact = this.#nodes.filter((node, i) => data.values[i] && node.binding.isCurrent(data.clientIds[i] ?? null));
+    return intact.length >= this.#quorum;
   }
 
   async release(lease: Lease): Promise<void> {
@@ -203,8 +218,10 @@ class QuorumLock implements LockAdapter {
   }
 
   async #releaseValues(name: string, values: ReadonlyArray<string | null>, wake = true): Promise<void> {
-    const [key, channel] = [this.#key(name, 'lock'), wake ? this.#key(name, 'events') : ''];
-    await Promise.all(this.#nodes.map((node, i) => (values[i] ? node.script(RELEASE, [key, values[i] as string, channel]) : undefined)));
+    const [key, released, channel] = [this.#key(name, 'lock'), this.#key(name, 'released'), wake ? this.#key(name, 'events') : ''];
+    await Promise.all(
+      this.#nodes.map((node, i) => (values[i] ? node.script(RELEASE, [key, released, values[i] as string, channel]) : undefined)),
+    );
   }
 
   /** The nodes, with a per-node timeout fitted to this TTL unless one was configured. */
@@ -219,6 +236,10 @@ class QuorumLock implements LockAdapter {
     return ttl * this.#driftFactor + 2;
   }
 
+  #raiseFloor(name: string, token: number): void {
+    if (Number.isSafeInteger(token) && token > (this.#floor.get(name) ?? 0)) this.#floor.set(name, token);
+  }
+
   #notifyAll(): void {
     for (const node of this.#nodes) node.followers.notifyAll();
   }
@@ -231,7 +252,7 @@ class QuorumLock implements LockAdapter {
     );
   }
 
-  #key(name: string, part: 'lock' | 'token' | 'events' | 'outcome'): string {
+  #key(name: string, part: 'lock' | 'token' | 'released' | 'events' | 'outcome'): string {
     return `${this.#prefix}{${name.replace(/[{}]/g, '_')}}:${part}`;
   }
 }

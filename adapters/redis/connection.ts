@@ -68,6 +68,15 @@ export class ConnectionBinding {
     return this.#enabled ? this.#id : null;
   }
 
+  /**
+   * Whether `clientId` (a lease's connection, null when unbound) is the connection commands go out
+   * on now. False from the moment ioredis reports that connection closed: a reply that arrives
+   * after that came on a new connection (ioredis resends commands that were in flight).
+   */
+  isCurrent(clientId: string | null): boolean {
+    return clientId === null || this.known === clientId;
+  }
+
   /** Whether the connection `clientId` is still open on the server; null when we cannot tell. */
   async isAlive(clientId: string, context?: AdapterCallContext): Promise<boolean | null> {
     if (!this.#enabled) return null;

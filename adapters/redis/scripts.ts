@@ -16,31 +16,59 @@ export function script(keys: number, source: string): Script {
 }
 
 /**
+ * Lua for "the next token": the counter's INCR, but never at or below `floor` (the highest token
+ * the caller has seen, or the last released one), so a counter lost to FLUSHALL, eviction or an
+ * empty restart never sends tokens backwards. Expects `floor` (a number) in scope.
+ */
+const NEXT_TOKEN = `local token = redis.call('INCR', KEYS[2])
+if token <= floor then
+  token = floor + 1
+  redis.call('SET', KEYS[2], string.format('%d', token))
+end`;
+
+/** Lua: the last released token (the RELEASE script's marker), 0 if none. */
+const RELEASED = `tonumber(redis.call('GET', KEYS[3]) or '0')`;
+
+/**
  * Grants the lock if it is free, or if its current holder is the caller itself (it lost track of
  * its lease and campaigns again): a new token either way.
- * KEYS[1] lock, KEYS[2] token counter. ARGV[1] ttl ms, ARGV[2] holder id, ARGV[3] `<client id>|<record>`.
+ *
+ * A lock key can vanish four ways: a release (which leaves its token in the marker), expiry, or
+ * state loss (FLUSHALL, eviction, an empty restart) under a holder that may still be inside its
+ * lease. A caller that saw a holder (ARGV[4]: its token, else 0) gets {2, released} instead of the
+ * lock when that holder was not released and the loss cannot be told from expiry: the counter is
+ * gone too, or the server may evict (ARGV[6] = '1'). The caller then waits one of that holder's
+ * TTLs by its own clock.
+ * KEYS[1] lock, KEYS[2] token counter, KEYS[3] released marker. ARGV[1] ttl ms, ARGV[2] holder id,
+ * ARGV[3] `<client id>|<record>`, ARGV[4] token seen, ARGV[5] token floor, ARGV[6] may evict.
  * Returns {1, value} when granted, {0, current value} when held by someone else.
  */
 export const ACQUIRE = script(
-  2,
+  3,
   `local current = redis.call('GET', KEYS[1])
-if current and string.match(current, '^%d+|([^|]*)|') ~= ARGV[2] then
-  return {0, current}
+if current then
+  if string.match(current, '^%d+|([^|]*)|') ~= ARGV[2] then return {0, current} end
+elseif tonumber(ARGV[4]) > ${RELEASED} and (ARGV[6] == '1' or redis.call('EXISTS', KEYS[2]) == 0) then
+  return {2, ''}
 end
-local value = redis.call('INCR', KEYS[2]) .. '|' .. ARGV[2] .. '|' .. ARGV[3]
+local floor = math.max(tonumber(ARGV[5]), ${RELEASED})
+${NEXT_TOKEN}
+local value = string.format('%d', token) .. '|' .. ARGV[2] .. '|' .. ARGV[3]
 redis.call('SET', KEYS[1], value, 'PX', ARGV[1])
 return {1, value}`,
 );
 
 /**
  * Takes the lock over from a holder whose connection is gone, only if nothing changed since.
- * KEYS[1] lock, KEYS[2] token counter. ARGV[1] value seen, ARGV[2] ttl ms, ARGV[3] holder id,
- * ARGV[4] `<client id>|<record>`. Returns the new value, or false.
+ * KEYS[1] lock, KEYS[2] token counter, KEYS[3] released marker. ARGV[1] value seen, ARGV[2] ttl
+ * ms, ARGV[3] holder id, ARGV[4] `<client id>|<record>`. Returns the new value, or false.
  */
 export const TAKE_OVER = script(
-  2,
+  3,
   `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
-local value = redis.call('INCR', KEYS[2]) .. '|' .. ARGV[3] .. '|' .. ARGV[4]
+local floor = math.max(tonumber(string.match(ARGV[1], '^(%d+)|')), ${RELEASED})
+${NEXT_TOKEN}
+local value = string.format('%d', token) .. '|' .. ARGV[3] .. '|' .. ARGV[4]
 redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
 return value`,
 );
@@ -54,13 +82,17 @@ return 1`,
 );
 
 /**
- * Compare-and-delete, then wake the followers. KEYS[1] lock. ARGV[1] our value, ARGV[2] channel
- * (empty: wake nobody). Returns 1 if released, 0 if it was no longer ours.
+ * Compare-and-delete, then leave the released token in the marker (so a vanished key is never
+ * mistaken for a release, and tokens continue above it) and wake the followers.
+ * KEYS[1] lock, KEYS[2] released marker. ARGV[1] our value, ARGV[2] channel (empty: wake nobody).
+ * Returns 1 if released, 0 if it was no longer ours.
  */
 export const RELEASE = script(
-  1,
+  2,
   `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
+local token = tonumber(string.match(ARGV[1], '^(%d+)|'))
+if token > tonumber(redis.call('GET', KEYS[2]) or '0') then redis.call('SET', KEYS[2], string.format('%d', token)) end
 if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], 'released') end
 return 1`,
 );

@@ -30,7 +30,8 @@ export async function claimMissingNodes(
       const clientId = (await node.clientId()) ?? null;
       const args = [keys.lock, keys.counter, ttl, lease.holder.id, lease.token, valueTail(clientId, record)];
       const result = (await node.script(ACQUIRE_WITH_TOKEN, args)) as [number, string] | undefined;
-      return result?.[0] === 1 ? { value: result[1], clientId } : { value: null, clientId: null };
+      const value = result?.[0] === 1 ? node.onSameConnection(clientId, result[1]) : null;
+      return value === null ? { value: null, clientId: null } : { value, clientId };
     }),
   );
   return { values: claimed.map((c) => c.value), clientIds: claimed.map((c) => c.clientId) };

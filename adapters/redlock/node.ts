@@ -35,6 +35,15 @@ export class QuorumNode {
     return bounded(run(this.client, script, args), this.timeout, 'redlock', 'node').catch(() => undefined);
   }
 
+  /**
+   * `value` if the answer that carried it came on the connection `clientId` names (null: unbound);
+   * else null: ioredis resent the command on a new connection, and the value names a closed one.
+   * Such a grant is left to expire or be taken over, never counted.
+   */
+  onSameConnection(clientId: string | null, value: string | null): string | null {
+    return value !== null && this.binding.isCurrent(clientId) ? value : null;
+  }
+
   async get(key: string): Promise<string | null | undefined> {
     return bounded(this.client.get(key), this.timeout, 'redlock', 'node').catch(() => undefined);
   }

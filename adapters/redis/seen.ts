@@ -1,0 +1,86 @@
+/**
+ * What a candidate remembers of each lock between its attempts, so that state loss is never taken
+ * for a release (DESIGN.md: "State loss is not a release"):
+ *
+ * - the last holder it saw (token, connection, TTL): when that holder's key vanishes without a
+ *   release (FLUSHALL, eviction, an empty restart), the holder may still be inside its lease, so
+ *   the candidate waits one of that holder's TTLs, by its own monotonic clock, from the moment it
+ *   first found the key gone (the holder's last renew came before the loss);
+ * - the highest token it has seen or held: the floor under the next token, when the counter itself
+ *   was lost.
+ */
+import type { ParsedValue } from './record.js';
+
+export interface SeenHolder {
+  readonly token: number;
+  readonly clientId: string | null;
+  readonly ttl: number;
+  readonly pid: number | undefined;
+  readonly hostname: string | undefined;
+}
+
+export class SeenHolders {
+  readonly #seen = new Map<string, SeenHolder>();
+  readonly #vanishedAt = new Map<string, number>();
+  readonly #floor = new Map<string, number>();
+
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  /** Someone else holds `name`: remember them. `fallbackTtl` when their record is unreadable. */
+  saw(name: string, value: ParsedValue, fallbackTtl: number): void {
+    const record = value.record;
+    this.#seen.set(name, {
+      token: value.token,
+      clientId: value.clientId,
+      ttl: record?.ttl ?? fallbackTtl,
+      pid: record?.holder.pid,
+      hostname: record?.holder.hostname,
+    });
+    this.#vanishedAt.delete(name);
+    this.#raiseFloor(name, value.token);
+  }
+
+  /** We hold `name` with `token`: whatever we saw before is over (we know we are the holder). */
+  hold(name: string, token: number): void {
+    this.forget(name);
+    this.#raiseFloor(name, token);
+  }
+
+  /** The last holder seen (and not known to be over), if any. */
+  last(name: string): SeenHolder | undefined {
+    return this.#seen.get(name);
+  }
+
+  /**
+   * The seen holder's key is gone without its release: ms still to wait before taking over
+   * (0: its lease has certainly ended). The first call starts the wait.
+   */
+  remainingAfterVanish(name: string): number {
+    const holder = this.#seen.get(name);
+    if (!holder) return 0;
+    const now = this.now();
+    const since = this.#vanishedAt.get(name) ?? now;
+    this.#vanishedAt.set(name, since);
+    return Math.max(0, since + holder.ttl - now);
+  }
+
+  /** Whether the current vanish was already reported (to warn once per loss). */
+  firstNotice(name: string): boolean {
+    return this.#vanishedAt.get(name) === undefined;
+  }
+
+  /** The seen holder is over (its lease ended, or its connection closed): nothing to wait for. */
+  forget(name: string): void {
+    this.#seen.delete(name);
+    this.#vanishedAt.delete(name);
+  }
+
+  /** The highest token seen or held for `name` (0 if none): the next token must be above it. */
+  floor(name: string): number {
+    return this.#floor.get(name) ?? 0;
+  }
+
+  #raiseFloor(name: string, token: number): void {
+    if (Number.isSafeInteger(token) && token > this.floor(name)) this.#floor.set(name, token);
+  }
+}
