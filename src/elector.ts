@@ -10,6 +10,7 @@ import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord
 import { PrimacyError } from './errors.js';
 import type { ElectionEvents, RevokeReason } from './events.js';
 import { createHolderIdentity } from './identity.js';
+import { LeaderObserver } from './leader-observer.js';
 import { consoleWarnings, type Logger, silentLogger } from './logger.js';
 import { type ElectionOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type PrimaryWork, WorkRunner } from './work.js';
@@ -31,7 +32,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   #lease: Lease | null = null;
   #deadline = Number.NEGATIVE_INFINITY;
   #deadlineTimer: NodeJS.Timeout | undefined;
-  #leaderId: string | null | undefined;
+  readonly #leader: LeaderObserver;
   readonly #nap = new Nap();
   #stopRequested = false;
   #loopDone = false;
@@ -53,9 +54,9 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.holder = createHolderIdentity(this.#options.identity);
     this.#context = { warn: (message, details) => (details ? this.#logger.warn(message, details) : this.#logger.warn(message)) };
     this.#work = new WorkRunner((error) => this.#report(error, 'whilePrimary work'));
-    this.ready = new Promise((resolve) => {
-      this.#markReady = resolve;
-    });
+    const report = (error: unknown, operation: string) => this.#report(error, operation);
+    this.#leader = new LeaderObserver({ lock: this.#lock, name: this.name, timeout: this.#options.ttl, events: this, report });
+    this.ready = new Promise((resolve) => (this.#markReady = resolve));
     if (this.#lock.watch) this.#cleanups.push(this.#lock.watch(this.name, () => this.#onHint()));
     if (this.#options.handleSignals) this.#cleanups.push(stopOnSignals(() => this.stop()));
     if (options.signal) this.#cleanups.push(stopOnAbort(options.signal, () => this.stop()));
@@ -166,7 +167,7 @@ export class Election extends EventEmitter<ElectionEvents> {
       return 'error';
     }
     if (lease === null) {
-      await this.#observeLeader();
+      await this.#leader.observe();
       return 'held';
     }
     const deadline = start + ttl - drift;
@@ -180,7 +181,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.#setDeadline(deadline);
     this.#logger.info?.(`[primacy] elected primary of "${this.name}" with token ${lease.token}`);
     this.emit('elected', lease);
-    this.#noteLeader(this.holder);
+    this.#leader.note(this.holder);
     this.#work.begin(lease);
     return 'elected';
   }
@@ -263,23 +264,6 @@ export class Election extends EventEmitter<ElectionEvents> {
     }
     // Campaign again at once: the loop may be in its (non-wakeable) renew sleep.
     this.#nap.urgent();
-  }
-
-  async #observeLeader(): Promise<void> {
-    if (this.listenerCount('leader') === 0) return;
-    try {
-      const record = await bounded(this.#lock.inspect(this.name), this.#options.ttl, this.#lock.kind, 'inspect');
-      this.#noteLeader(record?.state === 'held' ? record.holder : null);
-    } catch (error) {
-      this.#report(error, 'inspect');
-    }
-  }
-
-  #noteLeader(holder: HolderIdentity | null): void {
-    const id = holder?.id ?? null;
-    if (id === this.#leaderId) return;
-    this.#leaderId = id;
-    this.emit('leader', holder);
   }
 
   async #releaseQuietly(lease: Lease): Promise<void> {
