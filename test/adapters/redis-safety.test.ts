@@ -142,6 +142,32 @@ describe('redis safety under connection resets and state loss', () => {
     });
   });
 
+  describe('a server-side close of the holder (CLIENT KILL, a proxy, a timeout)', () => {
+    it("connectionBinding: false never trades the holder's deadline for speed: no takeover before its TTL", async () => {
+      const shared = prefix();
+      const [holderClient, followerClient] = [client(), client()];
+      const [holderLock, followerLock] = [holderClient, followerClient].map((c) =>
+        redisLock({ client: c, prefix: shared, connectionBinding: false }),
+      );
+      if (!holderLock || !followerLock) throw new Error('no locks');
+      adapters.push(holderLock, followerLock);
+      const ttl = 1500;
+      const started = performance.now();
+      const held = await holderLock.acquire('jobs', createHolderIdentity(), ttl);
+      if (!held) throw new Error('no lease');
+      // A busy holder cannot see this close until its event loop turns; with binding off nobody acts on it.
+      await server.admin().call('CLIENT', 'KILL', 'ID', String(await holderClient.call('CLIENT', 'ID')));
+      expect(holderLock.isIntact?.(held)).toBe(true);
+      let taken: Lease | null = null;
+      while (!taken) {
+        taken = await followerLock.acquire('jobs', createHolderIdentity(), ttl);
+        if (!taken) await pause(25);
+      }
+      expect(performance.now() - started).toBeGreaterThanOrEqual(ttl);
+      expect(taken.token).toBeGreaterThan(held.token);
+    });
+  });
+
   describe('the lock key lost under a live holder', () => {
     const losses: Array<[string, (name: string, prefix: string) => Promise<void>]> = [
       ['FLUSHALL', async () => void (await server.admin().flushall())],
