@@ -1,48 +1,46 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { stat, unlink, utimes } from 'node:fs/promises';
+import { stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { mkdirp, mkdirpSync } from '../src/_internal/mkdirp.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
 import { PrimacyConfigError } from '../src/errors.js';
-import { isHolderDead } from '../src/identity.js';
 import { fileBackendError } from './file/backend-error.js';
-import { BeaconServer, BeaconWatch, beaconAddress } from './file/beacon.js';
+import { BeaconServer, beaconAddress } from './file/beacon.js';
+import { Followers } from './file/followers.js';
 import { inspectLockDir } from './file/inspect.js';
+import { abandonedClaim, judgeHeld, observeInstalled, renewedSince, type Verdict } from './file/judge.js';
+import { isStillOurs, leaseDir } from './file/lease.js';
+import { memoryOf, monotonicNow } from './file/memory.js';
 import { readOutcomeFile, writeOutcomeFile } from './file/outcome.js';
 import { fileLockPath } from './file/path.js';
-import {
-  claim,
-  install,
-  mtimeOf,
-  readRecord,
-  removeLeftovers,
-  renameIfPresent,
-  type StateFile,
-  type StoredRecord,
-  scan,
-} from './file/state.js';
+import { claim, claimToken, createGenesis, genesis, removeLeftovers, renameIfPresent, scan } from './file/state.js';
+import { installClaimed } from './file/transition.js';
+import { mustWaitAfterVanish } from './file/vanish.js';
 
 export interface FileLockOptions {
   /**
    * Directory that holds the locks (each lock is a directory `primacy-<name>.lock` inside it).
    * Use a shared volume to elect across containers on several hosts (then failover after a crash
-   * waits for expiry; keep the hosts' clocks in sync).
+   * waits for expiry, timed on each candidate's own monotonic clock: the hosts' clocks need not agree).
    * @default os.tmpdir()
    */
   dir?: string;
 }
 
-type Verdict =
-  | { kind: 'live'; holder: HolderIdentity }
-  | { kind: 'vanished' }
-  | { kind: 'dead' | 'self' | 'corrupt' }
-  | { kind: 'stale'; ttl: number };
+/** One acquire attempt's request; `start` is wall-clock ms, recorded for display only. */
+interface Want {
+  readonly name: string;
+  readonly holder: HolderIdentity;
+  readonly ttl: number;
+  readonly start: number;
+}
 
 /**
  * The embedded default: a lock in a directory of state files (see `file/state.ts` for the
  * protocol). A holder that died on this host is taken over at once (its pid is checked, guarded
- * against reuse); a holder elsewhere is taken over once its lease has expired.
+ * against reuse); any other once its state file has stayed unrenewed for its TTL, as timed by the
+ * candidate's own monotonic clock (file/memory.ts), so wall-clock steps expire nobody.
  */
 export function fileLock(options: FileLockOptions = {}): LockAdapter & { path(name: string): string } {
   return new FileLock(options);
@@ -53,7 +51,7 @@ class FileLock implements LockAdapter {
   readonly #dir: string;
   readonly #ready = new Set<string>();
   readonly #beacons = new Map<string, BeaconServer>();
-  readonly #watches = new Map<string, { watch: BeaconWatch; listeners: Set<() => void>; holder: HolderIdentity | null }>();
+  readonly #followers = new Followers();
 
   constructor(options: FileLockOptions) {
     if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'file');
@@ -76,12 +74,12 @@ class FileLock implements LockAdapter {
 
   async acquire(name: string, holder: HolderIdentity, ttl: number, context?: AdapterCallContext): Promise<Lease | null> {
     const dir = this.path(name);
-    const start = new Date();
+    const want: Want = { name, holder, ttl, start: Date.now() }; // display only: expiry never reads it
     try {
       await this.#ensureDir(dir);
       // A state file may vanish between two of our looks (someone claimed it): look again.
       for (let pass = 0; pass < 3; pass++) {
-        const lease = await this.#tryAcquire(dir, name, holder, ttl, start, context);
+        const lease = await this.#tryAcquire(dir, want, context);
         if (lease !== 'again') return lease;
       }
       return null;
@@ -90,63 +88,76 @@ class FileLock implements LockAdapter {
     }
   }
 
-  async #tryAcquire(
+  async #tryAcquire(dir: string, want: Want, context?: AdapterCallContext): Promise<Lease | null | 'again'> {
+    const memory = memoryOf(dir);
+    const { current: found, leftovers, claims } = await scan(dir);
+    const at = monotonicNow(); // after the look: whatever it saw happened before
+    for (const state of leftovers) memory.raise(state.token);
+    if (found) memory.sawState(found.token, at);
+    for (const file of claims) memory.raise(claimToken(file) ?? 0);
+    if (leftovers.length > 0 || (found && claims.length > 0)) await removeLeftovers(dir, found, leftovers, claims);
+    if (found === null && claims.length > 0) return this.#recoverClaim(dir, want, claims, at, context);
+    if (found === null && mustWaitAfterVanish(memory, dir, 0, want.holder, at, context)) return this.#follow(dir, null);
+    if (found === null) await createGenesis(dir);
+    const current = found ?? genesis;
+    let verdict: Verdict | null = null;
+    if (current.state === 'held') {
+      verdict = await judgeHeld(dir, current, want.holder, memory);
+      if (verdict.kind === 'vanished') return 'again';
+      if (verdict.kind === 'live') return this.#follow(dir, verdict.holder);
+    } else memory.sawRelease(current.token);
+    if (mustWaitAfterVanish(memory, dir, current.token, want.holder, at, context)) return this.#follow(dir, null);
+    const claimed = await claim(dir, current.file, current.token);
+    if (!claimed) return 'again';
+    if (verdict?.kind === 'stale' && (await renewedSince(join(dir, claimed), verdict.mtimeNs))) {
+      // The holder renewed between our look and our claim: it is alive, give its file back.
+      await renameIfPresent(join(dir, claimed), join(dir, current.file));
+      return this.#follow(dir, null);
+    }
+    if (verdict?.kind === 'corrupt')
+      context?.warn?.(`[primacy] [file] corrupt state file ${join(dir, current.file)}: treated as stale and reclaimed`);
+    else if (verdict?.kind === 'stale')
+      context?.warn?.(`[primacy] [file] lease ${current.token} in ${dir} expired without a release: reclaimed`);
+    return this.#install(dir, claimed, current.token, want);
+  }
+
+  /** No state file, only claims: follow the transition in progress, or recover it once abandoned. */
+  async #recoverClaim(
     dir: string,
-    name: string,
-    holder: HolderIdentity,
-    ttl: number,
-    start: Date,
+    want: Want,
+    claims: readonly string[],
+    at: number,
     context?: AdapterCallContext,
   ): Promise<Lease | null | 'again'> {
-    const { current, leftovers, claims } = await scan(dir);
-    if (leftovers.length > 0) await removeLeftovers(dir, leftovers);
-    let previousToken = 0;
-    let claimed: string | null = null;
-    if (current === null) {
-      if (claims.length > 0) {
-        const stuck = await this.#abandonedClaim(dir, claims, ttl);
-        if (!stuck) return this.#follow(dir, null);
-        claimed = await claim(dir, stuck.file);
-        if (!claimed) return 'again';
-        // Skip a token: the abandoned claimant may still install the one after it.
-        previousToken = stuck.token + 1;
-        context?.warn?.(`[primacy] [file] recovered an abandoned claim in ${dir}`);
-      }
-    } else {
-      if (current.state === 'held') {
-        const verdict = await this.#judge(dir, current, holder);
-        if (verdict.kind === 'vanished') return 'again';
-        if (verdict.kind === 'live') return this.#follow(dir, verdict.holder);
-        claimed = await claim(dir, current.file);
-        if (!claimed) return 'again';
-        if (verdict.kind === 'stale' && (await this.#renewedSince(join(dir, claimed), verdict.ttl))) {
-          // The holder renewed between our look and our claim: it is alive, give its file back.
-          await renameIfPresent(join(dir, claimed), join(dir, current.file));
-          return this.#follow(dir, null);
-        }
-        if (verdict.kind === 'corrupt')
-          context?.warn?.(`[primacy] [file] corrupt state file ${join(dir, current.file)}: treated as stale and reclaimed`);
-        else if (verdict.kind === 'stale')
-          context?.warn?.(`[primacy] [file] lease ${current.token} in ${dir} expired without a release: reclaimed`);
-      } else {
-        claimed = await claim(dir, current.file);
-        if (!claimed) return 'again';
-      }
-      previousToken = current.token;
-    }
-    const record: StoredRecord = { v: 1, name, token: previousToken + 1, holder, acquiredAt: start.getTime(), ttl };
-    const installed = await install(dir, record);
-    if (claimed) await unlink(join(dir, claimed)).catch(() => undefined);
-    if (!installed) return 'again';
+    const memory = memoryOf(dir);
+    const stuck = await abandonedClaim(dir, claims, want.ttl, memory, at);
+    if (!stuck || mustWaitAfterVanish(memory, dir, stuck.token, want.holder, at, context)) return this.#follow(dir, null);
+    // Skip a token: the stalled claimant may still install the one after it (and then back out).
+    const claimed = await claim(dir, stuck.file, stuck.token + 1);
+    if (!claimed) return 'again';
+    context?.warn?.(`[primacy] [file] recovered an abandoned claim in ${dir}`);
+    return this.#install(dir, claimed, stuck.token + 1, want);
+  }
+
+  /** Installs the next token above `previous` (and above any token seen here) from our claim. */
+  async #install(dir: string, claimed: string, previous: number, want: Want): Promise<Lease | null | 'again'> {
+    const { name, holder, ttl, start } = want;
+    const memory = memoryOf(dir);
+    const token = Math.max(previous, memory.floor) + 1;
+    const outcome = await installClaimed(dir, { v: 1, name, token, holder, acquiredAt: start, ttl }, claimed);
+    if (outcome === 'taken') return 'again';
+    if (outcome === 'lost') return this.#follow(dir, null);
+    memory.sawHolder(token, ttl, holder, monotonicNow());
+    await observeInstalled(dir, `${token}.held`, memory).catch(() => undefined);
     this.#beacon(dir).open();
-    const time = start.getTime();
-    return { name, token: record.token, holder, acquiredAt: time, renewedAt: time, ttl, data: { dir } };
+    return { name, token, holder, acquiredAt: start, renewedAt: start, ttl, data: { dir } };
   }
 
   async renew(lease: Lease, ttl: number): Promise<Lease | null> {
-    const { dir } = lease.data as { dir: string };
+    const dir = leaseDir(lease);
     const now = new Date();
     try {
+      if (!(await isStillOurs(lease))) return this.#lost(dir);
       await utimes(join(dir, `${lease.token}.held`), now, now);
       const { current } = await scan(dir);
       if (current?.token !== lease.token || current.state !== 'held') return this.#lost(dir);
@@ -159,9 +170,10 @@ class FileLock implements LockAdapter {
   }
 
   async release(lease: Lease): Promise<void> {
-    const { dir } = lease.data as { dir: string };
+    const dir = leaseDir(lease);
     try {
-      await renameIfPresent(join(dir, `${lease.token}.held`), join(dir, `${lease.token}.free`));
+      if (!(await isStillOurs(lease))) return;
+      if (await renameIfPresent(join(dir, `${lease.token}.held`), join(dir, `${lease.token}.free`))) memoryOf(dir).sawRelease(lease.token);
     } catch (error) {
       throw fileBackendError('release', dir, error);
     } finally {
@@ -170,7 +182,7 @@ class FileLock implements LockAdapter {
   }
 
   writeOutcome(lease: Lease, outcome: RunOutcome): Promise<boolean> {
-    return writeOutcomeFile((lease.data as { dir: string }).dir, lease, outcome);
+    return writeOutcomeFile(leaseDir(lease), lease, outcome);
   }
 
   readOutcome(name: string): Promise<RunOutcome | null> {
@@ -182,85 +194,17 @@ class FileLock implements LockAdapter {
   }
 
   watch(name: string, onChange: () => void): () => void {
-    const dir = this.path(name);
-    let entry = this.#watches.get(dir);
-    if (!entry) {
-      const listeners = new Set<() => void>();
-      const created = {
-        listeners,
-        holder: null as HolderIdentity | null,
-        watch: new BeaconWatch(beaconAddress(dir), () => this.#holderGone(dir)),
-      };
-      this.#watches.set(dir, created);
-      entry = created;
-    }
-    entry.listeners.add(onChange);
-    const { listeners, watch } = entry;
-    return () => {
-      listeners.delete(onChange);
-      if (listeners.size > 0) return;
-      watch.close();
-      this.#watches.delete(dir);
-    };
+    return this.#followers.watch(this.path(name), onChange);
   }
 
   async close(): Promise<void> {
     for (const beacon of this.#beacons.values()) beacon.close();
     this.#beacons.clear();
-    for (const { watch } of this.#watches.values()) watch.close();
-    this.#watches.clear();
-  }
-
-  async #judge(dir: string, current: StateFile, holder: HolderIdentity): Promise<Verdict> {
-    const path = join(dir, current.file);
-    const [record, mtime] = await Promise.all([readRecord(path).catch(() => null), mtimeOf(path)]);
-    if (record === null || mtime === null) return { kind: 'vanished' };
-    if (record === 'corrupt') return { kind: 'corrupt' };
-    if (record.holder.id === holder.id) return { kind: 'self' };
-    if (isHolderDead(record.holder) === true) return { kind: 'dead' };
-    if (Date.now() - mtime > record.ttl) return { kind: 'stale', ttl: record.ttl };
-    return { kind: 'live', holder: record.holder };
-  }
-
-  async #renewedSince(claimedPath: string, ttl: number): Promise<boolean> {
-    const mtime = await mtimeOf(claimedPath);
-    return mtime !== null && Date.now() - mtime <= ttl;
-  }
-
-  /** A claim older than a lease whose claimant never finished (crashed between two syscalls). */
-  async #abandonedClaim(dir: string, claims: readonly string[], ttl: number): Promise<{ file: string; token: number } | null> {
-    for (const file of claims) {
-      const path = join(dir, file);
-      const [info, record] = await Promise.all([stat(path).catch(() => null), readRecord(path).catch(() => null)]);
-      // rename() updates ctime, not mtime: ctime is when the claim was made.
-      if (!info || Date.now() - info.ctimeMs <= ttl) continue;
-      return { file, token: record && record !== 'corrupt' ? record.token : 0 };
-    }
-    return null;
+    this.#followers.close();
   }
 
   #follow(dir: string, holder: HolderIdentity | null): null {
-    const entry = this.#watches.get(dir);
-    if (entry) {
-      if (holder) entry.holder = holder;
-      entry.watch.follow();
-    }
-    return null;
-  }
-
-  /** The beacon closed: wait (briefly) until the lock is free or its holder's pid is dead, then wake. */
-  async #holderGone(dir: string): Promise<void> {
-    const entry = this.#watches.get(dir);
-    if (!entry) return;
-    const { holder } = entry;
-    // The kernel closes sockets a moment before the process becomes a zombie.
-    for (let waited = 0; holder && waited < 100; waited += 2) {
-      if (isHolderDead(holder) !== false) break;
-      const { current } = await scan(dir).catch(() => ({ current: null }));
-      if (current?.state !== 'held') break;
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    for (const listener of entry.listeners) listener();
+    return this.#followers.follow(dir, holder);
   }
 
   #lost(dir: string): null {

@@ -34,6 +34,11 @@ describe('16 processes reclaiming one abandoned lock', () => {
   async function race(round: number, abandon: (token: number) => Promise<void>, token: number) {
     for (const file of await readdir(lockDir)) await rm(join(lockDir, file));
     await abandon(token);
+    return go(round);
+  }
+
+  /** Every racer makes one acquire attempt at once; the winners. */
+  async function go(round: number) {
     const marks = racers.map((child) => child.events.length);
     for (const child of racers) child.send(`go ${round}`);
     const results = await Promise.all(
@@ -55,11 +60,18 @@ describe('16 processes reclaiming one abandoned lock', () => {
   });
 
   it('has exactly one winner per round when a holder on another host let its lease expire', async () => {
+    // Expiry is timed by each racer's own clock: a first look at the file (all racers see it live),
+    // then, once it has stayed unrenewed past its TTL, the race.
     const foreign = { ...createHolderIdentity(), hostname: 'elsewhere' };
+    const ttl = 300;
     let token = 100;
-    for (let round = 100; round < 115; round++) {
-      const winners = await race(round, (t) => plantHeld(lockDir, t, foreign, 1000, new Date(Date.now() - 10_000)), token);
-      expect(winners, `round ${round}`).toHaveLength(1);
+    for (let round = 100; round < 130; round += 2) {
+      const looks = await race(round, (t) => plantHeld(lockDir, t, foreign, ttl, new Date(Date.now() - 10_000)), token);
+      expect(looks, `round ${round}: nobody takes a lease that was just seen`).toHaveLength(0);
+      await new Promise((r) => setTimeout(r, ttl + 100));
+      const winners = await go(round + 1);
+      expect(winners, `round ${round + 1}`).toHaveLength(1);
+      expect(winners[0]?.token).toBe(token + 1);
       token = winners[0]?.token as number;
     }
   });

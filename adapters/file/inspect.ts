@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { LockRecord } from '../../src/adapter.js';
 import { PrimacyBackendError } from '../../src/errors.js';
 import { isHolderDead } from '../../src/identity.js';
-import { mtimeOf, readRecord, type StateFile, scan } from './state.js';
+import { genesis, mtimeOf, readRecord, type StateFile, scan } from './state.js';
 
 /** Reads a lock directory's current record (used by `inspect()` and `lock-status`). */
 export async function inspectLockDir(dir: string, name: string): Promise<LockRecord | null> {
@@ -15,7 +15,8 @@ export async function inspectLockDir(dir: string, name: string): Promise<LockRec
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new PrimacyBackendError('file', 'inspect', `${dir}: ${(error as Error).message}`, { cause: error });
     }
-    if (!current) return null;
+    // `0.free` only marks a directory that a first candidate is about to take: never taken yet.
+    if (!current || (current.token === genesis.token && current.state === genesis.state)) return null;
     const path = join(dir, current.file);
     const [record, mtime] = await Promise.all([readRecord(path).catch(() => null), mtimeOf(path)]);
     if ((record === null || mtime === null) && pass < 5) continue;

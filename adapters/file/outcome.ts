@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseOutcome } from '../../src/_internal/outcome.js';
 import type { Lease, RunOutcome } from '../../src/adapter.js';
 import { fileBackendError } from './backend-error.js';
+import { isStillOurs } from './lease.js';
 import { scan } from './state.js';
 
 const OUTCOME_FILE = 'outcome.json';
@@ -25,7 +26,7 @@ export function readOutcomeFile(dir: string): Promise<RunOutcome | null> {
 
 async function write(dir: string, lease: Lease, outcome: RunOutcome): Promise<boolean> {
   const { current } = await scan(dir);
-  if (current?.token !== lease.token || current.state !== 'held') return false;
+  if (current?.token !== lease.token || current.state !== 'held' || !(await isStillOurs(lease))) return false;
   const tmp = join(dir, `.tmp-${randomUUID()}`);
   try {
     await writeFile(tmp, JSON.stringify(outcome), { flag: 'wx' });

@@ -3,13 +3,17 @@
  * `<token>.held` or `<token>.free` (JSON: the holder's record). Every transition is one atomic,
  * conditional syscall, so no step can overwrite someone else's state:
  *
- * - claim:   rename(`<T>.<state>`, `.claim-<me>`): of several claimants exactly one succeeds;
+ * - genesis: create(`0.free`) with O_EXCL, in an empty directory: every transition starts with a claim;
+ * - claim:   rename(`<T>.<state>`, `.claim-<T>-<me>`): of several claimants exactly one succeeds;
  * - install: link(`.tmp-<me>`, `<T+1>.held`): exclusive create with complete content;
+ * - prove:   unlink(`.claim-<T>-<me>`): fails if a stalled claim was recovered by another
+ *            candidate meanwhile; the claimant then removes what it installed (see transition.ts);
  * - renew:   utimes(`<T>.held`): fails once the file was claimed away, so a lost lease is never
  *            renewed back to life;
  * - release: rename(`<T>.held`, `<T>.free`): a compare-and-delete, a no-op if no longer ours.
  *
- * The token lives in the file name, so it strictly increases across holders and restarts.
+ * The token lives in the file name (the claim's too), so it strictly increases across holders and
+ * restarts, and a garbled file cannot make it go back.
  */
 import { randomUUID } from 'node:crypto';
 import { link, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
@@ -40,6 +44,15 @@ export interface Scan {
 }
 
 const STATE_FILE = /^(\d{1,15})\.(held|free)$/;
+// `.claim-<T>-<uuid>`; claims made before the token was in the name are `.claim-<uuid>`.
+const CLAIM_FILE = /^\.claim-(\d{1,15})-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const GENESIS = '0.free';
+
+/** The token of the state a claim file was claimed from, or null for an old-style name. */
+export function claimToken(file: string): number | null {
+  const match = CLAIM_FILE.exec(file);
+  return match ? Number(match[1]) : null;
+}
 
 export async function scan(dir: string): Promise<Scan> {
   const names = await readdir(dir);
@@ -77,9 +90,12 @@ export async function readRecord(path: string): Promise<StoredRecord | 'corrupt'
   }
 }
 
-/** Moves `file` out of the way under a name only we know. False if someone else got there first. */
-export async function claim(dir: string, file: string): Promise<string | null> {
-  const claimed = `.claim-${randomUUID()}`;
+/**
+ * Moves `file` out of the way under a name only we know, carrying `token` (the token the claimant
+ * goes on from). Null if someone else got there first.
+ */
+export async function claim(dir: string, file: string, token: number): Promise<string | null> {
+  const claimed = `.claim-${token}-${randomUUID()}`;
   try {
     await rename(join(dir, file), join(dir, claimed));
     return claimed;
@@ -91,8 +107,8 @@ export async function claim(dir: string, file: string): Promise<string | null> {
 
 /**
  * Atomically creates `<token>.held` with `record` as its content. False if it already exists.
- * Its mtime (when others start counting the lease) is the write time, which is after the holder
- * started its own, shorter, deadline: safe without setting it.
+ * Others start counting the lease when they first see this file, which is after the holder
+ * started its own, shorter, deadline.
  */
 export async function install(dir: string, record: StoredRecord): Promise<boolean> {
   const tmp = join(dir, `.tmp-${randomUUID()}`);
@@ -105,6 +121,36 @@ export async function install(dir: string, record: StoredRecord): Promise<boolea
     throw error;
   } finally {
     await unlink(tmp).catch(() => undefined);
+  }
+}
+
+/**
+ * Gives an empty directory its first state, `0.free`, so that the first holder goes through a
+ * claim like every other one: candidates that remember different token floors then still race
+ * for one file instead of each installing its own `<floor+1>.held`.
+ */
+export async function createGenesis(dir: string): Promise<void> {
+  try {
+    await writeFile(join(dir, GENESIS), '', { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
+/** The genesis state, as `scan` would report it. */
+export const genesis: StateFile = { token: 0, state: 'free', file: GENESIS };
+
+/**
+ * What identifies one version of a state file: every renew's utimes changes mtime and ctime, a
+ * reinstall changes the inode. Null if the file is gone.
+ */
+export async function versionOf(path: string): Promise<{ key: string; mtimeNs: bigint } | null> {
+  try {
+    const info = await stat(path, { bigint: true });
+    return { key: `${info.ino}:${info.mtimeNs}:${info.ctimeNs}`, mtimeNs: info.mtimeNs };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
   }
 }
 
@@ -129,7 +175,13 @@ export async function renameIfPresent(from: string, to: string): Promise<boolean
   }
 }
 
-/** Removes state files below the current token (left by crashed claimants or released terms). */
-export async function removeLeftovers(dir: string, leftovers: readonly StateFile[]): Promise<void> {
-  await Promise.all(leftovers.map((s) => unlink(join(dir, s.file)).catch(() => undefined)));
+/**
+ * Removes state files below the current token (left by crashed claimants or released terms), and
+ * claims of states two or more tokens back: their claimant crashed after installing (or stalled so
+ * long that its install was superseded; removing its claim makes it back out).
+ */
+export async function removeLeftovers(dir: string, current: StateFile | null, leftovers: readonly StateFile[], claims: readonly string[]) {
+  const obsolete = current ? claims.filter((file) => (claimToken(file) ?? Number.POSITIVE_INFINITY) + 1 < current.token) : [];
+  const files = [...leftovers.map((s) => s.file), ...obsolete];
+  await Promise.all(files.map((file) => unlink(join(dir, file)).catch(() => undefined)));
 }

@@ -24,14 +24,15 @@ describe('file adapter', () => {
     expect(lease?.token).toBe(5);
   });
 
-  it('leaves a live holder on another host alone until its lease expires, then reclaims with a warning', async () => {
+  it('leaves a holder on another host alone until its file stays unrenewed for its TTL, then reclaims with a warning', async () => {
+    // Its mtime is long past: only how long we watch the file unchanged counts, never the wall clock.
     const foreign = { ...createHolderIdentity(), hostname: 'another-host', pid: 1 };
-    await plantHeld(lockDir, 2, foreign, 1000);
+    await plantHeld(lockDir, 2, foreign, 300, new Date(Date.now() - 60_000));
     const warnings: string[] = [];
     const context = { warn: (message: string) => warnings.push(message) };
     const lock = fileLock({ dir });
     expect(await lock.acquire(name, createHolderIdentity(), 1000, context)).toBeNull();
-    await plantHeld(lockDir, 2, foreign, 1000, new Date(Date.now() - 5000));
+    await new Promise((r) => setTimeout(r, 400));
     const lease = await lock.acquire(name, createHolderIdentity(), 1000, context);
     expect(lease?.token).toBe(3);
     expect(warnings.join('\n')).toMatch(/expired without a release/);
