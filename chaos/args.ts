@@ -7,7 +7,12 @@ export interface ChaosOptions {
   seconds: number;
   candidates: number;
   seed: number;
+  /** The base TTL: the smallest in the fleet (see `mixedTtls`). */
   ttl: number;
+  /** Candidates alternate TTLs of 1×, 1.5× and 2× `ttl` (the default), or all use `ttl`. */
+  mixedTtls: boolean;
+  /** The `identity` every candidate is started with, or undefined: each its own (the library's default). */
+  identity: string | undefined;
   kinds: FaultKind[] | undefined;
   json: boolean;
   /** Where to write the raw run log (log.ts) as JSON, for a closer look. */
@@ -29,8 +34,11 @@ Options:
   --seconds <n>       length of the measured fault phase, >= 5             (default: 60)
   --candidates <n>    candidate processes, 2..32                           (default: 5)
   --seed <n>          schedule seed, 0..4294967295; same seed + options = same schedule (default: random)
-  --ttl <ms>          lease TTL of every candidate, >= 1000                (default: 2000)
-  --kinds <a,b,...>   only these fault kinds (default: every kind of the adapter)
+  --ttl <ms>          the base lease TTL, >= 1000: candidates alternate 1×, 1.5× and 2× it (default: 2000)
+  --uniform-ttl       every candidate uses --ttl itself
+  --identity <label>  the identity option every candidate is started with  (default: chaos-pod)
+  --distinct-identities  no shared label: each candidate gets the library's default identity
+  --kinds <a,b,...>   only these fault kinds (default: every kind of the adapter; see chaos/RESULTS.md)
   --json              print the report as JSON on stdout (progress goes to stderr)
   --log <file>        also write the raw run log (terms, pauses, faults, every write) as JSON
   -h, --help          show this help
@@ -39,6 +47,10 @@ Exit codes: 0 no violation, 1 a violation (each one is printed), 2 the run could
 64 bad usage, 130 interrupted.`;
 
 const ADAPTERS: readonly Adapter[] = ['file', 'redis', 'redlock', 'manager'];
+/** One label for the whole fleet, as the pods of one deployment (or hosts of one name) share. */
+export const DEFAULT_IDENTITY = 'chaos-pod';
+/** The TTL factors of a mixed fleet, by slot: a rolling upgrade that changed `ttl` looks like this. */
+export const MIXED_TTL_FACTORS: readonly number[] = [1, 1.5, 2];
 
 function integer(option: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -63,6 +75,9 @@ export function parseOptions(argv: readonly string[], randomSeed: () => number):
         seed: { type: 'string' },
         ttl: { type: 'string' },
         kinds: { type: 'string' },
+        'uniform-ttl': { type: 'boolean' },
+        identity: { type: 'string' },
+        'distinct-identities': { type: 'boolean' },
         json: { type: 'boolean' },
         log: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -86,12 +101,18 @@ export function parseOptions(argv: readonly string[], randomSeed: () => number):
       );
     }
   }
+  if (values['distinct-identities'] === true && values.identity !== undefined) {
+    throw new UsageError('Expected either --identity or --distinct-identities, got both');
+  }
+  if (values.identity === '') throw new UsageError('Expected --identity to be a non-empty label, got ""');
   return {
     adapter,
     seconds: integer('seconds', values.seconds as string | undefined, 60, 5, 86_400),
     candidates: integer('candidates', values.candidates as string | undefined, 5, 2, 32),
     seed: integer('seed', values.seed as string | undefined, randomSeed(), 0, 4_294_967_295),
     ttl: integer('ttl', values.ttl as string | undefined, 2000, 1000, 600_000),
+    mixedTtls: values['uniform-ttl'] !== true,
+    identity: values['distinct-identities'] === true ? undefined : ((values.identity as string | undefined) ?? DEFAULT_IDENTITY),
     kinds,
     json: values.json === true,
     log: values.log as string | undefined,
@@ -102,5 +123,12 @@ export function parseOptions(argv: readonly string[], randomSeed: () => number):
 /** The command that replays a run: the same schedule, given the same options. */
 export function replayCommand(o: ChaosOptions): string {
   const kinds = o.kinds ? ` --kinds ${o.kinds.join(',')}` : '';
-  return `npm run chaos -- --adapter ${o.adapter} --seconds ${o.seconds} --candidates ${o.candidates} --ttl ${o.ttl} --seed ${o.seed}${kinds}`;
+  const ttls = o.mixedTtls ? '' : ' --uniform-ttl';
+  const identity =
+    o.identity === undefined
+      ? ' --distinct-identities'
+      : o.identity === DEFAULT_IDENTITY
+        ? ''
+        : ` --identity ${JSON.stringify(o.identity)}`;
+  return `npm run chaos -- --adapter ${o.adapter} --seconds ${o.seconds} --candidates ${o.candidates} --ttl ${o.ttl}${ttls}${identity} --seed ${o.seed}${kinds}`;
 }

@@ -1,13 +1,15 @@
 /**
  * Where the lock lives during a run, and the faults done to it: a fresh lock directory, or private
- * redis-servers (1 for `redis`, 3 for `redlock`) that can be paused and killed. A missing
- * redis-server is an error, never a skip.
+ * redis-servers (1 for `redis`, 3 for `redlock`) that can be paused, killed, flushed and wiped, and
+ * told things over an admin connection (CLIENT PAUSE / KILL). A missing redis-server is an error,
+ * never a skip.
  *
  * The servers persist to an append-only file fsynced on every write, so a killed and restarted node
  * keeps its fencing counters: a restart without persistence resets them (a documented caveat of the
  * Redis adapter), after which every new token would be below the store's and every write rejected.
+ * `wipe` is that restart on purpose (redis-empty-restart): the data files are deleted first.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type RedisServer, startRedis } from '../test/helpers/redis-server.js';
 import type { Adapter } from './faults.js';
@@ -23,6 +25,10 @@ export interface Backend {
   down(nodes: readonly number[]): Promise<void>;
   /** Start them again on the same ports, from their append-only files. */
   up(nodes: readonly number[]): Promise<void>;
+  /** SIGKILL these nodes and delete their data files: `up` then starts them empty. */
+  wipe(nodes: readonly number[]): Promise<void>;
+  /** A command on a node's admin connection (not a candidate's), answered within 2 s or rejected. */
+  command(node: number, name: string, ...args: Array<string | number>): Promise<unknown>;
   close(): Promise<void>;
   /** The servers' pids, for a last-resort SIGKILL if the orchestrator exits abruptly. */
   pids(): number[];
@@ -31,9 +37,9 @@ export interface Backend {
 export async function startBackend(adapter: Adapter, workDir: string): Promise<Backend> {
   const count = adapter === 'redis' ? 1 : adapter === 'redlock' ? 3 : 0;
   const servers: RedisServer[] = [];
+  const dirs = Array.from({ length: count }, (_, i) => join(workDir, `redis-${i}`));
   try {
-    for (let i = 0; i < count; i++) {
-      const dir = join(workDir, `redis-${i}`);
+    for (const dir of dirs) {
       mkdirSync(dir);
       servers.push(await startRedis(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]));
     }
@@ -42,6 +48,8 @@ export async function startBackend(adapter: Adapter, workDir: string): Promise<B
     throw error;
   }
   const each = (nodes: readonly number[]) => nodes.map((i) => servers[i] as RedisServer);
+  // ioredis reconnects them by itself after a node restarts.
+  const admins = servers.map((s) => s.admin());
   const lockDir = join(workDir, 'locks');
   if (adapter === 'file') mkdirSync(lockDir);
   return {
@@ -58,6 +66,23 @@ export async function startBackend(adapter: Adapter, workDir: string): Promise<B
     },
     up: async (nodes) => {
       await Promise.all(each(nodes).map((s) => s.up()));
+    },
+    wipe: async (nodes) => {
+      await Promise.all(each(nodes).map((s) => s.down()));
+      for (const i of nodes) {
+        // The append-only dir and any RDB snapshot: everything the node would load at start.
+        rmSync(dirs[i] as string, { recursive: true, force: true });
+        mkdirSync(dirs[i] as string);
+      }
+    },
+    command: (node, name, ...args) => {
+      const admin = admins[node];
+      if (!admin) return Promise.reject(new Error(`no Redis node ${node}`));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`node ${node} did not answer ${name} within 2000 ms`)), 2000);
+      });
+      return Promise.race([admin.call(name, ...args), timeout]).finally(() => clearTimeout(timer));
     },
     close: async () => {
       await Promise.all(servers.map((s) => s.stop()));

@@ -9,8 +9,10 @@
  * the checker, not the candidate, has to reject it: the fenced-and-harmless stale write.
  *
  * Settings come from the PRIMACY_CHAOS environment variable (JSON, see protocol.ts), so the same
- * file runs as a plain child or as a worker under the manager (which passes its env on).
- * SIGUSR2 makes it spin its event loop for the ms written in `<controlDir>/busy-<pid>`.
+ * file runs as a plain child or as a worker under the manager (which passes its env on). Its TTL
+ * depends on its slot (mixed TTLs), its `identity` label is the fleet's (shared by default).
+ * SIGUSR2 makes it spin its event loop for the ms written in `<controlDir>/busy-<pid>`. Under the
+ * clock shim (clock.ts) it reports each step of its wall clock it sees (`clock`).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +20,16 @@ import { elect, fileLock, type LockAdapter } from 'primacy';
 import { worker } from 'primacy/manager';
 import { redisLock } from 'primacy/redis';
 import { redlockLock } from 'primacy/redlock';
-import { type CandidateLine, type CandidateSettings, hostNow, type LineBody, SETTINGS_ENV, type WriteRequest } from './protocol.js';
+import {
+  type CandidateLine,
+  type CandidateSettings,
+  candidateTtl,
+  hostNow,
+  type LineBody,
+  SETTINGS_ENV,
+  SLOT_ENV,
+  type WriteRequest,
+} from './protocol.js';
 
 const settings = JSON.parse(process.env[SETTINGS_ENV] ?? '{}') as CandidateSettings;
 // Stdout is a pipe: writes are synchronous on Linux, so a line printed just before a SIGKILL is not lost.
@@ -39,16 +50,29 @@ function lockFor({ adapter, where }: CandidateSettings): LockAdapter | undefined
   return undefined; // under the manager, elect() asks the manager's arbiter
 }
 
+// A worker's slot index comes from the manager; a direct child's from the orchestrator.
+const slot = worker.index ?? Number(process.env[SLOT_ENV] ?? 0);
 const election = elect({
   name: settings.name,
   lock: lockFor(settings),
-  ttl: settings.ttl,
+  ttl: candidateTtl(settings, slot),
   retryInterval: settings.retryInterval,
+  // Every candidate may carry the same label (pods of one deployment do): it must not make them one holder.
+  identity: settings.identity,
   logger: false,
 });
 election.on('elected', (lease) => report({ ev: 'elected', token: lease.token }));
 election.on('revoked', ({ reason, lease }) => report({ ev: 'revoked', reason, token: lease.token }));
 election.on('error', (error) => report({ ev: 'error', message: error instanceof Error ? error.message : String(error) }));
+
+// Evidence that a clock step (clock-step-* kinds) reached this process: Date.now() against the
+// monotonic clock. Nothing else here reads the wall clock; the elector and its adapter may.
+let skew = Date.now() - performance.now();
+setInterval(() => {
+  const now = Date.now() - performance.now();
+  if (Math.abs(now - skew) > 1000) report({ ev: 'clock', step: Math.round(now - skew) });
+  skew = now;
+}, 50);
 
 let seq = 0;
 let pending = 0;
@@ -65,9 +89,11 @@ async function send(write: WriteRequest): Promise<void> {
 }
 
 setInterval(() => {
+  // No read without a write: every `isPrimary` read must reach the store, to be judged.
+  if (pending >= MAX_PENDING) return;
   const checkedAt = hostNow();
   const token = election.token;
-  if (token === undefined || pending >= MAX_PENDING) return;
+  if (token === undefined) return;
   const write: WriteRequest = { token, pid: process.pid, seq: ++seq, checkedAt };
   pending++;
   setTimeout(() => void send(write), 15 + Math.random() * 20);

@@ -9,7 +9,12 @@
 
 export type Adapter = 'file' | 'redis' | 'redlock' | 'manager';
 
-/** Durations are shares of the TTL: [min, max). Zero-length kinds are instantaneous (kills, SIGTERM). */
+/**
+ * Durations are shares of a TTL: [min, max). Zero-length kinds are instantaneous (kills, SIGTERM,
+ * deletions). With mixed TTLs (fleet.ts) the share is of the primary's own TTL at injection (the
+ * largest TTL when there is none, and for the kinds in `OF_LARGEST_TTL`): "shorter / longer than
+ * the TTL" is about the lease the fault hits. The schedule plans room for the largest TTL.
+ */
 const CANDIDATE_KINDS = {
   'kill-primary': [0, 0],
   'kill-follower': [0, 0],
@@ -20,28 +25,59 @@ const CANDIDATE_KINDS = {
   'stop-follower': [0.3, 2],
   'restart-primary': [0, 0], // SIGTERM (graceful hand-over), then a new process
   'busy-primary': [0.2, 1.6], // a blocked event loop, sometimes past the TTL
+  // The primary's event loop blocked past its TTL (by 0.4 TTL at least, as the lease may have been
+  // renewed up to 0.4 TTL before), so a follower takes over; once the old primary runs again, the
+  // new one is SIGKILLed: its crash failover must stay fast. Measured from the kill. At most 1.8 ×
+  // the primary's TTL: below the manager's heartbeat timeout (2 × the largest), so it is not "hung".
+  'expire-then-kill': [1.4, 1.8],
+  // The wall clock stepped by ±10–15 s (an NTP step, a VM resume) and held this long, then stepped
+  // back. Only the wall clock: the monotonic clock the leases run on does not move.
+  'clock-step-primary': [1, 2],
+  'clock-step-follower': [1, 2],
+  'clock-step-all': [1, 2],
+} as const;
+
+/** What the connection-bound Redis adapters share: the server cuts the holder's connection. */
+const CONNECTION_KINDS = {
+  // CLIENT PAUSE WRITE for this long, then CLIENT KILL of the holder's connection near its end, so
+  // a renew is in flight (one starts at most renewInterval × (1 + jitter) = TTL/3 × 1.2 = 0.4 TTL
+  // after the last); ioredis resends it on its new connection, answered once the pause ends.
+  'reset-in-flight': [0.5, 0.7],
+  // The primary busy this long; early in it, the server closes its connection (CLIENT KILL).
+  'client-kill-busy-primary': [0.4, 0.8],
 } as const;
 
 /**
  * `*-restart-primary-stopped` is two faults at once: the primary is SIGSTOPped, the node(s) holding
  * its lease restart meanwhile (persisted, so the lease survives), and it resumes while its lease
  * is still valid. Every connection to a restarted node is gone, the paused holder's too, but the
- * holder cannot know until it runs again.
+ * holder cannot know until it runs again. `redis-flushall`, `redis-evict` and
+ * `redis-empty-restart` lose the lock's state (and its token counter) under a live holder.
  */
 const BACKEND_KINDS = {
-  redis: { 'redis-pause': [0.3, 1.5], 'redis-kill-restart': [0.1, 1], 'redis-restart-primary-stopped': [0.4, 0.65] },
+  file: { 'dir-removed': [0, 0] }, // rm -rf of the lock directory, as a temp cleaner does
+  redis: {
+    'redis-pause': [0.3, 1.5],
+    'redis-kill-restart': [0.1, 1],
+    'redis-restart-primary-stopped': [0.4, 0.65],
+    ...CONNECTION_KINDS,
+    'redis-flushall': [0, 0],
+    'redis-evict': [0, 0], // DEL of the lock and its counter, as maxmemory eviction does
+    'redis-empty-restart': [0.1, 1], // down this long, then up with its data files deleted
+  },
   redlock: {
     'minority-pause': [0.3, 2],
     'minority-kill-restart': [0.3, 2],
     'majority-pause': [0.3, 1.5],
     'majority-kill-restart': [0.1, 1],
     'majority-restart-primary-stopped': [0.4, 0.65],
+    ...CONNECTION_KINDS,
   },
 } as const;
 
 /**
- * Under the manager the long stop stays below the heartbeat timeout (2 × TTL, see manager-main.ts),
- * and a hung stop goes past it, so the manager itself kills and replaces the worker.
+ * Under the manager the long stop stays below the heartbeat timeout (2 × the largest TTL, see
+ * manager-main.ts), and a hung stop goes past it, so the manager itself kills and replaces the worker.
  */
 const MANAGER_KINDS = {
   ...CANDIDATE_KINDS,
@@ -49,11 +85,20 @@ const MANAGER_KINDS = {
   'stop-primary-hung': [2.3, 3],
 } as const;
 
-export type FaultKind = keyof typeof MANAGER_KINDS | keyof (typeof BACKEND_KINDS)['redis'] | keyof (typeof BACKEND_KINDS)['redlock'];
+export type FaultKind =
+  | keyof typeof MANAGER_KINDS
+  | keyof (typeof BACKEND_KINDS)['file']
+  | keyof (typeof BACKEND_KINDS)['redis']
+  | keyof (typeof BACKEND_KINDS)['redlock'];
+
+/** Kinds whose share is of the largest TTL: the hung stop must outlast the manager's heartbeat timeout. */
+const OF_LARGEST_TTL: ReadonlySet<FaultKind> = new Set(['stop-primary-hung']);
+
+/** The TTL a kind's duration is a share of: the primary's own, or the largest. */
+export const ttlBasis = (kind: FaultKind): 'primary' | 'largest' => (OF_LARGEST_TTL.has(kind) ? 'largest' : 'primary');
 
 function table(adapter: Adapter): Record<string, readonly [number, number]> {
   if (adapter === 'manager') return MANAGER_KINDS;
-  if (adapter === 'file') return CANDIDATE_KINDS;
   return { ...CANDIDATE_KINDS, ...BACKEND_KINDS[adapter] };
 }
 
@@ -81,10 +126,14 @@ export interface PlannedFault {
   /** ms after the fault phase starts. */
   at: number;
   kind: FaultKind;
-  /** ms: how long the process or node stays stopped / down / busy (0 for kills and restarts). */
+  /** The duration as a share of the TTL (`ttlBasis`): the injector scales it by that TTL. */
+  share: number;
+  /** ms: the most it can last (the share of the largest TTL), which the schedule leaves room for. */
   duration: number;
   /** In [0, 1): picks the target among the candidates (or nodes) that qualify at injection time. */
   pick: number;
+  /** ms: the wall-clock step of a `clock-step-*` fault, ±10–15 s (0 for other kinds). */
+  step: number;
 }
 
 export interface ScheduleOptions {
@@ -92,27 +141,36 @@ export interface ScheduleOptions {
   seed: number;
   /** Length of the fault phase in ms; the last fault ends early enough to recover before it ends. */
   length: number;
+  /** The base (smallest) TTL: sets the settle time between faults. */
   ttl: number;
+  /** The largest TTL in the fleet (default `ttl`): sets the room each fault and the tail get. */
+  largestTtl?: number;
   /** Restrict to these kinds (default: every kind of the adapter). */
   kinds?: readonly FaultKind[];
 }
 
-export function schedule({ adapter, seed, length, ttl, kinds = kindsFor(adapter) }: ScheduleOptions): PlannedFault[] {
+/** A step of 10–15 s, backwards or forwards, from one uniform draw. */
+export const clockStep = (draw: number): number => (draw < 0.5 ? -1 : 1) * (10_000 + Math.round(((draw * 2) % 1) * 5000));
+
+export function schedule({ adapter, seed, length, ttl, largestTtl = ttl, kinds = kindsFor(adapter) }: ScheduleOptions): PlannedFault[] {
   const random = mulberry32(seed);
   const ranges = table(adapter);
   const faults: PlannedFault[] = [];
   // Room after the last fault for the failover it causes, so the report sees it end.
-  const tail = 2 * ttl;
+  const tail = 2 * largestTtl;
   let at = 500 + Math.round(random() * 500);
   let deck: FaultKind[] = [];
   for (;;) {
     if (deck.length === 0) deck = shuffle([...kinds], random);
     const kind = deck.shift() as FaultKind;
     const [min, max] = ranges[kind] as readonly [number, number];
-    const duration = Math.round((min + random() * (max - min)) * ttl);
+    const share = min + random() * (max - min);
+    const duration = Math.round(share * largestTtl);
     const pick = random();
+    const draw = random(); // drawn for every kind, so adding a kind does not shift the others' draws
+    const step = kind.startsWith('clock-step-') ? clockStep(draw) : 0;
     if (at + duration + tail > length) break;
-    faults.push({ at, kind, duration, pick });
+    faults.push({ at, kind, share, duration, pick, step });
     // Settle time: the cluster recovers and a respawned candidate starts before the next fault.
     at += duration + Math.round(ttl * (0.5 + random() * 0.5)) + 500;
   }

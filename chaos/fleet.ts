@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScriptProcess, signal } from './process.js';
-import { type CandidateLine, type CandidateSettings, hostNow, type ManagerLine, SETTINGS_ENV } from './protocol.js';
+import { type CandidateLine, type CandidateSettings, hostNow, type ManagerLine, SETTINGS_ENV, SLOT_ENV } from './protocol.js';
 import type { Recorder } from './recorder.js';
 
 const CANDIDATE = join(import.meta.dirname, 'candidate.ts');
@@ -19,6 +19,8 @@ export abstract class Fleet {
   constructor(
     protected readonly recorder: Recorder,
     protected readonly settings: CandidateSettings,
+    /** More environment for every process of the fleet (the clock shim's). */
+    protected readonly env: NodeJS.ProcessEnv = {},
   ) {}
 
   abstract start(count: number): Promise<void>;
@@ -76,7 +78,8 @@ export class DirectFleet extends Fleet {
   }
 
   #spawn(slot: number): void {
-    const child = new ScriptProcess(CANDIDATE, { [SETTINGS_ENV]: JSON.stringify(this.settings) }, (line) => this.onCandidateLine(line));
+    const env = { ...this.env, [SETTINGS_ENV]: JSON.stringify(this.settings), [SLOT_ENV]: String(slot) };
+    const child = new ScriptProcess(CANDIDATE, env, (line) => this.onCandidateLine(line));
     this.#processes.add(child);
     this.recorder.spawned(child.pid, slot);
     void child.exited.then((exit) => {
@@ -107,7 +110,7 @@ export class ManagedFleet extends Fleet {
   }
 
   async start(count: number): Promise<void> {
-    const env = { [SETTINGS_ENV]: JSON.stringify(this.settings), CHAOS_WORKERS: String(count) };
+    const env = { ...this.env, [SETTINGS_ENV]: JSON.stringify(this.settings), CHAOS_WORKERS: String(count) };
     const manager = new ScriptProcess(MANAGER_MAIN, env, (line) => this.#onLine(line));
     this.#manager = manager;
     await new Promise<void>((resolve, reject) => {

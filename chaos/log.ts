@@ -33,6 +33,11 @@ export interface FaultRecord {
   target: string;
   /** Which pid believed it was primary at injection (null: none). */
   primary: number | null;
+  /**
+   * Where its failover is measured from, if not `at`: `expire-then-kill` measures the crash of the
+   * new primary (at its kill), not the takeover from the busy one before it.
+   */
+  recoverFrom?: number;
 }
 
 export interface RunLog {

@@ -4,7 +4,7 @@
  * JSON lines; the workers' own lines reach the same stdout, which they inherit. SIGTERM stops the
  * manager and its workers, then exits.
  *
- * The heartbeat timeout is 2 × TTL, so a stop longer than the TTL but shorter than that
+ * The heartbeat timeout is 2 × the largest TTL, so a stop longer than the TTL but shorter than that
  * (stop-primary-long) is left to the election, and a longer one (stop-primary-hung) is caught by
  * the manager, which kills and replaces the worker.
  */
@@ -12,7 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type WorkerInfo, WorkerManager } from 'primacy/manager';
-import { type CandidateSettings, hostNow, type LineBody, type ManagerLine, SETTINGS_ENV } from './protocol.js';
+import { type CandidateSettings, hostNow, type LineBody, largestTtl, type ManagerLine, SETTINGS_ENV } from './protocol.js';
 
 const settings = JSON.parse(process.env[SETTINGS_ENV] ?? '{}') as CandidateSettings;
 const report = (line: LineBody<ManagerLine>) => process.stdout.write(`${JSON.stringify({ pid: process.pid, t: hostNow(), ...line })}\n`);
@@ -24,7 +24,8 @@ const manager = new WorkerManager({
   stateDir: mkdtempSync(join(settings.controlDir || tmpdir(), 'manager-')),
   ackOn: 'ready',
   heartbeatInterval: Math.round(settings.ttl / 8),
-  heartbeatTimeout: settings.ttl * 2,
+  // Past the longest lease (mixed TTLs): a stop the election handles is not a hang.
+  heartbeatTimeout: largestTtl(settings) * 2,
   killTimeout: 1000,
   drainTime: 0,
   // Restarts as fast as possible and never FAILED: the faults kill often on purpose, and the

@@ -3,6 +3,9 @@ import type { Report } from './report.js';
 
 const ms = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(1) : Math.round(n).toString()) : 'n/a');
 
+const fenced = (o: Report['overlaps']['paused'], what: string) =>
+  `${o.count} ${what}-and-fenced${o.count ? ` (total ${ms(o.totalMs)} ms, longest ${ms(o.longestMs)} ms)` : ''}`;
+
 export function formatReport(report: Report, heading: string, replay: string, errors: ReadonlyMap<string, number>): string {
   const { faults, writes, overlaps, failover } = report;
   const kinds = Object.entries(faults.byKind)
@@ -14,7 +17,7 @@ export function formatReport(report: Report, heading: string, replay: string, er
     `window            ${(report.windowMs / 1000).toFixed(1)} s, ${report.elections} elections`,
     `faults            ${faults.total}${kinds ? ` (${kinds})` : ''}`,
     `writes            ${writes.accepted} accepted, ${writes.rejected} rejected as stale by the store; ${writes.staleAccepted} late writes of an old holder accepted before any newer token`,
-    `two believers     ${overlaps.paused.count} paused-and-fenced (total ${ms(overlaps.paused.totalMs)} ms, longest ${ms(overlaps.paused.longestMs)} ms); ${overlaps.other} other`,
+    `two believers     ${fenced(overlaps.paused, 'paused')}; ${fenced(overlaps.busy, 'busy')}; ${overlaps.other} other`,
     `availability      ${(report.availability * 100).toFixed(2)} % of the window with a primary able to act; ${report.gaps.count} gaps, longest ${ms(report.gaps.longestMs)} ms`,
     'primary back after (ms from the fault; 0 = never interrupted):',
     ...Object.entries(failover).map(

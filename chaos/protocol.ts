@@ -22,7 +22,9 @@ export type CandidateLine =
   | { ev: 'revoked'; pid: number; t: number; token: number; reason: string }
   /** Its event loop was blocked on purpose from `from` to `to` (the busy-primary fault). */
   | { ev: 'busy'; pid: number; t: number; from: number; to: number }
-  | { ev: 'error'; pid: number; t: number; message: string };
+  | { ev: 'error'; pid: number; t: number; message: string }
+  /** Its wall clock moved against its monotonic clock by over a second: a clock step reached it. */
+  | { ev: 'clock'; pid: number; t: number; step: number };
 
 /** A JSON line the manager runner (chaos/manager-main.ts) prints about its workers. */
 export type ManagerLine =
@@ -52,7 +54,12 @@ export interface CandidateSettings {
   /** Lock directory, Redis URL, or comma-separated Redis URLs; empty under the manager. */
   where: string;
   name: string;
+  /** The base TTL; a candidate's own is `candidateTtl(settings, slot)`. */
   ttl: number;
+  /** A candidate's TTL is `ttl` × `ttlFactors[slot % length]` (mixed TTLs, as a fleet of versions has). */
+  ttlFactors: number[];
+  /** The `identity` option of every candidate (one label shared, as pods of one name do), or none. */
+  identity: string | undefined;
   retryInterval: number;
   checkerUrl: string;
   /** Where the orchestrator leaves `busy-<pid>` files (ms to spin) before it sends SIGUSR2. */
@@ -60,3 +67,13 @@ export interface CandidateSettings {
 }
 
 export const SETTINGS_ENV = 'PRIMACY_CHAOS';
+
+/** The env variable that tells a directly spawned candidate its slot (the manager sets its own). */
+export const SLOT_ENV = 'PRIMACY_CHAOS_SLOT';
+
+/** The TTL of the candidate in `slot`. */
+export const candidateTtl = (s: Pick<CandidateSettings, 'ttl' | 'ttlFactors'>, slot: number): number =>
+  Math.round(s.ttl * (s.ttlFactors[slot % s.ttlFactors.length] ?? 1));
+
+/** The largest TTL in the fleet: what bounds on the whole run (gaps, waits) must use. */
+export const largestTtl = (s: Pick<CandidateSettings, 'ttl' | 'ttlFactors'>): number => Math.round(s.ttl * Math.max(1, ...s.ttlFactors));

@@ -23,6 +23,8 @@ export class Recorder {
   readonly faults: FaultRecord[] = [];
   readonly crashes: RunLog['crashes'] = [];
   readonly errors = new Map<string, number>();
+  /** Wall-clock steps the candidates saw (each one, and each step back). */
+  clockStepsSeen = 0;
   readonly #members = new Map<number, Member>();
   /** pid → token of the term it reports now. */
   readonly #believers = new Map<number, { token: number; t: number }>();
@@ -51,6 +53,8 @@ export class Recorder {
     } else if (line.ev === 'busy') {
       this.pauses.push({ pid: line.pid, from: line.from, to: line.to, cause: 'busy' });
       if (member) member.held = false;
+    } else if (line.ev === 'clock') {
+      this.clockStepsSeen++;
     } else if (line.ev === 'error') {
       const key = line.message.slice(0, 120);
       this.errors.set(key, (this.errors.get(key) ?? 0) + 1);
@@ -91,6 +95,11 @@ export class Recorder {
       if (member?.alive && (!best || token > best.token)) best = { member, token };
     }
     return best?.member;
+  }
+
+  /** The token of the term `pid` reports now, if it reports one. */
+  tokenOf(pid: number): number | undefined {
+    return this.#believers.get(pid)?.token;
   }
 
   /** Live, started, not currently stopped or spinning: candidates a new fault may hit, by slot. */

@@ -12,8 +12,12 @@
  *   while it is paused (a SIGSTOPped or blocked process cannot emit `revoked` until it resumes,
  *   though its `isPrimary` reads false from its deadline on). Such an overlap is harmless when that
  *   holder was paused when the newer one was elected, its term ended within `RESUME_GRACE` of the
- *   resume, and it read no `isPrimary === true` meanwhile; its writes still in flight are the stale
- *   writes the store rejects. Any other overlap is a violation.
+ *   resume, and it read no `isPrimary === true` after the newer election; its writes still in
+ *   flight are the stale writes the store rejects. It is *paused-and-fenced* if the pause was a
+ *   SIGSTOP, *busy-and-fenced* if its event loop was blocked: connection-bound takeover (Redis,
+ *   Redlock) may elect a newer holder while a busy one's lease has not run out by its own clock
+ *   (client-kill-busy-primary), so only the no-read rule keeps that harmless. Any other overlap is
+ *   a violation.
  *
  * A late write from a paused holder that reaches the store before the newer holder's first write is
  * accepted: the store orders writes by token, so it is ordered before the newer holder's writes,
@@ -27,11 +31,21 @@ import type { WriteRecord } from './protocol.js';
 /** How soon after resuming a paused holder must have reported `revoked` (its due timers run first). */
 export const RESUME_GRACE = 500;
 
+/** paused: the older holder was SIGSTOPped; busy: its event loop was blocked; other: a violation. */
+export type OverlapClass = 'paused' | 'busy' | 'other';
+
 export interface Overlap extends Span {
   older: Term;
   newer: Term;
   harmless: boolean;
+  class: OverlapClass;
   why: string;
+}
+
+interface OverlapStats {
+  count: number;
+  totalMs: number;
+  longestMs: number;
 }
 
 export interface Report {
@@ -44,7 +58,7 @@ export interface Report {
   };
   elections: number;
   writes: { total: number; accepted: number; rejected: number; staleAccepted: number };
-  overlaps: { paused: { count: number; totalMs: number; longestMs: number }; other: number; list: Overlap[] };
+  overlaps: { paused: OverlapStats; busy: OverlapStats; other: number; list: Overlap[] };
   /** Share of the window during which a process able to act believed it was primary. */
   availability: number;
   gaps: { count: number; longestMs: number };
@@ -71,23 +85,32 @@ export function overlaps(all: readonly Term[], pauses: readonly Pause[], writes:
   return found;
 }
 
-function classify(older: Term, newer: Term, pauses: readonly Pause[], writes: readonly WriteRecord[]) {
+export function classify(
+  older: Term,
+  newer: Term,
+  pauses: readonly Pause[],
+  writes: readonly WriteRecord[],
+): Pick<Overlap, 'harmless' | 'class' | 'why'> {
   const read = writes.find((w) => w.pid === older.pid && w.token === older.token && w.checkedAt > newer.start);
-  if (read)
-    return {
-      harmless: false,
-      why: `pid ${older.pid} read isPrimary true ${ms(read.checkedAt - newer.start)} after pid ${newer.pid} was elected`,
-    };
+  if (read) {
+    const why = `pid ${older.pid} read isPrimary true ${ms(read.checkedAt - newer.start)} after pid ${newer.pid} was elected`;
+    return { harmless: false, class: 'other', why };
+  }
   const pause = pauses.find((p) => p.pid === older.pid && p.from <= newer.start && older.end <= p.to + RESUME_GRACE);
-  if (pause) return { harmless: true, why: `pid ${older.pid} was paused (${pause.cause}) and fenced` };
-  return { harmless: false, why: `pid ${older.pid} was not paused when pid ${newer.pid} was elected` };
+  if (pause?.cause === 'busy') return { harmless: true, class: 'busy', why: `pid ${older.pid} was busy and fenced` };
+  if (pause) return { harmless: true, class: 'paused', why: `pid ${older.pid} was paused (stop) and fenced` };
+  return { harmless: false, class: 'other', why: `pid ${older.pid} was not paused when pid ${newer.pid} was elected` };
+}
+
+function stats(overlaps: readonly Overlap[]): OverlapStats {
+  return { count: overlaps.length, totalMs: length(overlaps), longestMs: Math.max(0, ...overlaps.map((o) => o.end - o.start)) };
 }
 
 /**
  * Writes whose `isPrimary` read came after a lease with a higher token had been elected: one
  * violation per (reader, token, newer lease), with how many reads and how late.
  */
-export function staleReads(log: Pick<RunLog, 'events' | 'writes'>): string[] {
+export function staleReads(log: Pick<RunLog, 'events' | 'writes'>, label: Label = () => ''): string[] {
   const elections = log.events.filter((e) => e.ev === 'elected').sort((a, b) => a.t - b.t);
   const found = new Map<string, { write: WriteRecord; newer: (typeof elections)[number]; lates: number[] }>();
   for (const write of log.writes) {
@@ -100,28 +123,46 @@ export function staleReads(log: Pick<RunLog, 'events' | 'writes'>): string[] {
   }
   return [...found.values()].map(
     ({ write, newer, lates }) =>
-      `stale read: pid ${write.pid} read isPrimary true with token ${write.token} ${lates.length}× (${ms(Math.min(...lates))} to ${ms(Math.max(...lates))}) after pid ${newer.pid} was elected with token ${newer.token}`,
+      `stale read: pid ${write.pid} read isPrimary true with token ${write.token} ${lates.length}× (${ms(Math.min(...lates))} to ${ms(Math.max(...lates))}) after pid ${newer.pid} was elected with token ${newer.token}${label(newer.t)}`,
   );
 }
 
 /** The store's log is monotone, no token is accepted from two pids, and elected tokens increase across holders. */
-export function tokenViolations(log: Pick<RunLog, 'events' | 'writes'>): string[] {
+export function tokenViolations(log: Pick<RunLog, 'events' | 'writes'>, label: Label = () => ''): string[] {
   const violations: string[] = [];
   let highest = Number.NEGATIVE_INFINITY;
   const owner = new Map<number, number>();
   for (const w of log.writes.filter((w) => w.accepted)) {
-    if (w.token < highest) violations.push(`store accepted token ${w.token} from pid ${w.pid} after token ${highest}`);
+    if (w.token < highest) violations.push(`store accepted token ${w.token} from pid ${w.pid} after token ${highest}${label(w.t)}`);
     highest = Math.max(highest, w.token);
     const first = owner.get(w.token) ?? w.pid;
     owner.set(w.token, first);
-    if (first !== w.pid) violations.push(`store accepted token ${w.token} from two pids: ${first} and ${w.pid}`);
+    if (first !== w.pid) violations.push(`store accepted token ${w.token} from two pids: ${first} and ${w.pid}${label(w.t)}`);
   }
   const elections = log.events.filter((e) => e.ev === 'elected').sort((a, b) => a.t - b.t);
   elections.forEach((e, i) => {
     const earlier = elections.slice(0, i).find((p) => (p.pid === e.pid ? p.token > e.token : p.token >= e.token));
-    if (earlier) violations.push(`pid ${e.pid} was elected with token ${e.token} after pid ${earlier.pid} had token ${earlier.token}`);
+    if (earlier) {
+      violations.push(`pid ${e.pid} was elected with token ${e.token} after pid ${earlier.pid} had token ${earlier.token}${label(e.t)}`);
+    }
   });
   return [...new Set(violations)];
+}
+
+/** Appends to a violation the fault it happened under, if any: ` (under <kind> at +<s> s)`. */
+type Label = (t: number) => string;
+
+/**
+ * The fault a moment falls under: the last one injected at or before it, if the moment is within
+ * `bound` of that fault's end (the time its failover may take). For people reading violations,
+ * and for tests that expect violations from one kind only.
+ */
+export function faultLabel(log: Pick<RunLog, 'faults' | 'start'>, bound: number): Label {
+  return (t) => {
+    const fault = log.faults.filter((f) => f.at <= t).at(-1);
+    if (!fault || t > fault.end + bound) return '';
+    return ` (under ${fault.kind} at +${((fault.at - log.start) / 1000).toFixed(1)} s)`;
+  };
 }
 
 /** Gaps longer than the bound beyond the end of every fault that could explain them. */
@@ -133,13 +174,14 @@ export function unexplainedGaps(gaps: readonly Span[], faults: readonly FaultRec
   });
 }
 
-/** ms from each fault's injection until a primary serves again (0 if it never stopped). */
+/** ms from each fault's injection (or `recoverFrom`) until a primary serves again (0 if it never stopped). */
 export function recoveries(faults: readonly FaultRecord[], gaps: readonly Span[], bound: number, end: number): Map<string, number[]> {
   const byKind = new Map<string, number[]>();
   faults.forEach((f, i) => {
+    const from = f.recoverFrom ?? f.at;
     const limit = Math.min(faults[i + 1]?.at ?? end, f.end + bound);
-    const gap = gaps.find((g) => g.end > f.at && g.start < limit);
-    byKind.set(f.kind, [...(byKind.get(f.kind) ?? []), gap ? gap.end - f.at : 0]);
+    const gap = gaps.find((g) => g.end > from && g.start < limit);
+    byKind.set(f.kind, [...(byKind.get(f.kind) ?? []), gap ? gap.end - from : 0]);
   });
   return byKind;
 }
@@ -148,7 +190,6 @@ export function buildReport(log: RunLog): Report {
   const window = { start: log.start, end: log.end };
   const all = terms(log.events, log.end).filter((t) => t.end > window.start);
   const found = overlaps(all, log.pauses, log.writes);
-  const paused = found.filter((o) => o.harmless);
   const gaps = complement(served(all, log.pauses), window).filter((g) => g.end - g.start > 0.5);
   const elections = log.events.filter((e) => e.ev === 'elected');
   const stale = log.writes.filter((w) => elections.some((e) => e.t < w.t && e.token > w.token));
@@ -158,10 +199,11 @@ export function buildReport(log: RunLog): Report {
   }
   const byKind: Record<string, number> = {};
   for (const f of log.faults) byKind[f.kind] = (byKind[f.kind] ?? 0) + 1;
+  const label = faultLabel(log, log.gapBound);
   const violations = [
-    ...staleReads(log),
-    ...tokenViolations(log),
-    ...found.filter((o) => !o.harmless).map((o) => `overlap of ${ms(o.end - o.start)}: ${o.why}`),
+    ...staleReads(log, label),
+    ...tokenViolations(log, label),
+    ...found.filter((o) => !o.harmless).map((o) => `overlap of ${ms(o.end - o.start)}: ${o.why}${label(o.newer.start)}`),
     ...unexplainedGaps(gaps, log.faults, log.gapBound),
     ...log.crashes.map((c) => `candidate ${c.pid} exited unexpectedly (${c.how})`),
   ];
@@ -180,8 +222,9 @@ export function buildReport(log: RunLog): Report {
       staleAccepted: stale.filter((w) => w.accepted).length,
     },
     overlaps: {
-      paused: { count: paused.length, totalMs: length(paused), longestMs: Math.max(0, ...paused.map((o) => o.end - o.start)) },
-      other: found.length - paused.length,
+      paused: stats(found.filter((o) => o.class === 'paused')),
+      busy: stats(found.filter((o) => o.class === 'busy')),
+      other: found.filter((o) => o.class === 'other').length,
       list: found,
     },
     availability: 1 - length(gaps) / (log.end - log.start),

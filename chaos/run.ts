@@ -9,15 +9,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ChaosOptions, HELP, parseOptions, replayCommand, UsageError } from './args.js';
+import { type ChaosOptions, HELP, MIXED_TTL_FACTORS, parseOptions, replayCommand, UsageError } from './args.js';
 import { type Backend, startBackend } from './backend.js';
 import { type Checker, startChecker } from './checker.js';
-import { schedule } from './faults.js';
+import { setUpClock } from './clock.js';
+import { kindsFor, schedule } from './faults.js';
 import { DirectFleet, type Fleet, ManagedFleet } from './fleet.js';
 import { runSchedule } from './inject.js';
 import { formatReport } from './print.js';
 import { signal } from './process.js';
-import { type CandidateSettings, hostNow } from './protocol.js';
+import { type CandidateSettings, candidateTtl, hostNow, largestTtl } from './protocol.js';
 import { Recorder } from './recorder.js';
 import { buildReport } from './report.js';
 
@@ -34,10 +35,13 @@ if (options.help) {
   process.exit(0);
 }
 
-const { adapter, seconds, candidates, seed, ttl, kinds } = options;
+const { adapter, seconds, candidates, seed, ttl, identity } = options;
+const ttlFactors = options.mixedTtls ? MIXED_TTL_FACTORS.slice(0, candidates) : [1];
+const ttls = [...new Set(Array.from({ length: candidates }, (_, slot) => candidateTtl({ ttl, ttlFactors }, slot)))];
+const largest = largestTtl({ ttl, ttlFactors });
 const progress = (message: string) => process.stderr.write(`chaos: ${message}\n`);
 const replay = replayCommand(options);
-const heading = `primacy chaos: adapter ${adapter}, seed ${seed}, ${seconds} s, ${candidates} candidates, ttl ${ttl} ms`;
+const heading = `primacy chaos: adapter ${adapter}, seed ${seed}, ${seconds} s, ${candidates} candidates, ttl ${ttls.join('/')} ms, identity ${identity ?? '(each its own)'}`;
 progress(`${heading}\nchaos: replay with: ${replay}`);
 
 const controller = new AbortController();
@@ -51,11 +55,12 @@ for (const name of ['SIGINT', 'SIGTERM'] as const) {
 
 const workDir = mkdtempSync(join(tmpdir(), 'primacy-chaos-'));
 const recorder = new Recorder();
+// Of the base (smallest) TTL, so it is valid for every candidate.
 const retryInterval = Math.round(ttl / 8);
 // After the fault that explains it, a primary must be back within this long: a lease left by a
-// paused holder expires (ttl), followers backing off from backend errors retry (≤ ttl), plus room
-// for a reconnect.
-const gapBound = 2 * ttl + 1000;
+// paused holder expires (its TTL, at most the largest), followers backing off from backend errors
+// retry (≤ their TTL), plus room for a reconnect.
+const gapBound = 2 * largest + 1000;
 let checker: Checker | undefined;
 let backend: Backend | undefined;
 let fleet: Fleet | undefined;
@@ -84,17 +89,22 @@ try {
     where: backend.where,
     name: 'chaos',
     ttl,
+    ttlFactors,
+    identity,
     retryInterval,
     checkerUrl: checker.url,
     controlDir: workDir,
   };
-  fleet = adapter === 'manager' ? new ManagedFleet(recorder, settings) : new DirectFleet(recorder, settings);
+  const clock = setUpClock(workDir, options.kinds ?? kindsFor(adapter), progress);
+  fleet = adapter === 'manager' ? new ManagedFleet(recorder, settings, clock.env) : new DirectFleet(recorder, settings, clock.env);
   await fleet.start(candidates);
   await until(() => recorder.targets().length === candidates && recorder.primary(), 60_000, 'no candidate became primary');
-  const plan = schedule({ adapter, seed, length: seconds * 1000, ttl, kinds });
+  const plan = schedule({ adapter, seed, length: seconds * 1000, ttl, largestTtl: largest, kinds: clock.kinds });
   const start = hostNow();
   progress(`${candidates} candidates up, pid ${recorder.primary()?.pid} is primary; ${plan.length} faults planned`);
-  await runSchedule(plan, start, { fleet, backend, recorder, ttl, signal: controller.signal, progress });
+  const ttlOf = (member: { slot: number }) => candidateTtl(settings, member.slot);
+  const deps = { fleet, backend, recorder, ttlOf, largestTtl: largest, lockName: settings.name, clockDir: clock.dir };
+  await runSchedule(plan, start, { ...deps, signal: controller.signal, progress });
   const rest = start + seconds * 1000 - hostNow();
   if (rest > 0) await sleep(rest, undefined, { signal: controller.signal });
   const end = hostNow();
@@ -108,8 +118,9 @@ try {
     const errors = Object.fromEntries(recorder.errors);
     // Every process this run started, so a caller can check that none outlived it.
     const pids = [...recorder.pids(), ...fleet.helperPids(), ...backend.pids()];
-    const run = { adapter, seed, seconds, candidates, ttl, retryInterval, gapBound, replay };
-    process.stdout.write(`${JSON.stringify({ ...run, ...report, errors, pids }, null, 2)}\n`);
+    const run = { adapter, seed, seconds, candidates, ttl, ttls, identity, retryInterval, gapBound, replay };
+    const { clockStepsSeen } = recorder;
+    process.stdout.write(`${JSON.stringify({ ...run, ...report, clockStepsSeen, errors, pids }, null, 2)}\n`);
   } else {
     process.stdout.write(formatReport(report, heading, replay, recorder.errors));
   }

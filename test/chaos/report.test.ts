@@ -1,10 +1,8 @@
 /**
- * The chaos report's rules on hand-made logs, and the seeded fault schedule. These are the pure
- * parts of chaos/: what counts as a violation, and the figures (availability, gaps, percentiles).
+ * The chaos report's rules on hand-made logs: what counts as a violation, how an overlap of two
+ * believers is classified (paused / busy / other), and the figures (availability, gaps, failover).
  */
 import { describe, expect, it } from 'vitest';
-import { parseOptions, UsageError } from '../../chaos/args.js';
-import { kindsFor, schedule } from '../../chaos/faults.js';
 import { complement, percentile, served, terms } from '../../chaos/intervals.js';
 import type { FaultRecord, Pause, RunLog, TermEvent } from '../../chaos/log.js';
 import type { WriteRecord } from '../../chaos/protocol.js';
@@ -79,6 +77,46 @@ describe('chaos report: two believers', () => {
   });
 });
 
+// client-kill-busy-primary: pid 1's event loop is blocked from 1000 to 1800; the server closes its
+// connection at 1050 and pid 2 takes over at 1120 (connection-bound, before pid 1's lease ran out);
+// pid 1 runs again at 1800 and reports `revoked` at 1805.
+const busyEvents = [elected(1, 0, 1), elected(2, 1120, 2), revoked(1, 1805, 1)];
+const busy: Pause = { pid: 1, from: 1000, to: 1800, cause: 'busy' };
+
+describe('chaos report: busy holders and the classes of overlap', () => {
+  it('classifies a busy holder that read nothing after the takeover as busy-and-fenced, apart from paused ones', () => {
+    const writes = [write(1, 1, 990, 1010), write(2, 2, 1130, 1140), write(1, 1, 995, 1801, false)];
+    const [overlap] = overlaps(terms(busyEvents, 10_000), [busy], writes);
+    expect(overlap).toMatchObject({ start: 1120, end: 1805, harmless: true, class: 'busy' });
+    const report = buildReport(log({ events: busyEvents, pauses: [busy], writes }));
+    expect(report.violations).toEqual([]);
+    expect(report.overlaps).toMatchObject({ paused: { count: 0 }, busy: { count: 1, totalMs: 685, longestMs: 685 }, other: 0 });
+  });
+
+  it('counts a SIGSTOPped holder as paused, not busy', () => {
+    const report = buildReport(log({ events: pausedEvents, pauses: [stop], writes: [] }));
+    expect(report.overlaps).toMatchObject({ paused: { count: 1, totalMs: 1910 }, busy: { count: 0, totalMs: 0 }, other: 0 });
+  });
+
+  it('calls it a violation when the busy holder read isPrimary true once it ran again, after the takeover', () => {
+    // Its lease had not run out by its own clock: the first timer after the busy loop read true.
+    const writes = [write(2, 2, 1130, 1140), write(1, 1, 1801, 1820, false)];
+    const [overlap] = overlaps(terms(busyEvents, 10_000), [busy], writes);
+    expect(overlap).toMatchObject({ harmless: false, class: 'other' });
+    const report = buildReport(log({ events: busyEvents, pauses: [busy], writes }));
+    expect(report.overlaps).toMatchObject({ busy: { count: 0 }, other: 1 });
+    expect(report.violations).toEqual([
+      'stale read: pid 1 read isPrimary true with token 1 1× (681 ms to 681 ms) after pid 2 was elected with token 2',
+      'overlap of 685 ms: pid 1 read isPrimary true 681 ms after pid 2 was elected',
+    ]);
+  });
+
+  it('does not excuse a busy window that began after the takeover (the holder was running when it was replaced)', () => {
+    const late: Pause = { pid: 1, from: 1200, to: 1800, cause: 'busy' };
+    expect(overlaps(terms(busyEvents, 10_000), [late], [])[0]).toMatchObject({ harmless: false, class: 'other' });
+  });
+});
+
 describe('chaos report: the store and the tokens', () => {
   it('flags a store that accepted a token lower than one it had accepted', () => {
     const writes = [write(1, 3, 0, 10), write(2, 2, 15, 20)];
@@ -120,6 +158,26 @@ describe('chaos report: availability, gaps, failover', () => {
     expect(report.violations).toEqual([]);
   });
 
+  it('measures expire-then-kill from the kill of the new primary, not from the busy spell before it', () => {
+    // pid 1 busy 1000–3000, pid 2 takes over at 2200, pid 1 steps down; pid 2 is killed at 3500, pid 3 at 3530.
+    const events = [elected(1, 0, 1), elected(2, 2200, 2), revoked(1, 3005, 1), died(2, 3500), elected(3, 3530, 3)];
+    const pauses: Pause[] = [{ pid: 1, from: 1000, to: 3000, cause: 'busy' }];
+    const expireThenKill: FaultRecord = { ...fault('expire-then-kill', 1000, 3500), recoverFrom: 3500 };
+    const report = buildReport(log({ events, pauses, faults: [expireThenKill] }));
+    expect(report.failover['expire-then-kill']).toEqual({ n: 1, p50: 30, p99: 30, max: 30 });
+    expect(report.overlaps.busy.count).toBe(1);
+    expect(report.violations).toEqual([]);
+  });
+
+  it('flags tokens that go backwards after the lock’s state was lost (a counter that restarted)', () => {
+    const events = [elected(1, 0, 7), died(1, 1000), elected(2, 1100, 1)];
+    const report = buildReport(log({ events, faults: [fault('redis-flushall', 500)] }));
+    // Named with the fault it happened under, so a run's violations can be told apart by kind.
+    expect(report.violations).toEqual(['pid 2 was elected with token 1 after pid 1 had token 7 (under redis-flushall at +0.5 s)']);
+    const later = buildReport(log({ events, faults: [fault('redis-flushall', 500)], gapBound: 100 }));
+    expect(later.violations).toEqual(['pid 2 was elected with token 1 after pid 1 had token 7']);
+  });
+
   it('reports a gap longer than the bound beyond the fault that explains it, and not one within it', () => {
     const gap = { start: 2000, end: 9000 };
     expect(unexplainedGaps([gap], [fault('redis-pause', 2000, 6000)], 5000)).toEqual([]);
@@ -141,51 +199,5 @@ describe('chaos report: availability, gaps, failover', () => {
   it('reports a candidate that exited on its own as a violation', () => {
     const report = buildReport(log({ events: [elected(1, 0, 1)], crashes: [{ pid: 7, t: 100, how: 'exit code 1' }] }));
     expect(report.violations).toEqual(['candidate 7 exited unexpectedly (exit code 1)']);
-  });
-});
-
-describe('chaos fault schedule', () => {
-  const options = { adapter: 'redlock' as const, length: 120_000, ttl: 2000 };
-
-  it('is the same for the same seed and different for another', () => {
-    expect(schedule({ ...options, seed: 42 })).toEqual(schedule({ ...options, seed: 42 }));
-    expect(schedule({ ...options, seed: 43 })).not.toEqual(schedule({ ...options, seed: 42 }));
-  });
-
-  it('deals every kind once per round, in order, with faults that never overlap and end before the run does', () => {
-    const plan = schedule({ ...options, seed: 7 });
-    const kinds = kindsFor('redlock');
-    expect(new Set(plan.slice(0, kinds.length).map((f) => f.kind))).toEqual(new Set(kinds));
-    for (const [i, f] of plan.entries()) {
-      expect(f.at + f.duration + 2 * options.ttl).toBeLessThanOrEqual(options.length);
-      if (i > 0) expect(f.at).toBeGreaterThan((plan[i - 1]?.at ?? 0) + (plan[i - 1]?.duration ?? 0));
-    }
-    const long = plan.filter((f) => f.kind === 'stop-primary-long');
-    expect(long.every((f) => f.duration > options.ttl)).toBe(true);
-  });
-
-  it('keeps to the kinds it is given', () => {
-    const plan = schedule({ ...options, seed: 1, kinds: ['kill-primary', 'majority-pause'] });
-    expect(new Set(plan.map((f) => f.kind))).toEqual(new Set(['kill-primary', 'majority-pause']));
-  });
-});
-
-describe('chaos CLI options', () => {
-  const parse = (...argv: string[]) => parseOptions(argv, () => 99);
-
-  it('has the documented defaults, with a random seed', () => {
-    expect(parse()).toMatchObject({ adapter: 'file', seconds: 60, candidates: 5, ttl: 2000, seed: 99, json: false });
-  });
-
-  it.each([
-    [['--adapter', 'etcd'], /--adapter to be one of file, redis, redlock, manager, got "etcd"/],
-    [['--seconds', '3'], /--seconds to be a whole number from 5 to 86400, got "3"/],
-    [['--candidates=many'], /--candidates to be a whole number from 2 to 32, got "many"/],
-    [['--seed', '1.5'], /--seed to be a whole number/],
-    [['--kinds', 'kill-primary,redis-pause'], /--kinds to list fault kinds of the file adapter/],
-    [['--frobnicate'], /frobnicate/],
-  ])('rejects %j with an error naming the option', (argv, message) => {
-    expect(() => parse(...argv)).toThrow(UsageError);
-    expect(() => parse(...argv)).toThrow(message);
   });
 });

@@ -1,0 +1,111 @@
+/**
+ * The chaos suite's other pure parts: the seeded fault schedule (kinds per adapter, shares of the
+ * TTL, clock steps), the fleet's TTLs, and the CLI's options and replay command.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseOptions, replayCommand, UsageError } from '../../chaos/args.js';
+import { clockStep, kindsFor, schedule, ttlBasis } from '../../chaos/faults.js';
+import { candidateTtl, largestTtl } from '../../chaos/protocol.js';
+
+describe('chaos fault schedule', () => {
+  const options = { adapter: 'redlock' as const, length: 120_000, ttl: 2000 };
+
+  it('is the same for the same seed and different for another', () => {
+    expect(schedule({ ...options, seed: 42 })).toEqual(schedule({ ...options, seed: 42 }));
+    expect(schedule({ ...options, seed: 43 })).not.toEqual(schedule({ ...options, seed: 42 }));
+  });
+
+  it('deals every kind once per round, in order, with faults that never overlap and end before the run does', () => {
+    const plan = schedule({ ...options, seed: 7 });
+    const kinds = kindsFor('redlock');
+    expect(new Set(plan.slice(0, kinds.length).map((f) => f.kind))).toEqual(new Set(kinds));
+    for (const [i, f] of plan.entries()) {
+      expect(f.at + f.duration + 2 * options.ttl).toBeLessThanOrEqual(options.length);
+      if (i > 0) expect(f.at).toBeGreaterThan((plan[i - 1]?.at ?? 0) + (plan[i - 1]?.duration ?? 0));
+    }
+    const long = plan.filter((f) => f.kind === 'stop-primary-long');
+    expect(long.every((f) => f.share > 1)).toBe(true);
+  });
+
+  it('keeps to the kinds it is given', () => {
+    const plan = schedule({ ...options, seed: 1, kinds: ['kill-primary', 'majority-pause'] });
+    expect(new Set(plan.map((f) => f.kind))).toEqual(new Set(['kill-primary', 'majority-pause']));
+  });
+
+  it('leaves each fault room for its share of the largest TTL, which the injector scales to the primary’s', () => {
+    const plan = schedule({ ...options, seed: 3, largestTtl: 4000 });
+    for (const f of plan) expect(f.duration).toBe(Math.round(f.share * 4000));
+    for (const [i, f] of plan.entries()) {
+      if (i > 0) expect(f.at).toBeGreaterThan((plan[i - 1]?.at ?? 0) + (plan[i - 1]?.duration ?? 0));
+      expect(f.at + f.duration + 2 * 4000).toBeLessThanOrEqual(options.length);
+    }
+    expect(ttlBasis('stop-primary-long')).toBe('primary');
+    expect(ttlBasis('stop-primary-hung')).toBe('largest'); // past the manager's heartbeat timeout
+  });
+
+  it('steps clocks by 10–15 s either way, and only in clock kinds', () => {
+    const plan = schedule({ adapter: 'file', seed: 5, length: 600_000, ttl: 1000 });
+    const steps = plan.filter((f) => f.kind.startsWith('clock-step-')).map((f) => f.step);
+    expect(steps.length).toBeGreaterThan(10);
+    for (const step of steps) expect(Math.abs(step)).toBeGreaterThanOrEqual(10_000);
+    for (const step of steps) expect(Math.abs(step)).toBeLessThanOrEqual(15_000);
+    expect(steps.some((s) => s < 0) && steps.some((s) => s > 0)).toBe(true);
+    expect(plan.filter((f) => !f.kind.startsWith('clock-step-')).every((f) => f.step === 0)).toBe(true);
+    expect([clockStep(0), clockStep(0.25), clockStep(0.5), clockStep(0.75)]).toEqual([-10_000, -12_500, 10_000, 12_500]);
+  });
+
+  it('has the new kinds where they apply', () => {
+    const everywhere = ['expire-then-kill', 'clock-step-primary', 'clock-step-follower', 'clock-step-all'];
+    expect(kindsFor('file')).toEqual(expect.arrayContaining([...everywhere, 'dir-removed']));
+    expect(kindsFor('manager')).toEqual(expect.arrayContaining(everywhere));
+    const connection = ['reset-in-flight', 'client-kill-busy-primary'];
+    expect(kindsFor('redlock')).toEqual(expect.arrayContaining([...everywhere, ...connection]));
+    expect(kindsFor('redis')).toEqual(
+      expect.arrayContaining([...everywhere, ...connection, 'redis-flushall', 'redis-evict', 'redis-empty-restart']),
+    );
+    expect(kindsFor('file')).not.toContain('reset-in-flight');
+    expect(kindsFor('redlock')).not.toContain('redis-flushall');
+  });
+});
+
+describe('chaos fleet TTLs', () => {
+  it('alternates the factors by slot and bounds the run by the largest', () => {
+    const settings = { ttl: 1000, ttlFactors: [1, 1.5, 2] };
+    expect([0, 1, 2, 3, 4].map((slot) => candidateTtl(settings, slot))).toEqual([1000, 1500, 2000, 1000, 1500]);
+    expect(largestTtl(settings)).toBe(2000);
+    expect(largestTtl({ ttl: 1000, ttlFactors: [1] })).toBe(1000);
+  });
+});
+
+describe('chaos CLI options', () => {
+  const parse = (...argv: string[]) => parseOptions(argv, () => 99);
+
+  it('has the documented defaults, with a random seed, one shared identity and mixed TTLs', () => {
+    expect(parse()).toMatchObject({ adapter: 'file', seconds: 60, candidates: 5, ttl: 2000, seed: 99, json: false });
+    expect(parse()).toMatchObject({ identity: 'chaos-pod', mixedTtls: true });
+  });
+
+  it('opts out of the shared identity and of mixed TTLs, and the replay command keeps that', () => {
+    const options = parse('--distinct-identities', '--uniform-ttl', '--seed', '7');
+    expect(options).toMatchObject({ identity: undefined, mixedTtls: false });
+    expect(replayCommand(options)).toBe(
+      'npm run chaos -- --adapter file --seconds 60 --candidates 5 --ttl 2000 --uniform-ttl --distinct-identities --seed 7',
+    );
+    expect(replayCommand(parse('--identity', 'web-1', '--seed', '7'))).toContain('--ttl 2000 --identity "web-1" --seed 7');
+    expect(replayCommand(parse('--seed', '7'))).toBe('npm run chaos -- --adapter file --seconds 60 --candidates 5 --ttl 2000 --seed 7');
+  });
+
+  it.each([
+    [['--adapter', 'etcd'], /--adapter to be one of file, redis, redlock, manager, got "etcd"/],
+    [['--seconds', '3'], /--seconds to be a whole number from 5 to 86400, got "3"/],
+    [['--candidates=many'], /--candidates to be a whole number from 2 to 32, got "many"/],
+    [['--seed', '1.5'], /--seed to be a whole number/],
+    [['--kinds', 'kill-primary,redis-pause'], /--kinds to list fault kinds of the file adapter/],
+    [['--identity', 'x', '--distinct-identities'], /either --identity or --distinct-identities/],
+    [['--identity='], /--identity to be a non-empty label/],
+    [['--frobnicate'], /frobnicate/],
+  ])('rejects %j with an error naming the option', (argv, message) => {
+    expect(() => parse(...argv)).toThrow(UsageError);
+    expect(() => parse(...argv)).toThrow(message);
+  });
+});
