@@ -34,6 +34,14 @@ export interface RedisLockOptions {
   connectionBinding?: boolean;
   /** How often a waiting follower checks the holder's connection, in ms. @default 150 */
   livenessInterval?: number;
+  /**
+   * How long a follower waits, once it finds the holder's connection closed, before it takes
+   * over, in ms: time for a running holder (one whose connection the server closed) to see the
+   * close and step down first. A holder whose event loop is blocked for longer may still read
+   * `isPrimary` after the takeover, as under any pause; its token is already superseded.
+   * @default 50
+   */
+  takeoverGrace?: number;
 }
 
 interface RedisLeaseData {
@@ -58,12 +66,12 @@ class RedisLock implements LockAdapter {
   readonly #seen = new SeenHolders();
 
   constructor(options: RedisLockOptions) {
-    const { client, url, prefix = 'primacy:', connectionBinding = true, livenessInterval = 150 } = validate(options);
+    const { client, url, prefix = 'primacy:', connectionBinding = true, livenessInterval = 150, takeoverGrace = 50 } = validate(options);
     this.#ownsClient = client === undefined;
     this.#client = client ?? (new Redis(url as string, { lazyConnect: false }) as unknown as RedisClientLike);
     if (this.#ownsClient) this.#client.on('error', () => undefined); // Surfaced through failed commands.
     this.#prefix = prefix;
-    this.#binding = new ConnectionBinding(this.#client, () => this.#followers.notifyAll(), connectionBinding);
+    this.#binding = new ConnectionBinding(this.#client, () => this.#followers.notifyAll(), connectionBinding, takeoverGrace);
     this.#followers = new Followers(() => this.#client.duplicate() as Subscriber, this.#binding, livenessInterval);
     this.#eviction = new EvictionCheck(this.#client);
   }
@@ -86,7 +94,9 @@ class RedisLock implements LockAdapter {
         }
         const current = parseValue(value);
         if (current) this.#seen.saw(name, current, ttl);
-        if (current?.clientId && (await this.#binding.isAlive(current.clientId, context)) === false) {
+        const gone = current?.clientId ? await this.#binding.goneFor(current.clientId, context) : null;
+        if (gone !== null && gone < this.#binding.takeoverGrace) this.#followers.wakeAfter(name, this.#binding.takeoverGrace - gone);
+        else if (gone !== null) {
           const taken = (await run(this.#client, TAKE_OVER, [...keys, value, ttl, holder.id, tail])) as string | null;
           if (taken) return this.#granted(name, taken, clientId, holder, ttl);
         }
@@ -221,7 +231,9 @@ class RedisLock implements LockAdapter {
    */
   async #vanishedHolderIsOver(name: string, key: string, context?: AdapterCallContext): Promise<boolean> {
     const seen = this.#seen.last(name);
-    if (!seen || (seen.clientId && (await this.#binding.isAlive(seen.clientId, context)) === false)) {
+    const gone = seen?.clientId ? await this.#binding.goneFor(seen.clientId, context) : null;
+    if (gone !== null && gone < this.#binding.takeoverGrace) this.#followers.wakeAfter(name, this.#binding.takeoverGrace - gone);
+    if (!seen || (gone !== null && gone >= this.#binding.takeoverGrace)) {
       this.#seen.forget(name);
       return true;
     }

@@ -1,12 +1,13 @@
 import { Redis } from 'ioredis';
 import { parseOutcome } from '../src/_internal/outcome.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
-import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
+import { PrimacyBackendError } from '../src/errors.js';
 import { belongsTo, parseValue, valueTail } from './redis/record.js';
 import { RELEASE, RENEW, WRITE_OUTCOME } from './redis/scripts.js';
 import type { RedisClientLike } from './redis.js';
 import { claimMissingNodes, type QuorumLeaseData } from './redlock/extend.js';
 import { QuorumNode } from './redlock/node.js';
+import { validate } from './redlock/options.js';
 import { ACQUIRE_WITH_TOKEN, TAKE_OVER_WITH_TOKEN } from './redlock/scripts.js';
 
 export interface RedlockOptions {
@@ -20,6 +21,8 @@ export interface RedlockOptions {
   connectionBinding?: boolean;
   /** How often a waiting follower checks the holder's connection on each node, in ms. @default 150 */
   livenessInterval?: number;
+  /** Per node, as `redisLock`'s `takeoverGrace`. @default 50 */
+  takeoverGrace?: number;
   /** How long one node may take to answer before it counts as failed, in ms. @default max(50, ttl / 20) */
   nodeTimeout?: number;
   /** Clock drift allowed, as a share of the TTL (plus 2 ms), as in the Redlock algorithm. @default 0.01 */
@@ -51,6 +54,7 @@ class QuorumLock implements LockAdapter {
       prefix = 'primacy:',
       connectionBinding = true,
       livenessInterval = 150,
+      takeoverGrace = 50,
       nodeTimeout,
       driftFactor = 0.01,
     } = validate(options);
@@ -58,7 +62,15 @@ class QuorumLock implements LockAdapter {
     const nodeClients = clients ?? (urls ?? []).map((url) => new Redis(url) as unknown as RedisClientLike);
     this.#nodeTimeout = nodeTimeout;
     this.#nodes = nodeClients.map(
-      (client) => new QuorumNode(client, owned, nodeTimeout ?? 500, connectionBinding, livenessInterval, () => this.#notifyAll()),
+      (client) =>
+        new QuorumNode(client, {
+          owned,
+          timeout: nodeTimeout ?? 500,
+          connectionBinding,
+          livenessInterval,
+          takeoverGrace,
+          onConnectionLost: () => this.#notifyAll(),
+        }),
     );
     this.#quorum = Math.floor(this.#nodes.length / 2) + 1;
     this.#prefix = prefix;
@@ -85,7 +97,9 @@ class QuorumLock implements LockAdapter {
         if (result[0] === 1) return node.onSameConnection(clientIds[i] ?? null, result[1]);
         const current = parseValue(result[1]);
         if (current) this.#raiseFloor(name, current.token);
-        if (current?.clientId && (await node.isAlive(current.clientId, context)) === false) {
+        const gone = current?.clientId ? await node.goneFor(current.clientId, context) : null;
+        if (gone !== null && gone < node.binding.takeoverGrace) node.followers.wakeAfter(name, node.binding.takeoverGrace - gone);
+        else if (gone !== null) {
           const taken = (await node.script(TAKE_OVER_WITH_TOKEN, [key, counter, result[1], ttl, holder.id, token, tail])) as string | null;
           return node.onSameConnection(clientIds[i] ?? null, taken ?? null);
         }
@@ -261,39 +275,4 @@ class QuorumLock implements LockAdapter {
 function ownValues(lease: Lease): boolean {
   const values = (lease.data as QuorumLeaseData | undefined)?.values ?? [];
   return values.some((v) => v !== null) && values.every((v) => v === null || belongsTo(v, lease));
-}
-
-function validate(options: RedlockOptions): RedlockOptions {
-  const scope = 'redlock';
-  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, '{ clients } or { urls }', scope);
-  const { clients, urls, prefix, nodeTimeout, driftFactor, livenessInterval } = options;
-  if ((clients === undefined) === (urls === undefined)) {
-    throw new PrimacyConfigError('clients', clients, 'an array of ioredis clients, or `urls` instead (exactly one of them)', scope);
-  }
-  const list = clients ?? urls;
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new PrimacyConfigError(
-      clients ? 'clients' : 'urls',
-      list,
-      'a non-empty array (an odd number of independent nodes, e.g. 3 or 5)',
-      scope,
-    );
-  }
-  if (urls?.some((url) => typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
-    throw new PrimacyConfigError('urls', urls, 'an array of redis:// or rediss:// URLs', scope);
-  }
-  if (clients?.some((c) => typeof (c as { evalsha?: unknown })?.evalsha !== 'function')) {
-    throw new PrimacyConfigError('clients', clients, 'an array of ioredis clients', scope);
-  }
-  if (prefix !== undefined && typeof prefix !== 'string') throw new PrimacyConfigError('prefix', prefix, 'a string', scope);
-  if (nodeTimeout !== undefined && (typeof nodeTimeout !== 'number' || !(nodeTimeout >= 1))) {
-    throw new PrimacyConfigError('nodeTimeout', nodeTimeout, 'a number of ms >= 1', scope);
-  }
-  if (driftFactor !== undefined && (typeof driftFactor !== 'number' || !(driftFactor >= 0 && driftFactor < 0.5))) {
-    throw new PrimacyConfigError('driftFactor', driftFactor, 'a number from 0 to 0.5', scope);
-  }
-  if (livenessInterval !== undefined && (typeof livenessInterval !== 'number' || !(livenessInterval >= 10 && livenessInterval <= 60_000))) {
-    throw new PrimacyConfigError('livenessInterval', livenessInterval, 'a number of ms from 10 to 60000', scope);
-  }
-  return options;
 }

@@ -21,6 +21,12 @@ export interface Pause {
   from: number;
   to: number;
   cause: 'stop' | 'busy';
+  /**
+   * Busy: when the process first handled I/O after the block. Until then it cannot have seen a
+   * connection the server closed meanwhile (timers run before the poll phase), so a read of
+   * `isPrimary === true` up to here belongs to the block.
+   */
+  io?: number;
 }
 
 export interface FaultRecord {

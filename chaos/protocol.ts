@@ -20,8 +20,11 @@ export type CandidateLine =
   | { ev: 'ready'; pid: number; t: number }
   | { ev: 'elected'; pid: number; t: number; token: number }
   | { ev: 'revoked'; pid: number; t: number; token: number; reason: string }
-  /** Its event loop was blocked on purpose from `from` to `to` (the busy-primary fault). */
-  | { ev: 'busy'; pid: number; t: number; from: number; to: number }
+  /**
+   * Its event loop was blocked on purpose from `from` to `to` (the busy-primary fault), and first
+   * handled I/O again at `io` (a socket closed meanwhile is seen only then).
+   */
+  | { ev: 'busy'; pid: number; t: number; from: number; to: number; io: number }
   | { ev: 'error'; pid: number; t: number; message: string }
   /** Its wall clock moved against its monotonic clock by over a second: a clock step reached it. */
   | { ev: 'clock'; pid: number; t: number; step: number };

@@ -23,6 +23,8 @@ export interface CommandClient {
 export class ConnectionBinding {
   #id: string | null | undefined;
   #runId: Promise<string> | undefined;
+  /** When each holder connection was first found closed (monotonic ms), for the takeover grace. */
+  readonly #goneSince = new Map<string, number>();
   /** Counts closed connections, so an answer that straddles a reconnect can be told apart. */
   #connection = 0;
   #enabled: boolean;
@@ -32,6 +34,8 @@ export class ConnectionBinding {
     private readonly client: CommandClient,
     private readonly onLost: () => void,
     enabled: boolean,
+    /** See `RedisLockOptions.takeoverGrace`. */
+    readonly takeoverGrace: number,
   ) {
     this.#enabled = enabled && client.isCluster !== true;
     // A reconnect is a new connection: leases made on the old one must not be renewed.
@@ -52,13 +56,20 @@ export class ConnectionBinding {
   /** The id of the connection commands go out on now (fetched once per connection), or null if unbound. */
   async current(context?: AdapterCallContext): Promise<string | null> {
     if (!this.#enabled) return null;
-    if (this.#id !== undefined) return this.#id;
-    try {
-      const [id, runId] = await Promise.all([this.client.call('CLIENT', 'ID'), this.#serverRunId()]);
-      this.#id = `${id}@${runId}`;
-    } catch (error) {
-      this.#disable(error, context);
-      return null;
+    for (let attempt = 0; this.#id === undefined; attempt++) {
+      const connection = this.#connection;
+      let id: unknown;
+      let runId: string;
+      try {
+        [id, runId] = await Promise.all([this.client.call('CLIENT', 'ID'), this.#serverRunId()]);
+      } catch (error) {
+        this.#disable(error, context);
+        return null;
+      }
+      // A reset between the two answers (ioredis resends the one still in flight) pairs the id of
+      // the closed connection with the new one: binding a lease to it would let anyone take over.
+      if (connection === this.#connection) this.#id = `${id}@${runId}`;
+      else if (attempt >= 2) throw new Error(`the connection was reset ${attempt + 1} times while asking for its CLIENT ID`);
     }
     return this.#id;
   }
@@ -95,6 +106,24 @@ export class ConnectionBinding {
     }
   }
 
+  /**
+   * For how long (ms) the connection `clientId` has been known closed: null while it is open or
+   * unknown. A follower takes over only once this reaches `takeoverGrace`: a running holder sees
+   * the close within that time and steps down first, so only a holder whose event loop is blocked
+   * longer (the busy class, fenced by the token) can still read `isPrimary` after a takeover.
+   */
+  async goneFor(clientId: string, context?: AdapterCallContext): Promise<number | null> {
+    const alive = await this.isAlive(clientId, context);
+    if (alive !== false) return null;
+    const now = performance.now();
+    const since = this.#goneSince.get(clientId);
+    if (since !== undefined) return now - since;
+    // Ids are never reused while a server runs: forget those seen long ago.
+    for (const [id, at] of this.#goneSince) if (now - at > 60_000) this.#goneSince.delete(id);
+    this.#goneSince.set(clientId, now);
+    return 0;
+  }
+
   /** The server's run_id (new at every start), asked once per connection. */
   #serverRunId(): Promise<string> {
     this.#runId ??= (async () => {
@@ -113,7 +142,8 @@ export class ConnectionBinding {
   #disable(error: unknown, context?: AdapterCallContext): void {
     const message = (error as Error).message ?? String(error);
     // Only a refusal disables binding; a dropped connection is just an error to retry.
-    if (!/NOPERM|unknown (sub)?command|ERR unknown|not allowed|DENIED/i.test(message)) throw error;
+    // (Redis before 6.2 answers `CLIENT LIST ID` with a syntax error: no binding there either.)
+    if (!/NOPERM|unknown (sub)?command|ERR unknown|not allowed|DENIED|syntax error/i.test(message)) throw error;
     this.#enabled = false;
     if (!this.#warned) {
       this.#warned = true;

@@ -59,13 +59,19 @@ export class Followers {
     watched.poll = undefined;
     if (clientId === null || !this.binding.enabled) return;
     watched.poll = setInterval(async () => {
-      const alive = await this.binding.isAlive(clientId).catch(() => null);
-      if (alive !== false || this.#watched.get(name) !== watched) return;
+      const gone = await this.binding.goneFor(clientId).catch(() => null);
+      if (gone === null || this.#watched.get(name) !== watched) return;
       clearInterval(watched.poll);
       watched.poll = undefined;
-      this.notify(name);
+      this.wakeAfter(name, this.binding.takeoverGrace - gone);
     }, this.livenessInterval);
     watched.poll.unref();
+  }
+
+  /** Wakes the followers of `name` after `ms` (at once if <= 0): when a takeover grace ends. */
+  wakeAfter(name: string, ms: number): void {
+    if (ms <= 0) this.notify(name);
+    else setTimeout(() => this.notify(name), ms).unref();
   }
 
   /** We hold `name` now: nothing to watch. */

@@ -16,15 +16,20 @@ export function script(keys: number, source: string): Script {
 }
 
 /**
- * Lua for "the next token": the counter's INCR, but never at or below `floor` (the highest token
- * the caller has seen, or the last released one), so a counter lost to FLUSHALL, eviction or an
- * empty restart never sends tokens backwards. Expects `floor` (a number) in scope.
+ * Lua for "the next token": one more than the counter, and never below the server's clock in
+ * microseconds (a 16-digit number, exact below 2^53 until the year 2255) nor at or below `floor`
+ * (the highest token the caller has seen, or the last released one). The counter can be lost
+ * (FLUSHALL, eviction, a restart without data) or rolled back (a restart from an older RDB
+ * snapshot); the clock goes on, so tokens never go backwards nor repeat, whoever acquires next and
+ * whatever it remembers, as long as the server's clock does not step back. Expects `floor` (a
+ * number) in scope; the script must start with NONDETERMINISTIC.
  */
-const NEXT_TOKEN = `local token = redis.call('INCR', KEYS[2])
-if token <= floor then
-  token = floor + 1
-  redis.call('SET', KEYS[2], string.format('%d', token))
-end`;
+const NEXT_TOKEN = `local now = redis.call('TIME')
+local token = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') + 1, floor + 1, tonumber(now[1]) * 1000000 + tonumber(now[2]))
+redis.call('SET', KEYS[2], string.format('%d', token))`;
+
+/** Redis before 7 replicates scripts verbatim and refuses writes after TIME unless told to replicate effects. */
+const NONDETERMINISTIC = `if redis.replicate_commands then redis.replicate_commands() end`;
 
 /** Lua: the last released token (the RELEASE script's marker), 0 if none. */
 const RELEASED = `tonumber(redis.call('GET', KEYS[3]) or '0')`;
@@ -45,7 +50,8 @@ const RELEASED = `tonumber(redis.call('GET', KEYS[3]) or '0')`;
  */
 export const ACQUIRE = script(
   3,
-  `local current = redis.call('GET', KEYS[1])
+  `${NONDETERMINISTIC}
+local current = redis.call('GET', KEYS[1])
 if current then
   if string.match(current, '^%d+|([^|]*)|') ~= ARGV[2] then return {0, current} end
 elseif tonumber(ARGV[4]) > ${RELEASED} and (ARGV[6] == '1' or redis.call('EXISTS', KEYS[2]) == 0) then
@@ -65,7 +71,8 @@ return {1, value}`,
  */
 export const TAKE_OVER = script(
   3,
-  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+  `${NONDETERMINISTIC}
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
 local floor = math.max(tonumber(string.match(ARGV[1], '^(%d+)|')), ${RELEASED})
 ${NEXT_TOKEN}
 local value = string.format('%d', token) .. '|' .. ARGV[3] .. '|' .. ARGV[4]

@@ -10,7 +10,18 @@ import { Followers, type Subscriber } from '../redis/followers.js';
 import { run, type Script } from '../redis/scripts.js';
 import type { RedisClientLike } from '../redis.js';
 
+export interface QuorumNodeSettings {
+  /** Created by primacy (closed in `close()`), not passed in by the user. */
+  readonly owned: boolean;
+  readonly timeout: number;
+  readonly connectionBinding: boolean;
+  readonly livenessInterval: number;
+  readonly takeoverGrace: number;
+  readonly onConnectionLost: () => void;
+}
+
 export class QuorumNode {
+  readonly owned: boolean;
   readonly binding: ConnectionBinding;
   readonly followers: Followers;
   /** How long this node may take to answer, in ms (fitted to the TTL of each call). */
@@ -18,15 +29,12 @@ export class QuorumNode {
 
   constructor(
     readonly client: RedisClientLike,
-    readonly owned: boolean,
-    timeout: number,
-    connectionBinding: boolean,
-    livenessInterval: number,
-    onConnectionLost: () => void,
+    { owned, timeout, connectionBinding, livenessInterval, takeoverGrace, onConnectionLost }: QuorumNodeSettings,
   ) {
+    this.owned = owned;
     this.timeout = timeout;
     if (owned) client.on('error', () => undefined); // Surfaced through failed commands.
-    this.binding = new ConnectionBinding(client, onConnectionLost, connectionBinding);
+    this.binding = new ConnectionBinding(client, onConnectionLost, connectionBinding, takeoverGrace);
     this.followers = new Followers(() => client.duplicate() as Subscriber, this.binding, livenessInterval);
   }
 
@@ -54,6 +62,11 @@ export class QuorumNode {
 
   async clientId(context?: AdapterCallContext): Promise<string | null | undefined> {
     return bounded(this.binding.current(context), this.timeout, 'redlock', 'node').catch(() => undefined);
+  }
+
+  /** See `ConnectionBinding.goneFor`; a node that does not answer in time says null (unknown). */
+  async goneFor(clientId: string, context?: AdapterCallContext): Promise<number | null> {
+    return bounded(this.binding.goneFor(clientId, context), this.timeout, 'redlock', 'node').catch(() => null);
   }
 
   async isAlive(clientId: string, context?: AdapterCallContext): Promise<boolean | null> {

@@ -48,9 +48,9 @@ export function verdictLine(status: LockStatus): string {
     holder ? `pid ${holder.pid} on host ${holder.hostname}${holder.label ? ` (${holder.label})` : ''}` : 'an unknown holder';
   switch (reason) {
     case 'never':
-      return 'free: never taken (the first candidate gets token 1)';
+      return 'free: never taken';
     case 'released':
-      return `free: released by ${who(record?.holder)}, token ${record?.token} (the next holder gets token ${(record?.token ?? 0) + 1})`;
+      return `free: released by ${who(record?.holder)}, token ${record?.token} (the next holder's token is higher)`;
     case 'corrupt':
       return `STALE: the state file of token ${record?.token} is unreadable — the next candidate reclaims the lock`;
     case 'dead':

@@ -60,6 +60,9 @@ describe('redis adapter', () => {
     expect(record?.alive).toBe(true);
     // The holder's process dies: the server sees its connection close.
     await server.admin().call('CLIENT', 'KILL', 'ID', connectionOf(holder));
+    // Not in the same breath: a live holder whose connection was closed gets takeoverGrace (50 ms) to step down.
+    expect(await followerLock.acquire('jobs', createHolderIdentity(), 60_000)).toBeNull();
+    await pause(60);
     const taken = await followerLock.acquire('jobs', createHolderIdentity(), 60_000);
     expect(taken?.token).toBeGreaterThan(holder.token);
   });
@@ -168,6 +171,9 @@ describe('redis adapter', () => {
     );
     expect(() => redisLock({ client: client(), url: 'redis://x' })).toThrow(/exactly one of them/);
     expect(() => redisLock({ client: client(), livenessInterval: 1 })).toThrow(/`livenessInterval`/);
+    expect(() => redisLock({ client: client(), takeoverGrace: -1 })).toThrow(
+      /Expected `takeoverGrace` to be a number of ms from 0 to 60000, got -1 \(number\)/,
+    );
   });
 
   it('creates and closes its own client from a URL, and leaves a passed client open', async () => {

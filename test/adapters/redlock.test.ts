@@ -88,5 +88,6 @@ describe('redlock adapter (3 nodes)', () => {
     expect(() => redlockLock({ urls: ['localhost:1'] })).toThrow(PrimacyConfigError);
     expect(() => redlockLock({} as never)).toThrow(/exactly one of them/);
     expect(() => redlockLock({ urls: ['redis://a'], driftFactor: 2 })).toThrow(/`driftFactor`/);
+    expect(() => redlockLock({ urls: ['redis://a'], takeoverGrace: Number.NaN })).toThrow(/`takeoverGrace`/);
   });
 });

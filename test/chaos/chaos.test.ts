@@ -13,18 +13,6 @@ import { carriedOut, chaos, expectInjected, expectLongStop, type JsonReport, sto
 const TTL = 1000;
 afterEach(stopRuns);
 
-/**
- * Kinds of issue 11 that still end in violations on the current adapters. A run with one of them
- * may report violations, but only ones the report attributes to such a kind (`under <kind>`); they
- * are printed with the replay command. Remove a kind when its adapter fix lands.
- */
-const AWAITING_FIX: Record<string, readonly string[]> = {
-  file: [],
-  redis: ['client-kill-busy-primary', 'reset-in-flight'],
-  redlock: ['client-kill-busy-primary'],
-  manager: [],
-};
-
 async function run(adapter: string, seconds: number, seed: number, kinds: readonly string[], ...more: string[]): Promise<JsonReport> {
   const args = [
     '--adapter',
@@ -42,15 +30,8 @@ async function run(adapter: string, seconds: number, seed: number, kinds: readon
   expectInjected(report, kinds);
   // The fleet's defaults: one label for every candidate, TTLs of 1×, 1.5× and 2×.
   expect({ identity: report.identity, ttls: report.ttls }).toEqual({ identity: 'chaos-pod', ttls: [TTL, 1.5 * TTL, 2 * TTL] });
-  const pending = kinds.filter((k) => AWAITING_FIX[adapter]?.includes(k));
-  const excused = report.violations.filter((v) => pending.some((k) => v.includes(`(under ${k} at`)));
   // On failure: the violations and the run's progress, with the replay command.
-  expect(
-    report.violations.filter((v) => !excused.includes(v)),
-    stderr,
-  ).toEqual([]);
-  if (excused.length > 0)
-    console.warn(`chaos: ${excused.length} violations awaiting an adapter fix:\n  ${excused.join('\n  ')}\n  replay: ${report.replay}`);
+  expect(report.violations, stderr).toEqual([]);
   return report;
 }
 

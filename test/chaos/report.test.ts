@@ -57,9 +57,30 @@ describe('chaos report: two believers', () => {
     const writes = [write(2, 2, 2150, 2160), write(1, 1, 4002, 4004, false)];
     const [overlap] = overlaps(terms(pausedEvents, 10_000), [stop], writes);
     expect(overlap).toMatchObject({ harmless: false });
-    expect(staleReads({ events: pausedEvents, writes })).toEqual([
+    expect(staleReads({ events: pausedEvents, writes, pauses: [stop] })).toEqual([
       'stale read: pid 1 read isPrimary true with token 1 1× (1902 ms to 1902 ms) after pid 2 was elected with token 2',
     ]);
+  });
+
+  // pid 1's loop is blocked from 1000 to 4000, its connection closed by the server meanwhile; pid 2
+  // takes over at 2100 by connection binding; pid 1's first timer after the block reads at 4001,
+  // before its loop first handles I/O at 4003, then it sees the close and reports revoked at 4004.
+  const busyBlock: Pause = { pid: 1, from: 1000, to: 4000, cause: 'busy', io: 4003 };
+  const busyEvents = [elected(1, 0, 1), elected(2, 2100, 2), revoked(1, 4004, 1)];
+
+  it('counts a busy holder’s reads up to its first I/O turn after the block as the busy class', () => {
+    const writes = [write(2, 2, 2150, 2160), write(1, 1, 4001, 4020, false)];
+    const [overlap] = overlaps(terms(busyEvents, 10_000), [busyBlock], writes);
+    expect(overlap).toMatchObject({ harmless: true, class: 'busy' });
+    expect(staleReads({ events: busyEvents, writes, pauses: [busyBlock] })).toEqual([]);
+    expect(buildReport(log({ events: busyEvents, pauses: [busyBlock], writes })).violations).toEqual([]);
+  });
+
+  it('calls a busy holder’s read after its first I/O turn a stale read', () => {
+    const writes = [write(2, 2, 2150, 2160), write(1, 1, 4003.5, 4020, false)];
+    const [overlap] = overlaps(terms(busyEvents, 10_000), [busyBlock], writes);
+    expect(overlap).toMatchObject({ harmless: false, class: 'other' });
+    expect(staleReads({ events: busyEvents, writes, pauses: [busyBlock] })).toHaveLength(1);
   });
 
   it('does not excuse a pause that ended long before the older holder reported revoked', () => {
