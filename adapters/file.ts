@@ -144,6 +144,9 @@ class FileLock implements LockAdapter {
     const { name, holder, ttl, start } = want;
     const memory = memoryOf(dir);
     const token = Math.max(previous, memory.floor) + 1;
+    // A token the next scan could not read back would make the lock look free.
+    if (!Number.isSafeInteger(token))
+      throw new Error(`token ${token} is beyond Number.MAX_SAFE_INTEGER: remove the lock directory's foreign state files`);
     const outcome = await installClaimed(dir, { v: 1, name, token, holder, acquiredAt: start, ttl }, claimed);
     if (outcome === 'taken') return 'again';
     if (outcome === 'lost') return this.#follow(dir, null);

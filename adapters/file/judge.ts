@@ -28,8 +28,20 @@ export async function judgeHeld(dir: string, current: StateFile, holder: HolderI
   memory.sawHolder(current.token, record.ttl, record.holder, at);
   if (record.holder.id === holder.id) return { kind: 'self' };
   if (isHolderDead(record.holder) === true) return { kind: 'dead' };
-  if (memory.unchangedFor(`${current.file}:${version.key}`, at) > record.ttl) return { kind: 'stale', mtimeNs: version.mtimeNs };
+  const unchanged = memory.unchangedFor(`${current.file}:${version.key}`, at);
+  if (unchanged > record.ttl + timestampGranularity(version.mtimeNs)) return { kind: 'stale', mtimeNs: version.mtimeNs };
   return { kind: 'live', holder: record.holder };
+}
+
+/**
+ * How coarse the filesystem's timestamps may be, judged from one mtime: whole seconds mean a
+ * filesystem that keeps seconds (ext3, HFS+, ext4 with 128-byte inodes) or two (FAT). There, renews
+ * within one granule leave the version unchanged, so a live holder can look silent for a granule
+ * plus its renew interval: a holder is stale only after its TTL plus that granule. (One fine mtime
+ * in a thousand falls on a whole second by chance: it only delays one takeover.)
+ */
+function timestampGranularity(mtimeNs: bigint): number {
+  return mtimeNs % 1_000_000_000n === 0n ? 2000 : 0;
 }
 
 /** Whether the file we claimed (judged stale at `mtimeNs`) was renewed between our look and our claim. */

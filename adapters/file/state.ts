@@ -43,15 +43,17 @@ export interface Scan {
   readonly claims: readonly string[];
 }
 
-const STATE_FILE = /^(\d{1,15})\.(held|free)$/;
+// Tokens are safe integers (up to 16 digits); a name beyond Number.MAX_SAFE_INTEGER is not ours.
+const STATE_FILE = /^(\d{1,16})\.(held|free)$/;
 // `.claim-<T>-<uuid>`; claims made before the token was in the name are `.claim-<uuid>`.
-const CLAIM_FILE = /^\.claim-(\d{1,15})-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const CLAIM_FILE = /^\.claim-(\d{1,16})-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const GENESIS = '0.free';
 
 /** The token of the state a claim file was claimed from, or null for an old-style name. */
 export function claimToken(file: string): number | null {
   const match = CLAIM_FILE.exec(file);
-  return match ? Number(match[1]) : null;
+  const token = Number(match?.[1]);
+  return match && Number.isSafeInteger(token) ? token : null;
 }
 
 export async function scan(dir: string): Promise<Scan> {
@@ -60,7 +62,8 @@ export async function scan(dir: string): Promise<Scan> {
   const claims: string[] = [];
   for (const file of names) {
     const match = STATE_FILE.exec(file);
-    if (match) states.push({ token: Number(match[1]), state: match[2] as 'held' | 'free', file });
+    const token = Number(match?.[1]);
+    if (match && Number.isSafeInteger(token)) states.push({ token, state: match[2] as 'held' | 'free', file });
     else if (file.startsWith('.claim-')) claims.push(file);
   }
   states.sort((a, b) => b.token - a.token);
