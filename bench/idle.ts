@@ -70,6 +70,9 @@ export async function measureIdle(options: {
     for (const [i, admin] of admins.entries()) {
       const monitor = await admin.monitor();
       monitors.push(monitor);
+      // ioredis can trip over a MONITOR line that arrives with a reply pending ("Command queue state
+      // error"): a flaw of the measurement, not of the contender; without a listener it kills the bench.
+      monitor.on('error', (error: Error) => anomalies.push(`MONITOR on ${nodes[i]?.url}: ${error.message.slice(0, 80)}`));
       monitor.on('monitor', (time: string, args: string[], source: string) => {
         const name = String(args[0] ?? '').toLowerCase();
         const command = CONTAINERS.has(name) && args[1] ? `${name}|${String(args[1]).toLowerCase()}` : name;

@@ -39,6 +39,18 @@ async function killClients(hit: Hit, held: readonly Holding[]): Promise<void> {
 
 const listHeld = (held: readonly Holding[]) => held.map(({ node, clientId }) => `node ${node} client ${clientId}`).join(', ');
 
+/** The primary and the connections its lease records, announced; undefined (and skipped) if there are none. */
+async function aimAtPrimaryConnections(hit: Hit) {
+  const primary = await hit.primary();
+  if (!primary) return void hit.skip('no primary to hit');
+  const held = await holdings(hit, primary);
+  if (held.length === 0) return void hit.skip(`no node records a connection of pid ${primary.pid}`);
+  const duration = hit.duration(primary);
+  const target = `pid ${primary.pid} (${listHeld(held)})`;
+  hit.say(target, duration);
+  return { primary, held, duration, target };
+}
+
 /**
  * `reset-in-flight`: CLIENT PAUSE WRITE on the lease's nodes, so the primary's next renew (and the
  * followers' acquires) hang in flight; near the pause's end CLIENT KILL of the primary's connection,
@@ -47,13 +59,9 @@ const listHeld = (held: readonly Holding[]) => held.map(({ node, clientId }) => 
  */
 export async function resetInFlight(hit: Hit): Promise<void> {
   const { backend } = hit.deps;
-  const primary = await hit.primary();
-  if (!primary) return hit.skip('no primary to hit');
-  const held = await holdings(hit, primary);
-  if (held.length === 0) return hit.skip(`no node records a connection of pid ${primary.pid}`);
-  const duration = hit.duration(primary);
-  const target = `pid ${primary.pid} (${listHeld(held)})`;
-  hit.say(target, duration);
+  const aimed = await aimAtPrimaryConnections(hit);
+  if (!aimed) return;
+  const { primary, held, duration, target } = aimed;
   const at = hostNow();
   try {
     await Promise.all(held.map(({ node }) => backend.command(node, 'CLIENT', 'PAUSE', duration, 'WRITE')));
@@ -73,13 +81,9 @@ export async function resetInFlight(hit: Hit): Promise<void> {
  */
 export async function clientKillBusyPrimary(hit: Hit): Promise<void> {
   const { fleet } = hit.deps;
-  const primary = await hit.primary();
-  if (!primary) return hit.skip('no primary to hit');
-  const held = await holdings(hit, primary);
-  if (held.length === 0) return hit.skip(`no node records a connection of pid ${primary.pid}`);
-  const duration = hit.duration(primary);
-  const target = `pid ${primary.pid} (${listHeld(held)})`;
-  hit.say(target, duration);
+  const aimed = await aimAtPrimaryConnections(hit);
+  if (!aimed) return;
+  const { primary, held, duration, target } = aimed;
   const at = hostNow();
   fleet.busy(primary.pid, duration);
   await hit.sleep(Math.min(50, duration / 4)); // the busy loop has begun: the close waits for it
