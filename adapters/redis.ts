@@ -244,6 +244,7 @@ class RedisLock implements LockAdapter {
       return true;
     }
     if (first) {
+      this.#followers.wakeAfter(name, remaining); // so the wait ends on time, not at a later retry
       context?.warn?.(
         `[primacy] [redis] ${key} vanished without a release while pid ${seen.pid ?? '?'} on ${seen.hostname ?? '?'} held it with token ${seen.token} (FLUSHALL, eviction or an empty restart?): waiting out its TTL, ${Math.ceil(remaining)} ms, before anyone here takes over`,
       );
