@@ -6,8 +6,11 @@
  * the connection that sent it (and each command a Lua script runs to the script's caller), and the
  * holder's connections are found through /proc. What is left is divided by followers and seconds.
  */
+
+import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { type ContenderSpec, Field } from './field.js';
+import { monitor } from './monitor.js';
 import { connectionPorts } from './sockets.js';
 
 export interface RedisNode {
@@ -56,7 +59,7 @@ export async function measureIdle(options: {
     client.on('error', () => undefined);
     return client;
   });
-  const monitors: Redis[] = [];
+  const monitors: Socket[] = [];
   try {
     // The holder first, then the followers: the one that holds is known before anyone waits.
     const holder = field.spawn();
@@ -67,17 +70,13 @@ export async function measureIdle(options: {
     await new Promise((resolve) => setTimeout(resolve, 2000));
 
     const lines = nodes.map(() => [] as Line[]);
-    for (const [i, admin] of admins.entries()) {
-      const monitor = await admin.monitor();
-      monitors.push(monitor);
-      // ioredis can trip over a MONITOR line that arrives with a reply pending ("Command queue state
-      // error"): a flaw of the measurement, not of the contender; without a listener it kills the bench.
-      monitor.on('error', (error: Error) => anomalies.push(`MONITOR on ${nodes[i]?.url}: ${error.message.slice(0, 80)}`));
-      monitor.on('monitor', (time: string, args: string[], source: string) => {
+    for (const [i, node] of nodes.entries()) {
+      const stream = await monitor(node.port, ({ time, source, args }) => {
         const name = String(args[0] ?? '').toLowerCase();
         const command = CONTAINERS.has(name) && args[1] ? `${name}|${String(args[1]).toLowerCase()}` : name;
-        lines[i]?.push({ time: Number(time), source, command });
+        lines[i]?.push({ time, source, command });
       });
+      monitors.push(stream);
     }
     const starts = await Promise.all(admins.map((admin) => windowEdge(admin, 'start')));
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
@@ -144,7 +143,7 @@ export async function measureIdle(options: {
       anomalies,
     };
   } finally {
-    for (const monitor of monitors) monitor.disconnect();
+    for (const stream of monitors) stream.destroy();
     for (const admin of admins) admin.disconnect();
     await field.killAll();
   }
