@@ -40,14 +40,14 @@ process.on('SIGUSR2', () => {
   const ms = Number(readFileSync(join(settings.controlDir, `busy-${process.pid}`), 'utf8'));
   const from = hostNow();
   while (hostNow() - from < ms); // the event loop is blocked: no timer, no I/O, no heartbeat
-  reportBlock(from, hostNow());
+  reportBlock(from, hostNow(), false);
 });
 
 /** Reports a span in which the event loop did not run, once the loop has handled I/O again after it. */
-function reportBlock(from: number, to: number): void {
+function reportBlock(from: number, to: number, stall: boolean): void {
   // The first check phase comes before the next poll; the second, after it: by then the I/O that
   // arrived during the block (a connection the server closed) has been handled.
-  setImmediate(() => setImmediate(() => report({ ev: 'busy', from, to, io: hostNow() })));
+  setImmediate(() => setImmediate(() => report({ ev: 'busy', from, to, io: hostNow(), ...(stall ? { stall } : {}) })));
 }
 
 // Stalls nobody asked for (the OS ran other processes on a loaded machine) are blocks too: a holder
@@ -57,7 +57,7 @@ const STALL_MS = 30;
 let lastTick = hostNow();
 setInterval(() => {
   const now = hostNow();
-  if (now - lastTick > STALL_MS) reportBlock(lastTick, now);
+  if (now - lastTick > STALL_MS) reportBlock(lastTick, now, true);
   lastTick = now;
 }, 10).unref();
 

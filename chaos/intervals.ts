@@ -88,7 +88,8 @@ export function served(allTerms: readonly Term[], pauses: readonly Pause[]): Spa
     allTerms.flatMap((term) =>
       subtract(
         term,
-        pauses.filter((p) => p.pid === term.pid).map((p) => ({ start: p.from, end: p.to })),
+        // A stall nobody injected is not counted against availability or a fault's recovery.
+        pauses.filter((p) => p.pid === term.pid && p.cause !== 'stall').map((p) => ({ start: p.from, end: p.to })),
       ),
     ),
   );

@@ -20,7 +20,8 @@ export interface Pause {
   pid: number;
   from: number;
   to: number;
-  cause: 'stop' | 'busy';
+  /** stop: SIGSTOP; busy: a blocked loop we injected; stall: one nobody injected (the OS ran others). */
+  cause: 'stop' | 'busy' | 'stall';
   /**
    * Busy: when the process first handled I/O after the block. Until then it cannot have seen a
    * connection the server closed meanwhile (timers run before the poll phase), so a read of

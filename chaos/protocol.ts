@@ -24,7 +24,7 @@ export type CandidateLine =
    * Its event loop was blocked on purpose from `from` to `to` (the busy-primary fault), and first
    * handled I/O again at `io` (a socket closed meanwhile is seen only then).
    */
-  | { ev: 'busy'; pid: number; t: number; from: number; to: number; io: number }
+  | { ev: 'busy'; pid: number; t: number; from: number; to: number; io: number; stall?: boolean }
   | { ev: 'error'; pid: number; t: number; message: string }
   /** Its wall clock moved against its monotonic clock by over a second: a clock step reached it. */
   | { ev: 'clock'; pid: number; t: number; step: number };

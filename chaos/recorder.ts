@@ -51,7 +51,7 @@ export class Recorder {
       this.events.push({ ev: 'revoked', pid: line.pid, t: line.t, token: line.token, reason: line.reason });
       this.#believers.delete(line.pid);
     } else if (line.ev === 'busy') {
-      this.pauses.push({ pid: line.pid, from: line.from, to: line.to, cause: 'busy', io: line.io });
+      this.pauses.push({ pid: line.pid, from: line.from, to: line.to, cause: line.stall ? 'stall' : 'busy', io: line.io });
       if (member) member.held = false;
     } else if (line.ev === 'clock') {
       this.clockStepsSeen++;

@@ -102,7 +102,8 @@ export function classify(
     return { harmless: false, class: 'other', why };
   }
   const pause = pauses.find((p) => p.pid === older.pid && p.from <= newer.start && older.end <= p.to + RESUME_GRACE);
-  if (pause?.cause === 'busy') return { harmless: true, class: 'busy', why: `pid ${older.pid} was busy and fenced` };
+  if (pause && pause.cause !== 'stop')
+    return { harmless: true, class: 'busy', why: `pid ${older.pid} was ${pause.cause === 'stall' ? 'stalled' : 'busy'} and fenced` };
   if (pause) return { harmless: true, class: 'paused', why: `pid ${older.pid} was paused (stop) and fenced` };
   return { harmless: false, class: 'other', why: `pid ${older.pid} was not paused when pid ${newer.pid} was elected` };
 }
@@ -113,7 +114,7 @@ export function classify(
  * (connection-bound takeover), so the read belongs to the busy class, where the token fences it.
  */
 export function readInBlock(write: WriteRecord, electedAt: number, pauses: readonly Pause[]): boolean {
-  return pauses.some((p) => p.cause === 'busy' && p.pid === write.pid && p.from <= electedAt && write.checkedAt <= (p.io ?? p.to));
+  return pauses.some((p) => p.cause !== 'stop' && p.pid === write.pid && p.from <= electedAt && write.checkedAt <= (p.io ?? p.to));
 }
 
 function stats(overlaps: readonly Overlap[]): OverlapStats {

@@ -158,6 +158,14 @@ describe('chaos report: the store and the tokens', () => {
 });
 
 describe('chaos report: availability, gaps, failover', () => {
+  it('does not count a stall nobody injected against availability or a fault’s recovery', () => {
+    const all = terms([elected(1, 0, 1)], 10_000);
+    const stall: Pause = { pid: 1, from: 3000, to: 3040, cause: 'stall', io: 3041 };
+    expect(complement(served(all, [stall]), { start: 0, end: 10_000 })).toEqual([]);
+    const report = buildReport(log({ events: [elected(1, 0, 1)], pauses: [stall], faults: [fault('clock-step-all', 1000, 2000)] }));
+    expect(report.failover['clock-step-all']?.max).toBe(0);
+  });
+
   it('counts a paused primary as unavailable and measures the gaps', () => {
     const all = terms([elected(1, 0, 1), died(1, 4000), elected(2, 4050, 2)], 10_000);
     const gaps = complement(served(all, [{ pid: 1, from: 1000, to: 1500, cause: 'busy' }]), { start: 0, end: 10_000 });
