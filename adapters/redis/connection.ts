@@ -142,12 +142,20 @@ export class ConnectionBinding {
   #disable(error: unknown, context?: AdapterCallContext): void {
     const message = (error as Error).message ?? String(error);
     // Only a refusal disables binding; a dropped connection is just an error to retry.
-    // (Redis before 6.2 answers `CLIENT LIST ID` with a syntax error: no binding there either.)
-    if (!/NOPERM|unknown (sub)?command|ERR unknown|not allowed|DENIED|syntax error/i.test(message)) throw error;
+    if (!isRefusal(message)) throw error;
     this.#enabled = false;
     if (!this.#warned) {
       this.#warned = true;
       context?.warn?.(`[primacy] [redis] the server refuses CLIENT (${message}); crash failover falls back to TTL expiry`);
     }
   }
+}
+
+/**
+ * Whether a server's error says "not allowed / not known here" (an ACL, a proxy, an old server),
+ * as opposed to a dropped connection worth retrying. Redis before 6.2 answers `CLIENT LIST ID` with
+ * a syntax error: no binding there either.
+ */
+export function isRefusal(message: string): boolean {
+  return /NOPERM|unknown (sub)?command|ERR unknown|not allowed|DENIED|syntax error/i.test(message);
 }

@@ -5,7 +5,7 @@
  * where `CONFIG` is refused (managed services), the answer is "may evict", the safe side.
  */
 import type { AdapterCallContext } from '../../src/adapter.js';
-import type { CommandClient } from './connection.js';
+import { type CommandClient, isRefusal } from './connection.js';
 
 export class EvictionCheck {
   #answer: Promise<boolean> | undefined;
@@ -33,7 +33,7 @@ export class EvictionCheck {
     } catch (error) {
       const message = (error as Error).message ?? String(error);
       // A dropped connection is asked again on the next one; a refusal is the answer "unknown".
-      if (!/NOPERM|unknown (sub)?command|ERR unknown|not allowed|DENIED/i.test(message)) {
+      if (!isRefusal(message)) {
         this.#answer = undefined;
         return true;
       }

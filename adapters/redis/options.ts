@@ -5,7 +5,7 @@ import type { RedisLockOptions } from '../redis.js';
 export function validate(options: RedisLockOptions): RedisLockOptions {
   const scope = 'redis';
   if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, '{ client } or { url }', scope);
-  const { client, url, prefix, connectionBinding, livenessInterval, takeoverGrace } = options;
+  const { client, url, prefix, connectionBinding } = options;
   if ((client === undefined) === (url === undefined)) {
     throw new PrimacyConfigError('client', client, 'an ioredis client, or `url` instead (exactly one of them)', scope);
   }
@@ -22,11 +22,19 @@ export function validate(options: RedisLockOptions): RedisLockOptions {
   if (connectionBinding !== undefined && typeof connectionBinding !== 'boolean') {
     throw new PrimacyConfigError('connectionBinding', connectionBinding, 'a boolean', scope);
   }
+  validateBindingTimes(options, scope);
+  return options;
+}
+
+/** The connection-binding timings `redisLock` and `redlockLock` share (per node for Redlock). */
+export function validateBindingTimes(
+  { livenessInterval, takeoverGrace }: { livenessInterval?: unknown; takeoverGrace?: unknown },
+  scope: string,
+): void {
   if (livenessInterval !== undefined && (typeof livenessInterval !== 'number' || !(livenessInterval >= 10 && livenessInterval <= 60_000))) {
     throw new PrimacyConfigError('livenessInterval', livenessInterval, 'a number of ms from 10 to 60000', scope);
   }
   if (takeoverGrace !== undefined && (typeof takeoverGrace !== 'number' || !(takeoverGrace >= 0 && takeoverGrace <= 60_000))) {
     throw new PrimacyConfigError('takeoverGrace', takeoverGrace, 'a number of ms from 0 to 60000', scope);
   }
-  return options;
 }

@@ -1,11 +1,12 @@
 import { PrimacyConfigError } from '../../src/errors.js';
+import { validateBindingTimes } from '../redis/options.js';
 import type { RedlockOptions } from '../redlock.js';
 
 /** Checks `redlockLock()`'s options at construction; every error names the option, value and expectation. */
 export function validate(options: RedlockOptions): RedlockOptions {
   const scope = 'redlock';
   if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, '{ clients } or { urls }', scope);
-  const { clients, urls, prefix, nodeTimeout, driftFactor, livenessInterval, takeoverGrace } = options;
+  const { clients, urls, prefix, nodeTimeout, driftFactor } = options;
   if ((clients === undefined) === (urls === undefined)) {
     throw new PrimacyConfigError('clients', clients, 'an array of ioredis clients, or `urls` instead (exactly one of them)', scope);
   }
@@ -31,11 +32,6 @@ export function validate(options: RedlockOptions): RedlockOptions {
   if (driftFactor !== undefined && (typeof driftFactor !== 'number' || !(driftFactor >= 0 && driftFactor < 0.5))) {
     throw new PrimacyConfigError('driftFactor', driftFactor, 'a number from 0 to 0.5', scope);
   }
-  if (livenessInterval !== undefined && (typeof livenessInterval !== 'number' || !(livenessInterval >= 10 && livenessInterval <= 60_000))) {
-    throw new PrimacyConfigError('livenessInterval', livenessInterval, 'a number of ms from 10 to 60000', scope);
-  }
-  if (takeoverGrace !== undefined && (typeof takeoverGrace !== 'number' || !(takeoverGrace >= 0 && takeoverGrace <= 60_000))) {
-    throw new PrimacyConfigError('takeoverGrace', takeoverGrace, 'a number of ms from 0 to 60000', scope);
-  }
+  validateBindingTimes(options, scope);
   return options;
 }
