@@ -1,0 +1,124 @@
+import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { PrimacyConfigError } from '../errors.js';
+import { mkdirpSync } from './mkdirp.js';
+
+/*
+ * The per-user directory the embedded defaults keep their state in, as tmux and ssh-agent do:
+ * the OS temp dir is world-writable, so anything another local user can create there before us
+ * (a lock directory, a symlink to one of our directories) could block, forge or redirect us.
+ * A directory only we can write cannot be planted, and is checked again on every use.
+ */
+
+/** `$XDG_RUNTIME_DIR/primacy` when XDG_RUNTIME_DIR is set (non-empty, absolute), else `<os.tmpdir()>/primacy-<uid>`. */
+export function privateRoot(): string {
+  const runtime = process.env.XDG_RUNTIME_DIR;
+  if (runtime && isAbsolute(runtime)) return join(runtime, 'primacy');
+  return join(tmpdir(), `primacy-${process.geteuid?.() ?? userInfo().username}`);
+}
+
+/**
+ * Creates `path` mode 0700 if missing (its parents as needed, with the default mode: only the last
+ * component is ours) and verifies it on every call: lstat (not stat) shows a real directory (no
+ * symlink), owned by process.geteuid(), with no group/other write bits; the private root itself
+ * with no group/other access at all. Throws PrimacyConfigError naming the path, its owner, its
+ * mode and the fix.
+ */
+export function ensurePrivateDir(path: string): void {
+  const absolute = resolve(path);
+  let stats = lstatOrNull(absolute);
+  if (stats === null) {
+    create(absolute);
+    stats = lstatOrNull(absolute);
+    if (stats === null) refuse(absolute, 'vanished right after primacy created it');
+  }
+  const problem = privateDirProblem(absolute, stats, absolute === resolve(privateRoot()));
+  if (problem) refuse(absolute, problem);
+}
+
+/**
+ * What is wrong with `stats` (an lstat of `path`) for a directory only we may write, or null.
+ * `strict`: no group/other access at all (the private root, which hides everything below it).
+ */
+export function privateDirProblem(path: string, stats: Stats, strict: boolean): string | null {
+  const found = `${describeOwner(stats.uid)}, mode ${octal(stats.mode)}`;
+  if (stats.isSymbolicLink()) return `is a symbolic link (to ${linkTarget(path)}), owned by ${found}; links are never followed here`;
+  if (!stats.isDirectory()) return `is not a directory (owned by ${found})`;
+  const euid = process.geteuid?.();
+  if (euid !== undefined && stats.uid !== euid) return `is owned by ${found}, not by this process (${describeOwner(euid)})`;
+  if (strict && (stats.mode & 0o077) !== 0) return `is accessible to other users (owned by ${found}; expected 0700)`;
+  if ((stats.mode & 0o022) !== 0) return `is writable by other users (owned by ${found})`;
+  return null;
+}
+
+/** `uid 65534 (nobody)`, or just the uid when no user of that id is known. */
+export function describeOwner(uid: number): string {
+  const name = userName(uid);
+  return name === null ? `uid ${uid}` : `uid ${uid} (${name})`;
+}
+
+export function octal(mode: number): string {
+  return `0${(mode & 0o7777).toString(8).padStart(3, '0')}`;
+}
+
+function create(path: string): void {
+  try {
+    mkdirpSync(dirname(path));
+    mkdirSync(path, 0o700);
+    // A umask can only clear bits, but a umask that clears the owner's would leave it unusable.
+    if ((lstatSync(path).mode & 0o777) !== 0o700) chmodSync(path, 0o700);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === 'EEXIST') return; // someone else was first: the check that follows judges it
+    throw new PrimacyConfigError('dir', path, `a directory primacy can create (${code ?? message}); create it mode 0700 or set \`dir\``);
+  }
+}
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === 'ENOENT') return null;
+    throw new PrimacyConfigError(
+      'dir',
+      path,
+      `a directory primacy can inspect (${code ?? message}); fix its parent's permissions or set \`dir\``,
+    );
+  }
+}
+
+function refuse(path: string, problem: string): never {
+  throw new PrimacyConfigError(
+    'dir',
+    path,
+    `a private directory (a real directory owned by this user, not writable by others), but ${path} ${problem}. ` +
+      'Another local user may have planted it: remove it (or fix its owner and mode), or set `dir` (or XDG_RUNTIME_DIR) to a directory of yours',
+  );
+}
+
+function linkTarget(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return 'an unreadable target';
+  }
+}
+
+function userName(uid: number): string | null {
+  try {
+    if (uid === process.geteuid?.()) return userInfo().username;
+  } catch {
+    // no passwd entry for our own uid (a container's arbitrary uid): fall through
+  }
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [name, , id] = line.split(':');
+      if (name && id === String(uid)) return name;
+    }
+  } catch {
+    // no /etc/passwd (Windows, a distroless image): the uid alone
+  }
+  return null;
+}
