@@ -106,7 +106,7 @@ describe('ensurePrivateDir', () => {
     process.env.XDG_RUNTIME_DIR = join(base, 'run-readable');
     mkdirSync(privateRoot(), { recursive: true });
     chmodSync(privateRoot(), 0o750);
-    expect(refusal(privateRoot()).message).toContain('is accessible to other users (owned by uid 0 (root), mode 0750; expected 0700)');
+    expect(refusal(privateRoot()).message).toContain('is open to other users (owned by uid 0 (root), mode 0750; expected 0700)');
   });
 
   it('refuses a file where the directory should be', () => {

@@ -1,4 +1,15 @@
-import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  type Stats,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PrimacyConfigError } from '../errors.js';
@@ -26,15 +37,32 @@ export function privateRoot(): string {
  * mode and the fix.
  */
 export function ensurePrivateDir(path: string): void {
+  const refusal = privateDirRefusal(path);
+  if (refusal !== null) {
+    throw new PrimacyConfigError('dir', path, `a private directory (a real directory of this user that no one else can write): ${refusal}`);
+  }
+}
+
+/** What `ensurePrivateDir` checks, as the sentence explaining a refusal (path, owner, mode, fix), or null if all is well. */
+export function privateDirRefusal(path: string): string | null {
   const absolute = resolve(path);
-  let stats = lstatOrNull(absolute);
-  if (stats === null) {
-    create(absolute);
+  let stats: Stats | null;
+  try {
     stats = lstatOrNull(absolute);
-    if (stats === null) refuse(absolute, 'vanished right after primacy created it');
+    if (stats === null) {
+      create(absolute);
+      stats = lstatSync(absolute);
+    }
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    return `${absolute} cannot be created or inspected (${code ?? message}): fix its parent's permissions, or set \`dir\` (or XDG_RUNTIME_DIR) to a directory of yours`;
   }
   const problem = privateDirProblem(absolute, stats, absolute === resolve(privateRoot()));
-  if (problem) refuse(absolute, problem);
+  if (problem === null) return null;
+  return (
+    `${absolute} ${problem}. Another local user may have planted it: remove it (or fix its owner and mode), ` +
+    'or set `dir` (or XDG_RUNTIME_DIR) to a directory of yours'
+  );
 }
 
 /**
@@ -43,19 +71,31 @@ export function ensurePrivateDir(path: string): void {
  */
 export function privateDirProblem(path: string, stats: Stats, strict: boolean): string | null {
   const found = `${describeOwner(stats.uid)}, mode ${octal(stats.mode)}`;
-  if (stats.isSymbolicLink()) return `is a symbolic link (to ${linkTarget(path)}), owned by ${found}; links are never followed here`;
+  if (stats.isSymbolicLink()) return `is a symbolic link (to ${linkTarget(path)}), owned by ${found}: links are never followed here`;
   if (!stats.isDirectory()) return `is not a directory (owned by ${found})`;
   const euid = process.geteuid?.();
   if (euid !== undefined && stats.uid !== euid) return `is owned by ${found}, not by this process (${describeOwner(euid)})`;
-  if (strict && (stats.mode & 0o077) !== 0) return `is accessible to other users (owned by ${found}; expected 0700)`;
+  if (strict && (stats.mode & 0o077) !== 0) return `is open to other users (owned by ${found}; expected 0700)`;
   if ((stats.mode & 0o022) !== 0) return `is writable by other users (owned by ${found})`;
   return null;
 }
 
 /** `uid 65534 (nobody)`, or just the uid when no user of that id is known. */
 export function describeOwner(uid: number): string {
-  const name = userName(uid);
+  let name: string | null = null;
+  try {
+    if (uid === process.geteuid?.()) name = userInfo().username;
+  } catch {
+    // no passwd entry for our own uid (a container's arbitrary uid): look it up below, or show the number
+  }
+  name ??= idName('/etc/passwd', uid);
   return name === null ? `uid ${uid}` : `uid ${uid} (${name})`;
+}
+
+/** `gid 1000 (staff)`, or just the gid. */
+export function describeGroup(gid: number): string {
+  const name = idName('/etc/group', gid);
+  return name === null ? `gid ${gid}` : `gid ${gid} (${name})`;
 }
 
 export function octal(mode: number): string {
@@ -63,15 +103,20 @@ export function octal(mode: number): string {
 }
 
 function create(path: string): void {
+  mkdirpSync(dirname(path));
   try {
-    mkdirpSync(dirname(path));
     mkdirSync(path, 0o700);
-    // A umask can only clear bits, but a umask that clears the owner's would leave it unusable.
-    if ((lstatSync(path).mode & 0o777) !== 0o700) chmodSync(path, 0o700);
   } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    if (code === 'EEXIST') return; // someone else was first: the check that follows judges it
-    throw new PrimacyConfigError('dir', path, `a directory primacy can create (${code ?? message}); create it mode 0700 or set \`dir\``);
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return; // someone was first: the check that follows judges it
+    throw error;
+  }
+  // A umask can only clear bits, but one that clears the owner's leaves it unusable. Through a
+  // descriptor opened without following links: the name may have been swapped since the mkdir.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    if ((fstatSync(fd).mode & 0o777) !== 0o700) fchmodSync(fd, 0o700);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -79,23 +124,9 @@ function lstatOrNull(path: string): Stats | null {
   try {
     return lstatSync(path);
   } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    if (code === 'ENOENT') return null;
-    throw new PrimacyConfigError(
-      'dir',
-      path,
-      `a directory primacy can inspect (${code ?? message}); fix its parent's permissions or set \`dir\``,
-    );
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
   }
-}
-
-function refuse(path: string, problem: string): never {
-  throw new PrimacyConfigError(
-    'dir',
-    path,
-    `a private directory (a real directory owned by this user, not writable by others), but ${path} ${problem}. ` +
-      'Another local user may have planted it: remove it (or fix its owner and mode), or set `dir` (or XDG_RUNTIME_DIR) to a directory of yours',
-  );
 }
 
 function linkTarget(path: string): string {
@@ -106,19 +137,15 @@ function linkTarget(path: string): string {
   }
 }
 
-function userName(uid: number): string | null {
+/** The name of `id` in a passwd/group-style file, or null (no such file, a distroless image, an arbitrary uid). */
+function idName(file: string, id: number): string | null {
   try {
-    if (uid === process.geteuid?.()) return userInfo().username;
-  } catch {
-    // no passwd entry for our own uid (a container's arbitrary uid): fall through
-  }
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const [name, , id] = line.split(':');
-      if (name && id === String(uid)) return name;
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const [name, , value] = line.split(':');
+      if (name && value === String(id)) return name;
     }
   } catch {
-    // no /etc/passwd (Windows, a distroless image): the uid alone
+    // unreadable: the number alone
   }
   return null;
 }
