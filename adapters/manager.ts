@@ -1,7 +1,9 @@
 /**
- * The lock inside workers run by primacy's manager: the manager arbitrates over IPC, so a crashed
- * primary is replaced the moment the manager sees its process exit. `elect()` uses it by default
- * when the process runs under the manager.
+ * The lock inside workers run by primacy's manager: the manager holds the backend lease (the file
+ * lock by default, or the lock it was started with) on behalf of one acked worker and answers over
+ * IPC, so a crashed primary is replaced the moment the manager sees its process exit, and every
+ * other process using the lock name on that backend still elects one primary with the workers.
+ * `elect()` uses it by default when the process runs under the manager.
  */
 import type { HolderIdentity, Lease, LockAdapter, LockRecord } from '../src/adapter.js';
 import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
@@ -28,6 +30,8 @@ class ManagerLock implements LockAdapter {
   readonly kind = 'manager';
   readonly #pending = new Map<number, (reply: Extract<ManagerMessage, { primacy: 'lock-reply' }>) => void>();
   readonly #watchers = new Map<string, Set<() => void>>();
+  /** `<name>:<token>` of leases the manager said it no longer holds for us. */
+  readonly #lost = new Set<string>();
   #nextId = 1;
   readonly #onMessage = (message: unknown) => {
     if (!isPrimacyMessage(message)) return;
@@ -36,7 +40,10 @@ class ManagerLock implements LockAdapter {
       this.#pending.get(m.id)?.(m);
       this.#pending.delete(m.id);
     } else if (m.primacy === 'lock-free') {
-      for (const onChange of this.#watchers.get(m.name) ?? []) onChange();
+      this.#wake(m.name);
+    } else if (m.primacy === 'lock-lost') {
+      this.#lost.add(`${m.name}:${m.token}`);
+      this.#wake(m.name); // the elector reads isIntact on a hint: the holder steps down now
     }
   };
 
@@ -46,6 +53,7 @@ class ManagerLock implements LockAdapter {
 
   async acquire(name: string, holder: HolderIdentity, ttl: number): Promise<Lease | null> {
     const { grant } = await this.#ask('acquire', { name, holder, ttl });
+    if (grant) this.#lost.delete(`${name}:${grant.token}`);
     return grant ? { name, token: grant.token, holder, acquiredAt: grant.acquiredAt, renewedAt: grant.renewedAt, ttl } : null;
   }
 
@@ -56,6 +64,10 @@ class ManagerLock implements LockAdapter {
 
   async release(lease: Lease): Promise<void> {
     await this.#ask('release', { name: lease.name, token: lease.token });
+  }
+
+  isIntact(lease: Lease): boolean {
+    return !this.#lost.has(`${lease.name}:${lease.token}`);
   }
 
   async inspect(name: string): Promise<LockRecord | null> {
@@ -72,6 +84,10 @@ class ManagerLock implements LockAdapter {
     process.off('message', this.#onMessage);
   }
 
+  #wake(name: string): void {
+    for (const onChange of this.#watchers.get(name) ?? []) onChange();
+  }
+
   #ask(op: LockOp, fields: Omit<Extract<WorkerMessage, { primacy: 'lock' }>, 'primacy' | 'id' | 'op'>) {
     const id = this.#nextId++;
     return new Promise<Extract<ManagerMessage, { primacy: 'lock-reply' }>>((resolve, reject) => {
@@ -79,7 +95,9 @@ class ManagerLock implements LockAdapter {
         reject(new PrimacyBackendError('manager', op, 'the IPC channel to the manager is closed'));
         return;
       }
-      this.#pending.set(id, resolve);
+      this.#pending.set(id, (reply) =>
+        reply.error === undefined ? resolve(reply) : reject(new PrimacyBackendError('manager', op, reply.error)),
+      );
       process.send({ primacy: 'lock', id, op, ...fields } satisfies WorkerMessage, undefined, undefined, (error) => {
         if (!error) return;
         this.#pending.delete(id);

@@ -17,11 +17,14 @@ import { type CandidateSettings, hostNow, type LineBody, largestTtl, type Manage
 const settings = JSON.parse(process.env[SETTINGS_ENV] ?? '{}') as CandidateSettings;
 const report = (line: LineBody<ManagerLine>) => process.stdout.write(`${JSON.stringify({ pid: process.pid, t: hostNow(), ...line })}\n`);
 
+// Lock state starts afresh for every run (the orchestrator removes controlDir afterwards): the
+// manager's default file lock lives in this run's own private root.
+const stateDir = mkdtempSync(join(settings.controlDir || tmpdir(), 'manager-'));
+process.env.XDG_RUNTIME_DIR = stateDir;
 const manager = new WorkerManager({
   script: join(import.meta.dirname, 'candidate.ts'),
   workers: Number(process.env.CHAOS_WORKERS ?? 5),
-  // Fencing epochs start afresh for every run (the orchestrator removes controlDir afterwards).
-  stateDir: mkdtempSync(join(settings.controlDir || tmpdir(), 'manager-')),
+  stateDir,
   ackOn: 'ready',
   heartbeatInterval: Math.round(settings.ttl / 8),
   // Past the longest lease (mixed TTLs): a stop the election handles is not a hang.

@@ -156,14 +156,7 @@ function durationOption(option: string, value: unknown, fallback: number, min: n
 
 function validateShapes(options: ElectionOptions): void {
   const { lock, logger, signal, clock } = options;
-  if (lock !== undefined) {
-    const ok =
-      typeof lock === 'object' &&
-      lock !== null &&
-      typeof lock.kind === 'string' &&
-      ['acquire', 'renew', 'release', 'inspect'].every((m) => typeof (lock as unknown as Record<string, unknown>)[m] === 'function');
-    if (!ok) throw new PrimacyConfigError('lock', lock, 'a lock adapter (fileLock(), redisLock(), ...)');
-  }
+  if (lock !== undefined) checkLockAdapter(lock);
   if (logger !== undefined && logger !== false) {
     const ok = typeof logger === 'object' && logger !== null && typeof logger.warn === 'function' && typeof logger.error === 'function';
     if (!ok) throw new PrimacyConfigError('logger', logger, 'false or a logger with warn() and error() (pino, console)');
@@ -174,4 +167,14 @@ function validateShapes(options: ElectionOptions): void {
   if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')) {
     throw new PrimacyConfigError('clock', clock, 'an object with a now() method');
   }
+}
+
+/** Throws unless `lock` has the shape of a lock adapter (the `lock` option of elect() and of the manager). */
+export function checkLockAdapter(lock: unknown, scope = 'options'): void {
+  const ok =
+    typeof lock === 'object' &&
+    lock !== null &&
+    typeof (lock as { kind?: unknown }).kind === 'string' &&
+    ['acquire', 'renew', 'release', 'inspect'].every((m) => typeof (lock as Record<string, unknown>)[m] === 'function');
+  if (!ok) throw new PrimacyConfigError('lock', lock, 'a lock adapter (fileLock(), redisLock(), ...)', scope);
 }

@@ -15,6 +15,8 @@ process.env.APP_PORT = port;
 const report = (ev: string, fields: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ ev, pid: process.pid, t: now(), ...fields })}\n`);
 
+// The manager's default file lock lives in the run's own private root.
+if (stateDir) process.env.XDG_RUNTIME_DIR = stateDir;
 const manager = new WorkerManager({
   script,
   workers: Number(workers),

@@ -1,10 +1,9 @@
 /** `primacy inspect <status|reload|restart NAMES|scale N|shutdown>`: talks to a manager's inspector. */
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PrimacyUsageError } from '../errors.js';
 import { askInspector } from '../manager/inspector.js';
 import type { WorkerInfo } from '../manager/manager.js';
+import { defaultStateDir, inspectorSocket } from '../manager/options.js';
 
 export const INSPECT_HELP = `Usage: primacy inspect <command> [args] [options]
 
@@ -12,7 +11,7 @@ Commands: status | reload | restart NAME... | scale N | shutdown
 
 Options:
   --name NAME        the manager's name (default primacy)
-  --state-dir DIR    where its socket lives (default <tmp>/primacy-manager)
+  --state-dir DIR    where its socket lives (default: the private per-user directory's managers/)
   --socket PATH      the socket itself
   --json             print the raw JSON answer
 
@@ -38,7 +37,7 @@ export async function runInspect(argv: readonly string[]): Promise<number> {
   }
   const [command, ...args] = positionals;
   if (!command) throw new PrimacyUsageError('inspect needs a command: status, reload, restart NAME..., scale N or shutdown');
-  const socket = values.socket ?? join(values['state-dir'] ?? join(tmpdir(), 'primacy-manager'), `${values.name ?? 'primacy'}.sock`);
+  const socket = values.socket ?? inspectorSocket(values['state-dir'] ?? defaultStateDir(), values.name ?? 'primacy');
   let response: Awaited<ReturnType<typeof askInspector>>;
   try {
     response = await askInspector({ socket }, { command, args });

@@ -3,19 +3,23 @@
  * first SIGTERM/SIGINT stops it gracefully; a second one kills every worker at once.
  */
 import cluster from 'node:cluster';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PrimacyUsageError } from '../errors.js';
 import { Inspector } from '../manager/inspector.js';
 import { WorkerManager } from '../manager/manager.js';
+import { inspectorSocket, usableStateDir } from '../manager/options.js';
+import { LOCK_SPECS, lockFromSpec } from './manager-lock.js';
 
 export const START_HELP = `Usage: primacy start <app.js> [options] [-- app arguments]
 
 Options:
   --workers N          worker processes (default: the number of CPUs)
-  --name NAME          names this manager's state and socket (default primacy)
-  --state-dir DIR      where fencing epochs and the socket live (default <tmp>/primacy-manager)
+  --name NAME          names this manager's claim and socket (default primacy); a second
+                       manager with the same name refuses to start
+  --state-dir DIR      where the claim and the socket live (default: the private per-user
+                       directory, $XDG_RUNTIME_DIR/primacy/managers or <tmp>/primacy-<uid>/managers)
+  --lock SPEC          the lock the manager holds for its workers, shared with every other
+                       process of the app: ${LOCK_SPECS} (default file)
   --ack listening|ready  ack when the worker's server listens (default) or calls worker.ready()
   --inspector          open the control socket (mode 0600) for primacy inspect
 `;
@@ -29,6 +33,7 @@ export async function runStart(argv: readonly string[]): Promise<number> {
       workers: { type: 'string' },
       name: { type: 'string' },
       'state-dir': { type: 'string' },
+      lock: { type: 'string' },
       ack: { type: 'string' },
       inspector: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -48,9 +53,12 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     throw new PrimacyUsageError(`--ack must be listening or ready, got "${values.ack}"`);
   }
   const name = values.name ?? 'primacy';
-  const stateDir = values['state-dir'] ?? join(tmpdir(), 'primacy-manager');
-  const manager = new WorkerManager({ script, args, workers, name, stateDir, ackOn: values.ack as 'listening' | 'ready' | undefined });
+  const stateDir = usableStateDir({ stateDir: values['state-dir'] });
+  const lock = values.lock === undefined ? undefined : await lockFromSpec(values.lock);
+  const ackOn = values.ack as 'listening' | 'ready' | undefined;
+  const manager = new WorkerManager({ script, args, workers, name, stateDir, lock, ackOn });
   const log = (text: string) => process.stderr.write(`[primacy] ${text}\n`);
+  manager.on('warning', (message: string) => process.stderr.write(`${message}\n`));
   manager.on('restarting', (w, delay) => log(`${w.name} exited; restarting in ${delay} ms`));
   manager.on('failed', (w, reason) => log(`${w.name} FAILED: ${reason}`));
   manager.on('hung', (w, silent) => log(`${w.name} (pid ${w.pid}) sent no heartbeat for ${Math.round(silent)} ms: killed`));
@@ -78,10 +86,11 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     await manager.start();
   } catch (error) {
     log((error as Error).message);
+    await lock?.close?.();
     return 1;
   }
   if (values.inspector) {
-    const socket = join(stateDir, `${name}.sock`);
+    const socket = inspectorSocket(stateDir, name);
     inspector = new Inspector(manager, { socket }, () => process.kill(process.pid, 'SIGTERM'));
     await inspector.listen();
     log(`inspector at ${socket}`);
@@ -94,5 +103,6 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   );
   const code = await done;
   await inspector?.close();
+  await lock?.close?.();
   return code;
 }

@@ -1,116 +1,181 @@
 /**
- * The manager's own lock service for its workers: one primary among acked workers, granted over
- * IPC. It knows at once when a holder's process exits (the cluster `exit` event), so it re-grants
- * in milliseconds; a holder that merely hangs keeps its grant until the grant's TTL has run out
- * (the holder, measuring from before its request, steps down earlier by its own clock).
+ * The manager's arbiter: one primary among its acked workers, through the same lock every other
+ * process uses. For each lock name, the arbiter holds the backend lease on behalf of one worker
+ * (acquired with that worker's identity, so `lock-status` names the worker) and grants it only
+ * while it holds it: a worker's renew is a renew of the backend lease. So a plain `node` process,
+ * a PM2 instance and the workers of several managers that share a lock name elect one primary,
+ * and the fencing token is the backend's. What the manager adds: only acked workers are granted,
+ * and the lease is given back the moment the holder's process exits (the cluster `exit` event), so
+ * the next holder is elected in milliseconds instead of after a TTL.
  */
-import type { HolderIdentity, LockRecord } from '../adapter.js';
-import type { EpochStore } from './epoch.js';
+import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from '../adapter.js';
+import type { GrantReply } from './protocol.js';
 
 export interface Grant {
   readonly name: string;
-  readonly token: number;
-  readonly holder: HolderIdentity;
-  /** Which worker incarnation holds it (a worker's id, unique across restarts of its slot). */
+  /** The worker incarnation it is granted to (`worker-<index>#<start>`, unique across restarts). */
   readonly workerId: string;
-  readonly acquiredAt: number;
-  renewedAt: number;
-  /** Monotonic ms (the manager's clock) after which the grant may go to someone else. */
-  expiresAt: number;
-  readonly ttl: number;
+  /** The backend lease, held by the manager on the worker's behalf. */
+  lease: Lease;
+  /** Monotonic ms (the manager's clock) past which the holder has not renewed in time: another worker may have it. */
+  deadline: number;
+}
+
+export interface ArbiterHooks {
+  /** The lock may be free (given back here, or a hint from the backend): wake the waiting workers. */
+  onFree(name: string): void;
+  /** A grant ended without its holder asking (the backend no longer vouches for the lease): tell it. */
+  onLost(grant: Grant): void;
+  /** Whether the worker may be granted a lock now (acked, not draining, the manager not stopping). */
+  eligible(workerId: string): boolean;
+  readonly context: AdapterCallContext;
 }
 
 export class Arbiter {
   readonly #grants = new Map<string, Grant>();
-  readonly #released = new Map<string, number>();
+  /** One backend operation at a time per lock name, in arrival order. */
+  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #unwatch = new Map<string, () => void>();
 
   constructor(
-    private readonly epochs: EpochStore,
+    private readonly backend: LockAdapter,
+    private readonly hooks: ArbiterHooks,
     private readonly now: () => number = () => performance.now(),
-    /** Called when a lock may have become free, so waiting workers can be woken. */
-    private readonly onFree: (name: string) => void = () => {},
   ) {}
 
-  /** Grants `name` if it is free (or expired, or already this holder's). `eligible`: the worker has acked. */
-  acquire(name: string, workerId: string, holder: HolderIdentity, ttl: number, eligible: boolean): Grant | null {
-    const current = this.#grants.get(name);
-    if (current && current.expiresAt > this.now() && current.holder.id !== holder.id) return null;
-    if (!eligible) return null;
-    const wall = Date.now();
-    const grant: Grant = {
-      name,
-      token: this.epochs.next(name),
-      holder,
-      workerId,
-      acquiredAt: wall,
-      renewedAt: wall,
-      expiresAt: this.now() + ttl,
-      ttl,
-    };
-    this.#grants.set(name, grant);
-    return grant;
+  /** Grants `name` to the worker if the backend grants it; null if another holder has it. */
+  acquire(name: string, workerId: string, holder: HolderIdentity, ttl: number): Promise<GrantReply | null> {
+    this.#watch(name);
+    return this.#serialized(name, async () => {
+      const current = this.#grants.get(name);
+      if (current && current.workerId === workerId && current.lease.holder.id === holder.id) {
+        // The holder asks again (it gave up waiting for a reply): the lease it has is still ours.
+        return this.#renewHeld(current, ttl);
+      }
+      // A holder that stopped renewing (hung, stopped) loses its grant at its lease's end, as it would anywhere.
+      if (current && current.deadline > this.now()) return null;
+      if (current) await this.#giveBack(current);
+      if (!this.hooks.eligible(workerId)) return null;
+      const asked = this.now();
+      const lease = await this.backend.acquire(name, holder, ttl, this.hooks.context);
+      if (lease === null) return null;
+      if (!this.hooks.eligible(workerId)) {
+        // It exited or began draining while the backend answered: the lease is nobody's to use.
+        await this.backend.release(lease, this.hooks.context);
+        this.hooks.onFree(name);
+        return null;
+      }
+      this.#grants.set(name, { name, workerId, lease, deadline: asked + ttl });
+      return grantReply(lease);
+    });
   }
 
-  renew(name: string, workerId: string, token: number, ttl: number): Grant | null {
-    const grant = this.#grants.get(name);
-    if (!grant || grant.token !== token || grant.workerId !== workerId || grant.expiresAt <= this.now()) return null;
-    grant.expiresAt = this.now() + ttl;
-    grant.renewedAt = Date.now();
-    return grant;
+  renew(name: string, workerId: string, token: number, ttl: number): Promise<GrantReply | null> {
+    return this.#serialized(name, async () => {
+      const grant = this.#grants.get(name);
+      if (!grant || grant.workerId !== workerId || grant.lease.token !== token) return null;
+      return this.#renewHeld(grant, ttl);
+    });
   }
 
-  release(name: string, workerId: string, token: number): void {
-    const grant = this.#grants.get(name);
-    if (!grant || grant.token !== token || grant.workerId !== workerId) return;
-    this.#free(name, grant);
+  release(name: string, workerId: string, token: number): Promise<void> {
+    return this.#serialized(name, async () => {
+      const grant = this.#grants.get(name);
+      if (grant && grant.workerId === workerId && grant.lease.token === token) await this.#giveBack(grant);
+    });
   }
 
-  /** A worker's process is gone: whatever it held is free at once. */
-  workerGone(workerId: string): void {
-    for (const [name, grant] of this.#grants) if (grant.workerId === workerId) this.#free(name, grant);
+  /** A worker's process is gone: whatever it held is given back at once, and the others are woken. */
+  workerGone(workerId: string): Promise<void> {
+    const held = [...this.#grants.values()].filter((grant) => grant.workerId === workerId);
+    return Promise.all(
+      held.map((grant) =>
+        this.#serialized(grant.name, async () => {
+          if (this.#grants.get(grant.name) === grant) await this.#giveBack(grant);
+        }),
+      ),
+    ).then(() => undefined);
   }
 
-  inspect(name: string, alive: (workerId: string) => boolean): LockRecord | null {
-    const grant = this.#grants.get(name);
-    if (!grant) {
-      const token = this.#released.get(name);
-      if (token === undefined) return null;
-      return {
-        name,
-        state: 'free',
-        token,
-        holder: null,
-        acquiredAt: null,
-        renewedAt: null,
-        expiresAt: null,
-        alive: null,
-        location: 'manager',
-      };
-    }
-    const { token, holder, acquiredAt, renewedAt, expiresAt, workerId } = grant;
-    const wallExpiry = Date.now() + (expiresAt - this.now());
-    return {
-      name,
-      state: 'held',
-      token,
-      holder,
-      acquiredAt,
-      renewedAt,
-      expiresAt: wallExpiry,
-      alive: alive(workerId),
-      location: 'manager',
-    };
+  inspect(name: string): Promise<LockRecord | null> {
+    return this.backend.inspect(name);
   }
 
-  /** Who holds `name` now (for status tables), if the grant is live. */
+  /** Who holds `name` through this manager now (for status tables). */
   holderOf(name: string): Grant | null {
-    const grant = this.#grants.get(name);
-    return grant && grant.expiresAt > this.now() ? grant : null;
+    return this.#grants.get(name) ?? null;
   }
 
-  #free(name: string, grant: Grant): void {
-    this.#grants.delete(name);
-    this.#released.set(name, grant.token);
-    this.onFree(name);
+  /** Gives back every lease still held (the manager is stopping) and stops watching the backend. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#grants.keys()].map((name) => this.#serialized(name, () => this.#giveBackNamed(name))));
+    for (const unwatch of this.#unwatch.values()) unwatch();
+    this.#unwatch.clear();
   }
+
+  async #renewHeld(grant: Grant, ttl: number): Promise<GrantReply | null> {
+    const asked = this.now();
+    const renewed = this.#intact(grant) ? await this.backend.renew(grant.lease, ttl, this.hooks.context) : null;
+    if (renewed === null) {
+      await this.#giveBack(grant);
+      return null;
+    }
+    grant.lease = renewed;
+    grant.deadline = asked + ttl;
+    return grantReply(renewed);
+  }
+
+  /** Ends a grant and releases its lease (compare-and-delete: a lease already lost is left alone). */
+  async #giveBack(grant: Grant): Promise<void> {
+    this.#grants.delete(grant.name);
+    try {
+      await this.backend.release(grant.lease, this.hooks.context);
+    } finally {
+      this.hooks.onFree(grant.name);
+    }
+  }
+
+  async #giveBackNamed(name: string): Promise<void> {
+    const grant = this.#grants.get(name);
+    if (grant) await this.#giveBack(grant);
+  }
+
+  #intact(grant: Grant): boolean {
+    return this.backend.isIntact?.(grant.lease) !== false;
+  }
+
+  /** Subscribes once per name to the backend's hints: a release or death elsewhere, or our own lease voided. */
+  #watch(name: string): void {
+    if (this.#unwatch.has(name) || !this.backend.watch) return;
+    this.#unwatch.set(
+      name,
+      this.backend.watch(name, () => {
+        const grant = this.#grants.get(name);
+        if (grant && !this.#intact(grant)) {
+          this.hooks.onLost(grant);
+          void this.#serialized(name, async () => {
+            if (this.#grants.get(name) === grant) await this.#giveBack(grant);
+          }).catch(() => undefined);
+        } else if (!grant) this.hooks.onFree(name);
+      }),
+    );
+  }
+
+  #serialized<T>(name: string, step: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(name) ?? Promise.resolve();
+    const next = previous.then(step, step);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#queues.set(name, settled);
+    void settled.then(() => {
+      if (this.#queues.get(name) === settled) this.#queues.delete(name);
+    });
+    return next;
+  }
+}
+
+function grantReply(lease: Lease): GrantReply {
+  return { token: lease.token, acquiredAt: lease.acquiredAt, renewedAt: lease.renewedAt };
 }

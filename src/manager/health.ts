@@ -3,6 +3,7 @@
  * fails, throws or takes longer than `timeout` makes the worker unhealthy, and it is replaced.
  * Complements heartbeats (is the event loop alive?) with "is the app actually working?".
  */
+import { runningTimeout } from '../_internal/running-time.js';
 import type { WorkerInfo } from './manager.js';
 
 export type HealthCheck = (worker: WorkerInfo) => boolean | Promise<boolean>;
@@ -31,9 +32,10 @@ export function startHealthChecks(
 
 /** null when healthy, else why not. */
 async function judge(check: HealthCheck, worker: WorkerInfo, timeout: number): Promise<string | null> {
-  let timer: NodeJS.Timeout | undefined;
+  // Running time, not elapsed time: a check in flight while the manager itself was stopped is not late.
+  let cancel = () => {};
   const late = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`health check took longer than ${timeout} ms`), timeout);
+    cancel = runningTimeout(timeout, () => resolve(`health check took longer than ${timeout} ms`));
   });
   try {
     const verdict = await Promise.race([Promise.resolve(check(worker)).then((ok) => (ok ? null : 'health check failed')), late]);
@@ -41,6 +43,6 @@ async function judge(check: HealthCheck, worker: WorkerInfo, timeout: number): P
   } catch (error) {
     return `health check threw: ${(error as Error)?.message ?? String(error)}`;
   } finally {
-    clearTimeout(timer);
+    cancel();
   }
 }

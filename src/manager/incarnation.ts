@@ -85,6 +85,8 @@ export class Incarnation {
   state: WorkerState = 'STARTING';
   /** Monotonic ms of the last heartbeat; null before the ack (the watchdog starts at the ack). */
   lastHeartbeat: number | null = null;
+  /** The manager's running time since the last heartbeat (see watchdog.ts): what hang detection judges. */
+  silence = 0;
   /** Resident memory in bytes, as of the last heartbeat. */
   rss: number | null = null;
   /** Asked to stop (replaced, scaled down, shutting down): never eligible to be primary again. */
@@ -116,9 +118,15 @@ export class Incarnation {
     if (this.state === 'ACKED' || this.state === 'TERMINATED') return false;
     clearTimeout(this.ackTimer);
     this.state = 'ACKED';
-    this.lastHeartbeat = performance.now();
+    this.heard();
     this.#settleAck(true);
     return true;
+  }
+
+  /** A heartbeat (or the ack) arrived. */
+  heard(): void {
+    this.lastHeartbeat = performance.now();
+    this.silence = 0;
   }
 
   markExited(): void {

@@ -4,7 +4,8 @@
  * request per line, answered from an explicit command registry, nothing else.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
+import { lstat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { PrimacyConfigError } from '../errors.js';
@@ -69,13 +70,12 @@ export class Inspector {
 
   async listen(): Promise<void> {
     const commands = controlCommands(this.manager, this.shutdown);
+    if ('socket' in this.address) await removeStaleSocket(this.address.socket);
     const server = createServer((socket) => this.#serve(socket, commands));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      if ('socket' in this.address) {
-        rmSync(this.address.socket, { force: true }); // a stale socket file from a crashed manager
-        server.listen(this.address.socket, () => resolve());
-      } else server.listen(this.address.port, '127.0.0.1', () => resolve());
+      if ('socket' in this.address) server.listen(this.address.socket, () => resolve());
+      else server.listen(this.address.port, '127.0.0.1', () => resolve());
     });
     if ('socket' in this.address) chmodSync(this.address.socket, 0o600);
     server.unref();
@@ -128,6 +128,31 @@ export class Inspector {
     const digest = (s: string) => createHash('sha256').update(s).digest();
     return timingSafeEqual(digest(token), digest(expected));
   }
+}
+
+/**
+ * Removes the socket file a crashed manager left at `path`, and nothing else: a socket some process
+ * still answers on is never removed (that would silently take over a live manager's control
+ * plane), nor is anything that is not a socket.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  const stats = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw error;
+  });
+  if (stats === null) return;
+  if (!stats.isSocket())
+    throw new PrimacyConfigError('socket', path, 'a free path (it holds something that is not a socket: not removed)', 'inspector');
+  const answers = await new Promise<boolean>((resolve) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (answers) throw new PrimacyConfigError('socket', path, 'a free path (a running process answers on it: not removed)', 'inspector');
+  await unlink(path).catch(() => undefined);
 }
 
 /** Sends one request to an inspector and resolves with its response. */

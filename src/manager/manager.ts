@@ -6,22 +6,23 @@
  */
 import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fileLock } from '../../adapters/file.js';
+import type { LockAdapter } from '../adapter.js';
 import { PrimacyError } from '../errors.js';
 import { Arbiter } from './arbiter.js';
 import { workerExecArgv } from './bootstrap-url.js';
 import { customSlots, type ManageOptions } from './custom.js';
-import { FileEpochStore } from './epoch.js';
 import { startHealthChecks } from './health.js';
 import { createSlot, firstFailure, Incarnation, type Slot, slotInfo, type WorkerInfo, type WorkerState } from './incarnation.js';
 import { controlCommands } from './inspector.js';
-import { type ManagerOptions, type ResolvedManagerOptions, resolveManagerOptions } from './options.js';
+import { ManagerNameClaim } from './name-claim.js';
+import { type ManagerOptions, type ResolvedManagerOptions, resolveManagerOptions, usableStateDir } from './options.js';
 import { clusterHandle, forkHandle, type ProcessHandle } from './process-handle.js';
 import { isPrimacyMessage, type ManagerMessage, type WorkerMessage } from './protocol.js';
 import { answerControlRequest, answerLockRequest } from './requests.js';
 import { RestartPolicy } from './restart-policy.js';
 import { retire, terminate } from './stop-process.js';
+import { HeartbeatWatchdog } from './watchdog.js';
 
 export type { WorkerInfo, WorkerState };
 
@@ -32,9 +33,14 @@ export class WorkerManager extends EventEmitter {
   /** Custom managed processes (`manage()`). */
   readonly #processes: Slot[] = [];
   readonly #arbiter: Arbiter;
+  /** The backend the arbiter holds leases in; closed at stop when the manager created it. */
+  readonly #lock: LockAdapter;
   /** Lock names workers have campaigned for (to wake newly acked workers, and for status). */
   readonly #lockNames = new Set<string>();
-  #watchdog: NodeJS.Timeout | undefined;
+  /** Every process that has not exited yet, by incarnation id (an old one during a restart included). */
+  readonly #running = new Map<string, Incarnation>();
+  readonly #watchdog: HeartbeatWatchdog;
+  #nameClaim: ManagerNameClaim | null = null;
   #stopHealthChecks: () => void = () => {};
   #stopping: Promise<void> | null = null;
   #starting = true;
@@ -44,18 +50,35 @@ export class WorkerManager extends EventEmitter {
     this.#options = resolveManagerOptions(options);
     if (!cluster.isPrimary)
       throw new PrimacyError('ERR_PRIMACY_MANAGER', '[primacy] [manager] must run in the primary process, not in a worker');
-    const epochs = new FileEpochStore(
-      join(this.#options.stateDir ?? join(tmpdir(), 'primacy-manager'), `${this.#options.name}.epochs.json`),
+    // The same lock a plain process uses by default, so managed and unmanaged processes elect together.
+    this.#lock = this.#options.lock ?? fileLock();
+    this.#arbiter = new Arbiter(this.#lock, {
+      onFree: (name) => this.#broadcast({ primacy: 'lock-free', name }),
+      onLost: ({ name, workerId, lease }) => {
+        const holder = this.#incarnation(workerId);
+        if (holder) this.#send(holder.worker, { primacy: 'lock-lost', name, token: lease.token });
+      },
+      eligible: (workerId) => {
+        const incarnation = this.#incarnation(workerId);
+        return incarnation?.state === 'ACKED' && !incarnation.draining && this.#stopping === null;
+      },
+      context: { warn: (message) => this.#warn(message) },
+    });
+    const { heartbeatInterval, heartbeatTimeout } = this.#options;
+    this.#watchdog = new HeartbeatWatchdog(
+      { tick: Math.max(50, heartbeatInterval / 2), timeout: heartbeatTimeout },
+      () => this.#all().flatMap((slot) => (slot.current ? [slot.current] : [])),
+      (incarnation, silentFor) => this.#hung(incarnation, silentFor),
     );
-    this.#arbiter = new Arbiter(epochs, undefined, (name) => this.#broadcast({ primacy: 'lock-free', name }));
   }
 
   /** Starts every worker; resolves once all have acked, rejects (after stopping) if one cannot start. */
   async start(): Promise<void> {
-    const { script, args, workers, healthCheck, health, processes, ackTimeout } = this.#options;
+    const { script, args, workers, healthCheck, health, processes, ackTimeout, name } = this.#options;
+    // Refuses to start beside a live manager of the same name (state and socket are named after it).
+    this.#nameClaim = await ManagerNameClaim.take(usableStateDir(this.#options), name, (message) => this.#warn(message));
     cluster.setupPrimary({ exec: script, args, execArgv: workerExecArgv() });
-    this.#watchdog = setInterval(() => this.#checkHeartbeats(), Math.max(50, this.#options.heartbeatInterval / 2));
-    this.#watchdog.unref();
+    this.#watchdog.start();
     const onUnhealthy = (w: WorkerInfo, reason: string) => this.#unhealthy(w, reason);
     if (healthCheck) this.#stopHealthChecks = startHealthChecks(healthCheck, health, () => this.workers(), onUnhealthy);
     const incarnations = Array.from({ length: workers }, (_, index) => this.#spawn(this.#newSlot(index)));
@@ -142,12 +165,16 @@ export class WorkerManager extends EventEmitter {
   /** Stops every worker: SIGTERM, then SIGKILL after `killTimeout`; resolves once all have exited. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      clearInterval(this.#watchdog);
+      this.#watchdog.stop();
       this.#stopHealthChecks();
       for (const slot of this.#all()) clearTimeout(slot.restartTimer);
       await Promise.all(
         this.#all().map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#options.killTimeout) : undefined)),
       );
+      // Workers release on SIGTERM; whatever is still held (a worker that was killed) is given back here.
+      await this.#arbiter.close().catch((error: Error) => this.#warn(`[primacy] [manager] releasing leases at stop: ${error.message}`));
+      if (!this.#options.lock) await this.#lock.close?.().catch(() => undefined);
+      await this.#nameClaim?.release();
       this.emit('stopped');
     })();
     return this.#stopping;
@@ -173,6 +200,7 @@ export class WorkerManager extends EventEmitter {
     const incarnation = new Incarnation(slot, worker, `${slot.name}#${slot.starts}`);
     slot.starts++;
     slot.current = incarnation;
+    this.#running.set(incarnation.id, incarnation);
     worker.on('online', () => {
       if (incarnation.state === 'STARTING') incarnation.state = 'STARTED';
     });
@@ -205,7 +233,7 @@ export class WorkerManager extends EventEmitter {
     if (m.primacy === 'heartbeat') {
       // A custom process has no port to listen on: its first heartbeat (sent at load) is the ack.
       if (incarnation.slot.custom && incarnation.state !== 'ACKED') this.#acked(incarnation);
-      if (incarnation.state === 'ACKED') incarnation.lastHeartbeat = performance.now();
+      if (incarnation.state === 'ACKED') incarnation.heard();
       if (typeof m.rss === 'number') incarnation.rss = m.rss;
       return;
     }
@@ -213,23 +241,22 @@ export class WorkerManager extends EventEmitter {
       this.#acked(incarnation);
       return;
     }
-    const from = {
-      id: incarnation.id,
-      eligible: incarnation.state === 'ACKED' && !incarnation.draining && this.#stopping === null,
-      send: (reply: ManagerMessage) => this.#send(incarnation.worker, reply),
-    };
+    const from = { id: incarnation.id, send: (reply: ManagerMessage) => this.#send(incarnation.worker, reply) };
     const stop = () => void this.stop();
     if (m.primacy === 'control') answerControlRequest(controlCommands(this, stop), from, m);
     else if (m.primacy === 'lock') {
       if (m.op === 'acquire') this.#lockNames.add(m.name);
-      answerLockRequest(this.#arbiter, from, m, (id) => this.#incarnationAlive(id));
+      answerLockRequest(this.#arbiter, from, m);
     }
   }
 
   #onExit(incarnation: Incarnation, code: number | null, signal: string | null): void {
     incarnation.markExited();
-    // The holder is gone for certain: whatever it held is free now, and the others are woken.
-    this.#arbiter.workerGone(incarnation.id);
+    this.#running.delete(incarnation.id);
+    // The holder is gone for certain: what it held is given back now, and the others are woken.
+    this.#arbiter
+      .workerGone(incarnation.id)
+      .catch((error: Error) => this.#warn(`[primacy] [manager] releasing ${incarnation.id}'s lease: ${error.message}`));
     const { slot } = incarnation;
     this.emit('exit', { ...this.#info(slot), pid: incarnation.pid }, { code, signal });
     // A replaced, aborted or retired process, or a shutdown: nothing to restart.
@@ -256,19 +283,18 @@ export class WorkerManager extends EventEmitter {
     }
   }
 
-  /** Kills workers whose event loop has been silent past the heartbeat timeout (hung or stopped). */
-  #checkHeartbeats(): void {
-    const now = performance.now();
-    for (const slot of this.#all()) {
-      const incarnation = slot.current;
-      if (incarnation?.state !== 'ACKED' || incarnation.lastHeartbeat === null) continue;
-      if (now - incarnation.lastHeartbeat <= this.#options.heartbeatTimeout) continue;
-      this.emit('hung', this.#info(slot), now - incarnation.lastHeartbeat);
-      incarnation.lastHeartbeat = null; // report once
-      // A hung loop cannot run a SIGTERM handler: kill it outright (SIGCONT first, so a stopped one dies now).
-      incarnation.worker.process.kill('SIGCONT');
-      void terminate(incarnation, 'SIGKILL', this.#options.killTimeout);
-    }
+  /** A worker whose event loop has been silent past the heartbeat timeout (hung or stopped). */
+  #hung(incarnation: Incarnation, silentFor: number): void {
+    this.emit('hung', this.#info(incarnation.slot), silentFor);
+    // A hung loop cannot run a SIGTERM handler: kill it outright (SIGCONT first, so a stopped one dies now).
+    incarnation.worker.process.kill('SIGCONT');
+    void terminate(incarnation, 'SIGKILL', this.#options.killTimeout);
+  }
+
+  /** Reported, never thrown: a backend hiccup must not take the manager (and its workers) down. */
+  #warn(message: string): void {
+    if (this.listenerCount('warning') > 0) this.emit('warning', message);
+    else process.emitWarning(message, 'PrimacyWarning');
   }
 
   #unhealthy(info: WorkerInfo, reason: string): void {
@@ -278,8 +304,8 @@ export class WorkerManager extends EventEmitter {
     void terminate(incarnation, 'SIGKILL', this.#options.killTimeout);
   }
 
-  #incarnationAlive(id: string): boolean {
-    return this.#all().some((slot) => slot.current?.id === id && slot.current.alive);
+  #incarnation(id: string): Incarnation | undefined {
+    return this.#running.get(id);
   }
 
   #send(worker: ProcessHandle, message: ManagerMessage): void {

@@ -1,6 +1,9 @@
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { ensurePrivateDir, privateRoot } from '../_internal/private-dir.js';
+import type { LockAdapter } from '../adapter.js';
 import { PrimacyConfigError } from '../errors.js';
+import { checkLockAdapter } from '../options.js';
 import type { HealthCheck } from './health.js';
 
 export interface ManagerOptions {
@@ -10,10 +13,22 @@ export interface ManagerOptions {
   workers?: number;
   /** Arguments for the workers. @default [] */
   args?: string[];
-  /** Names the state (fencing epochs) of this manager. @default 'primacy' */
+  /**
+   * Names this manager on its host: its claim and its inspector socket (`<stateDir>/<name>.sock`).
+   * A second manager with the same name and state directory refuses to start. @default 'primacy'
+   */
   name?: string;
-  /** Where fencing epochs persist across manager restarts. @default os.tmpdir()/primacy-manager */
+  /**
+   * Where the manager's claim on its name and its socket live: a directory only this user may write.
+   * @default `<private root>/managers`: `$XDG_RUNTIME_DIR/primacy/managers`, else `<tmpdir>/primacy-<uid>/managers`
+   */
   stateDir?: string;
+  /**
+   * The lock the manager holds on behalf of its workers (for every lock name they campaign for
+   * with the default lock). Use the lock every other process of the app uses, so they all elect
+   * one primary together. @default fileLock(), the same default a plain process uses
+   */
+  lock?: LockAdapter;
   /** `listening`: a worker acks when its server listens; `ready`: when it calls `worker.ready()`. @default 'listening' */
   ackOn?: 'listening' | 'ready';
   /** Start-up ack timeout, separate from the heartbeat timeout. @default 30000 */
@@ -58,6 +73,7 @@ export interface ResolvedManagerOptions {
   args: string[];
   name: string;
   stateDir: string | undefined;
+  lock: LockAdapter | undefined;
   ackOn: 'listening' | 'ready';
   ackTimeout: number;
   heartbeatInterval: number;
@@ -113,6 +129,18 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
   ) {
     throw new PrimacyConfigError('processes', options.processes, 'an array of { name, module, ... }', scope);
   }
+  if (options.lock !== undefined) checkLockAdapter(options.lock, scope);
+  if (options.name !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(options.name)) {
+    throw new PrimacyConfigError(
+      'name',
+      options.name,
+      'letters, digits, `_`, `.` or `-`, at most 64 (it names a file and a socket)',
+      scope,
+    );
+  }
+  if (options.stateDir !== undefined && (typeof options.stateDir !== 'string' || options.stateDir === '')) {
+    throw new PrimacyConfigError('stateDir', options.stateDir, 'a directory path', scope);
+  }
   if (options.args !== undefined && (!Array.isArray(options.args) || options.args.some((a) => typeof a !== 'string'))) {
     throw new PrimacyConfigError('args', options.args, 'an array of strings', scope);
   }
@@ -122,6 +150,7 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
     args: options.args ?? [],
     name: options.name ?? 'primacy',
     stateDir: options.stateDir,
+    lock: options.lock,
     ackOn,
     ackTimeout: positive('ackTimeout', options.ackTimeout, 30_000),
     heartbeatInterval,
@@ -145,4 +174,21 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
       timeout: positive('health.timeout', options.health?.timeout, 2000, 1),
     },
   };
+}
+
+/** The manager's state directory, created 0700 if missing and checked as private (see private-dir.ts). */
+export function usableStateDir(options: Pick<ResolvedManagerOptions, 'stateDir'>): string {
+  const dir = options.stateDir === undefined ? defaultStateDir() : resolve(options.stateDir);
+  if (options.stateDir === undefined) ensurePrivateDir(privateRoot());
+  ensurePrivateDir(dir);
+  return dir;
+}
+
+export function defaultStateDir(): string {
+  return join(privateRoot(), 'managers');
+}
+
+/** The inspector's unix socket for the manager `name`. */
+export function inspectorSocket(stateDir: string, name: string): string {
+  return join(stateDir, `${name}.sock`);
 }

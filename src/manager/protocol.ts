@@ -16,8 +16,11 @@ export interface GrantReply {
 }
 
 export type ManagerMessage =
-  | { primacy: 'lock-reply'; id: number; grant?: GrantReply | null; record?: LockRecord | null }
+  /** `error`: the backend failed (the worker reports it and retries, as with any backend error). */
+  | { primacy: 'lock-reply'; id: number; grant?: GrantReply | null; record?: LockRecord | null; error?: string }
   | { primacy: 'lock-free'; name: string }
+  /** The backend no longer vouches for the lease with this token (its connection closed): stop acting as primary now. */
+  | { primacy: 'lock-lost'; name: string; token: number }
   /** Answer every response with `Connection: close`: the worker is about to be retired. */
   | { primacy: 'drain' }
   | { primacy: 'control-reply'; id: number; ok: boolean; result?: unknown; error?: string };

@@ -3,27 +3,33 @@ import type { Arbiter } from './arbiter.js';
 import type { ManagerMessage, WorkerMessage } from './protocol.js';
 
 type LockRequest = Extract<WorkerMessage, { primacy: 'lock' }>;
+type LockReply = Omit<Extract<ManagerMessage, { primacy: 'lock-reply' }>, 'primacy' | 'id'>;
 type ControlRequest = Extract<WorkerMessage, { primacy: 'control' }>;
 
 export interface Requester {
   /** The incarnation's id (`worker-<index>#<start>`). */
   readonly id: string;
-  /** Acked, not draining, manager not stopping: may be granted the lock. */
-  readonly eligible: boolean;
   send(message: ManagerMessage): void;
 }
 
-export function answerLockRequest(arbiter: Arbiter, from: Requester, m: LockRequest, alive: (id: string) => boolean): void {
-  const reply = (fields: Omit<Extract<ManagerMessage, { primacy: 'lock-reply' }>, 'primacy' | 'id'>) =>
-    from.send({ primacy: 'lock-reply', id: m.id, ...fields });
+/** Every request gets exactly one reply; a backend failure is sent back as `error`, never thrown here. */
+export function answerLockRequest(arbiter: Arbiter, from: Requester, m: LockRequest): void {
   const ttl = m.ttl ?? 0;
   const token = m.token ?? -1;
-  if (m.op === 'acquire' && m.holder) reply({ grant: arbiter.acquire(m.name, from.id, m.holder, ttl, from.eligible) });
-  else if (m.op === 'renew') reply({ grant: arbiter.renew(m.name, from.id, token, ttl) });
-  else if (m.op === 'release') {
-    arbiter.release(m.name, from.id, token);
-    reply({ grant: null });
-  } else if (m.op === 'inspect') reply({ record: arbiter.inspect(m.name, alive) });
+  const answer = async (): Promise<LockReply> => {
+    if (m.op === 'acquire' && m.holder) return { grant: await arbiter.acquire(m.name, from.id, m.holder, ttl) };
+    if (m.op === 'renew') return { grant: await arbiter.renew(m.name, from.id, token, ttl) };
+    if (m.op === 'release') {
+      await arbiter.release(m.name, from.id, token);
+      return { grant: null };
+    }
+    if (m.op === 'inspect') return { record: await arbiter.inspect(m.name) };
+    return { error: `unknown lock operation ${JSON.stringify(m.op)}` };
+  };
+  answer().then(
+    (fields) => from.send({ primacy: 'lock-reply', id: m.id, ...fields }),
+    (error: unknown) => from.send({ primacy: 'lock-reply', id: m.id, error: error instanceof Error ? error.message : String(error) }),
+  );
 }
 
 export function answerControlRequest(

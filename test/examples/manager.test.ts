@@ -48,7 +48,10 @@ describe('examples/manager under primacy start', () => {
 
   it('keeps one tick per second across a SIGKILL of the primary worker, replaces it, and stops everything on SIGTERM', async () => {
     const port = await freePort();
-    const manager = new Child(cli, ['start', app, '--workers', String(WORKERS), '--state-dir', stateDir], { PORT: String(port) });
+    const manager = new Child(cli, ['start', app, '--workers', String(WORKERS), '--state-dir', stateDir], {
+      PORT: String(port),
+      XDG_RUNTIME_DIR: stateDir,
+    });
     children.push(manager);
     const started = await until(
       () => readyPids(manager),

@@ -25,7 +25,7 @@ describe('primacy start / inspect', () => {
   });
 
   it('runs an app under the manager and answers status, scale and shutdown through a 0600 socket', async () => {
-    const manager = new Child(primacy, ['start', app, '--workers', '2', '--inspector', '--state-dir', dir]);
+    const manager = new Child(primacy, ['start', app, '--workers', '2', '--inspector', '--state-dir', dir], { XDG_RUNTIME_DIR: dir });
     children.push(manager);
     const deadline = Date.now() + 20_000;
     while (!manager.stderr.includes('workers ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
