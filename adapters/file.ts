@@ -1,16 +1,18 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { stat, utimes } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lutimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { mkdirp, mkdirpSync } from '../src/_internal/mkdirp.js';
+import { mkdirpSync } from '../src/_internal/mkdirp.js';
+import { ensurePrivateDir, privateRoot } from '../src/_internal/private-dir.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
 import { PrimacyConfigError } from '../src/errors.js';
 import { fileBackendError } from './file/backend-error.js';
 import { BeaconServer, beaconAddress } from './file/beacon.js';
+import { beaconKey } from './file/beacon-key.js';
 import { Followers } from './file/followers.js';
 import { inspectLockDir } from './file/inspect.js';
 import { abandonedClaim, judgeHeld, observeInstalled, renewedSince, type Verdict } from './file/judge.js';
 import { isStillOurs, leaseDir } from './file/lease.js';
+import { ensureLockDir, type LockDirPolicy } from './file/lock-dir.js';
 import { memoryOf, monotonicNow } from './file/memory.js';
 import { readOutcomeFile, writeOutcomeFile } from './file/outcome.js';
 import { fileLockPath } from './file/path.js';
@@ -21,11 +23,33 @@ import { mustWaitAfterVanish } from './file/vanish.js';
 export interface FileLockOptions {
   /**
    * Directory that holds the locks (each lock is a directory `primacy-<name>.lock` inside it).
-   * Use a shared volume to elect across containers on several hosts (then failover after a crash
-   * waits for expiry, timed on each candidate's own monotonic clock: the hosts' clocks need not agree).
-   * @default os.tmpdir()
+   * The default is private to the user: `$XDG_RUNTIME_DIR/primacy`, else `<os.tmpdir()>/primacy-<uid>`,
+   * created 0700 and refused (with an error naming its owner and mode) if anyone else owns it, can
+   * write it, or put a symlink in its place. Several users, or containers, elect together only in a
+   * directory given here, with `shared: true`. On a shared volume across hosts, failover after a crash
+   * waits for expiry, timed on each candidate's own monotonic clock: the hosts' clocks need not agree.
+   * @default privateRoot(): `$XDG_RUNTIME_DIR/primacy`, else `<os.tmpdir()>/primacy-<uid>`
    */
   dir?: string;
+  /**
+   * The lock directories are shared on purpose by several users (or containers running as several
+   * uids): a shared volume, a directory of a common group. Whoever can write a lock directory can
+   * take part in the election, and so can also block or forge it; these are the permissions expected:
+   *
+   * - `false`: each lock directory must be a real directory (never a symlink) owned by this process's
+   *   user and writable by no one else (no group or other write bit); it is created 0700. Any other
+   *   is refused with an error naming its path, owner, mode and the fix.
+   * - `true`: each lock directory may belong to any user, but must be a real directory, writable by
+   *   its owner and group only (never by others), and readable and writable by this process; it is
+   *   created 02770 (group read/write; setgid so that the files inside keep the directory's group).
+   *   Give the directory a group of exactly the users (or, in Kubernetes, the `fsGroup`) that take
+   *   part. Files are written 0644 whatever the umask, so every member can read them.
+   *
+   * Either way, files inside are never opened through a symlink, so one planted in a shared
+   * directory is neither read nor written through. Requires `dir`: the default directory is private.
+   * @default false
+   */
+  shared?: boolean;
 }
 
 /** One acquire attempt's request; `start` is wall-clock ms, recorded for display only. */
@@ -49,14 +73,31 @@ export function fileLock(options: FileLockOptions = {}): LockAdapter & { path(na
 class FileLock implements LockAdapter {
   readonly kind = 'file';
   readonly #dir: string;
-  readonly #ready = new Set<string>();
+  readonly #policy: LockDirPolicy;
+  /** Beacon address per lock directory, known once its key was read; a key exists only where we have checked the directory. */
+  readonly #addresses = new Map<string, string | null>();
   readonly #beacons = new Map<string, BeaconServer>();
-  readonly #followers = new Followers();
+  readonly #followers = new Followers((dir) => this.#addresses.get(dir) ?? null);
 
   constructor(options: FileLockOptions) {
     if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'file');
-    const dir = options.dir ?? tmpdir();
-    if (typeof dir !== 'string' || dir === '') throw new PrimacyConfigError('dir', dir, 'a directory path', 'file');
+    const { dir, shared = false } = options;
+    if (dir !== undefined && (typeof dir !== 'string' || dir === '')) throw new PrimacyConfigError('dir', dir, 'a directory path', 'file');
+    if (typeof shared !== 'boolean') throw new PrimacyConfigError('shared', shared, 'a boolean', 'file');
+    if (shared && dir === undefined)
+      throw new PrimacyConfigError(
+        'shared',
+        shared,
+        'given with `dir` (a directory the users share): the default directory is private',
+        'file',
+      );
+    if (dir === undefined) {
+      const root = privateRoot();
+      ensurePrivateDir(root);
+      this.#dir = root;
+      this.#policy = { shared, root };
+      return;
+    }
     try {
       mkdirpSync(dir);
       if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
@@ -66,6 +107,7 @@ class FileLock implements LockAdapter {
       throw new PrimacyConfigError('dir', dir, `a writable directory (${code ?? message})`, 'file');
     }
     this.#dir = resolve(dir);
+    this.#policy = { shared, root: null };
   }
 
   path(name: string): string {
@@ -147,7 +189,7 @@ class FileLock implements LockAdapter {
     // A token the next scan could not read back would make the lock look free.
     if (!Number.isSafeInteger(token))
       throw new Error(`token ${token} is beyond Number.MAX_SAFE_INTEGER: remove the lock directory's foreign state files`);
-    const outcome = await installClaimed(dir, { v: 1, name, token, holder, acquiredAt: start, ttl }, claimed);
+    const outcome = await installClaimed(dir, { v: 1, name, token, holder, acquiredAt: start, ttl, claim: claimed }, claimed);
     if (outcome === 'taken') return 'again';
     if (outcome === 'lost') return this.#follow(dir, null);
     memory.sawHolder(token, ttl, holder, monotonicNow());
@@ -161,7 +203,7 @@ class FileLock implements LockAdapter {
     const now = new Date();
     try {
       if (!(await isStillOurs(lease))) return this.#lost(dir);
-      await utimes(join(dir, `${lease.token}.held`), now, now);
+      await lutimes(join(dir, `${lease.token}.held`), now, now); // a symlink planted in its place is not followed
       const { current } = await scan(dir);
       if (current?.token !== lease.token || current.state !== 'held') return this.#lost(dir);
     } catch (error) {
@@ -215,27 +257,23 @@ class FileLock implements LockAdapter {
     return null;
   }
 
-  #beacon(dir: string): BeaconServer {
+  #beacon(dir: string): { open(): void } {
     const existing = this.#beacons.get(dir);
     if (existing) return existing;
-    const beacon = new BeaconServer(beaconAddress(dir));
+    const address = this.#addresses.get(dir);
+    if (!address) return { open() {} }; // no key (a full disk): followers poll
+    const beacon = new BeaconServer(address);
     this.#beacons.set(dir, beacon);
     return beacon;
   }
 
+  /** Checks (and creates) the lock directory before every attempt, and reads its beacon key once per creation. */
   async #ensureDir(dir: string): Promise<void> {
-    if (this.#ready.has(dir)) {
-      // Cheap check that a temp-dir cleaner did not remove it.
-      if (
-        await stat(dir).then(
-          () => true,
-          () => false,
-        )
-      )
-        return;
+    const created = await ensureLockDir(dir, this.#policy);
+    if (created || !this.#addresses.get(dir)) {
+      const key = await beaconKey(dir, this.#policy.shared);
+      this.#addresses.set(dir, key === null ? null : beaconAddress(dir, key));
     }
-    await mkdirp(dir);
-    this.#ready.add(dir);
   }
 }
 

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { beaconAddress } from '../adapters/file/beacon.js';
+import { currentBeaconAddress } from '../adapters/file/beacon-key.js';
 import { fileLockPath } from '../adapters/file/path.js';
 import { electedIn } from './helpers/election-group.js';
 import { Child, killAll, wallNow } from './helpers/processes.js';
@@ -29,10 +29,10 @@ describe.runIf(process.platform === 'linux')('the file lock beacon after an expi
   });
 
   it('is given up by the expired holder and bound by the next one', async () => {
-    const address = beaconAddress(fileLockPath('jobs', dir));
     const old = new Child(candidate, [dir, 'jobs', '1000', '8000']);
     children.push(old);
     await old.waitFor((e) => e.ev === 'elected', 15_000);
+    const address = currentBeaconAddress(fileLockPath('jobs', dir)) as string; // its key exists once a candidate looked
     const next = new Child(candidate, [dir, 'jobs', '1000', '200']);
     children.push(next);
     await next.waitFor((e) => e.ev === 'ready', 15_000);

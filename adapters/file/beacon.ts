@@ -5,15 +5,18 @@
  * releases), so followers learn of it within a millisecond instead of at their next poll.
  *
  * It is only a hint: the state files stay the lock of record. Abstract sockets do not cross
- * network namespaces, so containers sharing a volume fall back to polling and expiry.
+ * network namespaces, so containers sharing a volume fall back to polling and expiry. Nor do they
+ * have permissions: the name mixes in a key only the lock's candidates can read (beacon-key.ts),
+ * and a squatter that learns it anyway can only make followers fall back to polling.
  */
 import { createHash } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export const beaconSupported = process.platform === 'linux';
 
-export function beaconAddress(lockDir: string): string {
-  return `\0primacy:${createHash('sha256').update(lockDir).digest('hex').slice(0, 40)}`;
+/** The abstract socket name of the lock directory `lockDir` whose beacon key is `key`. */
+export function beaconAddress(lockDir: string, key: string): string {
+  return `\0primacy:${createHash('sha256').update(key).update('\0').update(lockDir).digest('hex').slice(0, 40)}`;
 }
 
 /** The holder's side: listen while holding, close every connection on release. */
@@ -66,15 +69,18 @@ export class BeaconWatch {
   #retry: NodeJS.Timeout | undefined;
   #closed = false;
 
+  /** `address`: the beacon's name, known once a look at the lock directory has read its key (null before). */
   constructor(
-    private readonly address: string,
+    private readonly address: () => string | null,
     private readonly onHolderGone: () => void,
   ) {}
 
   /** Ensures a connection to the current holder's beacon (retrying briefly while it comes up). */
   follow(attempt = 0): void {
     if (!beaconSupported || this.#closed || this.#socket || (attempt === 0 && this.#retry)) return;
-    const socket = connect({ path: this.address });
+    const path = this.address();
+    if (path === null) return;
+    const socket = connect({ path });
     socket.unref();
     this.#socket = socket;
     let connected = false;

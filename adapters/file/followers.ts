@@ -5,7 +5,7 @@
  */
 import type { HolderIdentity } from '../../src/adapter.js';
 import { isHolderDead } from '../../src/identity.js';
-import { BeaconWatch, beaconAddress } from './beacon.js';
+import { BeaconWatch } from './beacon.js';
 import { scan } from './state.js';
 
 interface Entry {
@@ -17,6 +17,9 @@ interface Entry {
 export class Followers {
   readonly #entries = new Map<string, Entry>();
 
+  /** `addressOf`: the beacon address of a lock directory, once known (its key is read when an acquire looks at it). */
+  constructor(private readonly addressOf: (dir: string) => string | null) {}
+
   /** Calls `onChange` when the holder of `dir` may be gone; returns the unsubscribe function. */
   watch(dir: string, onChange: () => void): () => void {
     let entry = this.#entries.get(dir);
@@ -24,7 +27,10 @@ export class Followers {
       const created: Entry = {
         listeners: new Set(),
         holder: null,
-        watch: new BeaconWatch(beaconAddress(dir), () => this.#holderGone(dir)),
+        watch: new BeaconWatch(
+          () => this.addressOf(dir),
+          () => this.#holderGone(dir),
+        ),
       };
       this.#entries.set(dir, created);
       entry = created;
@@ -54,18 +60,24 @@ export class Followers {
     this.#entries.clear();
   }
 
-  /** The beacon closed: wait (briefly) until the lock is free or its holder's pid is dead, then wake. */
+  /**
+   * The beacon closed: wait (briefly) until the lock is free or its holder's pid is dead, then wake.
+   * If neither happens, the close was not the holder's going: whoever listens on the address (a
+   * squatter on it, or a holder that gave up its beacon) closed it. No wake then, or a squatter
+   * that closes every connection would make followers campaign in a busy loop; the next poll looks.
+   */
   async #holderGone(dir: string): Promise<void> {
     const entry = this.#entries.get(dir);
     if (!entry) return;
     const { holder } = entry;
+    let stillHeld = holder !== null;
     // The kernel closes sockets a moment before the process becomes a zombie.
-    for (let waited = 0; holder && waited < 100; waited += 2) {
-      if (isHolderDead(holder) !== false) break;
+    for (let waited = 0; holder && stillHeld && waited < 100; waited += 2) {
       const { current } = await scan(dir).catch(() => ({ current: null }));
-      if (current?.state !== 'held') break;
-      await new Promise((r) => setTimeout(r, 2));
+      stillHeld = isHolderDead(holder) === false && current?.state === 'held';
+      if (stillHeld) await new Promise((r) => setTimeout(r, 2));
     }
+    if (stillHeld) return;
     for (const listener of entry.listeners) listener();
   }
 }

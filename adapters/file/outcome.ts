@@ -6,11 +6,12 @@
  * `runOnce` before writing, covers the window between them).
  */
 import { randomUUID } from 'node:crypto';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseOutcome } from '../../src/_internal/outcome.js';
 import type { Lease, RunOutcome } from '../../src/adapter.js';
 import { fileBackendError } from './backend-error.js';
+import { readNoFollow, writeNewFile } from './files.js';
 import { isStillOurs } from './lease.js';
 import { scan } from './state.js';
 
@@ -29,7 +30,7 @@ async function write(dir: string, lease: Lease, outcome: RunOutcome): Promise<bo
   if (current?.token !== lease.token || current.state !== 'held' || !(await isStillOurs(lease))) return false;
   const tmp = join(dir, `.tmp-${randomUUID()}`);
   try {
-    await writeFile(tmp, JSON.stringify(outcome), { flag: 'wx' });
+    await writeNewFile(tmp, JSON.stringify(outcome));
     await rename(tmp, join(dir, OUTCOME_FILE));
     return true;
   } finally {
@@ -40,7 +41,7 @@ async function write(dir: string, lease: Lease, outcome: RunOutcome): Promise<bo
 async function read(dir: string): Promise<RunOutcome | null> {
   let text: string;
   try {
-    text = await readFile(join(dir, OUTCOME_FILE), 'utf8');
+    text = await readNoFollow(join(dir, OUTCOME_FILE));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;

@@ -16,9 +16,10 @@
  * restarts, and a garbled file cannot make it go back.
  */
 import { randomUUID } from 'node:crypto';
-import { link, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, lstat, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HolderIdentity } from '../../src/adapter.js';
+import { readNoFollow, writeNewFile } from './files.js';
 
 export interface StateFile {
   readonly token: number;
@@ -33,6 +34,8 @@ export interface StoredRecord {
   readonly holder: HolderIdentity;
   readonly acquiredAt: number;
   readonly ttl: number;
+  /** The claim file this state was installed from, which stays until its claimant proves it (absent in records of 0.1.0). */
+  readonly claim?: string;
 }
 
 export interface Scan {
@@ -48,6 +51,7 @@ const STATE_FILE = /^(\d{1,16})\.(held|free)$/;
 // `.claim-<T>-<uuid>`; claims made before the token was in the name are `.claim-<uuid>`.
 const CLAIM_FILE = /^\.claim-(\d{1,16})-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const GENESIS = '0.free';
+const NOT_A_FILE = new Set(['EISDIR', 'ELOOP', 'EINVAL']);
 
 /** The token of the state a claim file was claimed from, or null for an old-style name. */
 export function claimToken(file: string): number | null {
@@ -70,13 +74,14 @@ export async function scan(dir: string): Promise<Scan> {
   return { current: states[0] ?? null, leftovers: states.slice(1), claims };
 }
 
-/** The record in `file`, or `'corrupt'` if it is not one of ours (garbled, truncated, foreign). */
+/** The record in `file`, or `'corrupt'` if it is not one of ours (garbled, truncated, foreign, not a regular file). */
 export async function readRecord(path: string): Promise<StoredRecord | 'corrupt'> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readNoFollow(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EISDIR') return 'corrupt';
+    // A directory, FIFO or symlink planted under a state file's name is never followed or read.
+    if (NOT_A_FILE.has((error as NodeJS.ErrnoException).code ?? '')) return 'corrupt';
     throw error;
   }
   try {
@@ -115,7 +120,7 @@ export async function claim(dir: string, file: string, token: number): Promise<s
  */
 export async function install(dir: string, record: StoredRecord): Promise<boolean> {
   const tmp = join(dir, `.tmp-${randomUUID()}`);
-  await writeFile(tmp, JSON.stringify(record), { flag: 'wx' });
+  await writeNewFile(tmp, JSON.stringify(record)); // removes what it wrote if the write fails (ENOSPC)
   try {
     await link(tmp, join(dir, `${record.token}.held`));
     return true;
@@ -134,7 +139,7 @@ export async function install(dir: string, record: StoredRecord): Promise<boolea
  */
 export async function createGenesis(dir: string): Promise<void> {
   try {
-    await writeFile(join(dir, GENESIS), '', { flag: 'wx' });
+    await writeNewFile(join(dir, GENESIS), '');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
@@ -149,7 +154,7 @@ export const genesis: StateFile = { token: 0, state: 'free', file: GENESIS };
  */
 export async function versionOf(path: string): Promise<{ key: string; mtimeNs: bigint } | null> {
   try {
-    const info = await stat(path, { bigint: true });
+    const info = await lstat(path, { bigint: true }); // a planted symlink's target is not the state file
     return { key: `${info.ino}:${info.mtimeNs}:${info.ctimeNs}`, mtimeNs: info.mtimeNs };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
@@ -160,7 +165,7 @@ export async function versionOf(path: string): Promise<{ key: string; mtimeNs: b
 /** The file's mtime in wall-clock ms, or null if it is gone. */
 export async function mtimeOf(path: string): Promise<number | null> {
   try {
-    return (await stat(path)).mtimeMs;
+    return (await lstat(path)).mtimeMs;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
@@ -181,10 +186,17 @@ export async function renameIfPresent(from: string, to: string): Promise<boolean
 /**
  * Removes state files below the current token (left by crashed claimants or released terms), and
  * claims of states two or more tokens back: their claimant crashed after installing (or stalled so
- * long that its install was superseded; removing its claim makes it back out).
+ * long that its install was superseded; removing its claim makes it back out). Except the claim the
+ * current state was installed from: a claimant that remembered a higher token than the state it
+ * claimed (the directory was deleted) installs above claim + 1, and is proving that claim right now.
  */
 export async function removeLeftovers(dir: string, current: StateFile | null, leftovers: readonly StateFile[], claims: readonly string[]) {
-  const obsolete = current ? claims.filter((file) => (claimToken(file) ?? Number.POSITIVE_INFINITY) + 1 < current.token) : [];
+  let obsolete = current ? claims.filter((file) => (claimToken(file) ?? Number.POSITIVE_INFINITY) + 1 < current.token) : [];
+  if (current && obsolete.length > 0) {
+    const record = await readRecord(join(dir, current.file)).catch(() => null);
+    // Unreadable (claimed away meanwhile): its claim cannot be told apart, so remove none this time.
+    obsolete = record === null ? [] : obsolete.filter((file) => record === 'corrupt' || file !== record.claim);
+  }
   const files = [...leftovers.map((s) => s.file), ...obsolete];
   await Promise.all(files.map((file) => unlink(join(dir, file)).catch(() => undefined)));
 }

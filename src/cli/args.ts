@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
+import { privateRoot } from '../_internal/private-dir.js';
 import { PrimacyUsageError } from '../errors.js';
 
 /** `lock-status` exit codes (documented in `--help`). */
@@ -167,10 +168,15 @@ Shows who holds a primacy lock: holder id, pid, host, whether it is alive, age, 
 fencing token, with a verdict and an exit code scripts can test.
 
 Arguments:
-  NAME                 lock name (default: the nearest package.json's name, here "${defaultName}")
+  NAME                 lock name (default: the name of the package.json nearest to the working
+                       directory, here "${defaultName}"; an app's own default is the package.json
+                       nearest to its entry script, which this command cannot know: run it from
+                       the app's directory, or give NAME)
 
 Options:
-  --dir DIR            directory holding the locks (default: the OS temp directory, here ${tmpdir()})
+  --dir DIR            directory holding the locks (default: this user's private directory, here
+                       ${privateRoot()}; another user's default locks are in theirs:
+                       $XDG_RUNTIME_DIR/primacy, else ${tmpdir()}/primacy-<uid>)
   --path LOCKDIR       the lock directory itself (primacy-<name>.lock); not with NAME or --dir
   --redis URL          a Redis lock (primacy/redis) on the server at URL, e.g. redis://127.0.0.1:6379
   --redlock URL,URL,.. a Redlock quorum lock (primacy/redlock) on these independent nodes

@@ -1,4 +1,3 @@
-import { tmpdir } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -71,7 +70,7 @@ async function resolveTarget(target: Target, cwd: string): Promise<LockTarget> {
     name = /^primacy-(.+)\.lock$/.exec(basename(location))?.[1] ?? basename(location);
   } else {
     name = target.name ?? defaultLockName(cwd);
-    location = fileLockPath(name, resolve(cwd, target.dir ?? tmpdir()));
+    location = target.dir === undefined ? fileLockPath(name) : fileLockPath(name, resolve(cwd, target.dir));
   }
   return { name, location, inspect: () => inspectLockDir(location, name) };
 }
