@@ -2,11 +2,14 @@
  * The one-liner: `defaultLockName()` (nearest package.json's name) and `isPrimaryWorker()` on a real
  * file lock, including the wake-up of a waiting candidate when the primary stops.
  */
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultLockName, type Election, fileLock, isPrimaryWorker, type Lease } from '../src/index.js';
 
@@ -61,6 +64,52 @@ describe('defaultLockName', () => {
     expect(defaultLockName(join(root, 'a', 'b'))).toBe('primacy');
     await writeJson(join(root, 'a', 'package.json'), { version: '1.0.0' });
     expect(defaultLockName(join(root, 'a', 'b'))).toBe('primacy');
+  });
+});
+
+describe('defaultLockName() of a running app', () => {
+  // tsx by absolute URL: from `/` a bare `--import tsx` would not resolve.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const source = pathToFileURL(join(import.meta.dirname, '../src/is-primary-worker.ts')).href;
+  const nameSeenBy = (script: string, cwd: string) =>
+    execFileSync(process.execPath, ['--import', tsx, script], { cwd, encoding: 'utf8' }).trim();
+
+  async function app(name: string): Promise<string> {
+    await mkdir(join(root, name, 'src'), { recursive: true });
+    await writeJson(join(root, name, 'package.json'), { name });
+    const script = join(root, name, 'src', 'main.ts');
+    await writeFile(script, `import { defaultLockName } from '${source}';\nconsole.log(defaultLockName());\n`);
+    return script;
+  }
+
+  it("is the entry script's package name, wherever the app is started from", async () => {
+    const script = await app('app-one');
+    await mkdir(join(root, 'elsewhere'));
+    await writeJson(join(root, 'elsewhere', 'package.json'), { name: 'elsewhere' });
+    expect(nameSeenBy(script, join(root, 'elsewhere'))).toBe('app-one');
+    expect(nameSeenBy(script, join(root, 'app-one'))).toBe('app-one');
+    expect(nameSeenBy(script, '/')).toBe('app-one');
+  });
+
+  it('differs for two apps started from /, and follows a symlinked entry script to its package', async () => {
+    const one = await app('app-one');
+    const two = await app('app-two');
+    await symlink(two, join(root, 'app-one', 'linked-main.ts'));
+    expect(nameSeenBy(one, '/')).toBe('app-one');
+    expect(nameSeenBy(two, '/')).toBe('app-two');
+    expect(nameSeenBy(join(root, 'app-one', 'linked-main.ts'), '/')).toBe('app-two');
+  });
+
+  it("is the working directory's package name when there is no entry script (node -e)", async () => {
+    await app('app-one');
+    // An argument after -e lands in argv[1], where a script would: it must not be taken for one.
+    const other = join(await app('app-two'), '..', 'looks-like-a-script.js');
+    const evaluated = `import('${source}').then((m) => console.log(m.defaultLockName()))`;
+    const seen = execFileSync(process.execPath, ['--import', tsx, '-e', evaluated, other], {
+      cwd: join(root, 'app-one', 'src'),
+      encoding: 'utf8',
+    }).trim();
+    expect(seen).toBe('app-one');
   });
 });
 
