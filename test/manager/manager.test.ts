@@ -111,6 +111,40 @@ describe('worker manager', () => {
     expect(pids.filter(alive)).toEqual([]);
   });
 
+  it('keeps every healthy worker through a pause of the manager itself, and still catches the one that hung meanwhile', async () => {
+    const manager = startManager();
+    await manager.waitFor((e) => e.ev === 'started', 20_000);
+    const [hung, ...healthy] = [...workerPids(manager)];
+    process.kill(hung as number, 'SIGSTOP');
+    manager.kill('SIGSTOP');
+    // Four heartbeat timeouts (1 s each): every worker looks silent from the manager's own gap.
+    await new Promise((r) => setTimeout(r, 4000));
+    const resumedAt = wallNow();
+    manager.kill('SIGCONT');
+    const caught = await manager.waitFor((e) => e.ev === 'hung', 10_000);
+    expect(caught.workerPid).toBe(hung);
+    // Judged on the manager's running time: a full timeout after it resumed, not at once.
+    expect(caught.t - resumedAt).toBeGreaterThan(500);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(manager.events.filter((e) => e.ev === 'hung').map((e) => e.workerPid)).toEqual([hung]);
+    expect(healthy.filter((pid) => !alive(pid))).toEqual([]);
+  });
+
+  it('refuses to start beside a live manager of the same name, naming its pid, and starts at once after one was killed', async () => {
+    const first = startManager({ WORKERS: '1' });
+    await first.waitFor((e) => e.ev === 'started', 20_000);
+    const second = startManager({ WORKERS: '1' });
+    expect((await second.exited).code).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`a manager named "primacy" is already running: pid ${first.pid} `));
+    expect(second.events.filter((e) => e.ev === 'acked')).toEqual([]);
+    // The first one was left alone, its socket and workers included.
+    expect([...workerPids(first)].filter(alive)).toHaveLength(1);
+    first.kill('SIGKILL');
+    await first.exited;
+    const third = startManager({ WORKERS: '1' });
+    await third.waitFor((e) => e.ev === 'started', 20_000);
+  });
+
   it('keeps fencing tokens increasing across manager restarts (epochs persist)', async () => {
     const first = startManager();
     await first.waitFor((e) => e.ev === 'started', 20_000);

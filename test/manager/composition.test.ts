@@ -1,0 +1,75 @@
+/**
+ * One lock name, one primary, however the processes are started: two `WorkerManager`s side by
+ * side (blue/green) and a plain `node` process, all calling `elect({ name: 'jobs' })` with the
+ * default lock. Before the manager held the backend lease for its workers, each manager elected
+ * its own primary and the plain process a third.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Child, type ChildEvent, isRunning, killAll, wallNow } from '../helpers/processes.js';
+
+const managerMain = join(import.meta.dirname, '../fixtures/manager-main.ts');
+const app = join(import.meta.dirname, '../fixtures/managed-app.ts');
+/** Past the apps' retryInterval (5 s ± 20%): every follower has campaigned at least once since. */
+const EVERY_FOLLOWER_TRIED = 6500;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('one primary per lock name across managers and plain processes', () => {
+  let dir: string;
+  const children: Child[] = [];
+  const workerPids = () => children.flatMap((c) => c.events.filter((e) => e.ev === 'acked').map((e) => e.workerPid as number));
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'primacy-composition-'));
+  });
+  afterEach(async () => {
+    const pids = workerPids();
+    await killAll(children);
+    for (const pid of pids) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Every elected/revoked line any process printed (workers print through their manager's stdout). */
+  const elections = () =>
+    children
+      .flatMap((c) => c.events)
+      .filter((e) => e.ev === 'elected')
+      .sort((a, b) => a.t - b.t);
+  const nextElected = async (after: number, timeout = 15_000): Promise<ChildEvent> => {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const found = elections().find((e) => e.t > after);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`nobody was elected within ${timeout} ms; saw ${JSON.stringify(elections())}`);
+      await sleep(50);
+    }
+  };
+
+  it('elects exactly one primary among two managers and a plain process, and hands over across them', { timeout: 90_000 }, async () => {
+    const env = { XDG_RUNTIME_DIR: dir, WORKERS: '2' };
+    const blue = new Child(managerMain, [], { ...env, STATE_DIR: join(dir, 'blue'), MANAGER_NAME: 'blue' });
+    const green = new Child(managerMain, [], { ...env, STATE_DIR: join(dir, 'green'), MANAGER_NAME: 'green' });
+    const plain = new Child(app, [], { XDG_RUNTIME_DIR: dir });
+    children.push(blue, green, plain);
+    await Promise.all([blue, green].map((m) => m.waitFor((e) => e.ev === 'started', 30_000)));
+    const first = await nextElected(0);
+    await sleep(EVERY_FOLLOWER_TRIED);
+    expect(elections()).toEqual([first]);
+
+    // Kill whoever is primary, twice: each time exactly one other process takes over, with a
+    // higher token, wherever it runs (another worker of the same manager, the other manager, the plain process).
+    let holder = first;
+    for (let round = 0; round < 2; round++) {
+      const killedAt = wallNow();
+      process.kill(holder.pid, 'SIGKILL');
+      const next = await nextElected(killedAt);
+      expect(next.pid).not.toBe(holder.pid);
+      expect(next.token as number).toBeGreaterThan(holder.token as number);
+      await sleep(EVERY_FOLLOWER_TRIED);
+      expect(elections().filter((e) => e.t > killedAt)).toEqual([next]);
+      holder = next;
+    }
+  });
+});
