@@ -9,15 +9,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Child, type ChildEvent, isRunning, killAll, wallNow } from '../helpers/processes.js';
+import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 
 const managerMain = join(import.meta.dirname, '../fixtures/manager-main.ts');
 const app = join(import.meta.dirname, '../fixtures/managed-app.ts');
+const candidate = join(import.meta.dirname, '../fixtures/candidate.ts');
+const primacyCli = join(import.meta.dirname, '../../src/cli/primacy.ts');
 /** Past the apps' retryInterval (5 s ± 20%): every follower has campaigned at least once since. */
 const EVERY_FOLLOWER_TRIED = 6500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('one primary per lock name across managers and plain processes', () => {
   let dir: string;
+  let redis: RedisServer | null = null;
   const children: Child[] = [];
   const workerPids = () => children.flatMap((c) => c.events.filter((e) => e.ev === 'acked').map((e) => e.workerPid as number));
 
@@ -29,6 +33,8 @@ describe('one primary per lock name across managers and plain processes', () => 
     await killAll(children);
     for (const pid of pids) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
     await rm(dir, { recursive: true, force: true });
+    await redis?.stop();
+    redis = null;
   });
 
   /** Every elected/revoked line any process printed (workers print through their manager's stdout). */
@@ -71,5 +77,25 @@ describe('one primary per lock name across managers and plain processes', () => 
       expect(elections().filter((e) => e.t > killedAt)).toEqual([next]);
       holder = next;
     }
+  });
+
+  it('puts `primacy start --lock redis://...` workers and a plain process on one Redis lock', { timeout: 90_000 }, async () => {
+    redis = await startRedis();
+    const manager = new Child(primacyCli, ['start', app, '--workers', '2', '--state-dir', dir, '--lock', redis.url], {
+      XDG_RUNTIME_DIR: dir,
+    });
+    // The plain process uses the Redis lock itself (name jobs, ttl 3 s, retry 5 s, as the app).
+    const plain = new Child(candidate, [redis.url, 'jobs', '3000', '5000']);
+    children.push(manager, plain);
+    const first = await nextElected(0, 30_000);
+    await sleep(EVERY_FOLLOWER_TRIED);
+    expect(elections()).toEqual([first]);
+    const killedAt = wallNow();
+    process.kill(first.pid, 'SIGKILL');
+    const next = await nextElected(killedAt);
+    expect(next.pid).not.toBe(first.pid);
+    expect(next.token as number).toBeGreaterThan(first.token as number);
+    await sleep(EVERY_FOLLOWER_TRIED);
+    expect(elections().filter((e) => e.t > killedAt)).toEqual([next]);
   });
 });
