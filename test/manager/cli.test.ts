@@ -1,6 +1,6 @@
 /** `primacy start` and `primacy inspect` end to end, and the inspector's guards. */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -67,6 +67,29 @@ describe('primacy start / inspect', () => {
     } finally {
       await inspector.close();
     }
+  });
+
+  it('never removes a socket a live process answers on, nor a file that is not a socket; replaces a stale one', async () => {
+    const fakeManager = { workers: () => ['w'] } as unknown as WorkerManager;
+    const socket = join(dir, 'taken.sock');
+    // Another process listens there (a live manager, paused or not): refused, and it keeps answering.
+    const owner = new Child(join(import.meta.dirname, 'fixtures/socket-owner.ts'), [socket]);
+    children.push(owner);
+    await owner.waitFor((e) => e.ev === 'listening');
+    await expect(new Inspector(fakeManager, { socket }, () => {}).listen()).rejects.toThrow(/a running process answers on it: not removed/);
+    expect(await askInspector({ socket }, { command: 'ping' })).toEqual({ ok: true, result: 'pong' });
+    // The same process SIGKILLed leaves its socket file with nobody behind it: that one is replaced.
+    owner.kill('SIGKILL');
+    await owner.exited;
+    expect((await stat(socket)).isSocket()).toBe(true);
+    const inspector = new Inspector(fakeManager, { socket }, () => {});
+    await inspector.listen();
+    expect(await askInspector({ socket }, { command: 'status' })).toEqual({ ok: true, result: ['w'] });
+    await inspector.close();
+    const notASocket = join(dir, 'file.sock');
+    await writeFile(notASocket, 'keep me');
+    await expect(new Inspector(fakeManager, { socket: notASocket }, () => {}).listen()).rejects.toThrow(/not a socket: not removed/);
+    expect(await readFile(notASocket, 'utf8')).toBe('keep me');
   });
 
   it('over TCP, refuses a wrong or missing token, compared in constant time', async () => {
