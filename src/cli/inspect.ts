@@ -1,16 +1,18 @@
 /** `primacy inspect <status|reload|restart NAMES|scale N|shutdown>`: talks to a manager's inspector. */
+import { readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { PrimacyUsageError } from '../errors.js';
 import { askInspector } from '../manager/inspector.js';
 import type { WorkerInfo } from '../manager/manager.js';
-import { defaultStateDir, inspectorSocket } from '../manager/options.js';
+import { defaultManagerName, defaultStateDir, inspectorSocket } from '../manager/options.js';
 
 export const INSPECT_HELP = `Usage: primacy inspect <command> [args] [options]
 
 Commands: status | reload | restart NAME... | scale N | shutdown
 
 Options:
-  --name NAME        the manager's name (default primacy)
+  --name NAME        the manager's name (default: the package.json name nearest to the
+                     working directory, as primacy start names it after the app's)
   --state-dir DIR    where its socket lives (default: the private per-user directory's managers/)
   --socket PATH      the socket itself
   --json             print the raw JSON answer
@@ -37,12 +39,14 @@ export async function runInspect(argv: readonly string[]): Promise<number> {
   }
   const [command, ...args] = positionals;
   if (!command) throw new PrimacyUsageError('inspect needs a command: status, reload, restart NAME..., scale N or shutdown');
-  const socket = values.socket ?? inspectorSocket(values['state-dir'] ?? defaultStateDir(), values.name ?? 'primacy');
+  const stateDir = values['state-dir'] ?? defaultStateDir();
+  const socket = values.socket ?? inspectorSocket(stateDir, values.name ?? defaultManagerName(process.cwd()));
   let response: Awaited<ReturnType<typeof askInspector>>;
   try {
     response = await askInspector({ socket }, { command, args });
   } catch (error) {
-    process.stderr.write(`primacy inspect: cannot reach the manager at ${socket}: ${(error as Error).message}\n`);
+    const running = values.socket ? '' : runningManagers(stateDir);
+    process.stderr.write(`primacy inspect: cannot reach the manager at ${socket}: ${(error as Error).message}${running}\n`);
     return 3;
   }
   if (values.json) process.stdout.write(`${JSON.stringify(response)}\n`);
@@ -73,4 +77,16 @@ function renderWorkers(workers: WorkerInfo[]): string {
         .trimEnd(),
     )
     .join('\n')}\n`;
+}
+
+/** The managers with a socket in `stateDir`, as a hint after a miss (`--name` picks one). */
+function runningManagers(stateDir: string): string {
+  try {
+    const names = readdirSync(stateDir)
+      .filter((file) => file.endsWith('.sock'))
+      .map((file) => file.slice(0, -'.sock'.length));
+    return names.length > 0 ? `\nmanagers with a socket in ${stateDir}: ${names.join(', ')} (pick one with --name)` : '';
+  } catch {
+    return '';
+  }
 }

@@ -7,15 +7,15 @@ import { parseArgs } from 'node:util';
 import { PrimacyUsageError } from '../errors.js';
 import { Inspector } from '../manager/inspector.js';
 import { WorkerManager } from '../manager/manager.js';
-import { inspectorSocket, usableStateDir } from '../manager/options.js';
+import { defaultManagerName, inspectorSocket, usableStateDir } from '../manager/options.js';
 import { LOCK_SPECS, lockFromSpec } from './manager-lock.js';
 
 export const START_HELP = `Usage: primacy start <app.js> [options] [-- app arguments]
 
 Options:
   --workers N          worker processes (default: the number of CPUs)
-  --name NAME          names this manager's claim and socket (default primacy); a second
-                       manager with the same name refuses to start
+  --name NAME          names this manager's claim and socket (default: the app's package.json
+                       name); a second manager with the same name refuses to start
   --state-dir DIR      where the claim and the socket live (default: the private per-user
                        directory, $XDG_RUNTIME_DIR/primacy/managers or <tmp>/primacy-<uid>/managers)
   --lock SPEC          the lock the manager holds for its workers, shared with every other
@@ -52,7 +52,7 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   if (values.ack !== undefined && values.ack !== 'listening' && values.ack !== 'ready') {
     throw new PrimacyUsageError(`--ack must be listening or ready, got "${values.ack}"`);
   }
-  const name = values.name ?? 'primacy';
+  const name = values.name ?? defaultManagerName(script);
   const stateDir = usableStateDir({ stateDir: values['state-dir'] });
   const lock = values.lock === undefined ? undefined : await lockFromSpec(values.lock);
   const ackOn = values.ack as 'listening' | 'ready' | undefined;

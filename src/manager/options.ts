@@ -1,8 +1,10 @@
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ensurePrivateDir, privateRoot } from '../_internal/private-dir.js';
 import type { LockAdapter } from '../adapter.js';
 import { PrimacyConfigError } from '../errors.js';
+import { defaultLockName } from '../is-primary-worker.js';
 import { checkLockAdapter } from '../options.js';
 import type { HealthCheck } from './health.js';
 
@@ -15,7 +17,9 @@ export interface ManagerOptions {
   args?: string[];
   /**
    * Names this manager on its host: its claim and its inspector socket (`<stateDir>/<name>.sock`).
-   * A second manager with the same name and state directory refuses to start. @default 'primacy'
+   * A second manager with the same name and state directory refuses to start, so two apps get two
+   * names by default, and two managers of one app (blue/green) need one each.
+   * @default the `name` in the package.json nearest to `script` (`@scope/app` → `_scope_app`), else 'primacy'
    */
   name?: string;
   /**
@@ -130,7 +134,7 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
     throw new PrimacyConfigError('processes', options.processes, 'an array of { name, module, ... }', scope);
   }
   if (options.lock !== undefined) checkLockAdapter(options.lock, scope);
-  if (options.name !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(options.name)) {
+  if (options.name !== undefined && !MANAGER_NAME.test(options.name)) {
     throw new PrimacyConfigError(
       'name',
       options.name,
@@ -148,7 +152,7 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
     script: resolve(options.script),
     workers,
     args: options.args ?? [],
-    name: options.name ?? 'primacy',
+    name: options.name ?? defaultManagerName(options.script),
     stateDir: options.stateDir,
     lock: options.lock,
     ackOn,
@@ -186,6 +190,28 @@ export function usableStateDir(options: Pick<ResolvedManagerOptions, 'stateDir'>
 
 export function defaultStateDir(): string {
   return join(privateRoot(), 'managers');
+}
+
+const MANAGER_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * The app's own name, from the package.json nearest to `from` (the script, or for `primacy inspect`
+ * the working directory), made safe for a file name.
+ */
+export function defaultManagerName(from: string): string {
+  const start = statOrNull(from)?.isDirectory() ? from : dirname(resolve(from));
+  const name = defaultLockName(start)
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .slice(0, 64);
+  return MANAGER_NAME.test(name) ? name : 'primacy';
+}
+
+function statOrNull(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
 }
 
 /** The inspector's unix socket for the manager `name`. */

@@ -1,6 +1,6 @@
 /** `primacy start` and `primacy inspect` end to end, and the inspector's guards. */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -45,6 +45,45 @@ describe('primacy start / inspect', () => {
     expect(cli('inspect', 'shutdown', '--state-dir', dir).status).toBe(0);
     expect((await manager.exited).code).toBe(0);
     expect(cli('inspect', 'status', '--state-dir', dir).status).toBe(3);
+  });
+
+  it('names each manager after its app, so two apps run side by side and inspect finds each from its directory', async () => {
+    const ready = async (manager: Child) => {
+      const deadline = Date.now() + 20_000;
+      while (!/workers ready/.test(manager.stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(manager.stderr).toMatch(/1 workers ready/);
+    };
+    const state = join(dir, 'state');
+    for (const app of ['app-a', '@acme/app-b']) {
+      const home = join(dir, app.replace('/', '-'));
+      await mkdir(home);
+      await writeFile(join(home, 'package.json'), JSON.stringify({ name: app, type: 'module' }));
+      await writeFile(
+        join(home, 'server.js'),
+        "import { createServer } from 'node:http';\ncreateServer((q, s) => s.end('ok')).listen(0);\n",
+      );
+      const manager = new Child(primacy, ['start', join(home, 'server.js'), '--workers', '1', '--inspector', '--state-dir', state], {
+        XDG_RUNTIME_DIR: dir,
+      });
+      children.push(manager);
+      await ready(manager);
+    }
+    expect((await readdir(state)).filter((f) => f.endsWith('.sock')).sort()).toEqual(['_acme_app-b.sock', 'app-a.sock']);
+    const inspect = (cwd: string) =>
+      // tsx by its URL: the cwd is outside the repository.
+      spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), primacy, 'inspect', 'status', '--state-dir', state, '--json'], {
+        cwd,
+        encoding: 'utf8',
+      });
+    const pidOf = (result: ReturnType<typeof inspect>) => (JSON.parse(result.stdout).result as Array<{ pid: number }>)[0]?.pid;
+    const [a, b] = [inspect(join(dir, 'app-a')), inspect(join(dir, '@acme-app-b'))];
+    expect(pidOf(a)).toBeGreaterThan(0);
+    expect(pidOf(b)).toBeGreaterThan(0);
+    expect(pidOf(a)).not.toBe(pidOf(b));
+    // From elsewhere, the miss names the managers it could have meant.
+    const lost = inspect(dir);
+    expect(lost.status).toBe(3);
+    expect(lost.stderr).toMatch(/managers with a socket in .*: _acme_app-b, app-a \(pick one with --name\)/);
   });
 
   it("refuses another user's connection to the socket (mode 0600)", async () => {
