@@ -61,14 +61,14 @@ async function create(dir: string, mode: number): Promise<boolean> {
 
 /** For a shared lock directory: any owner and group, but writable by no one outside them, and usable by us. */
 async function sharedProblem(dir: string, stats: Stats): Promise<string | null> {
-  const found = `owned by ${describeOwner(stats.uid)}, group ${describeGroup(stats.gid)}, mode ${octal(stats.mode)}`;
+  const found = () => `owned by ${describeOwner(stats.uid)}, group ${describeGroup(stats.gid)}, mode ${octal(stats.mode)}`;
   if (stats.isSymbolicLink() || !stats.isDirectory()) return privateDirProblem(dir, stats, false);
-  if ((stats.mode & 0o002) !== 0) return `is writable by every user (${found}); a shared lock directory is writable by its group only`;
+  if ((stats.mode & 0o002) !== 0) return `is writable by every user (${found()}); a shared lock directory is writable by its group only`;
   const canUse = await access(dir, constants.R_OK | constants.W_OK | constants.X_OK).then(
     () => true,
     () => false,
   );
-  if (!canUse) return `is not readable and writable by this process (${describeOwner(process.geteuid?.() ?? -1)}; ${found})`;
+  if (!canUse) return `is not readable and writable by this process (${describeOwner(process.geteuid?.() ?? -1)}; ${found()})`;
   return null;
 }
 

@@ -70,13 +70,14 @@ export function privateDirRefusal(path: string): string | null {
  * `strict`: no group/other access at all (the private root, which hides everything below it).
  */
 export function privateDirProblem(path: string, stats: Stats, strict: boolean): string | null {
-  const found = `${describeOwner(stats.uid)}, mode ${octal(stats.mode)}`;
-  if (stats.isSymbolicLink()) return `is a symbolic link (to ${linkTarget(path)}), owned by ${found}: links are never followed here`;
-  if (!stats.isDirectory()) return `is not a directory (owned by ${found})`;
+  // Named only when something is wrong: this runs before every acquire.
+  const found = () => `${describeOwner(stats.uid)}, mode ${octal(stats.mode)}`;
+  if (stats.isSymbolicLink()) return `is a symbolic link (to ${linkTarget(path)}), owned by ${found()}: links are never followed here`;
+  if (!stats.isDirectory()) return `is not a directory (owned by ${found()})`;
   const euid = process.geteuid?.();
-  if (euid !== undefined && stats.uid !== euid) return `is owned by ${found}, not by this process (${describeOwner(euid)})`;
-  if (strict && (stats.mode & 0o077) !== 0) return `is open to other users (owned by ${found}; expected 0700)`;
-  if ((stats.mode & 0o022) !== 0) return `is writable by other users (owned by ${found})`;
+  if (euid !== undefined && stats.uid !== euid) return `is owned by ${found()}, not by this process (${describeOwner(euid)})`;
+  if (strict && (stats.mode & 0o077) !== 0) return `is open to other users (owned by ${found()}; expected 0700)`;
+  if ((stats.mode & 0o022) !== 0) return `is writable by other users (owned by ${found()})`;
   return null;
 }
 

@@ -137,6 +137,32 @@ describe('file adapter', () => {
     await lock.close?.();
   });
 
+  it('wakes no follower when whoever listens on the beacon address closes its connection while the holder lives', async () => {
+    // A squatter that closes every connection at once once made followers campaign in a loop.
+    const { createServer } = await import('node:net');
+    const { beaconKey, currentBeaconAddress } = await import('../../adapters/file/beacon-key.js');
+    await beaconKey(lockDir, false);
+    const squatter = createServer((socket) => socket.destroy()).listen({ path: currentBeaconAddress(lockDir) as string });
+    await new Promise((r) => squatter.once('listening', r));
+    const holderLock = fileLock({ dir });
+    const followerLock = fileLock({ dir });
+    let wakes = 0;
+    const unwatch = followerLock.watch?.(name, () => wakes++);
+    try {
+      expect(await holderLock.acquire(name, createHolderIdentity(), 5000)).not.toBeNull();
+      for (let attempt = 0; attempt < 5; attempt++) {
+        expect(await followerLock.acquire(name, createHolderIdentity(), 5000)).toBeNull(); // connects, and is closed on
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(wakes).toBe(0);
+    } finally {
+      unwatch?.();
+      await holderLock.close?.();
+      await followerLock.close?.();
+      squatter.close();
+    }
+  });
+
   it('hashes lock names that are unsafe as file names', () => {
     expect(fileLockPath('reports', '/x')).toBe('/x/primacy-reports.lock');
     expect(fileLockPath('@acme/api', '/x')).toMatch(/^\/x\/primacy-_acme_api-[0-9a-f]{8}\.lock$/);

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** A JSON line a child printed, with the child's pid and a wall-clock `t` (ms, sub-ms precision). */
@@ -18,10 +19,15 @@ export class Child {
   stderr = '';
   #waiters = new Set<() => void>();
 
-  constructor(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.process = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  /**
+   * `as`: run as another user, a plain JavaScript `script` (bundled: that user may not be able to
+   * read the repository, nor so run TypeScript through tsx), with the script's directory as cwd.
+   */
+  constructor(script: string, args: string[], env: NodeJS.ProcessEnv = {}, as?: { uid: number; gid: number }) {
+    this.process = spawn(process.execPath, as ? [script, ...args] : ['--import', 'tsx', script, ...args], {
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(as && { uid: as.uid, gid: as.gid, cwd: dirname(script) }),
     });
     createInterface({ input: this.process.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       try {
