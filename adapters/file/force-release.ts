@@ -1,3 +1,4 @@
+import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HolderIdentity } from '../../src/adapter.js';
 import { PrimacyBackendError } from '../../src/errors.js';
@@ -28,6 +29,11 @@ export async function forceReleaseLockDir(dir: string, options: { token?: number
       throw error;
     }
     if (current?.state !== 'held') return null;
+    // As root, an operator would otherwise rename files in whatever directory a planted link names.
+    if ((await lstat(dir)).isSymbolicLink()) {
+      const problem = `${dir}: it is a symbolic link (to ${await readlink(dir)}); give the directory it points to, if that is really the lock`;
+      throw new PrimacyBackendError('file', 'force-release', problem);
+    }
     if (options.token !== undefined && current.token !== options.token) return null;
     const held = join(dir, current.file);
     // The content of `<T>.held` never changes (it is installed with link()), so reading it first is safe.
@@ -35,6 +41,7 @@ export async function forceReleaseLockDir(dir: string, options: { token?: number
     if (!(await renameIfPresent(held, join(dir, `${current.token}.free`)))) return null;
     return { dir, token: current.token, holder: record === 'corrupt' ? null : record.holder };
   } catch (error) {
+    if (error instanceof PrimacyBackendError) throw error;
     const { code, message } = error as NodeJS.ErrnoException;
     throw new PrimacyBackendError('file', 'force-release', `${dir}: ${code ?? ''} ${message}`.trim(), { cause: error });
   }

@@ -48,6 +48,7 @@ async function create(dir: string, mode: number): Promise<boolean> {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false; // someone was first: the check judges theirs
     throw error;
   }
+  if (process.platform === 'win32') return true; // no POSIX modes, and no opening a directory there
   // The umask clears the group bits a shared directory needs. Through a descriptor opened without
   // following links: in a directory others can write, the name may have been swapped since.
   const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);

@@ -111,6 +111,7 @@ function create(path: string): void {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return; // someone was first: the check that follows judges it
     throw error;
   }
+  if (process.platform === 'win32') return; // no POSIX modes, and no opening a directory there
   // A umask can only clear bits, but one that clears the owner's leaves it unusable. Through a
   // descriptor opened without following links: the name may have been swapped since the mkdir.
   const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);

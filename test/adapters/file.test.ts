@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -161,6 +161,17 @@ describe('file adapter', () => {
       await followerLock.close?.();
       squatter.close();
     }
+  });
+
+  it('refuses to force-release through a lock directory that is a symlink, leaving its target alone', async () => {
+    const { forceReleaseLockDir } = await import('../../adapters/file/force-release.js');
+    await plantHeld(lockDir, 3, createHolderIdentity(), 60_000);
+    const link = join(dir, 'primacy-linked.lock');
+    await symlink(lockDir, link);
+    await expect(forceReleaseLockDir(link)).rejects.toThrow(
+      `[primacy] [file] force-release failed: ${link}: it is a symbolic link (to ${lockDir}); give the directory it points to`,
+    );
+    expect(await readdir(lockDir)).toEqual(['3.held']);
   });
 
   it('hashes lock names that are unsafe as file names', () => {
