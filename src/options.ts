@@ -9,8 +9,9 @@ export interface ElectionOptions {
   name: string;
   /**
    * Where the lock lives.
-   * @default managerLock() in a worker run by primacy's manager, else fileLock() — a file lock in
-   * the OS temp directory (one host, no server needed)
+   * @default managerLock() in a worker run by primacy's manager (which holds its own lock, by
+   * default the same file lock, for its workers), else fileLock() — a file lock in this user's
+   * private directory (one host, no server needed)
    */
   lock?: LockAdapter;
   /**

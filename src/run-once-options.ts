@@ -6,7 +6,7 @@ import type { Logger } from './logger.js';
 export interface RunOnceOptions {
   /**
    * Where the lock and the outcome live; every process running the task must use the same one.
-   * @default fileLock() — the OS temp directory (one host)
+   * @default fileLock() — this user's private directory (one host)
    */
   lock?: LockAdapter;
   /** The runner's lease, renewed while the task runs; a crashed runner is replaced after it at the latest. @default 10000 */
