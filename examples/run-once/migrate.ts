@@ -7,7 +7,8 @@
  *
  * The "database" is a JSON file, so the example needs nothing installed. Environment:
  * DB_FILE (default: the OS temp dir), LOCK_DIR (the file lock's directory), MIGRATION_MS (how long
- * the migration takes, default 1500), MIGRATION_FAIL=1 (make it fail).
+ * the migration takes, default 1500), MIGRATION_FAIL=1 (make it fail), MIGRATION_GATE (a file the
+ * migration waits for before it finishes: lets a test hold it until every waiter is waiting).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,8 @@ async function migrateToV2({ token, signal }: { token: number; signal: AbortSign
   report('running', { token });
   const schema: Schema = existsSync(db) ? JSON.parse(readFileSync(db, 'utf8')) : { version: 1, applied: [] };
   await sleep(Number(process.env.MIGRATION_MS ?? 1500), undefined, { signal }); // the slow part: ALTER TABLE ...
+  const gate = process.env.MIGRATION_GATE;
+  while (gate && !existsSync(gate)) await sleep(20, undefined, { signal });
   if (process.env.MIGRATION_FAIL === '1') throw new Error('column "email" already exists');
   // The fencing token goes with the write, so a store that checks it can refuse a stale runner.
   writeFileSync(db, JSON.stringify({ version: 2, applied: [...schema.applied, { pid: process.pid, token }] }));
@@ -36,7 +39,13 @@ async function migrateToV2({ token, signal }: { token: number; signal: AbortSign
 
 try {
   const lock = fileLock(process.env.LOCK_DIR ? { dir: process.env.LOCK_DIR } : {});
-  const result = await runOnce('migrate-to-v2', migrateToV2, { lock, ttl: 3000, progressInterval: 500 });
+  // The progress lines ("waiting for pid ...") as JSON lines too.
+  const logger = {
+    info: (message: string) => report('log', { message }),
+    warn: (message: string) => report('warning', { message }),
+    error: (message: string) => report('warning', { message }),
+  };
+  const result = await runOnce('migrate-to-v2', migrateToV2, { lock, ttl: 3000, progressInterval: 500, logger });
   report('result', { ran: result.ran, runner: result.outcome.holder.pid, token: result.outcome.token });
   await lock.close?.();
   // ...and now this instance starts serving.

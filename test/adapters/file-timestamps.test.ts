@@ -30,7 +30,10 @@ describe('file lock timestamps and token names', () => {
     const holder = elect({
       name: 'jobs',
       lock: fileLock({ dir: coarse.dir }),
-      ttl: 1000,
+      // Renews 888 ms apart: two sometimes land in one second, so the file looks unrenewed for up
+      // to 1888 ms, longer than the TTL. The TTL leaves the holder 600 ms for each renew, enough
+      // on a busy machine (with 1000 it lost its lease to its own stalls, and the test failed).
+      ttl: 1500,
       renewInterval: 888,
       jitter: 0,
       handleSignals: false,
@@ -41,12 +44,11 @@ describe('file lock timestamps and token names', () => {
     holder.on('revoked', () => revoked++);
     try {
       await holder.ready;
-      // Renews every 300 ms land in whole seconds: the file's times change only with the first renew
-      // of each second, 900 or 1200 ms apart, longer than the TTL, while the holder renews. A
-      // follower that took that for silence claimed the file (then gave it back, or kept it).
+      // The file's times change only with the first renew of each second: a follower that took the
+      // unchanged stretch for silence claimed the file (then gave it back, or kept it).
       let taken: Lease | null = null;
       for (const until = performance.now() + 8000; performance.now() < until && !taken; await pause(40)) {
-        taken = await followerLock.acquire('jobs', createHolderIdentity(), 1000);
+        taken = await followerLock.acquire('jobs', createHolderIdentity(), 1500);
       }
       expect(taken).toBeNull();
       expect(revoked).toBe(0);

@@ -1,5 +1,5 @@
 /** examples/run-once/migrate.ts, four processes at a time: one runs the migration, the others wait for its outcome. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,10 +13,10 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function deploy(count: number, env: Record<string, string> = {}) {
+function deploy(count: number, env: Record<string, string> | ((dir: string) => Record<string, string>) = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'primacy-run-once-'));
   dirs.push(dir);
-  const settings = { DB_FILE: join(dir, 'db.json'), LOCK_DIR: dir, MIGRATION_MS: '1500', ...env };
+  const settings = { DB_FILE: join(dir, 'db.json'), LOCK_DIR: dir, MIGRATION_MS: '1500', ...(typeof env === 'function' ? env(dir) : env) };
   const start = (extra: Record<string, string> = {}) => {
     const child = new Child(script, [], { ...settings, ...extra });
     children.push(child);
@@ -58,7 +58,15 @@ describe('runOnce example: a migration at deploy', () => {
   });
 
   it('tells the waiters it failed, and a later deploy runs it again', async () => {
-    const { db, group, start } = deploy(4, { MIGRATION_FAIL: '1', MIGRATION_MS: '600' });
+    const { dir, db, group, start } = deploy(4, (home) => ({ MIGRATION_FAIL: '1', MIGRATION_MS: '0', MIGRATION_GATE: join(home, 'gate') }));
+    // Holds the migration until the three others are waiting for it (not a later deploy that
+    // would find the failure already recorded, however slowly a busy machine starts them).
+    const waiting = () =>
+      new Set(group.flatMap((c) => c.events.filter((e) => /waiting for pid/.test(String(e.message))).map((e) => e.pid)));
+    const deadline = Date.now() + 20_000;
+    while (waiting().size < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(waiting().size).toBe(3);
+    writeFileSync(join(dir, 'gate'), '');
     const outcomes = await Promise.all(group.map(finished));
     expect(outcomes.every((e) => e.ev === 'error')).toBe(true);
     const runner = outcomes.find((e) => e.message === 'column "email" already exists');
