@@ -30,9 +30,12 @@ Runs N candidate processes through a seeded fault schedule and checks that at mo
 acts as primary at a time, with every write fenced by a store that rejects stale tokens.
 
 Options:
-  --adapter <name>    file | redis | redlock | manager                     (default: file)
+  --adapter <name>    file | redis | redlock | manager | mixed             (default: file)
+                      mixed: two managers (names chaos-a, chaos-b) and plain processes, all
+                      with the default lock (in this run's XDG_RUNTIME_DIR), elect one primary
   --seconds <n>       length of the measured fault phase, >= 5             (default: 60)
-  --candidates <n>    candidate processes, 2..32                           (default: 5)
+  --candidates <n>    candidate processes, 2..32 (mixed: 3..32, as 2 × workers + 1 or 2 plain;
+                      5 = 2 + 2 + 1)                                       (default: 5)
   --seed <n>          schedule seed, 0..4294967295; same seed + options = same schedule (default: random)
   --ttl <ms>          the base lease TTL, >= 1000: candidates alternate 1×, 1.5× and 2× it (default: 2000)
   --uniform-ttl       every candidate uses --ttl itself
@@ -46,7 +49,7 @@ Options:
 Exit codes: 0 no violation, 1 a violation (each one is printed), 2 the run could not be set up,
 64 bad usage, 130 interrupted.`;
 
-const ADAPTERS: readonly Adapter[] = ['file', 'redis', 'redlock', 'manager'];
+const ADAPTERS: readonly Adapter[] = ['file', 'redis', 'redlock', 'manager', 'mixed'];
 /** One label for the whole fleet, as the pods of one deployment (or hosts of one name) share. */
 export const DEFAULT_IDENTITY = 'chaos-pod';
 /** The TTL factors of a mixed fleet, by slot: a rolling upgrade that changed `ttl` looks like this. */
@@ -108,7 +111,8 @@ export function parseOptions(argv: readonly string[], randomSeed: () => number):
   return {
     adapter,
     seconds: integer('seconds', values.seconds as string | undefined, 60, 5, 86_400),
-    candidates: integer('candidates', values.candidates as string | undefined, 5, 2, 32),
+    // A mixed fleet needs a worker in each of its two managers and a plain candidate.
+    candidates: integer('candidates', values.candidates as string | undefined, 5, adapter === 'mixed' ? 3 : 2, 32),
     seed: integer('seed', values.seed as string | undefined, randomSeed(), 0, 4_294_967_295),
     ttl: integer('ttl', values.ttl as string | undefined, 2000, 1000, 600_000),
     mixedTtls: values['uniform-ttl'] !== true,

@@ -35,6 +35,10 @@ const settings = JSON.parse(process.env[SETTINGS_ENV] ?? '{}') as CandidateSetti
 // Stdout is a pipe: writes are synchronous on Linux, so a line printed just before a SIGKILL is not lost.
 const report = (line: LineBody<CandidateLine>) => process.stdout.write(`${JSON.stringify({ pid: process.pid, t: hostNow(), ...line })}\n`);
 
+// The last word, stamped before the process is gone (a stdout pipe write is synchronous): a worker
+// leaving with its SIGKILLed manager ends its term here, not when the orchestrator sees it gone.
+process.on('exit', (code) => report({ ev: 'exit', code }));
+
 // Installed first: SIGUSR2's default action would kill the process.
 process.on('SIGUSR2', () => {
   const ms = Number(readFileSync(join(settings.controlDir, `busy-${process.pid}`), 'utf8'));
@@ -65,7 +69,10 @@ function lockFor({ adapter, where }: CandidateSettings): LockAdapter | undefined
   if (adapter === 'file') return fileLock({ dir: where });
   if (adapter === 'redis') return redisLock({ url: where });
   if (adapter === 'redlock') return redlockLock({ urls: where.split(',') });
-  return undefined; // under the manager, elect() asks the manager's arbiter
+  // manager and mixed: no lock passed, as a user who relies on the defaults writes it. Under a
+  // manager elect() asks its arbiter; a plain process uses fileLock() in the private root, which
+  // the run points at its own dir through XDG_RUNTIME_DIR: the very lock the arbiters hold.
+  return undefined;
 }
 
 // A worker's slot index comes from the manager; a direct child's from the orchestrator.

@@ -7,7 +7,7 @@
  * round has injected each kind once, and a short run still mixes kinds instead of repeating one.
  */
 
-export type Adapter = 'file' | 'redis' | 'redlock' | 'manager';
+export type Adapter = 'file' | 'redis' | 'redlock' | 'manager' | 'mixed';
 
 /**
  * Durations are shares of a TTL: [min, max). Zero-length kinds are instantaneous (kills, SIGTERM,
@@ -78,11 +78,20 @@ const BACKEND_KINDS = {
 /**
  * Under the manager the long stop stays below the heartbeat timeout (2 × the largest TTL, see
  * manager-main.ts), and a hung stop goes past it, so the manager itself kills and replaces the worker.
+ * The manager kinds hit the manager whose worker is primary (another manager when a plain candidate
+ * is, see inject-manager.ts), for the manager and the mixed fleet alike.
  */
 const MANAGER_KINDS = {
   ...CANDIDATE_KINDS,
   'stop-primary-long': [1.5, 1.8],
   'stop-primary-hung': [2.3, 3],
+  // The manager SIGSTOPped past its heartbeat timeout (a VM suspend, a debugger): its primary
+  // worker's renews go unanswered, so it steps down at its own deadline, the backend lease runs out,
+  // and another process (in the mixed fleet) takes over. On resume it must not kill healthy workers.
+  'stop-manager': [2.3, 3],
+  // The manager SIGKILLed: its workers exit with it, another process takes over (in the mixed
+  // fleet; the managed one has none until the manager is back), and it is restarted 300 ms later.
+  'kill-manager': [0, 0],
 } as const;
 
 export type FaultKind =
@@ -91,14 +100,14 @@ export type FaultKind =
   | keyof (typeof BACKEND_KINDS)['redis']
   | keyof (typeof BACKEND_KINDS)['redlock'];
 
-/** Kinds whose share is of the largest TTL: the hung stop must outlast the manager's heartbeat timeout. */
-const OF_LARGEST_TTL: ReadonlySet<FaultKind> = new Set(['stop-primary-hung']);
+/** Kinds whose share is of the largest TTL: the hung stop and the manager stop must outlast the heartbeat timeout. */
+const OF_LARGEST_TTL: ReadonlySet<FaultKind> = new Set(['stop-primary-hung', 'stop-manager']);
 
 /** The TTL a kind's duration is a share of: the primary's own, or the largest. */
 export const ttlBasis = (kind: FaultKind): 'primary' | 'largest' => (OF_LARGEST_TTL.has(kind) ? 'largest' : 'primary');
 
 function table(adapter: Adapter): Record<string, readonly [number, number]> {
-  if (adapter === 'manager') return MANAGER_KINDS;
+  if (adapter === 'manager' || adapter === 'mixed') return MANAGER_KINDS;
   return { ...CANDIDATE_KINDS, ...BACKEND_KINDS[adapter] };
 }
 

@@ -1,17 +1,16 @@
 /**
  * The candidate processes and the signals the faults send them. `DirectFleet`: N candidates run as
- * children of the orchestrator, each respawned shortly after it exits, so N stays. `ManagedFleet`:
- * one WorkerManager (manager-main.ts) runs N candidates as workers and restarts them itself; their
- * lines reach us through the manager's stdout, which the workers inherit.
+ * children of the orchestrator, each respawned shortly after it exits, so N stays. The fleets with
+ * managers (`ManagedFleet`, `MixedFleet`) are in fleet-managed.ts.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ChaosManager } from './manager-process.js';
 import { ScriptProcess, signal } from './process.js';
-import { type CandidateLine, type CandidateSettings, hostNow, type ManagerLine, SETTINGS_ENV, SLOT_ENV } from './protocol.js';
+import { type CandidateLine, type CandidateSettings, hostNow, SETTINGS_ENV, SLOT_ENV } from './protocol.js';
 import type { Recorder } from './recorder.js';
 
 const CANDIDATE = join(import.meta.dirname, 'candidate.ts');
-const MANAGER_MAIN = join(import.meta.dirname, 'manager-main.ts');
 /** A killed candidate comes back after this long (a supervisor's restart delay). */
 const RESPAWN_DELAY = 300;
 
@@ -25,8 +24,21 @@ export abstract class Fleet {
 
   abstract start(count: number): Promise<void>;
   abstract close(): Promise<void>;
-  /** Processes of its own besides the candidates (the manager), for the cleanup check. */
-  abstract helperPids(): number[];
+
+  /** The managers of the fleet (none for a fleet of plain candidates), for the manager faults. */
+  managers(): ChaosManager[] {
+    return [];
+  }
+
+  /** The running processes of its own besides the candidates (the managers), for signals and clock steps. */
+  helperPids(): number[] {
+    return this.managers().flatMap((m) => (m.running && m.pid !== undefined ? [m.pid] : []));
+  }
+
+  /** Every such process it ever started (restarted managers too), for the cleanup check. */
+  startedHelperPids(): number[] {
+    return this.managers().flatMap((m) => m.pids());
+  }
 
   /** SIGKILL. The stamp, taken just before the signal, is when its beliefs end. */
   kill(pid: number): void {
@@ -60,7 +72,8 @@ export abstract class Fleet {
     signal(pid, 'SIGUSR2');
   }
 
-  protected onCandidateLine(line: Record<string, unknown>): void {
+  /** A candidate's own JSON line (a plain child's, or a worker's through its manager's stdout). */
+  onCandidateLine(line: Record<string, unknown>): void {
     if (typeof line.pid === 'number' && typeof line.t === 'number') this.recorder.line(line as unknown as CandidateLine);
   }
 }
@@ -69,12 +82,9 @@ export class DirectFleet extends Fleet {
   readonly #processes = new Set<ScriptProcess>();
   #closing = false;
 
-  helperPids(): number[] {
-    return [];
-  }
-
-  async start(count: number): Promise<void> {
-    for (let slot = 0; slot < count; slot++) this.#spawn(slot);
+  /** Slots `firstSlot` to `firstSlot + count - 1` (a mixed fleet numbers its plain candidates after the workers). */
+  async start(count: number, firstSlot = 0): Promise<void> {
+    for (let slot = firstSlot; slot < firstSlot + count; slot++) this.#spawn(slot);
   }
 
   #spawn(slot: number): void {
@@ -98,48 +108,5 @@ export class DirectFleet extends Fleet {
       signal(child.pid, 'SIGKILL');
     }
     await Promise.all(children.map((child) => child.exited));
-  }
-}
-
-export class ManagedFleet extends Fleet {
-  #manager: ScriptProcess | undefined;
-  #started: (() => void) | undefined;
-
-  helperPids(): number[] {
-    return this.#manager ? [this.#manager.pid] : [];
-  }
-
-  async start(count: number): Promise<void> {
-    const env = { ...this.env, [SETTINGS_ENV]: JSON.stringify(this.settings), CHAOS_WORKERS: String(count) };
-    const manager = new ScriptProcess(MANAGER_MAIN, env, (line) => this.#onLine(line));
-    this.#manager = manager;
-    await new Promise<void>((resolve, reject) => {
-      this.#started = resolve;
-      void manager.exited.then(({ code, signal }) => reject(new Error(`the manager exited (${signal ?? code}): ${manager.stderr.trim()}`)));
-    });
-  }
-
-  #onLine(line: Record<string, unknown>): void {
-    const m = line as unknown as ManagerLine;
-    if (m.ev === 'started') this.#started?.();
-    else if (m.ev === 'acked') {
-      this.recorder.spawned(m.workerPid, m.index);
-      this.recorder.line({ ev: 'ready', pid: m.workerPid, t: m.t });
-    } else if (m.ev === 'hung') this.recorder.doom(m.workerPid);
-    else if (m.ev === 'exit') this.recorder.died(m.workerPid, m.t, m.signal ?? `exit code ${m.code}`);
-    else this.onCandidateLine(line);
-  }
-
-  async close(): Promise<void> {
-    const manager = this.#manager;
-    if (!manager) return;
-    const workers = this.recorder.live().map((m) => m.pid);
-    // A stopped worker cannot run its exit-with-the-manager handler: wake every one first.
-    for (const pid of workers) signal(pid, 'SIGCONT');
-    signal(manager.pid, 'SIGTERM'); // the manager stops its workers, then exits
-    const timer = setTimeout(() => signal(manager.pid, 'SIGKILL'), 5000);
-    await manager.exited;
-    clearTimeout(timer);
-    for (const pid of workers) signal(pid, 'SIGKILL'); // none should be left; make sure
   }
 }

@@ -10,6 +10,7 @@ import { nodeOutage, restartWhilePrimaryStopped, stateLoss } from './inject-back
 import { candidateFault, expireThenKill } from './inject-candidate.js';
 import { clockStep } from './inject-clock.js';
 import { clientKillBusyPrimary, resetInFlight } from './inject-connection.js';
+import { managerFault } from './inject-manager.js';
 import { hostNow } from './protocol.js';
 
 export type { Injector } from './hit.js';
@@ -22,6 +23,7 @@ function injectorOf(kind: FaultKind): (hit: Hit) => Promise<void> {
   if (kind === 'client-kill-busy-primary') return clientKillBusyPrimary;
   if (kind.startsWith('clock-step-')) return clockStep;
   if (kind === 'expire-then-kill') return expireThenKill;
+  if (kind === 'stop-manager' || kind === 'kill-manager') return managerFault;
   return candidateFault;
 }
 

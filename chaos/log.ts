@@ -47,6 +47,27 @@ export interface FaultRecord {
   recoverFrom?: number;
 }
 
+/** A worker its manager killed as hung. */
+export interface Hang {
+  pid: number;
+  /** The manager's pid. */
+  manager: number;
+  t: number;
+  /** How long the manager said it had been silent (ms of the manager's running time). */
+  silentFor: number;
+  /** Whether we had it stopped or spinning then (stop-*, busy-*): its silence was real. */
+  held: boolean;
+}
+
+/** A worker still alive `waited` ms after its manager was SIGKILLed (it should exit with it). */
+export interface Orphan {
+  pid: number;
+  manager: number;
+  /** When the manager was killed. */
+  t: number;
+  waited: number;
+}
+
 export interface RunLog {
   /** The measured window: the fault phase, from the first primary on to the end of the run. */
   start: number;
@@ -56,8 +77,12 @@ export interface RunLog {
   faults: FaultRecord[];
   /** The checker's decisions, in arrival (= decision) order. */
   writes: WriteRecord[];
-  /** Candidates that exited without being told to (pid, how), and the errors they reported. */
-  crashes: Array<{ pid: number; t: number; how: string }>;
+  /** Candidates (or managers: `process`) that exited without being told to (pid, how). */
+  crashes: Array<{ pid: number; t: number; how: string; process?: string }>;
   /** A gap in primaries longer than this (beyond the end of the fault explaining it) is a violation. */
   gapBound: number;
+  /** Manager fleets: the workers killed as hung, the managers' heartbeat timeout, workers that outlived a killed manager. */
+  hangs?: Hang[];
+  heartbeatTimeout?: number;
+  orphans?: Orphan[];
 }

@@ -25,6 +25,10 @@ export function formatReport(report: Report, heading: string, replay: string, er
         `  ${kind.padEnd(33)} n=${String(s.n).padEnd(3)} p50 ${ms(s.p50).padStart(6)}  p99 ${ms(s.p99).padStart(6)}  max ${ms(s.max).padStart(6)}`,
     ),
   ];
+  if (report.hangs) {
+    const { total, unexplained } = report.hangs;
+    lines.splice(7, 0, `workers hung      ${total} killed as hung by their manager, ${unexplained} of them neither stopped nor busy`);
+  }
   if (errors.size > 0) {
     lines.push('candidate error events (reported and survived):');
     for (const [message, n] of errors) lines.push(`  ${n} × ${message}`);

@@ -26,6 +26,11 @@ export type CandidateLine =
    */
   | { ev: 'busy'; pid: number; t: number; from: number; to: number; io: number; stall?: boolean }
   | { ev: 'error'; pid: number; t: number; message: string }
+  /**
+   * It is exiting (its `exit` listener, with its code): it believes nothing from here on. A worker
+   * whose manager was SIGKILLed says so on its way out, before anyone else can see its pid gone.
+   */
+  | { ev: 'exit'; pid: number; t: number; code: number }
   /** Its wall clock moved against its monotonic clock by over a second: a clock step reached it. */
   | { ev: 'clock'; pid: number; t: number; step: number };
 
@@ -33,7 +38,8 @@ export type CandidateLine =
 export type ManagerLine =
   | { ev: 'started'; pid: number; t: number }
   | { ev: 'acked'; pid: number; t: number; workerPid: number; index: number }
-  | { ev: 'hung'; pid: number; t: number; workerPid: number }
+  /** It killed a worker as hung: silent for `silentFor` ms of the manager's running time. */
+  | { ev: 'hung'; pid: number; t: number; workerPid: number; silentFor: number }
   | { ev: 'exit'; pid: number; t: number; workerPid: number; code: number | null; signal: string | null };
 
 /** A fenced write as a candidate sends it to the checker. */
@@ -53,8 +59,8 @@ export interface WriteRecord extends WriteRequest {
 
 /** The environment a candidate reads its settings from (the manager passes env to its workers). */
 export interface CandidateSettings {
-  adapter: 'file' | 'redis' | 'redlock' | 'manager';
-  /** Lock directory, Redis URL, or comma-separated Redis URLs; empty under the manager. */
+  adapter: 'file' | 'redis' | 'redlock' | 'manager' | 'mixed';
+  /** Lock directory, Redis URL, or comma-separated Redis URLs; empty for the manager and mixed fleets (default lock). */
   where: string;
   name: string;
   /** The base TTL; a candidate's own is `candidateTtl(settings, slot)`. */
@@ -74,9 +80,19 @@ export const SETTINGS_ENV = 'PRIMACY_CHAOS';
 /** The env variable that tells a directly spawned candidate its slot (the manager sets its own). */
 export const SLOT_ENV = 'PRIMACY_CHAOS_SLOT';
 
+/** The env variables that tell chaos/manager-main.ts its `name` and how many workers to run. */
+export const MANAGER_NAME_ENV = 'PRIMACY_CHAOS_MANAGER';
+export const WORKERS_ENV = 'CHAOS_WORKERS';
+
 /** The TTL of the candidate in `slot`. */
 export const candidateTtl = (s: Pick<CandidateSettings, 'ttl' | 'ttlFactors'>, slot: number): number =>
   Math.round(s.ttl * (s.ttlFactors[slot % s.ttlFactors.length] ?? 1));
 
 /** The largest TTL in the fleet: what bounds on the whole run (gaps, waits) must use. */
 export const largestTtl = (s: Pick<CandidateSettings, 'ttl' | 'ttlFactors'>): number => Math.round(s.ttl * Math.max(1, ...s.ttlFactors));
+
+/**
+ * The chaos managers' heartbeat timeout: 2 × the largest TTL, so a stop the election handles
+ * (stop-primary-long) is not a hang, and a longer one (stop-primary-hung, stop-manager) is past it.
+ */
+export const heartbeatTimeoutOf = (s: Pick<CandidateSettings, 'ttl' | 'ttlFactors'>): number => 2 * largestTtl(s);

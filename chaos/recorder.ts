@@ -3,7 +3,7 @@
  * the faults done to them (the run's log), and answers "who is primary now?" and "who can be hit?"
  * for the fault injector. Candidates are known by pid; a slot keeps its number across respawns.
  */
-import type { FaultRecord, Pause, RunLog, TermEvent } from './log.js';
+import type { FaultRecord, Hang, Orphan, Pause, RunLog, TermEvent } from './log.js';
 import type { CandidateLine } from './protocol.js';
 
 export interface Member {
@@ -23,11 +23,15 @@ export class Recorder {
   readonly faults: FaultRecord[] = [];
   readonly crashes: RunLog['crashes'] = [];
   readonly errors = new Map<string, number>();
+  readonly hangs: Hang[] = [];
+  readonly orphans: Orphan[] = [];
   /** Wall-clock steps the candidates saw (each one, and each step back). */
   clockStepsSeen = 0;
   readonly #members = new Map<number, Member>();
   /** pid → token of the term it reports now. */
   readonly #believers = new Map<number, { token: number; t: number }>();
+  /** pid → when it said it was exiting (its own stamp: earlier than anyone can see it gone). */
+  readonly #exits = new Map<number, number>();
   #closed = false;
 
   /** Every candidate pid seen, for the cleanup check. */
@@ -53,6 +57,9 @@ export class Recorder {
     } else if (line.ev === 'busy') {
       this.pauses.push({ pid: line.pid, from: line.from, to: line.to, cause: line.stall ? 'stall' : 'busy', io: line.io });
       if (member) member.held = false;
+    } else if (line.ev === 'exit') {
+      this.#exits.set(line.pid, line.t);
+      this.#moveDeathUp(line.pid, line.t);
     } else if (line.ev === 'clock') {
       this.clockStepsSeen++;
     } else if (line.ev === 'error') {
@@ -68,8 +75,32 @@ export class Recorder {
     member.alive = false;
     this.#believers.delete(pid);
     if (this.#closed) return;
-    this.events.push({ ev: 'died', pid, t, how });
-    if (!expected && !member.doomed) this.crashes.push({ pid, t, how });
+    const at = Math.min(t, this.#exits.get(pid) ?? t);
+    this.events.push({ ev: 'died', pid, t: at, how });
+    if (!expected && !member.doomed) this.crashes.push({ pid, t: at, how });
+  }
+
+  /** Its own exit stamp came after its death was recorded (from someone who saw it later): use the stamp. */
+  #moveDeathUp(pid: number, t: number): void {
+    if (this.#closed) return;
+    const death = this.events.find((e) => e.ev === 'died' && e.pid === pid);
+    if (death && t < death.t) death.t = t;
+  }
+
+  /** Its manager killed it as hung (so its exit is expected), whether or not we had it stopped. */
+  hung(pid: number, t: number, manager: number, silentFor: number): void {
+    const member = this.#members.get(pid);
+    if (member) member.doomed = true;
+    if (!this.#closed) this.hangs.push({ pid, manager, t, silentFor, held: member?.held ?? false });
+  }
+
+  /** A process of the fleet other than a candidate (a manager) exited without being told to. */
+  helperCrashed(pid: number, t: number, process: string, how: string): void {
+    if (!this.#closed) this.crashes.push({ pid, t, how, process });
+  }
+
+  orphaned(orphan: Orphan): void {
+    if (!this.#closed) this.orphans.push(orphan);
   }
 
   /** We are about to end this process (stamp taken by the caller just before the signal). */

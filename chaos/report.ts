@@ -29,6 +29,7 @@
 import { isHarmlessKind } from './faults.js';
 import { complement, length, percentile, type Span, served, type Term, terms } from './intervals.js';
 import type { FaultRecord, Pause, RunLog } from './log.js';
+import { falseHangs, orphans } from './manager-checks.js';
 import type { WriteRecord } from './protocol.js';
 
 /** How soon after resuming a paused holder must have reported `revoked` (its due timers run first). */
@@ -68,6 +69,8 @@ export interface Report {
   /** Per fault kind: ms from the injection until a primary was serving again (0: no interruption). */
   failover: Record<string, { n: number; p50: number; p99: number; max: number }>;
   crashes: number;
+  /** Manager fleets: workers their manager killed as hung, and those of them it should not have. */
+  hangs?: { total: number; unexplained: number };
   violations: string[];
 }
 
@@ -220,8 +223,10 @@ export function buildReport(log: RunLog): Report {
     ...tokenViolations(log, label),
     ...found.filter((o) => !o.harmless).map((o) => `overlap of ${ms(o.end - o.start)}: ${o.why}${label(o.newer.start)}`),
     ...unexplainedGaps(gaps, log.faults, log.gapBound),
-    ...log.crashes.map((c) => `candidate ${c.pid} exited unexpectedly (${c.how})`),
+    ...log.crashes.map((c) => `${c.process ?? 'candidate'} ${c.pid} exited unexpectedly (${c.how})`),
   ];
+  const wrongHangs = falseHangs(log, label);
+  violations.push(...wrongHangs, ...orphans(log, label));
   return {
     windowMs: log.end - log.start,
     faults: {
@@ -246,6 +251,7 @@ export function buildReport(log: RunLog): Report {
     gaps: { count: gaps.length, longestMs: Math.max(0, ...gaps.map((g) => g.end - g.start)) },
     failover,
     crashes: log.crashes.length,
+    ...(log.hangs ? { hangs: { total: log.hangs.length, unexplained: wrongHangs.length } } : {}),
     violations,
   };
 }

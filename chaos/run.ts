@@ -1,11 +1,11 @@
 /**
- * The chaos suite: `npm run chaos -- --adapter <file|redis|redlock|manager> --seconds N`.
+ * The chaos suite: `npm run chaos -- --adapter <file|redis|redlock|manager|mixed> --seconds N`.
  * Starts the fenced store, the lock's backend and N candidates, waits for a first primary, then runs
  * a seeded fault schedule for N seconds and reports what the candidates and the store saw
  * (report.ts). Everything it starts is torn down on every way out: the end, an error, SIGINT.
  */
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,11 +14,12 @@ import { type Backend, startBackend } from './backend.js';
 import { type Checker, startChecker } from './checker.js';
 import { setUpClock } from './clock.js';
 import { kindsFor, schedule } from './faults.js';
-import { DirectFleet, type Fleet, ManagedFleet } from './fleet.js';
+import { DirectFleet, type Fleet } from './fleet.js';
+import { ManagedFleet, MixedFleet, mixedSplit } from './fleet-managed.js';
 import { runSchedule } from './inject.js';
 import { formatReport } from './print.js';
 import { signal } from './process.js';
-import { type CandidateSettings, candidateTtl, hostNow, largestTtl } from './protocol.js';
+import { type CandidateSettings, candidateTtl, heartbeatTimeoutOf, hostNow, largestTtl } from './protocol.js';
 import { Recorder } from './recorder.js';
 import { buildReport } from './report.js';
 
@@ -41,7 +42,9 @@ const ttls = [...new Set(Array.from({ length: candidates }, (_, slot) => candida
 const largest = largestTtl({ ttl, ttlFactors });
 const progress = (message: string) => process.stderr.write(`chaos: ${message}\n`);
 const replay = replayCommand(options);
-const heading = `primacy chaos: adapter ${adapter}, seed ${seed}, ${seconds} s, ${candidates} candidates, ttl ${ttls.join('/')} ms, identity ${identity ?? '(each its own)'}`;
+const split = mixedSplit(candidates);
+const fleetOf = adapter === 'mixed' ? ` (2 managers × ${split.perManager} workers + ${split.plain} plain)` : '';
+const heading = `primacy chaos: adapter ${adapter}, seed ${seed}, ${seconds} s, ${candidates} candidates${fleetOf}, ttl ${ttls.join('/')} ms, identity ${identity ?? '(each its own)'}`;
 progress(`${heading}\nchaos: replay with: ${replay}`);
 
 const controller = new AbortController();
@@ -66,11 +69,24 @@ let backend: Backend | undefined;
 let fleet: Fleet | undefined;
 // If this process dies abruptly, take the children with it (the orderly path is `finally` below).
 process.on('exit', () => {
-  for (const pid of [...recorder.live().map((m) => m.pid), ...(backend?.pids() ?? [])]) {
+  for (const pid of [...recorder.live().map((m) => m.pid), ...(fleet?.helperPids() ?? []), ...(backend?.pids() ?? [])]) {
     signal(pid, 'SIGCONT');
     signal(pid, 'SIGKILL');
   }
 });
+
+/**
+ * The fleets with managers use the default lock, which lives in the per-user private root: point
+ * XDG_RUNTIME_DIR of every process of the fleet (managers, their workers, plain candidates) at
+ * this run's own dir, so the run starts afresh, never touches the user's real one, and every
+ * process finds the same default lock there.
+ */
+function runtimeEnv(): NodeJS.ProcessEnv {
+  if (adapter !== 'manager' && adapter !== 'mixed') return {};
+  const dir = join(workDir, 'runtime');
+  mkdirSync(dir, { mode: 0o700 });
+  return { XDG_RUNTIME_DIR: dir };
+}
 
 async function until(condition: () => unknown, timeout: number, what: string): Promise<void> {
   const deadline = hostNow() + timeout;
@@ -96,7 +112,13 @@ try {
     controlDir: workDir,
   };
   const clock = setUpClock(workDir, options.kinds ?? kindsFor(adapter), progress);
-  fleet = adapter === 'manager' ? new ManagedFleet(recorder, settings, clock.env) : new DirectFleet(recorder, settings, clock.env);
+  const env = { ...clock.env, ...runtimeEnv() };
+  fleet =
+    adapter === 'manager'
+      ? new ManagedFleet(recorder, settings, env)
+      : adapter === 'mixed'
+        ? new MixedFleet(recorder, settings, env)
+        : new DirectFleet(recorder, settings, env);
   await fleet.start(candidates);
   await until(() => recorder.targets().length === candidates && recorder.primary(), 60_000, 'no candidate became primary');
   const plan = schedule({ adapter, seed, length: seconds * 1000, ttl, largestTtl: largest, kinds: clock.kinds });
@@ -110,15 +132,28 @@ try {
   const end = hostNow();
   recorder.close();
   const writes = checker.log.filter((w) => w.t <= end);
-  const { events, pauses, faults, crashes } = recorder;
-  const log = { start, end, events, pauses, faults, writes, crashes, gapBound };
+  const { events, pauses, faults, crashes, hangs, orphans } = recorder;
+  const managed = fleet.managers().length > 0 ? { hangs, orphans, heartbeatTimeout: heartbeatTimeoutOf(settings) } : {};
+  const log = { start, end, events, pauses, faults, writes, crashes, gapBound, ...managed };
   if (options.log) writeFileSync(options.log, JSON.stringify(log));
   const report = buildReport(log);
   if (options.json) {
     const errors = Object.fromEntries(recorder.errors);
     // Every process this run started, so a caller can check that none outlived it.
-    const pids = [...recorder.pids(), ...fleet.helperPids(), ...backend.pids()];
-    const run = { adapter, seed, seconds, candidates, ttl, ttls, identity, retryInterval, gapBound, replay };
+    const pids = [...recorder.pids(), ...fleet.startedHelperPids(), ...backend.pids()];
+    const run = {
+      adapter,
+      seed,
+      seconds,
+      candidates,
+      ...(adapter === 'mixed' ? { fleet: split } : {}),
+      ttl,
+      ttls,
+      identity,
+      retryInterval,
+      gapBound,
+      replay,
+    };
     const { clockStepsSeen } = recorder;
     process.stdout.write(`${JSON.stringify({ ...run, ...report, clockStepsSeen, errors, pids }, null, 2)}\n`);
   } else {

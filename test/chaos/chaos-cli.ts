@@ -18,6 +18,9 @@ export interface Outcome {
 }
 export type JsonReport = Report & {
   seed: number;
+  candidates: number;
+  /** The mixed fleet's make-up. */
+  fleet?: { perManager: number; plain: number };
   ttl: number;
   ttls: number[];
   identity: string | null;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { complement, percentile, served, terms } from '../../chaos/intervals.js';
-import type { FaultRecord, Pause, RunLog, TermEvent } from '../../chaos/log.js';
+import type { FaultRecord, Hang, Pause, RunLog, TermEvent } from '../../chaos/log.js';
 import type { WriteRecord } from '../../chaos/protocol.js';
 import { buildReport, overlaps, staleReads, tokenViolations, unexplainedGaps } from '../../chaos/report.js';
 
@@ -228,5 +228,44 @@ describe('chaos report: availability, gaps, failover', () => {
   it('reports a candidate that exited on its own as a violation', () => {
     const report = buildReport(log({ events: [elected(1, 0, 1)], crashes: [{ pid: 7, t: 100, how: 'exit code 1' }] }));
     expect(report.violations).toEqual(['candidate 7 exited unexpectedly (exit code 1)']);
+    const manager = buildReport(
+      log({ events: [elected(1, 0, 1)], crashes: [{ pid: 9, t: 100, how: 'SIGSEGV', process: 'manager "chaos-a" pid' }] }),
+    );
+    expect(manager.violations).toEqual(['manager "chaos-a" pid 9 exited unexpectedly (SIGSEGV)']);
+  });
+});
+
+describe('chaos report: what managers do to their workers', () => {
+  const heartbeatTimeout = 4000;
+  const events = [elected(1, 0, 1)]; // a primary throughout: no gap to report
+  const hang = (pid: number, t: number, held = false): Hang => ({ pid, manager: 50, t, silentFor: 4100, held });
+  // Manager 50 stopped from 1000 to 7000; pid 2 killed as hung 30 ms after the resume.
+  const stopManager: FaultRecord = { ...fault('stop-manager', 1000, 7000), target: 'manager "chaos-a" pid 50, its worker pid 2 primary' };
+
+  it('calls a worker killed as hung just after its manager resumed, neither stopped nor busy itself, a violation', () => {
+    const report = buildReport(log({ events, faults: [stopManager], hangs: [hang(2, 7030)], heartbeatTimeout }));
+    expect(report.hangs).toEqual({ total: 1, unexplained: 1 });
+    expect(report.violations).toEqual([
+      'manager pid 50 killed worker pid 2 as hung (silent 4100 ms by its count), though the worker was neither stopped nor busy 30 ms after manager "chaos-a" pid 50 resumed from a 6000 ms stop (stop-manager at +1.0 s)',
+    ]);
+  });
+
+  it('excuses a worker we had stopped (held), or whose own loop was blocked for much of the timeout', () => {
+    const stopped = buildReport(log({ events, hangs: [hang(2, 5000, true)], heartbeatTimeout }));
+    expect(stopped.violations).toEqual([]);
+    const blocked: Pause = { pid: 2, from: 1000, to: 4900, cause: 'stall' };
+    expect(buildReport(log({ events, hangs: [hang(2, 5000)], pauses: [blocked], heartbeatTimeout })).violations).toEqual([]);
+    // A short stall long before is no excuse.
+    const brief: Pause = { pid: 2, from: 1000, to: 1040, cause: 'stall' };
+    expect(buildReport(log({ events, hangs: [hang(2, 5000)], pauses: [brief], heartbeatTimeout })).hangs).toEqual({
+      total: 1,
+      unexplained: 1,
+    });
+  });
+
+  it('calls a worker that outlived its SIGKILLed manager a violation, and reports no hang figures for fleets without managers', () => {
+    const report = buildReport(log({ events, orphans: [{ pid: 3, manager: 50, t: 2000, waited: 2000 }], hangs: [], heartbeatTimeout }));
+    expect(report.violations).toEqual(['worker pid 3 was still alive 2000 ms after its manager pid 50 was SIGKILLed']);
+    expect(buildReport(log({ events })).hangs).toBeUndefined();
   });
 });

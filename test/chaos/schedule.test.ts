@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseOptions, replayCommand, UsageError } from '../../chaos/args.js';
 import { clockStep, kindsFor, schedule, ttlBasis } from '../../chaos/faults.js';
-import { candidateTtl, largestTtl } from '../../chaos/protocol.js';
+import { mixedSplit } from '../../chaos/fleet-managed.js';
+import { candidateTtl, heartbeatTimeoutOf, largestTtl } from '../../chaos/protocol.js';
 
 describe('chaos fault schedule', () => {
   const options = { adapter: 'redlock' as const, length: 120_000, ttl: 2000 };
@@ -41,6 +42,7 @@ describe('chaos fault schedule', () => {
     }
     expect(ttlBasis('stop-primary-long')).toBe('primary');
     expect(ttlBasis('stop-primary-hung')).toBe('largest'); // past the manager's heartbeat timeout
+    expect(ttlBasis('stop-manager')).toBe('largest');
   });
 
   it('steps clocks by 10–15 s either way, and only in clock kinds', () => {
@@ -64,7 +66,31 @@ describe('chaos fault schedule', () => {
       expect.arrayContaining([...everywhere, ...connection, 'redis-flushall', 'redis-evict', 'redis-empty-restart']),
     );
     expect(kindsFor('file')).not.toContain('reset-in-flight');
+    // The manager's own faults, in both fleets with managers, and only there.
+    expect(kindsFor('manager')).toEqual(expect.arrayContaining(['stop-manager', 'kill-manager', 'stop-primary-hung']));
+    expect(kindsFor('mixed')).toEqual(kindsFor('manager'));
+    expect(kindsFor('file')).not.toContain('kill-manager');
     expect(kindsFor('redlock')).not.toContain('redis-flushall');
+  });
+});
+
+describe('chaos mixed fleet', () => {
+  it('is two managers of equal size and one plain candidate for an odd total, two for an even one', () => {
+    expect([3, 4, 5, 6, 7, 8].map(mixedSplit)).toEqual([
+      { perManager: 1, plain: 1 },
+      { perManager: 1, plain: 2 },
+      { perManager: 2, plain: 1 },
+      { perManager: 2, plain: 2 },
+      { perManager: 3, plain: 1 },
+      { perManager: 3, plain: 2 },
+    ]);
+  });
+
+  it('plans the manager stop past the heartbeat timeout (2 × the largest TTL)', () => {
+    const plan = schedule({ adapter: 'mixed', seed: 9, length: 120_000, ttl: 1000, largestTtl: 2000 });
+    const stops = plan.filter((f) => f.kind === 'stop-manager');
+    expect(stops.length).toBeGreaterThan(0);
+    for (const stop of stops) expect(stop.duration).toBeGreaterThan(heartbeatTimeoutOf({ ttl: 1000, ttlFactors: [1, 1.5, 2] }));
   });
 });
 
@@ -96,7 +122,8 @@ describe('chaos CLI options', () => {
   });
 
   it.each([
-    [['--adapter', 'etcd'], /--adapter to be one of file, redis, redlock, manager, got "etcd"/],
+    [['--adapter', 'etcd'], /--adapter to be one of file, redis, redlock, manager, mixed, got "etcd"/],
+    [['--adapter', 'mixed', '--candidates', '2'], /--candidates to be a whole number from 3 to 32, got "2"/],
     [['--seconds', '3'], /--seconds to be a whole number from 5 to 86400, got "3"/],
     [['--candidates=many'], /--candidates to be a whole number from 2 to 32, got "many"/],
     [['--seed', '1.5'], /--seed to be a whole number/],
