@@ -54,16 +54,18 @@ class ManagerLock implements LockAdapter {
   async acquire(name: string, holder: HolderIdentity, ttl: number): Promise<Lease | null> {
     const { grant } = await this.#ask('acquire', { name, holder, ttl });
     if (grant) this.#lost.delete(`${name}:${grant.token}`);
-    return grant ? { name, token: grant.token, holder, acquiredAt: grant.acquiredAt, renewedAt: grant.renewedAt, ttl } : null;
+    if (!grant) return null;
+    const data: GrantData = { grantId: grant.grantId };
+    return { name, token: grant.token, holder, acquiredAt: grant.acquiredAt, renewedAt: grant.renewedAt, ttl, data };
   }
 
   async renew(lease: Lease, ttl: number): Promise<Lease | null> {
-    const { grant } = await this.#ask('renew', { name: lease.name, token: lease.token, ttl });
+    const { grant } = await this.#ask('renew', { name: lease.name, token: lease.token, grantId: grantIdOf(lease), ttl });
     return grant ? { ...lease, renewedAt: grant.renewedAt, ttl } : null;
   }
 
   async release(lease: Lease): Promise<void> {
-    await this.#ask('release', { name: lease.name, token: lease.token });
+    await this.#ask('release', { name: lease.name, token: lease.token, grantId: grantIdOf(lease) });
   }
 
   isIntact(lease: Lease): boolean {
@@ -105,4 +107,13 @@ class ManagerLock implements LockAdapter {
       });
     });
   }
+}
+
+/** What a lease from the manager carries: which of our acquires the manager granted it to. */
+interface GrantData {
+  readonly grantId: number;
+}
+
+function grantIdOf(lease: Lease): number {
+  return (lease.data as GrantData | undefined)?.grantId ?? -1;
 }

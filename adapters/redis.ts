@@ -126,6 +126,10 @@ class RedisLock implements LockAdapter {
     }
   }
 
+  get connectionBound(): boolean {
+    return this.#binding.enabled;
+  }
+
   /** Whether the connection the lease is bound to is still the one we talk on (see `LockAdapter.isIntact`). */
   isIntact(lease: Lease): boolean {
     const data = lease.data as RedisLeaseData | undefined;

@@ -77,6 +77,10 @@ class QuorumLock implements LockAdapter {
     this.#driftFactor = driftFactor;
   }
 
+  get connectionBound(): boolean {
+    return this.#nodes.some((node) => node.binding.enabled);
+  }
+
   async acquire(name: string, holder: HolderIdentity, ttl: number, context?: AdapterCallContext): Promise<Lease | null> {
     const started = performance.now();
     const [key, counter] = [this.#key(name, 'lock'), this.#key(name, 'token')];

@@ -110,6 +110,12 @@ export interface LockAdapter {
    * it in every `isPrimary`, and on every `watch` hint, so such a lease ends at once.
    */
   isIntact?(lease: Lease): boolean;
+  /**
+   * True when other candidates take over the moment this process's connection to the backend
+   * closes (connection binding). Only the process that owns the connection sees the close at once,
+   * so only it may act on such a lease: the manager refuses such a lock for its workers.
+   */
+  readonly connectionBound?: boolean;
   /** Releases what the adapter itself created (connections, sockets). Never closes user-passed clients. */
   close?(): Promise<void>;
 }

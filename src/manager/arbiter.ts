@@ -17,6 +17,8 @@ export interface Grant {
   readonly workerId: string;
   /** The backend lease, held by the manager on the worker's behalf. */
   lease: Lease;
+  /** The id of the worker's request that this grant last answered (see GrantReply.grantId). */
+  grantId: number;
   /** Monotonic ms (the manager's clock) past which the holder has not renewed in time: another worker may have it. */
   deadline: number;
 }
@@ -29,6 +31,12 @@ export interface ArbiterHooks {
   /** Whether the worker may be granted a lock now (acked, not draining, the manager not stopping). */
   eligible(workerId: string): boolean;
   readonly context: AdapterCallContext;
+}
+
+/** What a worker's renew or release names: the grant's token, and which acquire answered it. */
+export interface GrantRef {
+  readonly token: number;
+  readonly grantId: number;
 }
 
 export class Arbiter {
@@ -44,12 +52,15 @@ export class Arbiter {
   ) {}
 
   /** Grants `name` to the worker if the backend grants it; null if another holder has it. */
-  acquire(name: string, workerId: string, holder: HolderIdentity, ttl: number): Promise<GrantReply | null> {
+  acquire(name: string, workerId: string, holder: HolderIdentity, ttl: number, grantId: number): Promise<GrantReply | null> {
     this.#watch(name);
     return this.#serialized(name, async () => {
       const current = this.#grants.get(name);
       if (current && current.workerId === workerId && current.lease.holder.id === holder.id) {
-        // The holder asks again (it gave up waiting for a reply): the lease it has is still ours.
+        // The holder asks again (it gave up waiting for a reply): the lease is still ours. From now
+        // on only this request's grant id counts: the worker gives back the replies it stopped
+        // waiting for, and those give-backs must not end the grant it was just given again.
+        current.grantId = grantId;
         return this.#renewHeld(current, ttl);
       }
       // A holder that stopped renewing (hung, stopped) loses its grant at its lease's end, as it would anywhere.
@@ -65,23 +76,23 @@ export class Arbiter {
         this.hooks.onFree(name);
         return null;
       }
-      this.#grants.set(name, { name, workerId, lease, deadline: asked + ttl });
-      return grantReply(lease);
+      this.#grants.set(name, { name, workerId, lease, grantId, deadline: asked + ttl });
+      return grantReply(lease, grantId);
     });
   }
 
-  renew(name: string, workerId: string, token: number, ttl: number): Promise<GrantReply | null> {
+  renew(name: string, workerId: string, ref: GrantRef, ttl: number): Promise<GrantReply | null> {
     return this.#serialized(name, async () => {
       const grant = this.#grants.get(name);
-      if (!grant || grant.workerId !== workerId || grant.lease.token !== token) return null;
+      if (!grant || !refersTo(grant, workerId, ref)) return null;
       return this.#renewHeld(grant, ttl);
     });
   }
 
-  release(name: string, workerId: string, token: number): Promise<void> {
+  release(name: string, workerId: string, ref: GrantRef): Promise<void> {
     return this.#serialized(name, async () => {
       const grant = this.#grants.get(name);
-      if (grant && grant.workerId === workerId && grant.lease.token === token) await this.#giveBack(grant);
+      if (grant && refersTo(grant, workerId, ref)) await this.#giveBack(grant);
     });
   }
 
@@ -122,7 +133,7 @@ export class Arbiter {
     }
     grant.lease = renewed;
     grant.deadline = asked + ttl;
-    return grantReply(renewed);
+    return grantReply(renewed, grant.grantId);
   }
 
   /** Ends a grant and releases its lease (compare-and-delete: a lease already lost is left alone). */
@@ -176,6 +187,10 @@ export class Arbiter {
   }
 }
 
-function grantReply(lease: Lease): GrantReply {
-  return { token: lease.token, acquiredAt: lease.acquiredAt, renewedAt: lease.renewedAt };
+function grantReply(lease: Lease, grantId: number): GrantReply {
+  return { grantId, token: lease.token, acquiredAt: lease.acquiredAt, renewedAt: lease.renewedAt };
+}
+
+function refersTo(grant: Grant, workerId: string, ref: GrantRef): boolean {
+  return grant.workerId === workerId && grant.lease.token === ref.token && grant.grantId === ref.grantId;
 }

@@ -91,7 +91,8 @@ export class Incarnation {
   rss: number | null = null;
   /** Asked to stop (replaced, scaled down, shutting down): never eligible to be primary again. */
   draining = false;
-  ackTimer?: NodeJS.Timeout;
+  /** Cancels the start-up ack timeout (counted in the manager's running time). */
+  cancelAckTimeout: () => void = () => {};
   readonly acked: Promise<boolean>;
   #settleAck!: (acked: boolean) => void;
 
@@ -116,7 +117,7 @@ export class Incarnation {
 
   markAcked(): boolean {
     if (this.state === 'ACKED' || this.state === 'TERMINATED') return false;
-    clearTimeout(this.ackTimer);
+    this.cancelAckTimeout();
     this.state = 'ACKED';
     this.heard();
     this.#settleAck(true);
@@ -130,7 +131,7 @@ export class Incarnation {
   }
 
   markExited(): void {
-    clearTimeout(this.ackTimer);
+    this.cancelAckTimeout();
     this.state = 'TERMINATED';
     this.#settleAck(false);
   }

@@ -7,6 +7,7 @@
 import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { fileLock } from '../../adapters/file.js';
+import { runningTimeout } from '../_internal/running-time.js';
 import type { LockAdapter } from '../adapter.js';
 import { PrimacyError } from '../errors.js';
 import { Arbiter } from './arbiter.js';
@@ -207,8 +208,8 @@ export class WorkerManager extends EventEmitter {
     if (ackOn === 'listening') worker.on('listening', () => this.#acked(incarnation));
     worker.on('message', (message: unknown) => this.#onMessage(incarnation, message));
     worker.on('exit', (code: number | null, signal: string | null) => this.#onExit(incarnation, code, signal));
-    incarnation.ackTimer = setTimeout(() => this.#ackTimedOut(incarnation), ackTimeout);
-    incarnation.ackTimer.unref();
+    // Running time: a manager stopped while its workers boot has not waited for them meanwhile.
+    incarnation.cancelAckTimeout = runningTimeout(ackTimeout, () => this.#ackTimedOut(incarnation));
     return incarnation;
   }
 

@@ -134,6 +134,17 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
     throw new PrimacyConfigError('processes', options.processes, 'an array of { name, module, ... }', scope);
   }
   if (options.lock !== undefined) checkLockAdapter(options.lock, scope);
+  if (options.lock?.connectionBound) {
+    // Followers would take over the moment the manager's connection closes, while the worker acting
+    // as primary learns of it only through the manager: a stopped or busy manager would leave it
+    // primary beside the new holder.
+    throw new PrimacyConfigError(
+      'lock',
+      options.lock.kind,
+      'a lock whose leases a worker can act on through the manager: pass `connectionBinding: false` to redisLock()/redlockLock() (the manager still hands over at once when a worker dies)',
+      scope,
+    );
+  }
   if (options.name !== undefined && !MANAGER_NAME.test(options.name)) {
     throw new PrimacyConfigError(
       'name',

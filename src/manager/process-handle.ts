@@ -21,6 +21,10 @@ export interface ProcessHandle {
 const ignoreSendError = () => undefined;
 
 export function clusterHandle(worker: Worker): ProcessHandle {
+  // cluster's own sends (its answer to the worker's listen request) fail the same way when the
+  // worker is already exiting, and are emitted on the Worker: seen once, on a manager resumed
+  // after a pause that had meanwhile given up on its workers.
+  worker.on('error', ignoreSendError);
   return {
     process: worker.process,
     send: (message) => worker.isConnected() && worker.send(message as never, ignoreSendError),
@@ -36,6 +40,8 @@ export function clusterHandle(worker: Worker): ProcessHandle {
 /** A custom process forked from `module`, with the same bootstrap (heartbeats, no orphans) as workers. */
 export function forkHandle(module: string, args: string[], env: NodeJS.ProcessEnv, execArgv: string[]): ProcessHandle {
   const child = fork(module, args, { env: { ...process.env, ...env }, execArgv });
+  // Its 'exit' is what the manager acts on; an error (a failed send, a failed kill) is not news.
+  child.on('error', ignoreSendError);
   return {
     process: child,
     send: (message) => child.connected && child.send(message as never, ignoreSendError),

@@ -7,9 +7,25 @@ export type WorkerMessage =
   | { primacy: 'ready' }
   | { primacy: 'heartbeat'; rss?: number }
   | { primacy: 'control'; id: number; command: string; args: string[] }
-  | { primacy: 'lock'; id: number; op: LockOp; name: string; holder?: HolderIdentity; ttl?: number; token?: number };
+  | {
+      primacy: 'lock';
+      id: number;
+      op: LockOp;
+      name: string;
+      holder?: HolderIdentity;
+      ttl?: number;
+      token?: number;
+      /** renew, release: the `grantId` of the grant they are about. */
+      grantId?: number;
+    };
 
 export interface GrantReply {
+  /**
+   * Which acquire this grant answers (that request's id). A worker's later renew or release names
+   * it, so a release of a lease the worker gave up waiting for never frees a grant it was given
+   * again since with the same token.
+   */
+  grantId: number;
   token: number;
   acquiredAt: number;
   renewedAt: number;

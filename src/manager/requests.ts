@@ -16,11 +16,12 @@ export interface Requester {
 export function answerLockRequest(arbiter: Arbiter, from: Requester, m: LockRequest): void {
   const ttl = m.ttl ?? 0;
   const token = m.token ?? -1;
+  const grant = { token, grantId: m.grantId ?? -1 };
   const answer = async (): Promise<LockReply> => {
-    if (m.op === 'acquire' && m.holder) return { grant: await arbiter.acquire(m.name, from.id, m.holder, ttl) };
-    if (m.op === 'renew') return { grant: await arbiter.renew(m.name, from.id, token, ttl) };
+    if (m.op === 'acquire' && m.holder) return { grant: await arbiter.acquire(m.name, from.id, m.holder, ttl, m.id) };
+    if (m.op === 'renew') return { grant: await arbiter.renew(m.name, from.id, grant, ttl) };
     if (m.op === 'release') {
-      await arbiter.release(m.name, from.id, token);
+      await arbiter.release(m.name, from.id, grant);
       return { grant: null };
     }
     if (m.op === 'inspect') return { record: await arbiter.inspect(m.name) };

@@ -98,4 +98,37 @@ describe('one primary per lock name across managers and plain processes', () => 
     await sleep(EVERY_FOLLOWER_TRIED);
     expect(elections().filter((e) => e.t > killedAt)).toEqual([next]);
   });
+
+  it('leaves no second primary when a stopped manager loses its Redis connection (the worker cannot see that close)', {
+    timeout: 90_000,
+  }, async () => {
+    redis = await startRedis();
+    const manager = new Child(primacyCli, ['start', app, '--workers', '2', '--state-dir', dir, '--lock', redis.url], {
+      XDG_RUNTIME_DIR: dir,
+    });
+    children.push(manager);
+    const worker = await nextElected(0, 30_000);
+    // A plain process on the same lock that would take over the moment the holder's connection
+    // closed (its own leases are connection-bound; it polls every 200 ms).
+    const plain = new Child(candidate, [redis.url, 'jobs', '3000', '200']);
+    children.push(plain);
+    await plain.waitFor((e) => e.ev === 'ready', 20_000);
+    manager.kill('SIGSTOP');
+    await redis.admin().client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await sleep(1500); // less than the TTL: the worker is still inside its lease, and running
+    manager.kill('SIGCONT');
+    await sleep(6000);
+    const terms = children
+      .flatMap((c) => c.events)
+      .filter((e) => e.ev === 'elected' || e.ev === 'revoked')
+      .sort((a, b) => a.t - b.t);
+    let holder: number | null = null;
+    for (const e of terms) {
+      if (e.ev === 'elected') {
+        expect(holder, `pid ${e.pid} elected at ${e.t} while pid ${holder} was primary`).toBeNull();
+        holder = e.pid;
+      } else if (e.pid === holder) holder = null;
+    }
+    expect(terms[0]).toMatchObject({ ev: 'elected', pid: worker.pid });
+  });
 });

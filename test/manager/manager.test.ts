@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { descendants } from '../../src/manager/process-tree.js';
 import { Child, type ChildEvent, isRunning, killAll, wallNow } from '../helpers/processes.js';
 
 const main = join(import.meta.dirname, '../fixtures/manager-main.ts');
@@ -128,6 +129,42 @@ describe('worker manager', () => {
     await new Promise((r) => setTimeout(r, 2000));
     expect(manager.events.filter((e) => e.ev === 'hung').map((e) => e.workerPid)).toEqual([hung]);
     expect(healthy.filter((pid) => !alive(pid))).toEqual([]);
+  });
+
+  it('elects one primary after a manager pause past the TTL, whatever the replies its workers stopped waiting for', async () => {
+    const manager = startManager({ WORKERS: '2' });
+    await manager.waitFor((e) => e.ev === 'started', 20_000);
+    const first = await elected(manager);
+    manager.kill('SIGSTOP');
+    // Past the TTL (3 s) several times: the primary steps down, and both workers' acquires time out
+    // and pile up in the pipes. Answered late, each is given back; none of those give-backs may end
+    // the grant a later acquire got with the same token.
+    await new Promise((r) => setTimeout(r, 12_000));
+    manager.kill('SIGCONT');
+    await elected(manager, first.t + 1);
+    await new Promise((r) => setTimeout(r, 3000));
+    const terms = manager.events.filter((e) => e.ev === 'elected' || e.ev === 'revoked').sort((a, b) => a.t - b.t);
+    let holder: number | null = null;
+    for (const e of terms) {
+      if (e.ev === 'elected') {
+        expect(holder, `pid ${e.pid} elected at ${e.t} while pid ${holder} was primary`).toBeNull();
+        holder = e.pid;
+      } else if (e.pid === holder) holder = null;
+    }
+    const tokens = terms.filter((e) => e.ev === 'elected').map((e) => e.token as number);
+    expect(tokens).toEqual([...new Set(tokens)].sort((a, b) => a - b));
+  });
+
+  it('starts with workers that acked while the manager itself was stopped, past its ack timeout', async () => {
+    const manager = startManager({ WORKERS: '2', ACK_TIMEOUT: '3000' });
+    // Once both workers are forked (and booting), the manager stops for twice the ack timeout.
+    const deadline = Date.now() + 20_000;
+    while (descendants(manager.pid).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    manager.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 6000));
+    manager.kill('SIGCONT');
+    await manager.waitFor((e) => e.ev === 'started', 20_000);
+    expect(manager.stderr).not.toMatch(/did not ack/);
   });
 
   it('refuses to start beside a live manager of the same name, naming its pid, and starts at once after one was killed', async () => {
