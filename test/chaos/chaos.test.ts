@@ -3,8 +3,7 @@
  * real fenced store and real redis-servers; every candidate shares one `identity` and the fleet
  * mixes TTLs (1×, 1.5×, 2×), the CLI's defaults. Each run must inject every kind it asks for
  * (seeds and lengths chosen so that one round of the schedule fits), report well-formed, leave no
- * process behind and end with exit code 0 and no violation, but for the one finding still
- * awaiting its fix (below). Whether a takeover lands inside a given stop is the machine's luck, so
+ * process behind and end with exit code 0 and no violation. Whether a takeover lands inside a given stop is the machine's luck, so
  * only mechanisms and invariants are asserted. Long runs are in chaos/RESULTS.md.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,18 +11,6 @@ import { carriedOut, chaos, expectInjected, expectLongStop, type JsonReport, sto
 
 const TTL = 1000;
 afterEach(stopRuns);
-
-/**
- * Faults whose runs still find two believers, awaiting a fix in src/ (chaos/RESULTS.md, "Findings"):
- * after a manager's SIGSTOP its arbiter answers a worker's queued acquires (given up on meanwhile)
- * with one lease, and the worker releases the late copies, so the copy it was elected with is
- * given back and re-granted while it still believes. A run may report stale reads and overlaps the
- * report attributes to `stop-manager`, and nothing else; they are printed with the replay command.
- * Remove the entry when the fix lands.
- */
-const AWAITING_FIX: readonly string[] = ['stop-manager'];
-const isAwaitingFix = (violation: string) =>
-  /^(stale read|overlap of)/.test(violation) && AWAITING_FIX.some((kind) => violation.includes(`(under ${kind} at`));
 
 async function run(adapter: string, seconds: number, seed: number, kinds: readonly string[], ...more: string[]): Promise<JsonReport> {
   const args = [
@@ -43,13 +30,7 @@ async function run(adapter: string, seconds: number, seed: number, kinds: readon
   // The fleet's defaults: one label for every candidate, TTLs of 1×, 1.5× and 2×.
   expect({ identity: report.identity, ttls: report.ttls }).toEqual({ identity: 'chaos-pod', ttls: [TTL, 1.5 * TTL, 2 * TTL] });
   // On failure: the violations and the run's progress, with the replay command.
-  expect(
-    report.violations.filter((v) => !isAwaitingFix(v)),
-    stderr,
-  ).toEqual([]);
-  const excused = report.violations.filter(isAwaitingFix);
-  if (excused.length > 0)
-    console.warn(`chaos: ${excused.length} violations awaiting a fix:\n  ${excused.join('\n  ')}\n  replay: ${report.replay}`);
+  expect(report.violations, stderr).toEqual([]);
   return report;
 }
 
