@@ -6,6 +6,12 @@
 type Stopper = () => Promise<unknown>;
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+/**
+ * Emitted on `process` by the manager's bootstrap when the manager retires this worker (a reload,
+ * a scale-down). An event on `process`, not a function: the bootstrap and the app may load two
+ * copies of primacy (ESM and CJS builds), which share nothing else.
+ */
+export const RETIRING_EVENT = 'primacy:retiring';
 const stoppers = new Set<Stopper>();
 let handling = false;
 
@@ -23,13 +29,23 @@ function onSignal(signal: NodeJS.Signals): void {
   });
 }
 
-/** Registers `stop` to run on SIGTERM/SIGINT. Returns the unregister function. */
+/** Retired by the manager: every election steps down as on SIGTERM, but the process is the manager's to end. */
+function onRetiring(): void {
+  for (const stop of stoppers) void stop().catch(() => undefined);
+}
+
+/** Registers `stop` to run on SIGTERM/SIGINT, and when the manager retires this worker. Returns the unregister function. */
 export function stopOnSignals(stop: Stopper): () => void {
   stoppers.add(stop);
-  if (stoppers.size === 1 && !handling) for (const s of SIGNALS) process.on(s, onSignal);
+  if (stoppers.size === 1 && !handling) {
+    for (const s of SIGNALS) process.on(s, onSignal);
+    process.on(RETIRING_EVENT, onRetiring);
+  }
   return () => {
     stoppers.delete(stop);
-    if (stoppers.size === 0) for (const s of SIGNALS) process.removeListener(s, onSignal);
+    if (stoppers.size > 0) return;
+    for (const s of SIGNALS) process.removeListener(s, onSignal);
+    process.removeListener(RETIRING_EVENT, onRetiring);
   };
 }
 

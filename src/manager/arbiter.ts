@@ -112,6 +112,14 @@ export class Arbiter {
     return this.backend.inspect(name);
   }
 
+  /** Resolves once the worker holds no grant (it stepped down and released), or after `timeout` ms. */
+  async relinquished(workerId: string, timeout: number): Promise<void> {
+    const giveUpAt = performance.now() + timeout;
+    while ([...this.#grants.values()].some((grant) => grant.workerId === workerId) && performance.now() < giveUpAt) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   /** Who holds `name` through this manager now (for status tables). */
   holderOf(name: string): Grant | null {
     return this.#grants.get(name) ?? null;

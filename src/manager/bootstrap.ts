@@ -4,6 +4,7 @@
  * manager tells a hang from a slow start), an exit when the manager is gone, so no orphans, and
  * draining on the manager's word before it retires the worker (see drain.ts).
  */
+import { RETIRING_EVENT } from '../_internal/signals.js';
 import { installDrain, startDraining } from './drain.js';
 import { isPrimacyMessage, type WorkerMessage } from './protocol.js';
 
@@ -21,6 +22,10 @@ if (process.env.PRIMACY_MANAGED === '1' && process.send) {
   heartbeat();
   installDrain();
   process.on('message', (message: unknown) => {
-    if (isPrimacyMessage(message) && message.primacy === 'drain') startDraining();
+    if (!isPrimacyMessage(message) || message.primacy !== 'drain') return;
+    startDraining();
+    // Being retired: the elections step down now, their whilePrimary work signalled and awaited,
+    // and release while the channel to the manager is still open (it waits for that).
+    process.emit(RETIRING_EVENT as never);
   });
 }

@@ -136,7 +136,7 @@ export class WorkerManager extends EventEmitter {
           `[primacy] [manager] restart of ${name} aborted: its new process did not ack; the old one keeps serving`,
         );
       }
-      if (old) await retire(old, this.#options.killTimeout, this.#options.drainTime);
+      if (old) await this.#retire(old);
     } finally {
       slot.rolling = false;
     }
@@ -158,7 +158,7 @@ export class WorkerManager extends EventEmitter {
     for (const slot of removed) slot.retiring = true;
     await Promise.all([
       ...added.map((incarnation) => incarnation.acked),
-      ...removed.map((slot) => (slot.current ? retire(slot.current, this.#options.killTimeout, this.#options.drainTime) : undefined)),
+      ...removed.map((slot) => (slot.current ? this.#retire(slot.current) : undefined)),
     ]);
     this.#slots.length = Math.min(this.#slots.length, count);
   }
@@ -219,6 +219,12 @@ export class WorkerManager extends EventEmitter {
     this.emit('acked', this.#info(incarnation.slot));
     // It may have campaigned before its ack and been refused: wake it for every free lock now.
     for (const name of this.#lockNames) if (!this.#arbiter.holderOf(name)) this.#send(incarnation.worker, { primacy: 'lock-free', name });
+  }
+
+  #retire(incarnation: Incarnation): Promise<void> {
+    const { killTimeout, drainTime } = this.#options;
+    const steppedDown = () => this.#arbiter.relinquished(incarnation.id, killTimeout);
+    return retire(incarnation, { killTimeout, drainTime, steppedDown });
   }
 
   #ackTimedOut(incarnation: Incarnation): void {

@@ -24,15 +24,20 @@ export function terminate(incarnation: Incarnation, signal: NodeJS.Signals, kill
 }
 
 /**
- * Takes a process out of service without dropping a request. First it drains for `drainTime`
- * (every response closes its keep-alive connection, so clients reconnect to a live worker), then
+ * Takes a process out of service without dropping a request or cutting singleton work short. First
+ * it drains for `drainTime` (every response closes its keep-alive connection, so clients reconnect
+ * to a live worker) while its elections step down (their work signalled and awaited, then the
+ * lease released: `steppedDown` resolves once it holds nothing, or after `killTimeout`); then
  * cluster's disconnect closes its servers, lets in-flight requests finish and closes the IPC
  * channel, on which the worker exits (see bootstrap.ts).
  */
-export async function retire(incarnation: Incarnation, killTimeout: number, drainTime: number): Promise<void> {
+export async function retire(
+  incarnation: Incarnation,
+  { killTimeout, drainTime, steppedDown }: { killTimeout: number; drainTime: number; steppedDown: () => Promise<void> },
+): Promise<void> {
   incarnation.draining = true;
   if (!incarnation.alive) return;
   if (incarnation.worker.isConnected()) incarnation.worker.send({ primacy: 'drain' });
-  await new Promise((resolve) => setTimeout(resolve, drainTime));
+  await Promise.all([new Promise((resolve) => setTimeout(resolve, drainTime)), steppedDown()]);
   return onExitOrKill(incarnation, killTimeout, () => incarnation.worker.disconnect());
 }

@@ -52,6 +52,23 @@ describe('zero-downtime restarts and scaling', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('hands the primary over gracefully in a reload: its work winds down and it releases before the next one is elected', async () => {
+    const manager = await startManager({ WORKERS: '2', WORK_STOP_MS: '400' });
+    const first = await manager.waitFor((e) => e.ev === 'elected', 10_000);
+    const done = await command(manager, 'reload');
+    expect(done.error).toBeUndefined();
+    const firstAfter = (ev: string, pid?: number) =>
+      manager.events.find((e) => e.ev === ev && e.t > first.t && (pid === undefined || e.pid === pid));
+    const next = await manager.waitFor((e) => e.ev === 'elected' && e.pid !== first.pid, 10_000);
+    const stopped = firstAfter('work-stopped', first.pid);
+    const revoked = firstAfter('revoked', first.pid);
+    // Stepped down on the manager's word (not cut off by its exit): work signalled, awaited, then released.
+    expect(revoked).toMatchObject({ reason: 'stopped' });
+    expect(stopped).toBeDefined();
+    expect((stopped as ChildEvent).t).toBeLessThan(next.t);
+    expect(next.token as number).toBeGreaterThan(first.token as number);
+  });
+
   it('reloads every worker under continuous requests without a single failed request', async () => {
     const manager = await startManager();
     const before = pids(await status(manager));
