@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Child, type ChildEvent, isRunning, killAll, wallNow } from '../helpers/processes.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
+import { expectOnePrimaryAtATime, termEvents } from '../helpers/terms.js';
 
 const managerMain = join(import.meta.dirname, '../fixtures/manager-main.ts');
 const app = join(import.meta.dirname, '../fixtures/managed-app.ts');
@@ -53,6 +54,22 @@ describe('one primary per lock name across managers and plain processes', () => 
     }
   };
 
+  /**
+   * SIGKILLs the primary: exactly one other process takes over, with a higher token, wherever it
+   * runs (another worker of the same manager, the other manager, a plain process), and nobody else
+   * is elected while every follower campaigns at least once more.
+   */
+  const killAndExpectOneSuccessor = async (holder: ChildEvent): Promise<ChildEvent> => {
+    const killedAt = wallNow();
+    process.kill(holder.pid, 'SIGKILL');
+    const next = await nextElected(killedAt);
+    expect(next.pid).not.toBe(holder.pid);
+    expect(next.token as number).toBeGreaterThan(holder.token as number);
+    await sleep(EVERY_FOLLOWER_TRIED);
+    expect(elections().filter((e) => e.t > killedAt)).toEqual([next]);
+    return next;
+  };
+
   it('elects exactly one primary among two managers and a plain process, and hands over across them', { timeout: 90_000 }, async () => {
     const env = { XDG_RUNTIME_DIR: dir, WORKERS: '2' };
     const blue = new Child(managerMain, [], { ...env, STATE_DIR: join(dir, 'blue'), MANAGER_NAME: 'blue' });
@@ -64,19 +81,9 @@ describe('one primary per lock name across managers and plain processes', () => 
     await sleep(EVERY_FOLLOWER_TRIED);
     expect(elections()).toEqual([first]);
 
-    // Kill whoever is primary, twice: each time exactly one other process takes over, with a
-    // higher token, wherever it runs (another worker of the same manager, the other manager, the plain process).
-    let holder = first;
-    for (let round = 0; round < 2; round++) {
-      const killedAt = wallNow();
-      process.kill(holder.pid, 'SIGKILL');
-      const next = await nextElected(killedAt);
-      expect(next.pid).not.toBe(holder.pid);
-      expect(next.token as number).toBeGreaterThan(holder.token as number);
-      await sleep(EVERY_FOLLOWER_TRIED);
-      expect(elections().filter((e) => e.t > killedAt)).toEqual([next]);
-      holder = next;
-    }
+    // Twice: whoever is primary, wherever it runs.
+    const second = await killAndExpectOneSuccessor(first);
+    await killAndExpectOneSuccessor(second);
   });
 
   it('puts `primacy start --lock redis://...` workers and a plain process on one Redis lock', { timeout: 90_000 }, async () => {
@@ -90,13 +97,7 @@ describe('one primary per lock name across managers and plain processes', () => 
     const first = await nextElected(0, 30_000);
     await sleep(EVERY_FOLLOWER_TRIED);
     expect(elections()).toEqual([first]);
-    const killedAt = wallNow();
-    process.kill(first.pid, 'SIGKILL');
-    const next = await nextElected(killedAt);
-    expect(next.pid).not.toBe(first.pid);
-    expect(next.token as number).toBeGreaterThan(first.token as number);
-    await sleep(EVERY_FOLLOWER_TRIED);
-    expect(elections().filter((e) => e.t > killedAt)).toEqual([next]);
+    await killAndExpectOneSuccessor(first);
   });
 
   it('leaves no second primary when a stopped manager loses its Redis connection (the worker cannot see that close)', {
@@ -118,17 +119,8 @@ describe('one primary per lock name across managers and plain processes', () => 
     await sleep(1500); // less than the TTL: the worker is still inside its lease, and running
     manager.kill('SIGCONT');
     await sleep(6000);
-    const terms = children
-      .flatMap((c) => c.events)
-      .filter((e) => e.ev === 'elected' || e.ev === 'revoked')
-      .sort((a, b) => a.t - b.t);
-    let holder: number | null = null;
-    for (const e of terms) {
-      if (e.ev === 'elected') {
-        expect(holder, `pid ${e.pid} elected at ${e.t} while pid ${holder} was primary`).toBeNull();
-        holder = e.pid;
-      } else if (e.pid === holder) holder = null;
-    }
-    expect(terms[0]).toMatchObject({ ev: 'elected', pid: worker.pid });
+    const events = children.flatMap((c) => c.events);
+    expectOnePrimaryAtATime(events);
+    expect(termEvents(events)[0]).toMatchObject({ ev: 'elected', pid: worker.pid });
   });
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { descendants } from '../../src/manager/process-tree.js';
 import { Child, type ChildEvent, isRunning, killAll, wallNow } from '../helpers/processes.js';
+import { expectOnePrimaryAtATime, termEvents } from '../helpers/terms.js';
 
 const main = join(import.meta.dirname, '../fixtures/manager-main.ts');
 const alive = isRunning;
@@ -143,14 +144,8 @@ describe('worker manager', () => {
     manager.kill('SIGCONT');
     await elected(manager, first.t + 1);
     await new Promise((r) => setTimeout(r, 3000));
-    const terms = manager.events.filter((e) => e.ev === 'elected' || e.ev === 'revoked').sort((a, b) => a.t - b.t);
-    let holder: number | null = null;
-    for (const e of terms) {
-      if (e.ev === 'elected') {
-        expect(holder, `pid ${e.pid} elected at ${e.t} while pid ${holder} was primary`).toBeNull();
-        holder = e.pid;
-      } else if (e.pid === holder) holder = null;
-    }
+    expectOnePrimaryAtATime(manager.events);
+    const terms = termEvents(manager.events);
     const tokens = terms.filter((e) => e.ev === 'elected').map((e) => e.token as number);
     expect(tokens).toEqual([...new Set(tokens)].sort((a, b) => a - b));
   });
