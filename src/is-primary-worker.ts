@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type Election, elect } from './elector.js';
 import type { ElectionOptions } from './options.js';
@@ -30,15 +30,36 @@ export async function isPrimaryWorker(options: Partial<ElectionOptions> = {}): P
  */
 export function defaultLockName(from: string = entryDirectory()): string {
   for (let dir = resolve(from); ; dir = dirname(dir)) {
-    try {
-      const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown };
-      if (typeof name === 'string' && name !== '') return name;
-    } catch {
-      // No (readable) package.json here: keep walking up.
-    }
+    const name = packageName(dir);
+    if (name !== null) return name;
     if (dirname(dir) === dir) return 'primacy';
   }
 }
+
+/**
+ * The `name` in `dir/package.json`, or null. Not from a directory every user may write (the OS temp
+ * dir, where the walk up from an app without a package.json of its own passes): another local user
+ * could plant one there to choose our lock's name, or a FIFO to hang us. Opened without blocking
+ * and read only if it is a regular file of reasonable size.
+ */
+function packageName(dir: string): string | null {
+  let fd: number | null = null;
+  try {
+    if ((statSync(dir).mode & 0o002) !== 0) return null;
+    fd = openSync(join(dir, 'package.json'), constants.O_RDONLY | constants.O_NONBLOCK);
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || stats.size > MAX_PACKAGE_JSON) return null;
+    const { name } = JSON.parse(readFileSync(fd, 'utf8')) as { name?: unknown };
+    return typeof name === 'string' && name !== '' ? name : null;
+  } catch {
+    return null; // no (readable, valid) package.json here: keep walking up
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+/** Larger than any real package.json: reading it is not worth the memory. */
+const MAX_PACKAGE_JSON = 1024 * 1024;
 
 /** The directory of the running app's entry script, else the working directory. */
 function entryDirectory(): string {

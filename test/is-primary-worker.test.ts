@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -50,6 +50,30 @@ describe('defaultLockName', () => {
     await writeJson(join(root, 'package.json'), { name: 'outer' });
     await writeFile(join(root, 'a', 'package.json'), contents);
     expect(defaultLockName(join(root, 'a', 'b'))).toBe('outer');
+  });
+
+  it('never takes a name from a directory every user may write (the walk passes the OS temp dir)', async () => {
+    await mkdir(join(root, 'shared', 'app'), { recursive: true });
+    await writeJson(join(root, 'package.json'), { name: 'outer' });
+    await writeJson(join(root, 'shared', 'package.json'), { name: 'planted' });
+    for (const mode of [0o777, 0o1777]) {
+      await chmod(join(root, 'shared'), mode);
+      expect(defaultLockName(join(root, 'shared', 'app'))).toBe('outer');
+    }
+  });
+
+  it('is not hung by a FIFO planted as package.json, and skips it', async () => {
+    await mkdir(join(root, 'a'), { recursive: true });
+    await writeJson(join(root, 'package.json'), { name: 'outer' });
+    execFileSync('mkfifo', [join(root, 'a', 'package.json')]);
+    // In a child: a blocking read of the FIFO would hang it (and the test) for good.
+    const script = `import { defaultLockName } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../src/index.ts')).href)};
+      console.log(defaultLockName(${JSON.stringify(join(root, 'a'))}));`;
+    const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(output.trim()).toBe('outer');
   });
 
   it("falls back to 'primacy' when no package.json exists up to the root", async () => {
