@@ -5,6 +5,7 @@
  * other process using the lock name on that backend still elects one primary with the workers.
  * `elect()` uses it by default when the process runs under the manager.
  */
+import { randomUUID } from 'node:crypto';
 import type { HolderIdentity, Lease, LockAdapter, LockRecord } from '../src/adapter.js';
 import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
 import { isPrimacyMessage, type LockOp, type ManagerMessage, type WorkerMessage } from '../src/manager/protocol.js';
@@ -26,29 +27,46 @@ export function managerLock(): LockAdapter {
   return new ManagerLock();
 }
 
+type LockReply = Extract<ManagerMessage, { primacy: 'lock-reply' }>;
+
+/**
+ * Every open manager lock of this copy of primacy, served by one `message` listener (a worker may
+ * run many elections: a listener each would trip Node's MaxListeners warning). Each lock finds its
+ * own replies by their ids, which are unique across locks (and across copies of primacy).
+ */
+const openLocks = new Set<ManagerLock>();
+const route = (message: unknown) => {
+  if (!isPrimacyMessage(message)) return;
+  for (const lock of openLocks) lock.receive(message as ManagerMessage);
+};
+
 class ManagerLock implements LockAdapter {
   readonly kind = 'manager';
-  readonly #pending = new Map<number, (reply: Extract<ManagerMessage, { primacy: 'lock-reply' }>) => void>();
+  readonly #pending = new Map<string, (reply: LockReply) => void>();
   readonly #watchers = new Map<string, Set<() => void>>();
   /** `<name>:<token>` of leases the manager said it no longer holds for us. */
   readonly #lost = new Set<string>();
+  /** Request ids are `<instance>:<n>`: two locks' request 4 once settled each other (a renew's reply elected a follower). */
+  readonly #instance = randomUUID();
   #nextId = 1;
-  readonly #onMessage = (message: unknown) => {
-    if (!isPrimacyMessage(message)) return;
-    const m = message as ManagerMessage;
+
+  constructor() {
+    if (openLocks.size === 0) process.on('message', route);
+    openLocks.add(this);
+  }
+
+  /** A message from the manager: ours if it answers one of our requests, or news about a lock name. */
+  receive(m: ManagerMessage): void {
     if (m.primacy === 'lock-reply') {
-      this.#pending.get(m.id)?.(m);
+      const settle = this.#pending.get(m.id);
       this.#pending.delete(m.id);
+      settle?.(m);
     } else if (m.primacy === 'lock-free') {
       this.#wake(m.name);
     } else if (m.primacy === 'lock-lost') {
       this.#lost.add(`${m.name}:${m.token}`);
       this.#wake(m.name); // the elector reads isIntact on a hint: the holder steps down now
     }
-  };
-
-  constructor() {
-    process.on('message', this.#onMessage);
   }
 
   async acquire(name: string, holder: HolderIdentity, ttl: number): Promise<Lease | null> {
@@ -83,7 +101,8 @@ class ManagerLock implements LockAdapter {
   }
 
   async close(): Promise<void> {
-    process.off('message', this.#onMessage);
+    openLocks.delete(this);
+    if (openLocks.size === 0) process.off('message', route);
   }
 
   #wake(name: string): void {
@@ -91,8 +110,8 @@ class ManagerLock implements LockAdapter {
   }
 
   #ask(op: LockOp, fields: Omit<Extract<WorkerMessage, { primacy: 'lock' }>, 'primacy' | 'id' | 'op'>) {
-    const id = this.#nextId++;
-    return new Promise<Extract<ManagerMessage, { primacy: 'lock-reply' }>>((resolve, reject) => {
+    const id = `${this.#instance}:${this.#nextId++}`;
+    return new Promise<LockReply>((resolve, reject) => {
       if (!process.connected || !process.send) {
         reject(new PrimacyBackendError('manager', op, 'the IPC channel to the manager is closed'));
         return;
@@ -111,9 +130,9 @@ class ManagerLock implements LockAdapter {
 
 /** What a lease from the manager carries: which of our acquires the manager granted it to. */
 interface GrantData {
-  readonly grantId: number;
+  readonly grantId: string;
 }
 
-function grantIdOf(lease: Lease): number {
-  return (lease.data as GrantData | undefined)?.grantId ?? -1;
+function grantIdOf(lease: Lease): string {
+  return (lease.data as GrantData | undefined)?.grantId ?? '';
 }

@@ -18,7 +18,7 @@ export interface Grant {
   /** The backend lease, held by the manager on the worker's behalf. */
   lease: Lease;
   /** The id of the worker's request that this grant last answered (see GrantReply.grantId). */
-  grantId: number;
+  grantId: string;
   /** Monotonic ms (the manager's clock) past which the holder has not renewed in time: another worker may have it. */
   deadline: number;
 }
@@ -36,7 +36,7 @@ export interface ArbiterHooks {
 /** What a worker's renew or release names: the grant's token, and which acquire answered it. */
 export interface GrantRef {
   readonly token: number;
-  readonly grantId: number;
+  readonly grantId: string;
 }
 
 export class Arbiter {
@@ -52,7 +52,7 @@ export class Arbiter {
   ) {}
 
   /** Grants `name` to the worker if the backend grants it; null if another holder has it. */
-  acquire(name: string, workerId: string, holder: HolderIdentity, ttl: number, grantId: number): Promise<GrantReply | null> {
+  acquire(name: string, workerId: string, holder: HolderIdentity, ttl: number, grantId: string): Promise<GrantReply | null> {
     this.#watch(name);
     return this.#serialized(name, async () => {
       const current = this.#grants.get(name);
@@ -195,7 +195,7 @@ export class Arbiter {
   }
 }
 
-function grantReply(lease: Lease, grantId: number): GrantReply {
+function grantReply(lease: Lease, grantId: string): GrantReply {
   return { grantId, token: lease.token, acquiredAt: lease.acquiredAt, renewedAt: lease.renewedAt };
 }
 

@@ -9,14 +9,19 @@ export type WorkerMessage =
   | { primacy: 'control'; id: number; command: string; args: string[] }
   | {
       primacy: 'lock';
-      id: number;
+      /**
+       * Unique in the worker process, across every lock in it (`<lock instance uuid>:<n>`): a
+       * worker may run several elections, each with its own lock, and a reply must reach the
+       * request it answers and no other.
+       */
+      id: string;
       op: LockOp;
       name: string;
       holder?: HolderIdentity;
       ttl?: number;
       token?: number;
       /** renew, release: the `grantId` of the grant they are about. */
-      grantId?: number;
+      grantId?: string;
     };
 
 export interface GrantReply {
@@ -25,7 +30,7 @@ export interface GrantReply {
    * it, so a release of a lease the worker gave up waiting for never frees a grant it was given
    * again since with the same token.
    */
-  grantId: number;
+  grantId: string;
   token: number;
   acquiredAt: number;
   renewedAt: number;
@@ -33,7 +38,7 @@ export interface GrantReply {
 
 export type ManagerMessage =
   /** `error`: the backend failed (the worker reports it and retries, as with any backend error). */
-  | { primacy: 'lock-reply'; id: number; grant?: GrantReply | null; record?: LockRecord | null; error?: string }
+  | { primacy: 'lock-reply'; id: string; grant?: GrantReply | null; record?: LockRecord | null; error?: string }
   | { primacy: 'lock-free'; name: string }
   /** The backend no longer vouches for the lease with this token (its connection closed): stop acting as primary now. */
   | { primacy: 'lock-lost'; name: string; token: number }

@@ -16,7 +16,7 @@ export interface Requester {
 export function answerLockRequest(arbiter: Arbiter, from: Requester, m: LockRequest): void {
   const ttl = m.ttl ?? 0;
   const token = m.token ?? -1;
-  const grant = { token, grantId: m.grantId ?? -1 };
+  const grant = { token, grantId: m.grantId ?? '' };
   const answer = async (): Promise<LockReply> => {
     if (m.op === 'acquire' && m.holder) return { grant: await arbiter.acquire(m.name, from.id, m.holder, ttl, m.id) };
     if (m.op === 'renew') return { grant: await arbiter.renew(m.name, from.id, grant, ttl) };
