@@ -15,14 +15,17 @@ if (process.env.PRIMACY_MANAGED === '1' && process.send) {
   };
   setInterval(heartbeat, interval).unref();
   // The IPC channel closes when the manager dies (even by SIGKILL): do not outlive it. It may
-  // already have closed while this process was still loading, before anyone listened.
-  process.on('disconnect', () => process.exit(1));
+  // already have closed while this process was still loading, before anyone listened. Closed after
+  // the manager's word that it retires us (a reload, a scale-down), it is a clean exit.
+  let retiring = false;
+  process.on('disconnect', () => process.exit(retiring ? 0 : 1));
   if (!process.connected) process.exit(1);
   // The first heartbeat at once: it tells the manager this process is up and supervised.
   heartbeat();
   installDrain();
   process.on('message', (message: unknown) => {
     if (!isPrimacyMessage(message) || message.primacy !== 'drain') return;
+    retiring = true;
     startDraining();
     // Being retired: the elections step down now, their whilePrimary work signalled and awaited,
     // and release while the channel to the manager is still open (it waits for that).

@@ -91,6 +91,8 @@ export class Incarnation {
   rss: number | null = null;
   /** Asked to stop (replaced, scaled down, shutting down): never eligible to be primary again. */
   draining = false;
+  /** To be replaced by the reload under way: not granted a lock meanwhile, so the lease moves once, to a new process. */
+  outgoing = false;
   /** Cancels the start-up ack timeout (counted in the manager's running time). */
   cancelAckTimeout: () => void = () => {};
   readonly acked: Promise<boolean>;

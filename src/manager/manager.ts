@@ -61,7 +61,7 @@ export class WorkerManager extends EventEmitter {
       },
       eligible: (workerId) => {
         const incarnation = this.#incarnation(workerId);
-        return incarnation?.state === 'ACKED' && !incarnation.draining && this.#stopping === null;
+        return incarnation?.state === 'ACKED' && !incarnation.draining && !incarnation.outgoing && this.#stopping === null;
       },
       context: { warn: (message) => this.#warn(message) },
     });
@@ -145,7 +145,15 @@ export class WorkerManager extends EventEmitter {
 
   /** Rolling restart of every slot, one at a time; stops at the first slot that fails to restart. */
   async reload(): Promise<void> {
-    for (const slot of this.#all()) if (!slot.retiring && (!slot.custom || slot.custom.transient)) await this.restart(slot.name);
+    const rolling = this.#all().filter((slot) => !slot.retiring && (!slot.custom || slot.custom.transient));
+    const outgoing = rolling.flatMap((slot) => (slot.current ? [slot.current] : []));
+    for (const incarnation of outgoing) incarnation.outgoing = true;
+    try {
+      for (const slot of rolling) await this.restart(slot.name);
+    } finally {
+      // A reload that stopped at a failed restart leaves the old processes serving: eligible again.
+      for (const incarnation of outgoing) incarnation.outgoing = false;
+    }
   }
 
   /** Grows or shrinks to `count` slots; a scale-down removes the highest slots first. */

@@ -55,6 +55,7 @@ describe('zero-downtime restarts and scaling', () => {
   it('hands the primary over gracefully in a reload: its work winds down and it releases before the next one is elected', async () => {
     const manager = await startManager({ WORKERS: '2', WORK_STOP_MS: '400' });
     const first = await manager.waitFor((e) => e.ev === 'elected', 10_000);
+    const oldPids = new Set(manager.events.filter((e) => e.ev === 'acked').map((e) => e.workerPid));
     const done = await command(manager, 'reload');
     expect(done.error).toBeUndefined();
     const firstAfter = (ev: string, pid?: number) =>
@@ -67,6 +68,11 @@ describe('zero-downtime restarts and scaling', () => {
     expect(stopped).toBeDefined();
     expect((stopped as ChildEvent).t).toBeLessThan(next.t);
     expect(next.token as number).toBeGreaterThan(first.token as number);
+    // Straight to a new process: an old one about to be retired too is not granted it meanwhile.
+    expect(oldPids.has(next.pid)).toBe(false);
+    expect(manager.events.filter((e) => e.ev === 'elected' && e.t > first.t)).toEqual([next]);
+    // A retired worker exits cleanly.
+    expect(manager.events.filter((e) => e.ev === 'exit').map((e) => (e.how as { code: number }).code)).toEqual([0, 0]);
   });
 
   it('reloads every worker under continuous requests without a single failed request', async () => {
