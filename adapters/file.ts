@@ -1,16 +1,22 @@
-import { accessSync, constants, statSync } from 'node:fs';
 import { lutimes } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { mkdirpSync } from '../src/_internal/mkdirp.js';
-import { ensurePrivateDir, privateRoot } from '../src/_internal/private-dir.js';
+import { join } from 'node:path';
+import { ensurePrivateDir, privateDirRefusal, privateRoot } from '../src/_internal/private-dir.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
 import { PrimacyConfigError } from '../src/errors.js';
 import { fileBackendError } from './file/backend-error.js';
-import { BeaconServer, beaconAddress } from './file/beacon.js';
-import { beaconKey } from './file/beacon-key.js';
+import { BeaconServer } from './file/beacon.js';
+import { checkedDir, dirRecheck } from './file/dir-option.js';
 import { Followers } from './file/followers.js';
 import { inspectLockDir } from './file/inspect.js';
-import { abandonedClaim, judgeHeld, observeInstalled, renewedSince, type Verdict } from './file/judge.js';
+import {
+  abandonedClaim,
+  judgeHeld,
+  observeInstalled,
+  renewedSince,
+  takeoverWarning,
+  unreadableWarning,
+  type Verdict,
+} from './file/judge.js';
 import { isStillOurs, leaseDir } from './file/lease.js';
 import { ensureLockDir, type LockDirPolicy } from './file/lock-dir.js';
 import { memoryOf, monotonicNow } from './file/memory.js';
@@ -25,7 +31,11 @@ export interface FileLockOptions {
    * Directory that holds the locks (each lock is a directory `primacy-<name>.lock` inside it).
    * The default is private to the user: `$XDG_RUNTIME_DIR/primacy`, else `<os.tmpdir()>/primacy-<uid>`,
    * created 0700 and refused (with an error naming its owner and mode) if anyone else owns it, can
-   * write it, or put a symlink in its place. Several users, or containers, elect together only in a
+   * write it, or put a symlink in its place (and `$XDG_RUNTIME_DIR` if it is not the user's own).
+   * A directory given here is used by its real path, created 0755 if missing, and refused if others
+   * could move the locks in it away: writable by every user without the sticky bit (/tmp has it),
+   * owned by another user (other than root; when `shared`, one that every user can write), or
+   * reached through another user's symbolic link. Several users, or containers, elect together only in a
    * directory given here, with `shared: true`. On a shared volume across hosts, failover after a crash
    * waits for expiry, timed on each candidate's own monotonic clock: the hosts' clocks need not agree.
    * @default privateRoot(): `$XDG_RUNTIME_DIR/primacy`, else `<os.tmpdir()>/primacy-<uid>`
@@ -74,10 +84,8 @@ class FileLock implements LockAdapter {
   readonly kind = 'file';
   readonly #dir: string;
   readonly #policy: LockDirPolicy;
-  /** Beacon address per lock directory, known once its key was read; a key exists only where we have checked the directory. */
-  readonly #addresses = new Map<string, string | null>();
   readonly #beacons = new Map<string, BeaconServer>();
-  readonly #followers = new Followers((dir) => this.#addresses.get(dir) ?? null);
+  readonly #followers = new Followers();
 
   constructor(options: FileLockOptions) {
     if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'file');
@@ -95,19 +103,12 @@ class FileLock implements LockAdapter {
       const root = privateRoot();
       ensurePrivateDir(root);
       this.#dir = root;
-      this.#policy = { shared, root };
+      this.#policy = { shared, explicit: false, recheck: () => privateDirRefusal(root) };
       return;
     }
-    try {
-      mkdirpSync(dir);
-      if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
-      accessSync(dir, constants.W_OK);
-    } catch (error) {
-      const { code, message } = error as NodeJS.ErrnoException;
-      throw new PrimacyConfigError('dir', dir, `a writable directory (${code ?? message})`, 'file');
-    }
-    this.#dir = resolve(dir);
-    this.#policy = { shared, root: null };
+    const real = checkedDir(dir, shared);
+    this.#dir = real;
+    this.#policy = { shared, explicit: true, recheck: () => dirRecheck(real, shared) };
   }
 
   path(name: string): string {
@@ -118,7 +119,7 @@ class FileLock implements LockAdapter {
     const dir = this.path(name);
     const want: Want = { name, holder, ttl, start: Date.now() }; // display only: expiry never reads it
     try {
-      await this.#ensureDir(dir);
+      await ensureLockDir(dir, this.#policy);
       // A state file may vanish between two of our looks (someone claimed it): look again.
       for (let pass = 0; pass < 3; pass++) {
         const lease = await this.#tryAcquire(dir, want, context);
@@ -144,9 +145,13 @@ class FileLock implements LockAdapter {
     const current = found ?? genesis;
     let verdict: Verdict | null = null;
     if (current.state === 'held') {
-      verdict = await judgeHeld(dir, current, want.holder, memory);
+      verdict = await judgeHeld(dir, current, want.holder, memory, want.ttl);
       if (verdict.kind === 'vanished') return 'again';
-      if (verdict.kind === 'live') return this.#follow(dir, verdict.holder);
+      if (verdict.kind === 'live') return this.#follow(dir, verdict.holder, current.token);
+      if (verdict.kind === 'unreadable') {
+        if (memory.once(`unreadable:${current.file}`)) context?.warn?.(unreadableWarning(dir, current.file, verdict.why, want.ttl));
+        return this.#follow(dir, null, current.token);
+      }
     } else memory.sawRelease(current.token);
     if (mustWaitAfterVanish(memory, dir, current.token, want.holder, at, context)) return this.#follow(dir, null);
     const claimed = await claim(dir, current.file, current.token);
@@ -154,12 +159,10 @@ class FileLock implements LockAdapter {
     if (verdict?.kind === 'stale' && (await renewedSince(join(dir, claimed), verdict.mtimeNs))) {
       // The holder renewed between our look and our claim: it is alive, give its file back.
       await renameIfPresent(join(dir, claimed), join(dir, current.file));
-      return this.#follow(dir, null);
+      return this.#follow(dir, null, current.token);
     }
-    if (verdict?.kind === 'corrupt')
-      context?.warn?.(`[primacy] [file] corrupt state file ${join(dir, current.file)}: treated as stale and reclaimed`);
-    else if (verdict?.kind === 'stale')
-      context?.warn?.(`[primacy] [file] lease ${current.token} in ${dir} expired without a release: reclaimed`);
+    const warning = takeoverWarning(dir, current.file, current.token, verdict);
+    if (warning !== null) context?.warn?.(warning);
     return this.#install(dir, claimed, current.token, want);
   }
 
@@ -194,7 +197,7 @@ class FileLock implements LockAdapter {
     if (outcome === 'lost') return this.#follow(dir, null);
     memory.sawHolder(token, ttl, holder, monotonicNow());
     await observeInstalled(dir, `${token}.held`, memory).catch(() => undefined);
-    this.#beacon(dir).open();
+    this.#beacon(dir, token).open();
     return { name, token, holder, acquiredAt: start, renewedAt: start, ttl, data: { dir } };
   }
 
@@ -210,7 +213,7 @@ class FileLock implements LockAdapter {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.#lost(dir);
       throw fileBackendError('renew', dir, error);
     }
-    this.#beacon(dir).open();
+    this.#beacon(dir, lease.token).open();
     return { ...lease, renewedAt: now.getTime(), ttl };
   }
 
@@ -248,8 +251,9 @@ class FileLock implements LockAdapter {
     this.#followers.close();
   }
 
-  #follow(dir: string, holder: HolderIdentity | null): null {
-    return this.#followers.follow(dir, holder);
+  /** Follows the holder of `dir`: `token` names its beacon (null: not known now, the last one seen is kept). */
+  #follow(dir: string, holder: HolderIdentity | null, token: number | null = null): null {
+    return this.#followers.follow(dir, holder, token);
   }
 
   #lost(dir: string): null {
@@ -257,23 +261,14 @@ class FileLock implements LockAdapter {
     return null;
   }
 
-  #beacon(dir: string): { open(): void } {
+  /** The beacon of our lease `token` in `dir` (a former lease's, if any, is closed: that lease is over). */
+  #beacon(dir: string, token: number): BeaconServer {
     const existing = this.#beacons.get(dir);
-    if (existing) return existing;
-    const address = this.#addresses.get(dir);
-    if (!address) return { open() {} }; // no key (a full disk): followers poll
-    const beacon = new BeaconServer(address);
+    if (existing?.token === token && !existing.closed) return existing;
+    existing?.close();
+    const beacon = new BeaconServer(dir, token, this.#policy.shared);
     this.#beacons.set(dir, beacon);
     return beacon;
-  }
-
-  /** Checks (and creates) the lock directory before every attempt, and reads its beacon key once per creation. */
-  async #ensureDir(dir: string): Promise<void> {
-    const created = await ensureLockDir(dir, this.#policy);
-    if (created || !this.#addresses.get(dir)) {
-      const key = await beaconKey(dir, this.#policy.shared);
-      this.#addresses.set(dir, key === null ? null : beaconAddress(dir, key));
-    }
   }
 }
 

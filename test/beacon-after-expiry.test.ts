@@ -1,13 +1,17 @@
 /**
- * A holder that loses its lease by expiry (paused past its TTL) must stop listening on its
- * same-host beacon once it runs again, so the next holder can bind it: otherwise the next crash is
- * noticed only at a follower's poll (once 150–900 ms instead of ~30 ms, or a full retry interval).
+ * A holder that loses its lease by expiry (paused past its TTL) must give up its same-host beacon
+ * once it runs again, without taking the next holder's with it: each lease's beacon is a socket
+ * file named after its token, and closing a listening socket unlinks its path. Otherwise the next
+ * crash is noticed only at a follower's poll (once 150–900 ms instead of ~30 ms, or a whole retry
+ * interval).
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { currentBeaconAddress } from '../adapters/file/beacon-key.js';
+import { beaconPath } from '../adapters/file/beacon-file.js';
 import { fileLockPath } from '../adapters/file/path.js';
 import { electedIn } from './helpers/election-group.js';
 import { Child, killAll, wallNow } from './helpers/processes.js';
@@ -15,6 +19,25 @@ import { listeningPids } from './helpers/socket-owners.js';
 
 const candidate = join(import.meta.dirname, 'fixtures/candidate.ts');
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` every 50 ms for up to `within` ms; its last answer. */
+async function eventually<T>(check: () => T, done: (value: T) => boolean, within: number): Promise<T> {
+  let value = check();
+  for (let waited = 0; waited < within && !done(value); waited += 50) {
+    await pause(50);
+    value = check();
+  }
+  return value;
+}
+
+const reachable = (path: string) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect({ path }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
 
 describe.runIf(process.platform === 'linux')('the file lock beacon after an expiry', () => {
   let dir: string;
@@ -28,30 +51,57 @@ describe.runIf(process.platform === 'linux')('the file lock beacon after an expi
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('is given up by the expired holder and bound by the next one', async () => {
+  it('is given up by the expired holder, and the next holder keeps its own', async () => {
+    const lockDir = fileLockPath('jobs', dir);
     const old = new Child(candidate, [dir, 'jobs', '1000', '8000']);
     children.push(old);
-    await old.waitFor((e) => e.ev === 'elected', 15_000);
-    const address = currentBeaconAddress(fileLockPath('jobs', dir)) as string; // its key exists once a candidate looked
+    const first = await old.waitFor((e) => e.ev === 'elected', 15_000);
+    const oldBeacon = beaconPath(lockDir, first.token as number) as string;
     const next = new Child(candidate, [dir, 'jobs', '1000', '200']);
     children.push(next);
     await next.waitFor((e) => e.ev === 'ready', 15_000);
-    const pids = [old.process.pid as number, next.process.pid as number];
-    expect(listeningPids(address, pids)).toEqual([old.process.pid]);
+    const pids = [old.pid, next.pid];
+    expect(
+      await eventually(
+        () => listeningPids(oldBeacon, pids),
+        (l) => l.length > 0,
+        2000,
+      ),
+    ).toEqual([old.pid]);
 
     const stoppedAt = wallNow();
     old.kill('SIGSTOP');
-    await electedIn([next], stoppedAt, 15_000); // by expiry: the paused holder stopped renewing
+    const taken = await electedIn([next], stoppedAt, 15_000); // by expiry: the paused holder stopped renewing
+    const nextBeacon = beaconPath(lockDir, taken.event.token as number) as string;
+    // Bound at once (its own name: nothing to wait for), and the paused holder's file removed.
+    expect(
+      await eventually(
+        () => listeningPids(nextBeacon, pids),
+        (l) => l.length > 0,
+        2000,
+      ),
+    ).toEqual([next.pid]);
+    expect(
+      await eventually(
+        () => existsSync(oldBeacon),
+        (exists) => !exists,
+        2000,
+      ),
+    ).toBe(false);
+
     const resumedAt = wallNow();
     old.kill('SIGCONT');
     await old.waitFor((e) => e.ev === 'revoked' && e.t > resumedAt, 10_000);
-
-    // The new holder binds at its next renew (every ttl/3) once the address is free.
-    let listeners = listeningPids(address, pids);
-    for (let waited = 0; waited < 5000 && listeners.join() !== String(next.process.pid); waited += 50) {
-      await pause(50);
-      listeners = listeningPids(address, pids);
-    }
-    expect(listeners).toEqual([next.process.pid]);
+    expect(
+      await eventually(
+        () => listeningPids(oldBeacon, [old.pid]),
+        (l) => l.length === 0,
+        5000,
+      ),
+    ).toEqual([]);
+    await pause(200); // the old holder's close, had it unlinked the next holder's file, is done by now
+    expect(existsSync(nextBeacon)).toBe(true);
+    expect(await reachable(nextBeacon)).toBe(true);
+    expect(listeningPids(nextBeacon, pids)).toEqual([next.pid]);
   });
 });

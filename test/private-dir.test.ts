@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,8 @@ describe('ensurePrivateDir', () => {
     const stats = lstatSync(path);
     expect(stats.isDirectory()).toBe(true);
     expect(stats.mode & 0o777).toBe(0o700);
+    // Regression: the parents it creates were 0777 under this umask, so anyone could move the private directory away.
+    expect([join(base, 'created'), join(base, 'created', 'deeper')].map((dir) => lstatSync(dir).mode & 0o7777)).toEqual([0o755, 0o755]);
     expect(() => ensurePrivateDir(path)).not.toThrow();
   });
 
@@ -67,6 +69,30 @@ describe('ensurePrivateDir', () => {
     mkdirSync(process.env.XDG_RUNTIME_DIR, { mode: 0o700 });
     ensurePrivateDir(privateRoot());
     expect(lstatSync(join(base, 'run-user', 'primacy')).mode & 0o777).toBe(0o700);
+  });
+
+  it("refuses an XDG_RUNTIME_DIR that is another user's (root after `su` without `-`), naming the variable, the path, its owner and the fix", () => {
+    // Regression: accepted; that user could move root's private directory away at will.
+    const runtime = join(base, 'run-nobody');
+    mkdirSync(runtime, { mode: 0o700 });
+    chownSync(runtime, 65534, 65534);
+    process.env.XDG_RUNTIME_DIR = runtime;
+    const error = refusal(privateRoot());
+    expect(error.message).toContain(
+      `XDG_RUNTIME_DIR (${runtime}) is owned by uid 65534 (nobody), mode 0700, not by this process (uid 0 (root))`,
+    );
+    expect(error.message).toMatch(/Unset XDG_RUNTIME_DIR, or switch users with `su -`/);
+    expect(readdirSync(runtime)).toEqual([]); // nothing created in it
+  });
+
+  it('refuses an XDG_RUNTIME_DIR of ours that other users can write', () => {
+    const runtime = join(base, 'run-open');
+    mkdirSync(runtime);
+    chmodSync(runtime, 0o777);
+    process.env.XDG_RUNTIME_DIR = runtime;
+    expect(refusal(privateRoot()).message).toContain(
+      `XDG_RUNTIME_DIR (${runtime}) is writable by other users (owned by uid 0 (root), mode 0777)`,
+    );
   });
 
   it('refuses a symbolic link, even to a directory of ours, naming the path and its target', () => {

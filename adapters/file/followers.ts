@@ -1,24 +1,24 @@
 /**
  * The follower side of wake-ups: one beacon connection per watched lock directory, shared by the
- * listeners of an adapter instance, re-pointed at the current holder whenever an acquire attempt
- * finds the lock held.
+ * listeners of an adapter instance, re-pointed at the current holder's beacon (named after its
+ * token) whenever an acquire attempt finds the lock held.
  */
 import type { HolderIdentity } from '../../src/adapter.js';
 import { isHolderDead } from '../../src/identity.js';
 import { BeaconWatch } from './beacon.js';
+import { beaconPath } from './beacon-file.js';
 import { scan } from './state.js';
 
 interface Entry {
   readonly watch: BeaconWatch;
   readonly listeners: Set<() => void>;
   holder: HolderIdentity | null;
+  /** The token of the lease whose beacon to watch, once an attempt found one held. */
+  token: number | null;
 }
 
 export class Followers {
   readonly #entries = new Map<string, Entry>();
-
-  /** `addressOf`: the beacon address of a lock directory, once known (its key is read when an acquire looks at it). */
-  constructor(private readonly addressOf: (dir: string) => string | null) {}
 
   /** Calls `onChange` when the holder of `dir` may be gone; returns the unsubscribe function. */
   watch(dir: string, onChange: () => void): () => void {
@@ -27,8 +27,9 @@ export class Followers {
       const created: Entry = {
         listeners: new Set(),
         holder: null,
+        token: null,
         watch: new BeaconWatch(
-          () => this.addressOf(dir),
+          () => (created.token === null ? null : beaconPath(dir, created.token)),
           () => this.#holderGone(dir),
         ),
       };
@@ -45,11 +46,12 @@ export class Followers {
     };
   }
 
-  /** An attempt found `dir` held (by `holder`, if known): keep a connection to its beacon. */
-  follow(dir: string, holder: HolderIdentity | null): null {
+  /** An attempt found `dir` held (at `token` by `holder`, when known): keep a connection to its beacon. */
+  follow(dir: string, holder: HolderIdentity | null, token: number | null): null {
     const entry = this.#entries.get(dir);
     if (entry) {
       if (holder) entry.holder = holder;
+      if (token !== null) entry.token = token;
       entry.watch.follow();
     }
     return null;
@@ -62,8 +64,8 @@ export class Followers {
 
   /**
    * The beacon closed: wait (briefly) until the lock is free or its holder's pid is dead, then wake.
-   * If neither happens, the close was not the holder's going: whoever listens on the address (a
-   * squatter on it, or a holder that gave up its beacon) closed it. No wake then, or a squatter
+   * If neither happens, the close was not the holder's going: whoever listens on its socket file (a
+   * squatter, or a holder that gave up its beacon, or one over its MAX_FOLLOWERS) closed it. No wake then, or a squatter
    * that closes every connection would make followers campaign in a busy loop; the next poll looks.
    */
   async #holderGone(dir: string): Promise<void> {

@@ -2,35 +2,83 @@
  * How a candidate judges what it finds in a lock directory: whether a holder is live, dead or
  * stale, and whether a claim was abandoned. Time is only ever our own monotonic clock (memory.ts).
  */
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { describeOwner, octal } from '../../src/_internal/private-dir.js';
 import type { HolderIdentity } from '../../src/adapter.js';
 import { isHolderDead } from '../../src/identity.js';
 import { type LockMemory, monotonicNow } from './memory.js';
-import { claimToken, readRecord, type StateFile, versionOf } from './state.js';
+import { claimToken, readRecord, readRecordOrWhy, type StateFile, versionOf } from './state.js';
 
 export type Verdict =
   | { kind: 'live'; holder: HolderIdentity }
   | { kind: 'vanished' }
-  | { kind: 'dead' | 'self' | 'corrupt' }
-  | { kind: 'stale'; mtimeNs: bigint };
+  | { kind: 'dead' | 'self' }
+  | { kind: 'corrupt'; why: string }
+  | { kind: 'unreadable'; why: string }
+  | { kind: 'stale'; mtimeNs: bigint; unreadable?: string };
 
 /**
  * Judges the held state file `current`. A holder on this host whose process died is taken over
  * at once; any other is stale once we have seen one version of its file, unchanged, for longer
- * than its TTL (a renew's utimes makes a new version).
+ * than its TTL (a renew's utimes makes a new version). A file that is not a record is taken over at
+ * once; one we may not read (no candidate writes such a file, but we cannot tell) is timed like a
+ * holder's, by our own `ttl`, as it might be renewed.
  */
-export async function judgeHeld(dir: string, current: StateFile, holder: HolderIdentity, memory: LockMemory): Promise<Verdict> {
+export async function judgeHeld(
+  dir: string,
+  current: StateFile,
+  holder: HolderIdentity,
+  memory: LockMemory,
+  ttl: number,
+): Promise<Verdict> {
   const path = join(dir, current.file);
-  const [record, version] = await Promise.all([readRecord(path).catch(() => null), versionOf(path)]);
+  const [record, version] = await Promise.all([readRecordOrWhy(path).catch(unreadableOrGone), versionOf(path)]);
   const at = monotonicNow();
   if (record === null || version === null) return { kind: 'vanished' };
-  if (record === 'corrupt') return { kind: 'corrupt' };
+  if ('corrupt' in record) return { kind: 'corrupt', why: record.corrupt };
+  const unchanged = memory.unchangedFor(`${current.file}:${version.key}`, at);
+  const expired = (lease: number) => unchanged > lease + timestampGranularity(version.mtimeNs);
+  if ('unreadable' in record) {
+    const why = `${record.unreadable}; ${await ownerAndMode(path)}`;
+    return expired(ttl) ? { kind: 'stale', mtimeNs: version.mtimeNs, unreadable: why } : { kind: 'unreadable', why };
+  }
   memory.sawHolder(current.token, record.ttl, record.holder, at);
   if (record.holder.id === holder.id) return { kind: 'self' };
   if (isHolderDead(record.holder) === true) return { kind: 'dead' };
-  const unchanged = memory.unchangedFor(`${current.file}:${version.key}`, at);
-  if (unchanged > record.ttl + timestampGranularity(version.mtimeNs)) return { kind: 'stale', mtimeNs: version.mtimeNs };
+  if (expired(record.ttl)) return { kind: 'stale', mtimeNs: version.mtimeNs };
   return { kind: 'live', holder: record.holder };
+}
+
+/** The warning to give when taking over `file` (in `dir`, at `token`) on `verdict`, if any. */
+export function takeoverWarning(dir: string, file: string, token: number, verdict: Verdict | null): string | null {
+  const path = join(dir, file);
+  if (verdict?.kind === 'corrupt') return `[primacy] [file] corrupt state file ${path} (${verdict.why}): treated as stale and reclaimed`;
+  if (verdict?.kind === 'stale' && verdict.unreadable)
+    return `[primacy] [file] unreadable state file ${path} (${verdict.unreadable}): unchanged for longer than the TTL, reclaimed`;
+  if (verdict?.kind === 'stale') return `[primacy] [file] lease ${token} in ${dir} expired without a release: reclaimed`;
+  return null;
+}
+
+/** The warning while an unreadable state file blocks the lock: what is wrong, and when it is taken over. */
+export function unreadableWarning(dir: string, file: string, why: string, ttl: number): string {
+  return (
+    `[primacy] [file] cannot read the state file ${join(dir, file)} (${why}): every candidate writes its state files 0644, ` +
+    `so another user or program put it there; it is reclaimed once it has stayed unchanged for the TTL (${ttl} ms). ` +
+    'Remove it, or make the lock directory writable by the candidates only'
+  );
+}
+
+/** A state file that cannot be read: null if it is gone (a claim took it), what the file system said if we may not read it. */
+function unreadableOrGone(error: NodeJS.ErrnoException): null | { unreadable: string } {
+  if (error.code === 'ENOENT') return null;
+  if (error.code === 'EACCES' || error.code === 'EPERM') return { unreadable: `${error.code}: permission denied` };
+  throw error; // EMFILE, EIO...: ours or the disk's, not the file's; reported and retried
+}
+
+async function ownerAndMode(path: string): Promise<string> {
+  const stats = await lstat(path).catch(() => null);
+  return stats ? `owned by ${describeOwner(stats.uid)}, mode ${octal(stats.mode)}` : 'gone since';
 }
 
 /**

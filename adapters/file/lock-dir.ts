@@ -7,16 +7,19 @@
  */
 import { constants, type Stats } from 'node:fs';
 import { access, lstat, mkdir, open } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { mkdirp } from '../../src/_internal/mkdirp.js';
-import { describeGroup, describeOwner, octal, privateDirProblem, privateDirRefusal } from '../../src/_internal/private-dir.js';
+import { describeGroup, describeOwner, octal, privateDirProblem } from '../../src/_internal/private-dir.js';
 import { PrimacyBackendError } from '../../src/errors.js';
 
 export interface LockDirPolicy {
   /** Lock directories shared with other users on purpose (FileLockOptions.shared). */
   readonly shared: boolean;
-  /** The private root holding the lock directories when `dir` was not given: re-verified before a lock directory is (re)created in it. */
-  readonly root: string | null;
+  /** The directory holding the lock directories was given as `dir` (else it is the private default). */
+  readonly explicit: boolean;
+  /**
+   * Checks (creating it if missing) the directory holding the lock directories, again before a lock
+   * directory is (re)created in it: what is wrong with it, as a sentence with the fix, or null.
+   */
+  readonly recheck: () => string | null;
 }
 
 /** Private: only we may enter it. Shared: group read/write, setgid so that files inside keep the directory's group. */
@@ -28,10 +31,12 @@ export async function ensureLockDir(dir: string, policy: LockDirPolicy): Promise
   let stats = await lstat(dir).catch(missingAsNull);
   let created = false;
   if (stats === null) {
-    // A temp cleaner may have removed the private root meanwhile, or another user planted one since.
-    const refusal = policy.root === null ? null : privateDirRefusal(policy.root);
-    if (refusal !== null) throw new PrimacyBackendError('file', 'acquire', `refusing the private directory: ${refusal}`);
-    if (policy.root === null) await mkdirp(dirname(dir));
+    // A temp cleaner may have removed the parent meanwhile, or another user planted one since.
+    const refusal = policy.recheck();
+    if (refusal !== null) {
+      const what = policy.explicit ? 'the directory given as `dir`' : 'the private directory';
+      throw new PrimacyBackendError('file', 'acquire', `refusing ${what}: ${refusal}`);
+    }
     created = await create(dir, policy.shared ? SHARED_MODE : PRIVATE_MODE);
     stats = await lstat(dir);
   }
@@ -80,7 +85,7 @@ function fix(policy: LockDirPolicy): string {
   return (
     'Whoever can write a lock directory can block or forge the lock, and another local user may have planted this one: ' +
     'remove it and let primacy recreate it (or fix its owner and mode), ' +
-    (policy.root === null ? 'set `dir` to a directory of yours, ' : '') +
+    (policy.explicit ? 'set `dir` to a directory of yours, ' : '') +
     'or pass `shared: true` (with `dir`) if several users share these locks on purpose'
   );
 }

@@ -29,7 +29,15 @@ export class LockMemory {
   vanishedAt: number | null = null;
   vanishWarned = false;
   #version: { key: string; since: number } | null = null;
+  #warned = new Set<string>();
   #claims = new Map<string, number>();
+
+  /** True the first time `key` is asked about: for warnings worth giving once, not at every attempt. */
+  once(key: string): boolean {
+    if (this.#warned.has(key)) return false;
+    this.#warned.add(key);
+    return true;
+  }
 
   raise(token: number): void {
     if (token > this.floor) this.floor = token;

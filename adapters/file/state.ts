@@ -51,7 +51,6 @@ const STATE_FILE = /^(\d{1,16})\.(held|free)$/;
 // `.claim-<T>-<uuid>`; claims made before the token was in the name are `.claim-<uuid>`.
 const CLAIM_FILE = /^\.claim-(\d{1,16})-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const GENESIS = '0.free';
-const NOT_A_FILE = new Set(['EISDIR', 'ELOOP', 'EINVAL']);
 
 /** The token of the state a claim file was claimed from, or null for an old-style name. */
 export function claimToken(file: string): number | null {
@@ -74,14 +73,31 @@ export async function scan(dir: string): Promise<Scan> {
   return { current: states[0] ?? null, leftovers: states.slice(1), claims };
 }
 
-/** The record in `file`, or `'corrupt'` if it is not one of ours (garbled, truncated, foreign, not a regular file). */
+/** Why a state file is not one of our records. */
+export interface Corrupt {
+  readonly corrupt: string;
+}
+
+/** The record in `file`, or `'corrupt'` if it is not one of ours (garbled, truncated, foreign, oversized, not a regular file). */
 export async function readRecord(path: string): Promise<StoredRecord | 'corrupt'> {
+  const record = await readRecordOrWhy(path);
+  return 'corrupt' in record ? 'corrupt' : record;
+}
+
+/**
+ * The record in `file`, or what is wrong with it. Throws what the file system says otherwise:
+ * ENOENT (gone), EACCES (unreadable: not a file any candidate wrote, yet one we cannot judge).
+ */
+export async function readRecordOrWhy(path: string): Promise<StoredRecord | Corrupt> {
   let text: string;
   try {
     text = await readNoFollow(path);
   } catch (error) {
     // A directory, FIFO or symlink planted under a state file's name is never followed or read.
-    if (NOT_A_FILE.has((error as NodeJS.ErrnoException).code ?? '')) return 'corrupt';
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === 'ELOOP') return { corrupt: 'a symbolic link, never followed' };
+    if (code === 'EISDIR' || code === 'EINVAL') return { corrupt: 'not a regular file' };
+    if (code === 'EFBIG') return { corrupt: message.slice(path.length + 1) };
     throw error;
   }
   try {
@@ -92,9 +108,9 @@ export async function readRecord(path: string): Promise<StoredRecord | 'corrupt'
       typeof record.holder?.id === 'string' &&
       Number.isInteger(record.holder.pid) &&
       Number.isFinite(record.ttl);
-    return ok ? record : 'corrupt';
+    return ok ? record : { corrupt: 'JSON, but not a state record' };
   } catch {
-    return 'corrupt';
+    return { corrupt: 'not JSON (garbled or foreign)' };
   }
 }
 

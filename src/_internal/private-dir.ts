@@ -9,6 +9,7 @@ import {
   readFileSync,
   readlinkSync,
   type Stats,
+  statSync,
 } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -30,11 +31,11 @@ export function privateRoot(): string {
 }
 
 /**
- * Creates `path` mode 0700 if missing (its parents as needed, with the default mode: only the last
- * component is ours) and verifies it on every call: lstat (not stat) shows a real directory (no
- * symlink), owned by process.geteuid(), with no group/other write bits; the private root itself
- * with no group/other access at all. Throws PrimacyConfigError naming the path, its owner, its
- * mode and the fix.
+ * Creates `path` mode 0700 if missing (its parents as needed, 0755: only the last component is
+ * ours) and verifies it on every call: lstat (not stat) shows a real directory (no symlink), owned
+ * by process.geteuid(), with no group/other write bits; the private root itself with no group/other
+ * access at all, and, under XDG_RUNTIME_DIR, that directory this user's own. Throws
+ * PrimacyConfigError naming the path, its owner, its mode and the fix.
  */
 export function ensurePrivateDir(path: string): void {
   const refusal = privateDirRefusal(path);
@@ -46,6 +47,9 @@ export function ensurePrivateDir(path: string): void {
 /** What `ensurePrivateDir` checks, as the sentence explaining a refusal (path, owner, mode, fix), or null if all is well. */
 export function privateDirRefusal(path: string): string | null {
   const absolute = resolve(path);
+  const isRoot = absolute === resolve(privateRoot());
+  const runtime = isRoot ? runtimeDirRefusal() : null;
+  if (runtime !== null) return runtime;
   let stats: Stats | null;
   try {
     stats = lstatOrNull(absolute);
@@ -57,11 +61,39 @@ export function privateDirRefusal(path: string): string | null {
     const { code, message } = error as NodeJS.ErrnoException;
     return `${absolute} cannot be created or inspected (${code ?? message}): fix its parent's permissions, or set \`dir\` (or XDG_RUNTIME_DIR) to a directory of yours`;
   }
-  const problem = privateDirProblem(absolute, stats, absolute === resolve(privateRoot()));
+  const problem = privateDirProblem(absolute, stats, isRoot);
   if (problem === null) return null;
   return (
     `${absolute} ${problem}. Another local user may have planted it: remove it (or fix its owner and mode), ` +
     'or set `dir` (or XDG_RUNTIME_DIR) to a directory of yours'
+  );
+}
+
+/**
+ * What is wrong with XDG_RUNTIME_DIR as the home of the private root, or null (also when it is unset
+ * or missing: then the root is elsewhere, or its creation reports it). It must be this user's own,
+ * writable by no one else: root keeps a user's XDG_RUNTIME_DIR after `su` without `-`, and that
+ * user could then move root's private directory away or replace it at will.
+ */
+function runtimeDirRefusal(): string | null {
+  const runtime = process.env.XDG_RUNTIME_DIR;
+  const euid = process.geteuid?.();
+  if (!runtime || !isAbsolute(runtime) || euid === undefined) return null;
+  let stats: Stats;
+  try {
+    stats = statSync(runtime); // a link of the system's to it is fine: its target is what is judged
+  } catch {
+    return null;
+  }
+  const found = `${describeOwner(stats.uid)}, mode ${octal(stats.mode)}`;
+  let problem: string | null = null;
+  if (stats.uid !== euid) problem = `is owned by ${found}, not by this process (${describeOwner(euid)})`;
+  else if ((stats.mode & 0o022) !== 0) problem = `is writable by other users (owned by ${found})`;
+  if (problem === null) return null;
+  return (
+    `XDG_RUNTIME_DIR (${runtime}) ${problem}: it is not this user's runtime directory (as after \`su\` without \`-\`), ` +
+    'and whoever can write it can move the private directory away. Unset XDG_RUNTIME_DIR, or switch users with `su -` ' +
+    '(or `sudo -i`), which gives this user its own, or set `dir`'
   );
 }
 

@@ -6,19 +6,18 @@
  * victim's private directory), or the victim reports an error naming the path, the owner, the mode
  * and the fix.
  */
-import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { currentBeaconAddress } from '../../adapters/file/beacon-key.js';
+import { MAX_FOLLOWERS } from '../../adapters/file/beacon.js';
+import { beaconPath } from '../../adapters/file/beacon-file.js';
 import { fileLockPath } from '../../adapters/file/path.js';
 import { createHolderIdentity, procStartTicks } from '../../src/identity.js';
 import { countPrimaries, electedIn } from '../helpers/election-group.js';
-import { type Account, account, actAs, bundleForAnyUser, squat } from '../helpers/local-users.js';
+import { type Account, account, actAs, bundleForAnyUser, flood, limitDescriptors, listenersOf, squat } from '../helpers/local-users.js';
 import { Child, type ChildEvent, killAll, wallNow } from '../helpers/processes.js';
-import { listeningPids } from '../helpers/socket-owners.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const name = 'jobs';
@@ -75,6 +74,15 @@ function victimsOwnDir(): string {
   mkdirSync(dir, { mode: 0o700 });
   chownSync(dir, victim.uid, victim.gid);
   return dir;
+}
+
+/** A directory the victim's group shares (root:daemon 2770), as an administrator would make it. */
+function sharedDir(): string {
+  const shared = join(base, `shared-${round}`);
+  mkdirSync(shared);
+  chownSync(shared, 0, victim.gid);
+  chmodSync(shared, 0o2770);
+  return shared;
 }
 
 /** A state file naming pid 1, alive and owned by root: a forger's favourite holder. */
@@ -179,10 +187,7 @@ describe('a lock directory planted in the temp directory', () => {
 describe('a shared directory (shared: true)', () => {
   it('a member of its group planting a symlinked state file: not followed (the forged record it points at is never read)', async () => {
     // A group of two: the victim and the "attacker", both in the daemon group.
-    const shared = join(base, `shared-${round}`);
-    mkdirSync(shared);
-    chownSync(shared, 0, victim.gid);
-    chmodSync(shared, 0o2770);
+    const shared = sharedDir();
     const lockDir = fileLockPath(name, shared);
     const member = { ...attacker, gid: victim.gid };
     actAs(member, 'fs.mkdirSync(args[0]); fs.chmodSync(args[0], 0o2770)', lockDir);
@@ -202,62 +207,132 @@ describe('a shared directory (shared: true)', () => {
   });
 });
 
-describe('the beacon (an abstract Unix socket: no permissions)', () => {
-  /** The victim's lock directory made ahead, with a beacon key the test knows, as the victim's first candidate would. */
-  function victimLockDir(): string {
-    const lockDir = fileLockPath(name, privateRootOfVictim());
-    for (const [dir, mode] of [
-      [privateRootOfVictim(), 0o700],
-      [lockDir, 0o700],
-    ] as const) {
-      mkdirSync(dir, { mode });
-      chownSync(dir, victim.uid, victim.gid);
-    }
-    writeFileSync(join(lockDir, '.beacon-key'), `test-key-${round}`, { mode: 0o600 });
-    chownSync(join(lockDir, '.beacon-key'), victim.uid, victim.gid);
-    return lockDir;
+describe('the beacon (a socket file in the lock directory)', () => {
+  /** Runs a flood of `count` connections from `who` at every socket `holder` listens on, and watches the holder through it. */
+  async function floodHolder(who: Account, holder: Child, count: number, holdMs: number) {
+    limitDescriptors(victim, holder.pid, 256); // a flood of `count` accepted connections would exhaust these
+    const addresses = listenersOf(holder.pid);
+    expect(addresses).not.toEqual([]);
+    const startedAt = wallNow();
+    const results = await Promise.all(addresses.map((address) => flood(who, address, count, holdMs)));
+    const lost = holder.events.filter((e) => e.ev === 'revoked' && e.t > startedAt);
+    return { addresses, results, lost };
   }
 
-  it('is named after a key only the victim can read: a squatter on the name computed from the path alone catches nothing', async () => {
-    const lockDir = victimLockDir();
-    const guessable = `\0primacy:${createHash('sha256').update(lockDir).digest('hex').slice(0, 40)}`;
-    expect(currentBeaconAddress(lockDir)).not.toBe(guessable);
-    squatters.push(await squat(attacker, guessable, 'accept'));
-    const group = [start('default', { ttl: 15_000, retryInterval: 5000 }), start('default', { ttl: 15_000, retryInterval: 5000 })];
+  /** Kills the primary of `group` and returns how long the next one took to be elected (wall ms). */
+  async function failover(group: Child[], primary: Child): Promise<number> {
+    const killedAt = wallNow();
+    primary.kill('SIGKILL');
+    const rest = group.filter((child) => child !== primary);
+    const next = await electedIn(rest, killedAt);
+    return next.event.t - killedAt;
+  }
+
+  it("cannot be reached by another user (the private directory is 0700), so a flood of connections leaves the holder's descriptors and lease alone", async () => {
+    // Regression: the beacon was an abstract socket, whose name every user reads in /proc/net/unix;
+    // ~1100 connections from another user exhausted the holder's descriptors and it lost the lock.
+    const group = [start('default', { ttl: 2000, retryInterval: 5000 }), start('default', { ttl: 2000, retryInterval: 5000 })];
     const first = await electedIn(group, 0);
     await Promise.all(group.map((child) => child.waitFor((e) => e.ev === 'ready')));
-    expect(listeningPids(currentBeaconAddress(lockDir) as string, [first.child.pid])).toEqual([first.child.pid]);
-    const killedAt = wallNow();
-    first.child.kill('SIGKILL');
-    const next = await electedIn(
-      group.filter((child) => child !== first.child),
-      killedAt,
-    );
+    const { addresses, results, lost } = await floodHolder(attacker, first.child, 600, 4000);
+    expect(lost).toEqual([]);
+    expect(results).toEqual([{ connected: 0, open: 0, errors: { EACCES: 600 } }]);
+    expect(addresses).toEqual([beaconPath(fileLockPath(name, privateRootOfVictim()), first.event.token as number)]);
     // Woken by the beacon: a poll would come 4–6 s after the kill (retryInterval 5 s ± 20%).
-    expect(next.event.t - killedAt).toBeLessThan(3000);
+    expect(await failover(group, first.child)).toBeLessThan(3000);
+  });
+
+  it(`keeps at most ${MAX_FOLLOWERS} connections of a shared directory's group members: a member's flood cannot take the holder's descriptors`, async () => {
+    const shared = sharedDir();
+    const group = [
+      start(`shared:${shared}`, { ttl: 2000, retryInterval: 5000 }),
+      start(`shared:${shared}`, { ttl: 2000, retryInterval: 5000 }),
+    ];
+    const first = await electedIn(group, 0);
+    await Promise.all(group.map((child) => child.waitFor((e) => e.ev === 'ready')));
+    const member = { ...attacker, gid: victim.gid };
+    const { results, lost } = await floodHolder(member, first.child, 600, 4000);
+    expect(lost).toEqual([]);
+    expect(results.map(({ connected }) => connected)).toEqual([600]); // a member may connect: the cap is what holds
+    for (const { open } of results) expect(open).toBeLessThanOrEqual(MAX_FOLLOWERS);
+    // The follower connected before the flood: still woken by the beacon, not by a poll 4–6 s later.
+    expect(await failover(group, first.child)).toBeLessThan(3000);
   });
 
   it.each(['accept', 'close'] as const)(
-    'squatted under its real name by a squatter that %ss every connection: failover within the polling bound, never two primaries',
+    "replaced under the holder by a group member's socket that %ss every connection: failover within the polling bound, never two primaries",
     async (behaviour) => {
-      const lockDir = victimLockDir();
-      squatters.push(await squat(attacker, currentBeaconAddress(lockDir) as string, behaviour));
+      const shared = sharedDir();
       const ttl = 10_000;
       const retryInterval = 1000;
-      const group = [0, 1, 2].map(() => start('default', { ttl, retryInterval }));
-      const first = await electedIn(group, 0);
+      const holder = start(`shared:${shared}`, { ttl, retryInterval });
+      const { token } = await holder.waitFor((e) => e.ev === 'elected');
+      const beacon = beaconPath(fileLockPath(name, shared), token as number) as string;
+      for (let waited = 0; !listenersOf(holder.pid).includes(beacon) && waited < 5000; waited += 50) await pause(50);
+      squatters.push(await squat({ ...attacker, gid: victim.gid }, beacon, behaviour));
+      const followers = [0, 1].map(() => start(`shared:${shared}`, { ttl, retryInterval }));
+      const group = [holder, ...followers];
       await Promise.all(group.map((child) => child.waitFor((e) => e.ev === 'ready')));
-      const killedAt = wallNow();
-      first.child.kill('SIGKILL');
-      const rest = group.filter((child) => child !== first.child);
-      const next = await electedIn(rest, killedAt);
       // The next poll (1 s ± 20%) sees the holder's pid dead: far below the 10 s TTL a squatter
       // could at worst force if the beacon were the lock.
-      expect(next.event.t - killedAt).toBeLessThan(4000);
+      const killedAt = wallNow();
+      expect(await failover(group, holder)).toBeLessThan(4000);
       await pause(1500); // a second primary, if any, would have been elected by now
-      expect(await countPrimaries(rest)).toBe(1);
+      expect(await countPrimaries(followers)).toBe(1);
       const elections = (child: Child) => child.events.filter((e: ChildEvent) => e.ev === 'elected' && e.t > killedAt).length;
-      expect(rest.map(elections).sort()).toEqual([0, 1]);
+      expect(followers.map(elections).sort()).toEqual([0, 1]);
     },
   );
+});
+
+describe('a state file a group member made unreadable or huge (shared: true)', () => {
+  it('unreadable (mode 0000): reported, then reclaimed once unchanged for the TTL, not "vanished" for ever in silence', async () => {
+    // Regression: EACCES read as "the file vanished": retried, followed, nobody primary, no message.
+    const shared = sharedDir();
+    const lockDir = fileLockPath(name, shared);
+    actAs(
+      { ...attacker, gid: victim.gid },
+      "fs.mkdirSync(args[0]); fs.chmodSync(args[0], 0o2770); fs.writeFileSync(args[1], '{}'); fs.chmodSync(args[1], 0)",
+      lockDir,
+      join(lockDir, '5.held'),
+    );
+    const startedAt = wallNow();
+    const app = start(`shared:${shared}`, { ttl: 3000, retryInterval: 500 });
+    const warned = await app.waitFor((e) => e.ev === 'warn' && /cannot read the state file/.test(String(e.message)));
+    expect(warned.message).toContain(
+      `cannot read the state file ${join(lockDir, '5.held')} (EACCES: permission denied; owned by uid ${attacker.uid} (nobody), mode 0000)`,
+    );
+    const elected = await app.waitFor((e) => e.ev === 'elected', 15_000);
+    expect(elected.token).toBe(6);
+    expect(elected.t - startedAt).toBeGreaterThan(3000); // timed like a holder's: it might have been renewed
+    expect(app.events.some((e) => e.ev === 'warn' && /unreadable state file .*5\.held .*reclaimed/.test(String(e.message)))).toBe(true);
+  });
+});
+
+describe('the `dir` option', () => {
+  it.each([
+    ['0777', 0o777, /is writable by every user and has no sticky bit \(owned by uid \d+ \(nobody\), mode 0777\)/],
+    ['1777', 0o1777, /is owned by another user \(owned by uid \d+ \(nobody\), mode 01777\), who can move any entry of it/],
+  ])('made by another user (mode %s): refused at construction, with path, owner, mode and fix', async (_, mode, text) => {
+    // Regression: accepted; the other user moved each lock directory away as it was created, and
+    // leadership flapped at their will.
+    const dir = join(tmp, 'myapp-locks');
+    actAs(attacker, 'fs.mkdirSync(args[0]); fs.chmodSync(args[0], Number(args[1]))', dir, String(mode));
+    const app = start(`dir:${dir}`);
+    const thrown = await app.waitFor((e) => e.ev === 'thrown');
+    expect(thrown.message).toContain(`Expected \`dir\` to be a directory in which no other user can move the locks away: ${dir}`);
+    expect(thrown.message).toMatch(text);
+    expect(thrown.message).toMatch(/Use a directory of yours/);
+    expect((await app.exited).code).toBe(3);
+  });
+
+  it("reached through another user's symbolic link: refused, nothing written through it", async () => {
+    const target = victimsOwnDir();
+    const link = join(tmp, 'myapp-locks');
+    actAs(attacker, 'fs.symlinkSync(args[0], args[1])', target, link);
+    const app = start(`dir:${link}`);
+    const thrown = await app.waitFor((e) => e.ev === 'thrown');
+    expect(thrown.message).toContain(`${link} is a symbolic link (to ${target}) owned by uid ${attacker.uid} (nobody)`);
+    expect(readdirSync(target)).toEqual([]);
+  });
 });

@@ -1,11 +1,37 @@
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmodSync, chownSync, lchownSync, lstatSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, open, readdir, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_FOLLOWERS } from '../../adapters/file/beacon.js';
+import { beaconPath } from '../../adapters/file/beacon-file.js';
 import { fileLock, fileLockPath } from '../../adapters/file.js';
 import { PrimacyConfigError } from '../../src/errors.js';
 import { createHolderIdentity } from '../../src/identity.js';
 import { deadHolder, plantHeld } from '../helpers/dead-holder.js';
+
+/** Whether a connection to the Unix socket at `path` is accepted (and then closes it). */
+function connects(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ path });
+    socket.on('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+/** Polls `check` every 20 ms until it holds or `within` ms passed; its last answer. */
+async function waitUntil(check: () => boolean | Promise<boolean>, within: number): Promise<boolean> {
+  const until = performance.now() + within;
+  for (;;) {
+    if (await check()) return true;
+    if (performance.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 describe('file adapter', () => {
   let dir: string;
@@ -46,6 +72,20 @@ describe('file adapter', () => {
     expect(warnings.join('\n')).toMatch(/corrupt state file .*9\.held/);
   });
 
+  it('judges a state file larger than any record corrupt without reading it (a sparse 3 GB file), with a warning saying so', async () => {
+    // Regression: read whole (ERR_FS_FILE_TOO_LARGE past 2 GB, taken for "vanished": nobody
+    // primary, no message; below it, the whole file in memory).
+    const handle = await open(join(lockDir, '9.held'), 'w');
+    await handle.truncate(3 * 1024 ** 3);
+    await handle.close();
+    const warnings: string[] = [];
+    const lease = await fileLock({ dir }).acquire(name, createHolderIdentity(), 1000, { warn: (m) => warnings.push(m) });
+    expect(lease?.token).toBe(10);
+    expect(warnings.join('\n')).toContain(
+      `corrupt state file ${join(lockDir, '9.held')} (is 3221225472 bytes, more than the 65536 bytes a file of the lock can hold: not read)`,
+    );
+  });
+
   it('recovers a claim abandoned by a claimant that crashed mid-transition, skipping a token', async () => {
     await writeFile(
       join(lockDir, '.claim-crashed'),
@@ -73,7 +113,8 @@ describe('file adapter', () => {
       if (lease) await lock.release(lease);
     }
     expect(await readdir(lockDir)).toEqual(expect.arrayContaining(['5.free']));
-    expect((await readdir(lockDir)).filter((file) => file !== '.beacon-key')).toEqual(['5.free']);
+    // (A beacon socket file may be there a moment longer: the last holder's, unlinked as it closes.)
+    expect((await readdir(lockDir)).filter((file) => !file.startsWith('.beacon-'))).toEqual(['5.free']);
   });
 
   it('wakes a watching follower when the holder releases', async () => {
@@ -114,42 +155,47 @@ describe('file adapter', () => {
     }
   });
 
-  it("listens for followers once the previous holder's beacon address is freed", async () => {
-    // Regression: a holder that acquired while the dead holder's socket was still bound gave up
-    // listening until its next renew, so followers fell back to polling.
-    const { createServer, connect } = await import('node:net');
-    const { beaconKey, currentBeaconAddress } = await import('../../adapters/file/beacon-key.js');
-    await beaconKey(lockDir, false); // the name is known once the lock directory has its key
-    const address = currentBeaconAddress(lockDir) as string;
-    const squatter = createServer().listen({ path: address });
+  it("binds its beacon over a socket file left at its name, and removes earlier leases' beacon files", async () => {
+    // Only the holder of a token binds that token's name: whatever is there (a leftover, a squatter
+    // in a shared directory) is unlinked, and the beacon listens at once.
+    const squatted: number[] = [];
+    const squatter = createServer(() => squatted.push(1)).listen({ path: beaconPath(lockDir, 1) as string });
     await new Promise((r) => squatter.once('listening', r));
+    await writeFile(join(lockDir, '.beacon-key'), 'left by an earlier version');
     const lock = fileLock({ dir });
-    await lock.acquire(name, createHolderIdentity(), 5000);
-    await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => squatter.close(r)); // the old socket is freed
-    await new Promise((r) => setTimeout(r, 400)); // within the retry window
-    const reached = await new Promise<boolean>((resolve) => {
-      const socket = connect({ path: address });
-      socket.on('connect', () => resolve(true));
-      socket.on('error', () => resolve(false));
-    });
-    expect(reached).toBe(true);
-    await lock.close?.();
+    await writeFile(join(lockDir, '.beacon-0'), ''); // a former lease's
+    try {
+      const squatters = (await lstat(beaconPath(lockDir, 1) as string)).ino;
+      expect((await lock.acquire(name, createHolderIdentity(), 5000))?.token).toBe(1);
+      const replaced = () =>
+        lstat(beaconPath(lockDir, 1) as string).then(
+          (s) => s.ino !== squatters,
+          () => false,
+        );
+      expect(await waitUntil(replaced, 2000)).toBe(true);
+      expect(await connects(beaconPath(lockDir, 1) as string)).toBe(true);
+      expect(squatted).toEqual([]);
+      expect((await readdir(lockDir)).filter((file) => file.startsWith('.beacon'))).toEqual(['.beacon-1']);
+    } finally {
+      await lock.close?.();
+      squatter.close();
+    }
   });
 
-  it('wakes no follower when whoever listens on the beacon address closes its connection while the holder lives', async () => {
+  it('wakes no follower when whoever listens on the beacon socket closes its connection while the holder lives', async () => {
     // A squatter that closes every connection at once once made followers campaign in a loop.
-    const { createServer } = await import('node:net');
-    const { beaconKey, currentBeaconAddress } = await import('../../adapters/file/beacon-key.js');
-    await beaconKey(lockDir, false);
-    const squatter = createServer((socket) => socket.destroy()).listen({ path: currentBeaconAddress(lockDir) as string });
-    await new Promise((r) => squatter.once('listening', r));
     const holderLock = fileLock({ dir });
     const followerLock = fileLock({ dir });
     let wakes = 0;
     const unwatch = followerLock.watch?.(name, () => wakes++);
+    const path = beaconPath(lockDir, 1) as string;
+    const squatter = createServer((socket) => socket.destroy());
     try {
       expect(await holderLock.acquire(name, createHolderIdentity(), 5000)).not.toBeNull();
+      await waitUntil(() => connects(path), 2000);
+      await unlink(path); // replaced under the holder, as a member of a shared directory's group could
+      squatter.listen({ path });
+      await new Promise((r) => squatter.once('listening', r));
       for (let attempt = 0; attempt < 5; attempt++) {
         expect(await followerLock.acquire(name, createHolderIdentity(), 5000)).toBeNull(); // connects, and is closed on
         await new Promise((r) => setTimeout(r, 250));
@@ -160,6 +206,27 @@ describe('file adapter', () => {
       await holderLock.close?.();
       await followerLock.close?.();
       squatter.close();
+    }
+  });
+
+  it(`keeps at most ${MAX_FOLLOWERS} beacon connections open, closing the rest at once, and renews through a flood`, async () => {
+    const lock = fileLock({ dir });
+    const lease = await lock.acquire(name, createHolderIdentity(), 5000);
+    if (!lease) throw new Error('no lease');
+    const path = beaconPath(lockDir, lease.token) as string;
+    await waitUntil(() => connects(path), 2000);
+    const sockets = Array.from({ length: MAX_FOLLOWERS + 100 }, () => connect({ path }).on('error', () => undefined));
+    try {
+      let open = sockets.length;
+      await waitUntil(() => {
+        open = sockets.filter((socket) => !socket.destroyed && !socket.readableEnded).length;
+        return open <= MAX_FOLLOWERS;
+      }, 5000);
+      expect(open).toBeGreaterThan(MAX_FOLLOWERS - 5); // less only by connections the server has not yet seen close
+      expect(await lock.renew(lease, 5000)).not.toBeNull();
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await lock.close?.();
     }
   });
 
@@ -178,6 +245,62 @@ describe('file adapter', () => {
     expect(fileLockPath('reports', '/x')).toBe('/x/primacy-reports.lock');
     expect(fileLockPath('@acme/api', '/x')).toMatch(/^\/x\/primacy-_acme_api-[0-9a-f]{8}\.lock$/);
     expect(fileLockPath('../../etc', '/x')).toMatch(/^\/x\/primacy-\.\._\.\._etc-[0-9a-f]{8}\.lock$/);
+  });
+
+  it("refuses, through a link of another user's on the way to it, to force-release a lock; through root's, releases its real path", async () => {
+    const { forceReleaseLockDir } = await import('../../adapters/file/force-release.js');
+    await plantHeld(lockDir, 3, createHolderIdentity(), 60_000);
+    const foreign = join(dir, 'foreign-link');
+    await symlink(dir, foreign);
+    lchownSync(foreign, 65534, 65534);
+    await expect(forceReleaseLockDir(fileLockPath(name, foreign))).rejects.toThrow(
+      `${foreign} is a symbolic link (to ${dir}) owned by uid 65534 (nobody), who can point it anywhere; give the real path (${lockDir})`,
+    );
+    expect(await readdir(lockDir)).toEqual(['3.held']);
+    const ours = join(dir, 'our-link');
+    await symlink(dir, ours);
+    expect(await forceReleaseLockDir(fileLockPath(name, ours))).toMatchObject({ dir: lockDir, token: 3 });
+    expect(await readdir(lockDir)).toEqual(['3.free']);
+  });
+
+  it('creates a missing `dir` and its parents 0755 whatever the umask, and uses a directory by its real path', async () => {
+    // Regression: under a umask of 0 they were 0777 without the sticky bit: anyone could move the locks away.
+    const deep = join(dir, 'a', 'b', 'locks');
+    const umask = process.umask(0);
+    try {
+      fileLock({ dir: deep });
+    } finally {
+      process.umask(umask);
+    }
+    const modes = [join(dir, 'a'), join(dir, 'a', 'b'), deep].map((path) => lstatSync(path).mode & 0o7777);
+    expect(modes).toEqual([0o755, 0o755, 0o755]);
+    const link = join(dir, 'link-to-locks');
+    await symlink(deep, link);
+    expect(fileLock({ dir: link }).path(name)).toBe(fileLockPath(name, deep));
+  });
+
+  it('refuses a `dir` in which other users could move the locks away, naming path, owner, mode and the fix', async () => {
+    // Regression: only "writable" was checked; another user moved each lock directory away as it was made.
+    const open = join(dir, 'open');
+    await mkdir(open);
+    chmodSync(open, 0o777);
+    expect(() => fileLock({ dir: open })).toThrow(
+      `Expected \`dir\` to be a directory in which no other user can move the locks away: ${open} is writable by every user and has no sticky bit (owned by uid 0 (root), mode 0777). Use a directory of yours`,
+    );
+    chmodSync(open, 0o1777); // as /tmp: each entry stays its owner's
+    expect(() => fileLock({ dir: open })).not.toThrow();
+    const theirs = join(dir, 'theirs');
+    await mkdir(theirs);
+    chownSync(theirs, 65534, 0);
+    chmodSync(theirs, 0o2770);
+    expect(() => fileLock({ dir: theirs })).toThrow(
+      /is owned by another user \(owned by uid 65534 \(nobody\), mode 02770\), who can move any entry/,
+    );
+    expect(() => fileLock({ dir: theirs, shared: true })).not.toThrow(); // a group's directory, on purpose
+    chmodSync(theirs, 0o1777);
+    expect(() => fileLock({ dir: theirs, shared: true })).toThrow(
+      /is owned by another user, who can move any entry of it, and writable by every user/,
+    );
   });
 
   it('refuses an unusable lock directory at construction, naming the option and value', async () => {
