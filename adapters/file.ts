@@ -225,7 +225,7 @@ class FileLock implements LockAdapter {
     } catch (error) {
       throw fileBackendError('release', dir, error);
     } finally {
-      this.#beacons.get(dir)?.close();
+      await this.#beacons.get(dir)?.close();
     }
   }
 
@@ -246,7 +246,7 @@ class FileLock implements LockAdapter {
   }
 
   async close(): Promise<void> {
-    for (const beacon of this.#beacons.values()) beacon.close();
+    await Promise.all([...this.#beacons.values()].map((beacon) => beacon.close()));
     this.#beacons.clear();
     this.#followers.close();
   }
@@ -256,8 +256,8 @@ class FileLock implements LockAdapter {
     return this.#followers.follow(dir, holder, token);
   }
 
-  #lost(dir: string): null {
-    this.#beacons.get(dir)?.close();
+  async #lost(dir: string): Promise<null> {
+    await this.#beacons.get(dir)?.close();
     return null;
   }
 
@@ -265,7 +265,7 @@ class FileLock implements LockAdapter {
   #beacon(dir: string, token: number): BeaconServer {
     const existing = this.#beacons.get(dir);
     if (existing?.token === token && !existing.closed) return existing;
-    existing?.close();
+    void existing?.close();
     const beacon = new BeaconServer(dir, token, this.#policy.shared);
     this.#beacons.set(dir, beacon);
     return beacon;

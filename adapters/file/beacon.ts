@@ -25,7 +25,8 @@ export const MAX_FOLLOWERS = 128;
 /** The holder's side: listen while holding lease `token`, close every connection on release. */
 export class BeaconServer {
   #server: Server | null = null;
-  #opening = false;
+  /** The bind in progress, if any. */
+  #opening: Promise<void> | null = null;
   #closed = false;
   readonly #connections = new Set<Socket>();
   readonly #path: string | null;
@@ -46,18 +47,22 @@ export class BeaconServer {
   /** Starts listening if not already. Without a beacon (no room for the path, binding fails), followers poll. */
   open(): void {
     if (!beaconSupported || this.#path === null || this.#server || this.#opening || this.#closed) return;
-    this.#opening = true;
-    void this.#listen(this.#path).finally(() => {
-      this.#opening = false;
+    this.#opening = this.#listen(this.#path).finally(() => {
+      this.#opening = null;
     });
   }
 
-  close(): void {
+  /**
+   * Stops listening and closes every connection. Resolves once a bind in progress has settled too
+   * (it closes what it bound): from then on no socket file of ours is left in the lock directory.
+   */
+  close(): Promise<void> {
     this.#closed = true;
     this.#server?.close(); // unlinks the socket file (libuv): ours, named after our token
     this.#server = null;
     for (const socket of this.#connections) socket.destroy();
     this.#connections.clear();
+    return this.#opening ?? Promise.resolve();
   }
 
   async #listen(path: string): Promise<void> {
@@ -91,7 +96,9 @@ export class BeaconServer {
         server.on('error', () => undefined);
         if (this.#closed) server.close();
         else this.#server = server;
-        void setSocketMode(path, this.shared ? 0o660 : 0o600).finally(() => resolve('listening'));
+        void setSocketMode(path, this.shared ? 0o660 : 0o600)
+          .catch(() => false)
+          .then(() => resolve('listening'));
       });
       server.unref();
     });
@@ -140,7 +147,7 @@ export class BeaconWatch {
       // Closed after connecting, or reset before our side saw the connect (the holder released
       // in between): either way the holder is gone.
       if (connected || !nobodyListening) this.onHolderGone();
-      else if (attempt < 5) {
+      else if (attempt < 8) {
         // A new holder binds its beacon just after it acquires: give it a moment.
         this.#retry = retryLater(10 * 2 ** attempt, () => {
           this.#retry = undefined;

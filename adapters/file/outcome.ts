@@ -16,6 +16,8 @@ import { isStillOurs } from './lease.js';
 import { scan } from './state.js';
 
 const OUTCOME_FILE = 'outcome.json';
+/** A failed run's error message is kept to this many characters, so that every outcome file stays readable (files.ts caps reads). */
+const MAX_ERROR_CHARS = 16 * 1024;
 
 export function writeOutcomeFile(dir: string, lease: Lease, outcome: RunOutcome): Promise<boolean> {
   return write(dir, lease, outcome).catch((error) => Promise.reject(fileBackendError('writeOutcome', dir, error)));
@@ -30,7 +32,8 @@ async function write(dir: string, lease: Lease, outcome: RunOutcome): Promise<bo
   if (current?.token !== lease.token || current.state !== 'held' || !(await isStillOurs(lease))) return false;
   const tmp = join(dir, `.tmp-${randomUUID()}`);
   try {
-    await writeNewFile(tmp, JSON.stringify(outcome));
+    const error = outcome.error && outcome.error.length > MAX_ERROR_CHARS ? `${outcome.error.slice(0, MAX_ERROR_CHARS)}…` : outcome.error;
+    await writeNewFile(tmp, JSON.stringify({ ...outcome, error }));
     await rename(tmp, join(dir, OUTCOME_FILE));
     return true;
   } finally {

@@ -110,7 +110,8 @@ describe('the private directory (the default location)', () => {
   it('removed while the app runs (a temp cleaner) and planted again: the error is reported at each retry, nothing is written there', async () => {
     const app = start('default', { ttl: 1500, retryInterval: 200 });
     await app.waitFor((e) => e.ev === 'elected');
-    await rm(privateRootOfVictim(), { recursive: true, force: true });
+    // As a cleaner would, racing the app (its beacon socket may appear meanwhile: ENOTEMPTY, retried).
+    await rm(privateRootOfVictim(), { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     actAs(attacker, 'fs.mkdirSync(args[0]); fs.chmodSync(args[0], 0o777)', privateRootOfVictim());
     await app.waitFor((e) => e.ev === 'revoked');
     const from = app.events.length;
@@ -211,7 +212,11 @@ describe('the beacon (a socket file in the lock directory)', () => {
   /** Runs a flood of `count` connections from `who` at every socket `holder` listens on, and watches the holder through it. */
   async function floodHolder(who: Account, holder: Child, count: number, holdMs: number) {
     limitDescriptors(victim, holder.pid, 256); // a flood of `count` accepted connections would exhaust these
-    const addresses = listenersOf(holder.pid);
+    let addresses = listenersOf(holder.pid);
+    for (let waited = 0; addresses.length === 0 && waited < 5000; waited += 50) {
+      await pause(50); // the holder binds its beacon just after it acquires
+      addresses = listenersOf(holder.pid);
+    }
     expect(addresses).not.toEqual([]);
     const startedAt = wallNow();
     const results = await Promise.all(addresses.map((address) => flood(who, address, count, holdMs)));
