@@ -12,16 +12,19 @@ export function runningTimeout(ms: number, onTimeout: () => void, step = Math.ma
   let cancelled = false;
   let timer: NodeJS.Timeout | undefined;
   const look = () => {
-    timer = setTimeout(() => {
-      setImmediate(() => {
-        if (cancelled) return;
-        const now = performance.now();
-        spent += Math.min(now - last, 2 * step);
-        last = now;
-        if (spent >= ms) onTimeout();
-        else look();
-      });
-    }, Math.min(step, ms - spent));
+    timer = setTimeout(
+      () => {
+        setImmediate(() => {
+          if (cancelled) return;
+          const now = performance.now();
+          spent += Math.min(now - last, 2 * step);
+          last = now;
+          if (spent >= ms) onTimeout();
+          else look();
+        });
+      },
+      Math.min(step, ms - spent),
+    );
     timer.unref();
   };
   look();
