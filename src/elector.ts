@@ -256,7 +256,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.emit('revoked', { reason, lease });
     // Give it back (compare-and-delete: a no-op once it is someone else's). A lease that merely
     // lapsed may still be recorded as ours, and the adapter drops what it kept for it (the file
-    // lock's beacon, which the next holder must be able to bind).
+    // lock's beacon socket, which would otherwise keep followers waiting on a holder gone).
     this.#giveBack = this.#releaseQuietly(lease);
     if (this.#options.onLoss === 'exit') {
       this.#logger.error(`[primacy] exiting: leadership of "${this.name}" ${reason} and onLoss is 'exit'`);
