@@ -173,3 +173,14 @@ export async function firstFailure(incarnations: Incarnation[], ackTimeout: numb
     ? `${slot.name} (pid ${pid}) exited before acking (code ${exitCode}, signal ${signalCode})`
     : `${slot.name} (pid ${pid}) did not ack within ${ackTimeout} ms`;
 }
+
+/** The environment of a slot's process: how it knows it is managed, which slot it is, and its heartbeat interval. */
+export function workerEnv(slot: Slot, workers: number, heartbeatInterval: number): Record<string, string> {
+  return {
+    PRIMACY_MANAGED: '1',
+    PRIMACY_WORKER_NAME: slot.name,
+    PRIMACY_WORKER_INDEX: String(slot.index),
+    PRIMACY_WORKERS: String(workers),
+    PRIMACY_HEARTBEAT_INTERVAL: String(heartbeatInterval),
+  };
+}

@@ -6,24 +6,22 @@
  */
 import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
-import { fileLock } from '../../adapters/file.js';
 import { runningTimeout } from '../_internal/running-time.js';
-import type { LockAdapter } from '../adapter.js';
 import { PrimacyError } from '../errors.js';
-import { Arbiter } from './arbiter.js';
 import { workerExecArgv } from './bootstrap-url.js';
 import { customSlots, type ManageOptions } from './custom.js';
 import { startHealthChecks } from './health.js';
-import { createSlot, firstFailure, Incarnation, type Slot, slotInfo, type WorkerInfo, type WorkerState } from './incarnation.js';
+import { createSlot, firstFailure, Incarnation, type Slot, slotInfo, type WorkerInfo, type WorkerState, workerEnv } from './incarnation.js';
 import { controlCommands } from './inspector.js';
 import { ManagerNameClaim } from './name-claim.js';
 import { type ManagerOptions, type ResolvedManagerOptions, resolveManagerOptions, usableStateDir } from './options.js';
-import { clusterHandle, forkHandle, type ProcessHandle } from './process-handle.js';
+import { clusterHandle, forkHandle } from './process-handle.js';
 import { isPrimacyMessage, type ManagerMessage, type WorkerMessage } from './protocol.js';
-import { answerControlRequest, answerLockRequest } from './requests.js';
-import { RestartPolicy } from './restart-policy.js';
+import { answerControlRequest } from './requests.js';
+import { afterExit, RestartPolicy } from './restart-policy.js';
 import { retire, terminate } from './stop-process.js';
 import { HeartbeatWatchdog } from './watchdog.js';
+import { WorkerLocks } from './worker-locks.js';
 
 export type { WorkerInfo, WorkerState };
 
@@ -33,11 +31,7 @@ export class WorkerManager extends EventEmitter {
   readonly #slots: Slot[] = [];
   /** Custom managed processes (`manage()`). */
   readonly #processes: Slot[] = [];
-  readonly #arbiter: Arbiter;
-  /** The backend the arbiter holds leases in; closed at stop when the manager created it. */
-  readonly #lock: LockAdapter;
-  /** Lock names workers have campaigned for (to wake newly acked workers, and for status). */
-  readonly #lockNames = new Set<string>();
+  readonly #locks: WorkerLocks;
   /** Every process that has not exited yet, by incarnation id (an old one during a restart included). */
   readonly #running = new Map<string, Incarnation>();
   readonly #watchdog: HeartbeatWatchdog;
@@ -51,19 +45,13 @@ export class WorkerManager extends EventEmitter {
     this.#options = resolveManagerOptions(options);
     if (!cluster.isPrimary)
       throw new PrimacyError('ERR_PRIMACY_MANAGER', '[primacy] [manager] must run in the primary process, not in a worker');
-    // The same lock a plain process uses by default, so managed and unmanaged processes elect together.
-    this.#lock = this.#options.lock ?? fileLock();
-    this.#arbiter = new Arbiter(this.#lock, {
-      onFree: (name) => this.#broadcast({ primacy: 'lock-free', name }),
-      onLost: ({ name, workerId, lease }) => {
-        const holder = this.#incarnation(workerId);
-        if (holder) this.#send(holder.worker, { primacy: 'lock-lost', name, token: lease.token });
-      },
-      eligible: (workerId) => {
-        const incarnation = this.#incarnation(workerId);
-        return incarnation?.state === 'ACKED' && !incarnation.draining && !incarnation.outgoing && this.#stopping === null;
-      },
-      context: { warn: (message) => this.#warn(message) },
+    // By default the same lock a plain process uses, so managed and unmanaged processes elect together.
+    this.#locks = new WorkerLocks(this.#options.lock, {
+      find: (id) => this.#running.get(id),
+      send: (incarnation, message) => incarnation.worker.send(message),
+      broadcast: (message) => this.#broadcast(message),
+      stopping: () => this.#stopping !== null,
+      warn: (message) => this.#warn(message),
     });
     const { heartbeatInterval, heartbeatTimeout } = this.#options;
     this.#watchdog = new HeartbeatWatchdog(
@@ -180,9 +168,7 @@ export class WorkerManager extends EventEmitter {
       await Promise.all(
         this.#all().map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#options.killTimeout) : undefined)),
       );
-      // Workers release on SIGTERM; whatever is still held (a worker that was killed) is given back here.
-      await this.#arbiter.close().catch((error: Error) => this.#warn(`[primacy] [manager] releasing leases at stop: ${error.message}`));
-      if (!this.#options.lock) await this.#lock.close?.().catch(() => undefined);
+      await this.#locks.close();
       await this.#nameClaim?.release();
       this.emit('stopped');
     })();
@@ -198,13 +184,7 @@ export class WorkerManager extends EventEmitter {
 
   #spawn(slot: Slot): Incarnation {
     const { heartbeatInterval, ackTimeout, ackOn } = this.#options;
-    const env = {
-      PRIMACY_MANAGED: '1',
-      PRIMACY_WORKER_NAME: slot.name,
-      PRIMACY_WORKER_INDEX: String(slot.index),
-      PRIMACY_WORKERS: String(this.#slots.length),
-      PRIMACY_HEARTBEAT_INTERVAL: String(heartbeatInterval),
-    };
+    const env = workerEnv(slot, this.#slots.length, heartbeatInterval);
     const worker = slot.custom ? forkHandle(slot.custom.module, slot.custom.args, env, workerExecArgv()) : clusterHandle(cluster.fork(env));
     const incarnation = new Incarnation(slot, worker, `${slot.name}#${slot.starts}`);
     slot.starts++;
@@ -225,13 +205,12 @@ export class WorkerManager extends EventEmitter {
     if (!incarnation.markAcked()) return;
     incarnation.slot.startedAt = Date.now();
     this.emit('acked', this.#info(incarnation.slot));
-    // It may have campaigned before its ack and been refused: wake it for every free lock now.
-    for (const name of this.#lockNames) if (!this.#arbiter.holderOf(name)) this.#send(incarnation.worker, { primacy: 'lock-free', name });
+    this.#locks.acked(incarnation);
   }
 
   #retire(incarnation: Incarnation): Promise<void> {
     const { killTimeout, drainTime } = this.#options;
-    const steppedDown = () => this.#arbiter.relinquished(incarnation.id, killTimeout);
+    const steppedDown = () => this.#locks.relinquished(incarnation.id, killTimeout);
     return retire(incarnation, { killTimeout, drainTime, steppedDown });
   }
 
@@ -256,46 +235,34 @@ export class WorkerManager extends EventEmitter {
       this.#acked(incarnation);
       return;
     }
-    const from = { id: incarnation.id, send: (reply: ManagerMessage) => this.#send(incarnation.worker, reply) };
-    const stop = () => void this.stop();
-    if (m.primacy === 'control') answerControlRequest(controlCommands(this, stop), from, m);
-    else if (m.primacy === 'lock') {
-      if (m.op === 'acquire') this.#lockNames.add(m.name);
-      answerLockRequest(this.#arbiter, from, m);
+    if (m.primacy === 'lock') this.#locks.request(incarnation, m);
+    else if (m.primacy === 'control') {
+      const from = { id: incarnation.id, send: (reply: ManagerMessage) => incarnation.worker.send(reply) };
+      answerControlRequest(
+        controlCommands(this, () => void this.stop()),
+        from,
+        m,
+      );
     }
   }
 
   #onExit(incarnation: Incarnation, code: number | null, signal: string | null): void {
     incarnation.markExited();
     this.#running.delete(incarnation.id);
-    // The holder is gone for certain: what it held is given back now, and the others are woken.
-    this.#arbiter
-      .workerGone(incarnation.id)
-      .catch((error: Error) => this.#warn(`[primacy] [manager] releasing ${incarnation.id}'s lease: ${error.message}`));
+    this.#locks.exited(incarnation);
     const { slot } = incarnation;
     this.emit('exit', { ...this.#info(slot), pid: incarnation.pid }, { code, signal });
     // A replaced, aborted or retired process, or a shutdown: nothing to restart.
     if (slot.current !== incarnation || slot.retiring || slot.rolling || this.#stopping || this.#starting) return;
     slot.current = null;
-    if (slot.custom && !slot.custom.restartable) {
-      slot.state = code === 0 && signal === null ? 'COMPLETED' : 'TERMINATED';
-      if (!slot.custom.tracked) this.#processes.splice(this.#processes.indexOf(slot), 1);
-      return;
-    }
-    const uptime = slot.startedAt === null ? 0 : Date.now() - slot.startedAt;
-    const decision = slot.policy.decide({ clean: code === 0 && signal === null, uptime, now: performance.now() });
-    if (decision.action === 'complete') slot.state = 'COMPLETED';
-    else if (decision.action === 'fail') {
-      slot.state = 'FAILED';
-      this.emit('failed', this.#info(slot), decision.reason);
-    } else {
-      slot.state = 'RESTARTING';
+    const next = afterExit(slot, code === 0 && signal === null);
+    slot.state = next.state;
+    if (next.state === 'FAILED') this.emit('failed', this.#info(slot), next.reason);
+    else if (next.state === 'RESTARTING') {
       slot.restartedAt = Date.now();
-      this.emit('restarting', this.#info(slot), decision.delay);
-      slot.restartTimer = setTimeout(() => {
-        if (!this.#stopping && !slot.retiring) this.#spawn(slot);
-      }, decision.delay);
-    }
+      this.emit('restarting', this.#info(slot), next.delay);
+      slot.restartTimer = setTimeout(() => !this.#stopping && !slot.retiring && this.#spawn(slot), next.delay);
+    } else if (next.forget) this.#processes.splice(this.#processes.indexOf(slot), 1);
   }
 
   /** A worker whose event loop has been silent past the heartbeat timeout (hung or stopped). */
@@ -319,16 +286,8 @@ export class WorkerManager extends EventEmitter {
     void terminate(incarnation, 'SIGKILL', this.#options.killTimeout);
   }
 
-  #incarnation(id: string): Incarnation | undefined {
-    return this.#running.get(id);
-  }
-
-  #send(worker: ProcessHandle, message: ManagerMessage): void {
-    if (worker.isConnected()) worker.send(message);
-  }
-
   #broadcast(message: ManagerMessage): void {
-    for (const slot of this.#all()) if (slot.current) this.#send(slot.current.worker, message);
+    for (const slot of this.#all()) slot.current?.worker.send(message);
   }
 
   #all(): Slot[] {
@@ -336,6 +295,6 @@ export class WorkerManager extends EventEmitter {
   }
 
   #info(slot: Slot): WorkerInfo {
-    return slotInfo(slot, (id) => [...this.#lockNames].some((name) => this.#arbiter.holderOf(name)?.workerId === id));
+    return slotInfo(slot, (id) => this.#locks.holdsAny(id));
   }
 }

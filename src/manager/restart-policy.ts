@@ -16,6 +16,8 @@ export interface RestartSettings {
   readonly window: number;
 }
 
+import type { Slot } from './incarnation.js';
+
 export type RestartDecision = { action: 'restart'; delay: number } | { action: 'complete' } | { action: 'fail'; reason: string };
 
 export class RestartPolicy {
@@ -38,4 +40,19 @@ export class RestartPolicy {
     this.#consecutive++;
     return { action: 'restart', delay };
   }
+}
+
+/** What becomes of a slot whose process exited on its own (not replaced, retired or stopped). */
+export type AfterExit =
+  | { state: 'COMPLETED' | 'TERMINATED' /** an untracked custom process leaves the table */; forget: boolean }
+  | { state: 'FAILED'; reason: string }
+  | { state: 'RESTARTING'; delay: number };
+
+export function afterExit(slot: Slot, clean: boolean): AfterExit {
+  if (slot.custom && !slot.custom.restartable) return { state: clean ? 'COMPLETED' : 'TERMINATED', forget: !slot.custom.tracked };
+  const uptime = slot.startedAt === null ? 0 : Date.now() - slot.startedAt;
+  const decision = slot.policy.decide({ clean, uptime, now: performance.now() });
+  if (decision.action === 'complete') return { state: 'COMPLETED', forget: false };
+  if (decision.action === 'fail') return { state: 'FAILED', reason: decision.reason };
+  return { state: 'RESTARTING', delay: decision.delay };
 }
