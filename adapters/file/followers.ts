@@ -15,6 +15,12 @@ interface Entry {
   holder: HolderIdentity | null;
   /** The token of the lease whose beacon to watch, once an attempt found one held. */
   token: number | null;
+  /**
+   * A token whose beacon closed on us while its holder lived and held the lock (a squatter, or a
+   * holder over its connection cap): not followed again, its term is watched by polling. Reconnecting
+   * at every poll cost each such follower a rescan burst per attempt.
+   */
+  shunned: number | null;
 }
 
 export class Followers {
@@ -28,6 +34,7 @@ export class Followers {
         listeners: new Set(),
         holder: null,
         token: null,
+        shunned: null,
         watch: new BeaconWatch(
           () => (created.token === null ? null : beaconPath(dir, created.token)),
           () => this.#holderGone(dir),
@@ -52,7 +59,7 @@ export class Followers {
     if (entry) {
       if (holder) entry.holder = holder;
       if (token !== null) entry.token = token;
-      entry.watch.follow();
+      if (entry.token === null || entry.token !== entry.shunned) entry.watch.follow();
     }
     return null;
   }
@@ -79,7 +86,10 @@ export class Followers {
       stillHeld = isHolderDead(holder) === false && current?.state === 'held';
       if (stillHeld) await new Promise((r) => setTimeout(r, 2));
     }
-    if (stillHeld) return;
+    if (stillHeld) {
+      entry.shunned = entry.token;
+      return;
+    }
     for (const listener of entry.listeners) listener();
   }
 }

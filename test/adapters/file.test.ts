@@ -198,14 +198,20 @@ describe('file adapter', () => {
     }
   });
 
-  it('wakes no follower when whoever listens on the beacon socket closes its connection while the holder lives', async () => {
-    // A squatter that closes every connection at once once made followers campaign in a loop.
+  it('wakes no follower, and stops reconnecting, when whoever listens on the beacon socket closes its connection while the holder lives', async () => {
+    // A squatter that closes every connection at once once made followers campaign in a loop; a
+    // holder over its connection cap does the same, and its followers then paid a rescan burst at
+    // every poll by reconnecting.
     const holderLock = fileLock({ dir });
     const followerLock = fileLock({ dir });
     let wakes = 0;
+    let connections = 0;
     const unwatch = followerLock.watch?.(name, () => wakes++);
     const path = beaconPath(lockDir, 1) as string;
-    const squatter = createServer((socket) => socket.destroy());
+    const squatter = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
     try {
       expect(await holderLock.acquire(name, createHolderIdentity(), 5000)).not.toBeNull();
       await waitUntil(() => connects(path), 2000);
@@ -217,6 +223,7 @@ describe('file adapter', () => {
         await new Promise((r) => setTimeout(r, 250));
       }
       expect(wakes).toBe(0);
+      expect(connections).toBe(1);
     } finally {
       unwatch?.();
       await holderLock.close?.();
