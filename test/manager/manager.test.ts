@@ -177,7 +177,7 @@ describe('worker manager', () => {
     await third.waitFor((e) => e.ev === 'started', 20_000);
   });
 
-  it('keeps fencing tokens increasing across manager restarts (epochs persist)', async () => {
+  it('keeps fencing tokens increasing across manager restarts (the backend lock keeps them)', async () => {
     const first = startManager();
     await first.waitFor((e) => e.ev === 'started', 20_000);
     const before = await elected(first);
