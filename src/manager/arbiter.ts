@@ -97,15 +97,9 @@ export class Arbiter {
   }
 
   /** A worker's process is gone: whatever it held is given back at once, and the others are woken. */
-  workerGone(workerId: string): Promise<void> {
+  async workerGone(workerId: string): Promise<void> {
     const held = [...this.#grants.values()].filter((grant) => grant.workerId === workerId);
-    return Promise.all(
-      held.map((grant) =>
-        this.#serialized(grant.name, async () => {
-          if (this.#grants.get(grant.name) === grant) await this.#giveBack(grant);
-        }),
-      ),
-    ).then(() => undefined);
+    await Promise.all(held.map((grant) => this.#giveBackInTurn(grant)));
   }
 
   inspect(name: string): Promise<LockRecord | null> {
@@ -127,7 +121,7 @@ export class Arbiter {
 
   /** Gives back every lease still held (the manager is stopping) and stops watching the backend. */
   async close(): Promise<void> {
-    await Promise.all([...this.#grants.keys()].map((name) => this.#serialized(name, () => this.#giveBackNamed(name))));
+    await Promise.all([...this.#grants.values()].map((grant) => this.#giveBackInTurn(grant)));
     for (const unwatch of this.#unwatch.values()) unwatch();
     this.#unwatch.clear();
   }
@@ -154,9 +148,11 @@ export class Arbiter {
     }
   }
 
-  async #giveBackNamed(name: string): Promise<void> {
-    const grant = this.#grants.get(name);
-    if (grant) await this.#giveBack(grant);
+  /** Gives `grant` back after the operations queued on its name, unless one of them already ended it. */
+  #giveBackInTurn(grant: Grant): Promise<void> {
+    return this.#serialized(grant.name, async () => {
+      if (this.#grants.get(grant.name) === grant) await this.#giveBack(grant);
+    });
   }
 
   #intact(grant: Grant): boolean {
@@ -172,9 +168,7 @@ export class Arbiter {
         const grant = this.#grants.get(name);
         if (grant && !this.#intact(grant)) {
           this.hooks.onLost(grant);
-          void this.#serialized(name, async () => {
-            if (this.#grants.get(name) === grant) await this.#giveBack(grant);
-          }).catch(() => undefined);
+          void this.#giveBackInTurn(grant).catch(() => undefined);
         } else if (!grant) this.hooks.onFree(name);
       }),
     );
