@@ -13,8 +13,12 @@ export class PrimacyConfigError extends PrimacyError {
   override name = 'PrimacyConfigError';
   readonly option: string;
   readonly value: unknown;
-  constructor(option: string, value: unknown, expected: string, scope = 'options') {
-    super('ERR_PRIMACY_CONFIG', `[primacy] [${scope}] Expected \`${option}\` to be ${expected}, got ${describeValue(value)}`);
+  /** `message` replaces "Expected `option` to be …, got …" where that does not fit (an unknown option). */
+  constructor(option: string, value: unknown, expected: string, scope = 'options', message?: string) {
+    super(
+      'ERR_PRIMACY_CONFIG',
+      `[primacy] [${scope}] ${message ?? `Expected \`${option}\` to be ${expected}, got ${describeValue(value)}`}`,
+    );
     this.option = option;
     this.value = value;
   }

@@ -1,4 +1,5 @@
 import { bounded } from '../_internal/bounded.js';
+import { rejectUnknownKeys } from '../_internal/unknown-keys.js';
 import type { HolderIdentity } from '../adapter.js';
 import type { Election } from '../elector.js';
 import { PrimacyConfigError } from '../errors.js';
@@ -39,6 +40,7 @@ export interface HealthOptions {
  * (no backend call); a follower reads the holder from the backend, bounded by `timeout`. Never rejects.
  */
 export async function electionHealth(election: Election, options: HealthOptions = {}): Promise<ElectionHealth> {
+  rejectUnknownKeys(options, ['timeout'] satisfies Array<keyof HealthOptions>, { call: 'electionHealth()', scope: 'health' });
   const timeout = options.timeout ?? 1000;
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
     throw new PrimacyConfigError('timeout', timeout, 'a finite number of milliseconds > 0', 'health');
