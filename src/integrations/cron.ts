@@ -1,7 +1,8 @@
+import { optionKeys, rejectUnknownKeys } from '../_internal/unknown-keys.js';
 import type { Lease } from '../adapter.js';
 import { Election } from '../elector.js';
 import { PrimacyConfigError, PrimacyError } from '../errors.js';
-import { type CronEngine, prepareJob } from './cron-engines.js';
+import { type CronEngine, type EngineJob, prepareJob } from './cron-engines.js';
 
 export type { CronEngine } from './cron-engines.js';
 
@@ -19,14 +20,15 @@ export interface PrimaryRun {
 export interface PrimaryCronOptions {
   /** @default 'croner' */
   engine?: CronEngine;
-  /** IANA time zone of the pattern. @default the process's */
+  /** IANA time zone of the pattern (one the engine does not know is refused at the call). @default the process's */
   timezone?: string;
   /** A name for the job, shown in the engine's registry and in error reports. */
   name?: string;
   /** Skip a tick while the previous run is still going (croner `protect`, node-cron `noOverlap`). @default false */
   protect?: boolean;
   /**
-   * Receives errors thrown by a run.
+   * Receives errors thrown by a run, and the engine's if it fails to start the schedule for a term
+   * (that term then runs no schedule; the next one tries again).
    * @default the election's `error` event if it has a listener, else `console.error`
    */
   onError?: (error: unknown) => void;
@@ -40,6 +42,8 @@ export interface PrimaryCronJob {
   /** Runs started by this process so far, across terms. */
   readonly runs: number;
 }
+
+const CRON_KEYS = optionKeys<PrimaryCronOptions>({ engine: true, timezone: true, name: true, protect: true, onError: true });
 
 /**
  * Runs a cron job only on the primary: the schedule starts each time `election` is won and stops when
@@ -56,11 +60,25 @@ export function scheduleWhilePrimary(
   if (typeof pattern !== 'string' || pattern.trim() === '')
     throw new PrimacyConfigError('pattern', pattern, 'a cron pattern string', 'cron');
   if (typeof fn !== 'function') throw new PrimacyConfigError('fn', fn, 'a function', 'cron');
+  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'cron');
+  rejectUnknownKeys(options, CRON_KEYS, { call: 'scheduleWhilePrimary()', scope: 'cron' });
   const engine = options.engine ?? 'croner';
   if (engine !== 'croner' && engine !== 'node-cron') throw new PrimacyConfigError('engine', engine, "'croner' or 'node-cron'", 'cron');
-  const { timezone, name, protect } = options;
+  const { timezone, name, protect, onError } = options;
+  if (name !== undefined && (typeof name !== 'string' || name === ''))
+    throw new PrimacyConfigError('name', name, 'a non-empty string', 'cron');
+  if (protect !== undefined && typeof protect !== 'boolean') throw new PrimacyConfigError('protect', protect, 'a boolean', 'cron');
+  if (onError !== undefined && typeof onError !== 'function') throw new PrimacyConfigError('onError', onError, 'a function', 'cron');
   const startJob = prepareJob(engine, pattern, { timezone, name, protect });
-  const report = options.onError ?? ((error: unknown) => reportError(election, name ?? pattern, error));
+  const job = name ?? pattern;
+  const report = (error: unknown) => {
+    if (onError === undefined) return reportError(election, job, error);
+    try {
+      onError(error);
+    } catch (thrown) {
+      reportError(election, job, thrown); // onError's own failure must not go unseen either
+    }
+  };
   const halt = new AbortController();
   let scheduled = false;
   let runs = 0;
@@ -69,7 +87,15 @@ export function scheduleWhilePrimary(
     const signal = AbortSignal.any([termSignal, halt.signal]);
     if (signal.aborted) return;
     const inFlight = new Set<Promise<unknown>>();
-    const job = startJob((firedAt) => {
+    let engineJob: EngineJob;
+    try {
+      engineJob = startJob(onTick);
+    } catch (error) {
+      // Not the election's to log as failed work: the job's own errors go to onError.
+      report(error);
+      return;
+    }
+    function onTick(firedAt: Date): void {
       // A process resumed from a pause past its lease reads isPrimary false before the revoke runs.
       if (signal.aborted || !election.isPrimary) return;
       runs += 1;
@@ -78,10 +104,10 @@ export function scheduleWhilePrimary(
       });
       inFlight.add(run);
       void run.finally(() => inFlight.delete(run));
-    });
+    }
     scheduled = true;
     await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-    job.stop();
+    engineJob.stop();
     scheduled = false;
     await Promise.allSettled([...inFlight]);
   });
@@ -89,7 +115,7 @@ export function scheduleWhilePrimary(
   return {
     stop() {
       unregister();
-      halt.abort(new PrimacyError('ERR_PRIMACY_STOPPING', `[primacy] [cron] job "${name ?? pattern}" stopped`));
+      halt.abort(new PrimacyError('ERR_PRIMACY_STOPPING', `[primacy] [cron] job "${job}" stopped`));
     },
     get scheduled() {
       return scheduled;
