@@ -1,3 +1,4 @@
+import { optionKeys, rejectUnknownKeys } from '../src/_internal/unknown-keys.js';
 import type { HolderIdentity, LockAdapter, LockRecord } from '../src/adapter.js';
 import { PrimacyConfigError } from '../src/errors.js';
 
@@ -18,12 +19,16 @@ export interface EnvLockOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+const KEYS = optionKeys<EnvLockOptions>({ variable: true, instanceVariable: true, primaryValue: true, env: true });
+
 /**
  * A static decision from the environment: no lock, no failover. If the primary dies, nobody takes
  * over until it is restarted. An unset or invalid variable is a loud error, never "every instance
  * is primary".
  */
 export function envLock(options: EnvLockOptions = {}): LockAdapter {
+  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'env');
+  rejectUnknownKeys(options, KEYS, { call: 'envLock()', scope: 'env' });
   const env = options.env ?? process.env;
   const { primary, location } = decide(options, env);
   let released = false;

@@ -1,6 +1,7 @@
 import { lutimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateDir, privateDirRefusal, privateRoot } from '../src/_internal/private-dir.js';
+import { optionKeys, rejectUnknownKeys } from '../src/_internal/unknown-keys.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
 import { PrimacyConfigError } from '../src/errors.js';
 import { fileBackendError } from './file/backend-error.js';
@@ -89,6 +90,7 @@ class FileLock implements LockAdapter {
 
   constructor(options: FileLockOptions) {
     if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'file');
+    rejectUnknownKeys(options, optionKeys<FileLockOptions>({ dir: true, shared: true }), { call: 'fileLock()', scope: 'file' });
     const { dir, shared = false } = options;
     if (dir !== undefined && (typeof dir !== 'string' || dir === '')) throw new PrimacyConfigError('dir', dir, 'a directory path', 'file');
     if (typeof shared !== 'boolean') throw new PrimacyConfigError('shared', shared, 'a boolean', 'file');

@@ -6,6 +6,7 @@
  * `elect()` uses it by default when the process runs under the manager.
  */
 import { randomUUID } from 'node:crypto';
+import { rejectUnknownKeys } from '../src/_internal/unknown-keys.js';
 import type { HolderIdentity, Lease, LockAdapter, LockRecord } from '../src/adapter.js';
 import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
 import { isPrimacyMessage, type LockOp, type ManagerMessage, type WorkerMessage } from '../src/manager/protocol.js';
@@ -15,7 +16,13 @@ export function isManaged(): boolean {
   return process.env.PRIMACY_MANAGED === '1' && typeof process.send === 'function';
 }
 
-export function managerLock(): LockAdapter {
+/**
+ * The lock a managed worker's elections use by default. It takes no options (the manager's lock is
+ * configured where the manager is started); an options object passed anyway must be empty.
+ */
+export function managerLock(options: Record<string, never> = {}): LockAdapter {
+  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'absent', 'manager');
+  rejectUnknownKeys(options, [], { call: 'managerLock()', scope: 'manager' });
   if (!isManaged()) {
     throw new PrimacyConfigError(
       'lock',

@@ -1,4 +1,5 @@
 import type { Clock } from './_internal/clock.js';
+import { optionKeys, rejectUnknownKeys } from './_internal/unknown-keys.js';
 import type { LockAdapter } from './adapter.js';
 import { PrimacyConfigError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -102,10 +103,29 @@ const MAX_DELAY = 2_147_483_647; // setTimeout's limit.
 /** Share of the TTL kept free after the latest (jittered) renew starts, for the renew's round trip. */
 const RENEW_ROOM = 0.1;
 
-export function resolveOptions(options: ElectionOptions): ResolvedOptions {
+/** Every key of `ElectionOptions` (a key added there and not here fails to compile). */
+export const ELECTION_OPTION_KEYS = optionKeys<ElectionOptions>({
+  name: true,
+  lock: true,
+  ttl: true,
+  renewInterval: true,
+  retryInterval: true,
+  jitter: true,
+  identity: true,
+  logger: true,
+  signal: true,
+  handleSignals: true,
+  onLoss: true,
+  stopTimeout: true,
+  clock: true,
+});
+
+/** Validates `elect()`'s options; `call` names the public function they were given to, in errors. */
+export function resolveOptions(options: ElectionOptions, call = 'elect()'): ResolvedOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new PrimacyConfigError('options', options, 'an object');
   }
+  rejectUnknownKeys(options, ELECTION_OPTION_KEYS, { call, scope: 'options' });
   const { name } = options;
   // 256: room for any npm package name (214), the default lock name.
   if (typeof name !== 'string' || name.length === 0 || name.length > 256 || name.includes('\0')) {

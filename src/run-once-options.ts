@@ -1,3 +1,4 @@
+import { optionKeys, rejectUnknownKeys } from './_internal/unknown-keys.js';
 import type { LockAdapter } from './adapter.js';
 import { PrimacyConfigError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -32,8 +33,19 @@ export interface ResolvedRunOnceOptions {
   readonly logger: Logger | false;
 }
 
+const RUN_ONCE_KEYS = optionKeys<RunOnceOptions>({
+  lock: true,
+  ttl: true,
+  waitTimeout: true,
+  progressInterval: true,
+  identity: true,
+  logger: true,
+  signal: true,
+});
+
 export function resolveRunOnceOptions(options: RunOnceOptions): ResolvedRunOnceOptions {
   if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'runOnce');
+  rejectUnknownKeys(options, RUN_ONCE_KEYS, { call: 'runOnce()', scope: 'runOnce' });
   const duration = (option: 'ttl' | 'waitTimeout' | 'progressInterval', fallback: number, min: number) => {
     const value = options[option] ?? fallback;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > 2_147_483_647) {

@@ -1,10 +1,22 @@
+import { optionKeys, rejectUnknownKeys } from '../../src/_internal/unknown-keys.js';
 import { PrimacyConfigError } from '../../src/errors.js';
 import type { RedisLockOptions } from '../redis.js';
+
+// The client itself is not checked for keys: it is the caller's object.
+const KEYS = optionKeys<RedisLockOptions>({
+  client: true,
+  url: true,
+  prefix: true,
+  connectionBinding: true,
+  livenessInterval: true,
+  takeoverGrace: true,
+});
 
 /** Checks `redisLock()`'s options at construction; every error names the option, value and expectation. */
 export function validate(options: RedisLockOptions): RedisLockOptions {
   const scope = 'redis';
   if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, '{ client } or { url }', scope);
+  rejectUnknownKeys(options, KEYS, { call: 'redisLock()', scope });
   const { client, url, prefix, connectionBinding } = options;
   if ((client === undefined) === (url === undefined)) {
     throw new PrimacyConfigError('client', client, 'an ioredis client, or `url` instead (exactly one of them)', scope);

@@ -1,11 +1,24 @@
+import { optionKeys, rejectUnknownKeys } from '../../src/_internal/unknown-keys.js';
 import { PrimacyConfigError } from '../../src/errors.js';
 import { validateBindingTimes } from '../redis/options.js';
 import type { RedlockOptions } from '../redlock.js';
+
+const KEYS = optionKeys<RedlockOptions>({
+  clients: true,
+  urls: true,
+  prefix: true,
+  connectionBinding: true,
+  livenessInterval: true,
+  takeoverGrace: true,
+  nodeTimeout: true,
+  driftFactor: true,
+});
 
 /** Checks `redlockLock()`'s options at construction; every error names the option, value and expectation. */
 export function validate(options: RedlockOptions): RedlockOptions {
   const scope = 'redlock';
   if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, '{ clients } or { urls }', scope);
+  rejectUnknownKeys(options, KEYS, { call: 'redlockLock()', scope });
   const { clients, urls, prefix, nodeTimeout, driftFactor } = options;
   if ((clients === undefined) === (urls === undefined)) {
     throw new PrimacyConfigError('clients', clients, 'an array of ioredis clients, or `urls` instead (exactly one of them)', scope);

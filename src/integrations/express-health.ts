@@ -1,4 +1,5 @@
 import type { Application, Request, RequestHandler } from 'express';
+import { optionKeys, rejectUnknownKeys } from '../_internal/unknown-keys.js';
 import type { Election } from '../elector.js';
 import { PrimacyConfigError } from '../errors.js';
 import { electionHealth, type HealthOptions } from './health.js';
@@ -16,6 +17,8 @@ export function primacyHealth(source?: Election | Application, options: HealthOp
   if (source !== undefined && !isApp && !isElection(source)) {
     throw new PrimacyConfigError('source', source, 'an Election, an Express app, or undefined (req.app)', 'express');
   }
+  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'express');
+  rejectUnknownKeys(options, optionKeys<HealthOptions>({ timeout: true }), { call: 'primacyHealth()', scope: 'express' });
   const timeout = options.timeout ?? 1000;
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
     throw new PrimacyConfigError('timeout', timeout, 'a finite number of milliseconds > 0', 'express');

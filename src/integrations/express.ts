@@ -53,7 +53,7 @@ const attachedServers = new WeakSet<Server>();
 export function attachPrimacy(server: Server, app: Application, options: ExpressPrimacyOptions): Promise<Election> {
   checkServer(server);
   checkApp(app);
-  resolveOptions(options); // Bad election options fail now, not when the server starts listening.
+  resolveOptions(options, 'attachPrimacy()'); // Bad election options fail now, not when the server starts listening.
   if (attachedServers.has(server)) {
     throw new PrimacyConfigError('server', server, 'a server primacy is not attached to yet (attach once per server)', 'express');
   }
@@ -114,6 +114,7 @@ export function listenWithPrimacy(
     throw new PrimacyConfigError('listen', listen, 'a port number or net.ListenOptions ({ port, host })', 'express');
   }
   checkApp(app);
+  resolveOptions(options, 'listenWithPrimacy()');
   const server = createServer(app);
   const attached = attachPrimacy(server, app, options);
   server.listen(listenOptions);

@@ -1,6 +1,7 @@
+import { optionKeys, rejectUnknownKeys } from '../_internal/unknown-keys.js';
 import { Election } from '../elector.js';
 import { PrimacyConfigError } from '../errors.js';
-import { type ElectionOptions, resolveOptions } from '../options.js';
+import { ELECTION_OPTION_KEYS, type ElectionOptions, resolveOptions } from '../options.js';
 
 /** What the Fastify plugin adds to the election's own options. */
 export interface PrimacyPluginSettings {
@@ -35,22 +36,13 @@ export interface ResolvedPluginOptions {
   electionOptions: ElectionOptions;
 }
 
-// A Record, so adding an option to ElectionOptions without listing it here fails to compile.
-const ELECTION_KEYS = Object.keys({
-  name: true,
-  lock: true,
-  ttl: true,
-  renewInterval: true,
-  retryInterval: true,
-  jitter: true,
-  identity: true,
-  logger: true,
-  signal: true,
-  handleSignals: true,
-  onLoss: true,
-  stopTimeout: true,
-  clock: true,
-} satisfies Record<keyof ElectionOptions, true>) as Array<keyof ElectionOptions>;
+/** Keys Fastify reads from any plugin's register options and leaves in them. */
+const FASTIFY_REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers'];
+const PLUGIN_KEYS = [
+  ...ELECTION_OPTION_KEYS,
+  ...optionKeys<PrimacyPluginSettings & { election?: Election }>({ decorator: true, healthRoute: true, election: true }),
+  ...FASTIFY_REGISTER_KEYS,
+];
 
 const SCOPE = 'fastify';
 
@@ -59,6 +51,7 @@ export function resolvePluginOptions(options: PrimacyPluginOptions): ResolvedPlu
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new PrimacyConfigError('options', options, 'an object with at least `name`', SCOPE);
   }
+  rejectUnknownKeys(options, PLUGIN_KEYS, { call: 'register(primacyPlugin)', scope: SCOPE });
   const { decorator = 'primacy', healthRoute, election } = options;
   if (typeof decorator !== 'string' || decorator === '') {
     throw new PrimacyConfigError('decorator', decorator, 'a non-empty string', SCOPE);
@@ -71,7 +64,7 @@ export function resolvePluginOptions(options: PrimacyPluginOptions): ResolvedPlu
     if (!(election instanceof Election)) {
       throw new PrimacyConfigError('election', election, 'an Election (from elect())', SCOPE);
     }
-    for (const key of ELECTION_KEYS) {
+    for (const key of ELECTION_OPTION_KEYS) {
       if (electionOptions[key] !== undefined) {
         throw new PrimacyConfigError(
           key,
@@ -93,6 +86,6 @@ export function resolvePluginOptions(options: PrimacyPluginOptions): ResolvedPlu
 
 function pickElectionOptions(options: PrimacyPluginOptions): ElectionOptions {
   const picked: Record<string, unknown> = {};
-  for (const key of ELECTION_KEYS) if (options[key] !== undefined) picked[key] = options[key];
+  for (const key of ELECTION_OPTION_KEYS) if (options[key] !== undefined) picked[key] = options[key];
   return picked as unknown as ElectionOptions;
 }

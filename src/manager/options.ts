@@ -7,6 +7,7 @@ import { PrimacyConfigError } from '../errors.js';
 import { defaultLockName } from '../is-primary-worker.js';
 import { checkLockAdapter } from '../options.js';
 import type { HealthCheck } from './health.js';
+import { rejectUnknown } from './option-keys.js';
 
 export interface ManagerOptions {
   /** The worker module (the app). */
@@ -104,6 +105,7 @@ function positive(option: string, value: unknown, fallback: number, min = 1): nu
 
 export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerOptions {
   if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', scope);
+  rejectUnknown(options);
   if (typeof options.script !== 'string' || options.script === '') {
     throw new PrimacyConfigError('script', options.script, 'the path of the worker module', scope);
   }
