@@ -180,7 +180,8 @@ Options:
   --path LOCKDIR       the lock directory itself (primacy-<name>.lock); not with NAME or --dir
   --redis URL          a Redis lock (primacy/redis) on the server at URL, e.g. redis://127.0.0.1:6379
   --redlock URL,URL,.. a Redlock quorum lock (primacy/redlock) on these independent nodes
-  --json               print one JSON object: {name, location, state, verdict, record, now}
+  --json               print one JSON object: {name, location, state, verdict, record, now};
+                       an error too, on stdout: {error, code, name, location}
   --watch              re-render until Ctrl-C or SIGTERM (with --json: one line per change)
   --interval MS        how often --watch looks, in milliseconds (default ${DEFAULT_INTERVAL})
   --release            force-release a held lock; asks first. A live holder steps down at its
@@ -197,7 +198,7 @@ Exit codes:
   0   held by a live holder  (--env: this process is primary; --release: released)
   1   free or never taken    (--env: secondary; --release: nothing released)
   2   stale: the holder is dead or its lease expired
-  3   error (I/O, unreadable lock directory)
+  3   error: I/O, a --dir or --path parent that is missing or unreadable, an unreachable server
   64  bad usage: unknown option, missing or invalid value, unset/invalid variable for --env
   --watch exits on Ctrl-C/SIGTERM with the code of the last status it showed.
 `;

@@ -1,15 +1,13 @@
-import { basename, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decide } from '../../adapters/env.js';
 import { forceReleaseLockDir } from '../../adapters/file/force-release.js';
-import { fileLockPath, inspectLockDir } from '../../adapters/file.js';
-import type { LockRecord } from '../adapter.js';
 import { PrimacyConfigError, PrimacyUsageError } from '../errors.js';
 import { defaultLockName } from '../is-primary-worker.js';
 import { VERSION } from '../version.js';
-import { EXIT, helpText, parseStatusArgs, type StatusArgs, type Target } from './args.js';
+import { EXIT, helpText, parseStatusArgs, type StatusArgs } from './args.js';
 import { assess, changeKey, exitCodeOf, type LockStatus, renderTable, toJson, verdictLine } from './render.js';
+import { type LockTarget, LockTargetError, resolveTarget } from './target.js';
 
 /** The streams and environment the CLI talks to (the process's own, outside tests). */
 export interface CliIo {
@@ -26,22 +24,27 @@ export function processIo(): CliIo {
 
 /** Runs `lock-status` (or `primacy status`, with `prog` set accordingly); resolves the exit code. */
 export async function runStatus(argv: readonly string[], prog = 'lock-status', io: CliIo = processIo()): Promise<number> {
+  let args: StatusArgs | undefined;
+  let lock: LockTarget | undefined;
   try {
-    const args = parseStatusArgs(argv);
+    args = parseStatusArgs(argv);
     if (args.help) return print(io, helpText(prog, defaultLockName(io.cwd)), EXIT.held);
     if (args.version) return print(io, `${VERSION}\n`, EXIT.held);
     if (args.env) return envStatus(args.env, args.json, io, prog);
-    const lock = await resolveTarget(args.target, io.cwd);
+    lock = await resolveTarget(args.target, io.cwd);
     try {
       if (args.release) return await release(lock, args, io);
       if (args.watch !== null) return await watch(lock, args.json, args.watch, io);
       const status = await look(lock);
       return print(io, args.json ? `${toJson(status)}\n` : renderTable(status), exitCodeOf(status));
     } finally {
-      await lock.close?.();
+      await lock?.close?.();
     }
   } catch (error) {
-    if (error instanceof PrimacyUsageError) {
+    const usage = error instanceof PrimacyUsageError;
+    // A script that asked for JSON gets JSON, errors included (even when the arguments did not parse).
+    if (args?.json ?? jsonAsked(argv)) return print(io, `${errorJson(error, lock)}\n`, usage ? EXIT.usage : EXIT.error);
+    if (usage) {
       io.stderr.write(`${prog}: ${error.message}\nsee ${prog} --help\n`);
       return EXIT.usage;
     }
@@ -50,56 +53,21 @@ export async function runStatus(argv: readonly string[], prog = 'lock-status', i
   }
 }
 
-interface LockTarget {
-  readonly name: string;
-  /** The lock directory, or the Redis URL. */
-  readonly location: string;
-  readonly inspect: () => Promise<LockRecord | null>;
-  readonly close?: () => Promise<void>;
+function jsonAsked(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
-async function resolveTarget(target: Target, cwd: string): Promise<LockTarget> {
-  if (target.kind === 'redis' || target.kind === 'redlock') {
-    return redisTarget(target.name ?? defaultLockName(cwd), target.kind === 'redis' ? [target.url] : target.urls, target.kind);
-  }
-  let name: string;
-  let location: string;
-  if (target.kind === 'path') {
-    location = resolve(cwd, target.path);
-    // `primacy-<name>.lock` → name (a hashed unsafe name shows in its file-safe form).
-    name = /^primacy-(.+)\.lock$/.exec(basename(location))?.[1] ?? basename(location);
-  } else {
-    name = target.name ?? defaultLockName(cwd);
-    location = target.dir === undefined ? fileLockPath(name) : fileLockPath(name, resolve(cwd, target.dir));
-  }
-  return { name, location, inspect: () => inspectLockDir(location, name) };
-}
-
-/** A Redis or Redlock lock, through clients that fail fast instead of reconnecting forever. */
-async function redisTarget(name: string, urls: string[], kind: 'redis' | 'redlock'): Promise<LockTarget> {
-  // Loaded only here: file-lock users need not install ioredis.
-  const [{ Redis }, { redisLock }, { redlockLock }] = await Promise.all([
-    import('ioredis'),
-    import('../../adapters/redis.js'),
-    import('../../adapters/redlock.js'),
-  ]);
-  const clients = urls.map((url) => {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
-    client.on('error', () => undefined);
-    return client;
-  });
-  const close = async () => {
-    for (const client of clients) client.disconnect();
-  };
-  // A Redlock quorum tolerates a minority of unreachable nodes; a single Redis does not.
-  const connected = await Promise.allSettled(clients.map((client) => client.connect()));
-  const failure = connected.find((c): c is PromiseRejectedResult => c.status === 'rejected');
-  if (failure && (kind === 'redis' || connected.filter((c) => c.status === 'fulfilled').length <= urls.length / 2)) {
-    await close();
-    throw failure.reason;
-  }
-  const adapter = kind === 'redis' ? redisLock({ client: clients[0] as never }) : redlockLock({ clients: clients as never });
-  return { name, location: urls.join(','), inspect: () => adapter.inspect(name), close };
+/** `{error, code, name?, location?}`: what failed, its errno or primacy code, and which lock and where. */
+function errorJson(error: unknown, lock: LockTarget | undefined): string {
+  const { message = String(error), code, cause } = (error ?? {}) as { message?: string; code?: unknown; cause?: { code?: unknown } };
+  // The errno (EACCES, ECONNREFUSED...) when the error wraps one: what a script can act on.
+  const errno = typeof cause?.code === 'string' ? cause.code : code;
+  const where =
+    error instanceof LockTargetError
+      ? { name: error.lock, location: error.location }
+      : lock && { name: lock.name, location: lock.location };
+  return JSON.stringify({ error: message, code: typeof errno === 'string' ? errno : 'ERR_PRIMACY_CLI', ...where });
 }
 
 async function look(lock: LockTarget): Promise<LockStatus> {
@@ -153,7 +121,10 @@ async function watch(lock: LockTarget, json: boolean, interval: number, io: CliI
       } catch (error) {
         code = EXIT.error;
         key = `error ${(error as Error)?.message}`;
-        if (key !== last || redraw) io.stderr.write(`${(error as Error)?.message}\n`);
+        if (key !== last || redraw) {
+          if (json) io.stdout.write(`${errorJson(error, lock)}\n`);
+          else io.stderr.write(`${(error as Error)?.message}\n`);
+        }
       }
       last = key;
       await sleep(interval, undefined, { signal: stop.signal }).catch(() => undefined);
