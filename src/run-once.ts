@@ -58,11 +58,20 @@ export async function runOnce<T>(name: string, fn: Task<T>, options: RunOnceOpti
   }
   try {
     const before = await readOutcome(lock as OutcomeLock, name, settings.ttl);
-    if (before?.status === 'completed') return { ran: false, outcome: before };
+    if (before?.status === 'completed') return tookOutcome(name, before, settings, 'already');
     return await new OneRun(name, fn, lock as OutcomeLock, settings, before).result();
   } finally {
     if (options.lock === undefined) await lock.close?.();
   }
+}
+
+/** Another process ran it: say so, and whose outcome this call returns. */
+function tookOutcome(name: string, outcome: RunOutcome, settings: ResolvedRunOnceOptions, when: 'already' | 'meanwhile') {
+  const { pid, hostname } = outcome.holder;
+  const by = `pid ${pid} on ${hostname} (token ${outcome.token}, ${outcome.finishedAt - outcome.startedAt} ms)`;
+  const what = when === 'already' ? `already completed by ${by}` : `completed by ${by} while this process waited`;
+  if (settings.logger !== false) settings.logger.info?.(`[primacy] [runOnce] "${name}": ${what}; not run here`);
+  return { ran: false, outcome } as const;
 }
 
 function readOutcome(lock: OutcomeLock, name: string, ttl: number): Promise<RunOutcome | null> {
@@ -87,7 +96,11 @@ class OneRun<T> {
     this.#logger = settings.logger === false ? silentLogger : settings.logger;
     // Signals are left to the application: a killed runner is replaced (dead-holder detection or TTL).
     const { ttl, identity } = settings;
-    this.#election = elect({ name, lock, ttl, identity, logger: settings.logger, handleSignals: false });
+    // The election's own info ("elected primary of ...") would be wrong here: a waiter is elected
+    // only to read the outcome. runOnce says what each process did; problems still get through.
+    const { logger } = settings;
+    const quiet = logger === false ? false : { warn: logger.warn.bind(logger), error: logger.error.bind(logger) };
+    this.#election = elect({ name, lock, ttl, identity, logger: quiet, handleSignals: false });
   }
 
   async result(): Promise<RunOnceResult<Awaited<T>>> {
@@ -111,7 +124,7 @@ class OneRun<T> {
 
   async #attempt(signal: AbortSignal, lease: Lease): Promise<RunOnceResult<Awaited<T>>> {
     const current = await readOutcome(this.lock, this.name, this.settings.ttl);
-    if (current?.status === 'completed') return { ran: false, outcome: current };
+    if (current?.status === 'completed') return tookOutcome(this.name, current, this.settings, 'meanwhile');
     if (current?.status === 'failed' && current.token !== this.before?.token) throw new RunOnceFailedError(this.name, current);
     this.#running = true;
     this.#logger.info?.(`[primacy] [runOnce] "${this.name}": running in pid ${process.pid} (token ${lease.token})`);
