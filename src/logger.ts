@@ -13,3 +13,11 @@ export const consoleWarnings: Logger = {
 };
 
 export const silentLogger: Logger = { warn() {}, error() {} };
+
+/**
+ * `message` under primacy's prefix, `[primacy] [scope] `, exactly once: an error's message that
+ * already carries a `[primacy]` prefix is passed through as it is, not prefixed a second time.
+ */
+export function prefixed(scope: string, message: string): string {
+  return message.startsWith('[primacy]') ? message : `[primacy] [${scope}] ${message}`;
+}

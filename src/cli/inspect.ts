@@ -1,14 +1,22 @@
-/** `primacy inspect <status|reload|restart NAMES|scale N|shutdown>`: talks to a manager's inspector. */
+/** `primacy inspect <command> [args]`: talks to a manager's inspector (commands: `CONTROL_COMMANDS`). */
 import { readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { PrimacyUsageError } from '../errors.js';
-import { askInspector } from '../manager/inspector.js';
+import { askInspector, CONTROL_COMMANDS, controlUsageProblem } from '../manager/inspector.js';
 import type { WorkerInfo } from '../manager/manager.js';
 import { defaultManagerName, defaultStateDir, inspectorSocket } from '../manager/options.js';
 
+const commandList = (): string => {
+  const specs = Object.values(CONTROL_COMMANDS);
+  const width = Math.max(...specs.map((spec) => spec.usage.length)) + 2;
+  return specs.map((spec) => `  ${spec.usage.padEnd(width)}${spec.summary}`).join('\n');
+};
+
+/** Built from the inspector's own command table, so it lists what a manager answers, no more, no less. */
 export const INSPECT_HELP = `Usage: primacy inspect <command> [args] [options]
 
-Commands: status | reload | restart NAME... | scale N | shutdown
+Commands:
+${commandList()}
 
 Options:
   --name NAME        the manager's name (default: the package.json name nearest to the
@@ -17,7 +25,8 @@ Options:
   --socket PATH      the socket itself
   --json             print the raw JSON answer
 
-Exit codes: 0 done, 1 the manager refused or failed the command, 3 cannot reach it, 64 bad usage.
+Exit codes: 0 done, 1 the manager refused or failed the command, 3 cannot reach it,
+64 bad usage (checked before connecting: the same whether a manager runs or not).
 `;
 
 export async function runInspect(argv: readonly string[]): Promise<number> {
@@ -38,7 +47,10 @@ export async function runInspect(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const [command, ...args] = positionals;
-  if (!command) throw new PrimacyUsageError('inspect needs a command: status, reload, restart NAME..., scale N or shutdown');
+  if (!command) throw new PrimacyUsageError(`inspect needs a command: ${Object.keys(CONTROL_COMMANDS).join(', ')}`);
+  // Bad usage is bad usage whether or not a manager answers: said here, before connecting.
+  const problem = controlUsageProblem(command, args);
+  if (problem !== null) throw new PrimacyUsageError(problem);
   const stateDir = values['state-dir'] ?? defaultStateDir();
   const socket = values.socket ?? inspectorSocket(stateDir, values.name ?? defaultManagerName(process.cwd()));
   let response: Awaited<ReturnType<typeof askInspector>>;
@@ -62,12 +74,14 @@ function renderWorkers(workers: WorkerInfo[]): string {
     w.name,
     w.state,
     String(w.pid ?? '-'),
-    w.startedAt ? `${Math.round((now - w.startedAt) / 1000)}s` : '-',
-    String(Math.max(0, w.starts - 1)),
+    // Only a running process has an uptime (a FAILED or RESTARTING slot keeps its last start time).
+    w.pid !== null && w.startedAt !== null ? `${Math.round((now - w.startedAt) / 1000)}s` : '-',
+    String(w.restarts),
+    String(w.reloads),
     w.memory === null ? '-' : `${Math.round(w.memory / 1024 / 1024)} MB`,
     w.primary ? 'primary' : '',
   ]);
-  const table = [['name', 'state', 'pid', 'uptime', 'restarts', 'memory', 'role'], ...rows];
+  const table = [['name', 'state', 'pid', 'uptime', 'restarts', 'reloads', 'memory', 'role'], ...rows];
   const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
   return `${table
     .map((row) =>

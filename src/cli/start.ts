@@ -5,6 +5,7 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { PrimacyUsageError } from '../errors.js';
+import { prefixed } from '../logger.js';
 import { Inspector } from '../manager/inspector.js';
 import { WorkerManager } from '../manager/manager.js';
 import { defaultManagerName, inspectorSocket, usableStateDir } from '../manager/options.js';
@@ -57,7 +58,8 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   const lock = values.lock === undefined ? undefined : await lockFromSpec(values.lock);
   const ackOn = values.ack as 'listening' | 'ready' | undefined;
   const manager = new WorkerManager({ script, args, workers, name, stateDir, lock, ackOn });
-  const log = (text: string) => process.stderr.write(`[primacy] ${text}\n`);
+  // One prefix per line: the manager's errors (start failed...) carry theirs already.
+  const log = (text: string) => process.stderr.write(`${prefixed('manager', text)}\n`);
   manager.on('warning', (message: string) => process.stderr.write(`${message}\n`));
   manager.on('restarting', (w, delay) => log(`${w.name} exited; restarting in ${delay} ms`));
   manager.on('failed', (w, reason) => log(`${w.name} FAILED: ${reason}`));

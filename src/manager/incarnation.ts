@@ -25,6 +25,11 @@ export interface WorkerInfo {
   readonly pid: number | null;
   /** How many processes this slot has started (incarnations). */
   readonly starts: number;
+  /** How many times the restart policy replaced a process that exited (crashed, hung, unhealthy). */
+  readonly restarts: number;
+  /** How many times `restart()` or `reload()` replaced a process on purpose (not counted in `restarts`). */
+  readonly reloads: number;
+  /** When the current process acked; null while none runs (RESTARTING, FAILED, COMPLETED) or it has not acked yet. */
   readonly startedAt: number | null;
   readonly restartedAt: number | null;
   /** Wall-clock ms of the last heartbeat. */
@@ -41,6 +46,9 @@ export interface Slot {
   state: WorkerState;
   current: Incarnation | null;
   starts: number;
+  restarts: number;
+  reloads: number;
+  /** When the slot's latest process acked (kept after it exits: the restart policy judges its uptime). */
   startedAt: number | null;
   restartedAt: number | null;
   readonly policy: RestartPolicy;
@@ -73,6 +81,8 @@ export function createSlot(index: number, policy: RestartPolicy, name = `worker-
     state: 'IDLE',
     current: null,
     starts: 0,
+    restarts: 0,
+    reloads: 0,
     startedAt: null,
     restartedAt: null,
     policy,
@@ -153,7 +163,10 @@ export function slotInfo(slot: Slot, isPrimary: (incarnationId: string) => boole
     state: incarnation?.state ?? slot.state,
     pid: incarnation?.pid ?? null,
     starts: slot.starts,
-    startedAt: slot.startedAt,
+    restarts: slot.restarts,
+    reloads: slot.reloads,
+    // A process that is not running has no uptime, whenever the last one started.
+    startedAt: incarnation?.state === 'ACKED' ? slot.startedAt : null,
     restartedAt: slot.restartedAt,
     // Kept on the monotonic clock; shown as wall time.
     lastHeartbeat: beat === null ? null : Math.round(Date.now() - (performance.now() - beat)),

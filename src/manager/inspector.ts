@@ -21,31 +21,84 @@ export interface InspectorRequest {
 
 export type InspectorResponse = { ok: true; result: unknown } | { ok: false; error: string };
 
+/** A control command as `primacy inspect --help` shows it, and what its arguments must be. */
+interface CommandSpec {
+  readonly usage: string;
+  readonly summary: string;
+  /** The problem with these arguments, or null if they will do. */
+  readonly check: (args: readonly string[]) => string | null;
+}
+
+const noArgs =
+  (command: string) =>
+  (args: readonly string[]): string | null =>
+    args.length === 0 ? null : `${command} takes no arguments, got: ${args.join(' ')}`;
+
+const count = (text: string | undefined): boolean => text !== undefined && /^\d+$/.test(text) && Number(text) >= 1;
+
 /**
- * The commands the inspector (and workers, over IPC) may run: an explicit registry, nothing else
- * reaches the manager.
+ * The commands the inspector (and workers, over IPC) may run, with their usage: `controlCommands`
+ * implements exactly these (its type says so), and `primacy inspect` checks its arguments against
+ * them and prints its help from them, before it connects to any manager.
  */
+export const CONTROL_COMMANDS = {
+  status: { usage: 'status', summary: 'the workers: name, state, pid, uptime, restarts, reloads, memory, role', check: noArgs('status') },
+  reload: { usage: 'reload', summary: 'zero-downtime rolling restart of every worker, one at a time', check: noArgs('reload') },
+  restart: {
+    usage: 'restart NAME...',
+    summary: 'zero-downtime restart of these workers (names as status shows them)',
+    check: (args) => (args.length === 0 ? 'restart needs worker names (see status)' : null),
+  },
+  scale: {
+    usage: 'scale N',
+    summary: 'grow or shrink to N server workers (N >= 1)',
+    check: (args) =>
+      args.length === 1 && count(args[0]) ? null : `scale needs one worker count >= 1, got ${JSON.stringify(args.join(' ') || null)}`,
+  },
+  manage: {
+    usage: 'manage NAME MODULE [N]',
+    summary: 'run MODULE as N (default 1) supervised custom processes named NAME',
+    check: ([name, module, n, ...rest]) => {
+      if (!name || !module) return 'manage needs a name and a module, e.g. manage mailer ./mailer.js 1';
+      if (n !== undefined && !count(n)) return `manage needs a process count >= 1, got ${JSON.stringify(n)}`;
+      return rest.length === 0 ? null : `manage takes NAME MODULE [N], got extra: ${rest.join(' ')}`;
+    },
+  },
+  shutdown: { usage: 'shutdown', summary: 'stop every worker gracefully, then the manager', check: noArgs('shutdown') },
+} as const satisfies Record<string, CommandSpec>;
+
+export type ControlCommand = keyof typeof CONTROL_COMMANDS;
+
+export function isControlCommand(command: string): command is ControlCommand {
+  return Object.hasOwn(CONTROL_COMMANDS, command);
+}
+
+/** Why `command args` is not a valid control request, or null if it is. */
+export function controlUsageProblem(command: string, args: readonly string[]): string | null {
+  if (!isControlCommand(command)) {
+    return `unknown command ${JSON.stringify(command)} (known: ${Object.keys(CONTROL_COMMANDS).join(', ')})`;
+  }
+  return (CONTROL_COMMANDS[command] as CommandSpec).check(args);
+}
+
+/** Runs the control commands: an explicit registry, nothing else reaches the manager. */
 export function controlCommands(manager: WorkerManager, shutdown: () => void): Record<string, (args: string[]) => Promise<unknown>> {
-  return {
+  const run: Record<ControlCommand, (args: string[]) => Promise<unknown>> = {
     status: async () => manager.workers(),
     reload: async () => {
       await manager.reload();
       return manager.workers();
     },
     restart: async (names) => {
-      if (names.length === 0) throw new Error('restart needs worker names (see status)');
       for (const name of names) await manager.restart(name);
       return manager.workers();
     },
-    scale: async ([count]) => {
-      const n = Number(count);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`scale needs a worker count >= 1, got ${JSON.stringify(count ?? null)}`);
-      await manager.scale(n);
+    scale: async ([n]) => {
+      await manager.scale(Number(n));
       return manager.workers();
     },
-    manage: async ([name, module, count]) => {
-      if (!name || !module) throw new Error('manage needs a name and a module, e.g. manage mailer ./mailer.js 1');
-      await manager.manage(name, module, { workers: count === undefined ? 1 : Number(count) });
+    manage: async ([name, module, n]) => {
+      await manager.manage(name as string, module as string, { workers: n === undefined ? 1 : Number(n) });
       return manager.workers();
     },
     shutdown: async () => {
@@ -53,6 +106,16 @@ export function controlCommands(manager: WorkerManager, shutdown: () => void): R
       return 'shutting down';
     },
   };
+  return Object.fromEntries(
+    Object.entries(run).map(([command, execute]) => [
+      command,
+      async (args: string[]) => {
+        const problem = controlUsageProblem(command, args);
+        if (problem !== null) throw new Error(problem);
+        return execute(args);
+      },
+    ]),
+  );
 }
 
 export class Inspector {

@@ -76,7 +76,8 @@ export class WorkerManager extends EventEmitter {
       (await firstFailure(incarnations, ackTimeout)) ??
       (await custom().then(
         () => null,
-        (e: Error) => e.message,
+        // Said once, under this error's own prefix.
+        (e: Error) => e.message.replace(/^\[primacy\] \[manager\] /, ''),
       ));
     this.#starting = false;
     if (failure) {
@@ -124,6 +125,7 @@ export class WorkerManager extends EventEmitter {
           `[primacy] [manager] restart of ${name} aborted: its new process did not ack; the old one keeps serving`,
         );
       }
+      slot.reloads++;
       if (old) await this.#retire(old);
     } finally {
       slot.rolling = false;
@@ -261,7 +263,11 @@ export class WorkerManager extends EventEmitter {
     else if (next.state === 'RESTARTING') {
       slot.restartedAt = Date.now();
       this.emit('restarting', this.#info(slot), next.delay);
-      slot.restartTimer = setTimeout(() => !this.#stopping && !slot.retiring && this.#spawn(slot), next.delay);
+      slot.restartTimer = setTimeout(() => {
+        if (this.#stopping || slot.retiring) return;
+        slot.restarts++;
+        this.#spawn(slot);
+      }, next.delay);
     } else if (next.forget) this.#processes.splice(this.#processes.indexOf(slot), 1);
   }
 

@@ -34,13 +34,13 @@ describe('primacy start / inspect', () => {
 
     const status = cli('inspect', 'status', '--state-dir', dir);
     expect(status.status).toBe(0);
-    expect(status.stdout).toMatch(/^name\s+state\s+pid\s+uptime\s+restarts\s+memory\s+role/);
+    expect(status.stdout).toMatch(/^name\s+state\s+pid\s+uptime\s+restarts\s+reloads\s+memory\s+role/);
     expect(status.stdout).toMatch(/worker-0\s+ACKED\s+\d+/);
     expect(status.stdout.match(/primary/g)).toHaveLength(1);
 
     const scaled = cli('inspect', 'scale', '3', '--state-dir', dir, '--json');
     expect(JSON.parse(scaled.stdout).result).toHaveLength(3);
-    expect(cli('inspect', 'frobnicate', '--state-dir', dir).status).toBe(1);
+    expect(cli('inspect', 'frobnicate', '--state-dir', dir).status).toBe(64);
 
     expect(cli('inspect', 'shutdown', '--state-dir', dir).status).toBe(0);
     expect((await manager.exited).code).toBe(0);
