@@ -1,13 +1,25 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { PrimacyError } from '../errors.js';
+
+/**
+ * Where the built bootstrap may sit relative to the code asking: the library's chunks are in
+ * dist/, beside `dist/manager-bootstrap.js`; the CLI is bundled into dist/cli/, one level down.
+ */
+const BUILT_BOOTSTRAP = ['./manager-bootstrap.js', '../manager-bootstrap.js'];
 
 /**
  * The bootstrap preloaded into workers: the TypeScript source in development, or the built
- * `dist/manager-bootstrap.js` (every built chunk sits in dist/, beside it).
+ * `dist/manager-bootstrap.js`.
  */
 export function bootstrapUrl(): string {
-  const ts = new URL('./bootstrap.ts', import.meta.url);
-  return existsSync(fileURLToPath(ts)) ? ts.href : new URL('./manager-bootstrap.js', import.meta.url).href;
+  const candidates = ['./bootstrap.ts', ...BUILT_BOOTSTRAP].map((path) => new URL(path, import.meta.url));
+  const found = candidates.find((url) => existsSync(fileURLToPath(url)));
+  if (found === undefined) {
+    const tried = candidates.map((url) => fileURLToPath(url)).join(', ');
+    throw new PrimacyError('ERR_PRIMACY_INSTALL', `[primacy] [manager] the worker bootstrap is missing from this install (looked for ${tried})`);
+  }
+  return found.href;
 }
 
 /** Workers run with the manager's own flags plus the bootstrap (heartbeats, no orphans). */

@@ -59,7 +59,7 @@ function start(where: string, { ttl = 3000, retryInterval = 500, gid = victim.gi
     candidate,
     [name, where, String(ttl), String(retryInterval)],
     { TMPDIR: tmp, XDG_RUNTIME_DIR: undefined },
-    { uid: victim.uid, gid },
+    { as: { uid: victim.uid, gid } },
   );
   children.push(child);
   return child;

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,6 +9,13 @@ export interface ChildEvent {
   pid: number;
   t: number;
   [key: string]: unknown;
+}
+
+/** Where a child runs: as another user, or in another directory. */
+export interface ChildPlacement {
+  as?: { uid: number; gid: number };
+  cwd?: string;
+  node?: string[];
 }
 
 /** One child process running a TypeScript script, whose JSON stdout lines are collected as events. */
@@ -22,11 +29,15 @@ export class Child {
   /**
    * `as`: run as another user, a plain JavaScript `script` (bundled: that user may not be able to
    * read the repository, nor so run TypeScript through tsx), with the script's directory as cwd.
+   * `cwd`: run there, with the tsx (and tsconfig) found there: an app outside the repository.
+   * `node`: node's own flags instead of tsx's loader (`[]` runs plain JavaScript as users do).
    */
-  constructor(script: string, args: string[], env: NodeJS.ProcessEnv = {}, as?: { uid: number; gid: number }) {
-    this.process = spawn(process.execPath, as ? [script, ...args] : ['--import', 'tsx', script, ...args], {
+  constructor(script: string, args: string[], env: NodeJS.ProcessEnv = {}, { as, cwd, node }: ChildPlacement = {}) {
+    const flags = node ?? (as ? [] : ['--import', 'tsx']);
+    this.process = spawn(process.execPath, [...flags, script, ...args], {
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(cwd && { cwd }),
       ...(as && { uid: as.uid, gid: as.gid, cwd: dirname(script) }),
     });
     createInterface({ input: this.process.stdout as NodeJS.ReadableStream }).on('line', (line) => {
@@ -110,4 +121,33 @@ export function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** What a finished command printed and how it ended. */
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command to its end without blocking this process (children started with `Child` keep
+ * being read meanwhile). Never throws for a non-zero exit: the caller asserts on `code`.
+ */
+export function runCommand(
+  file: string,
+  args: string[],
+  { cwd, env = {}, timeout = 120_000 }: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
+): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      args,
+      { cwd, env: { ...process.env, ...env }, timeout, maxBuffer: 64 << 20, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, stdout, stderr: error && code === null ? `${stderr}\n${error.message}` : stderr });
+      },
+    );
+  });
 }

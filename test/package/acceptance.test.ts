@@ -1,0 +1,286 @@
+/**
+ * The package a user installs, not the sources: `npm pack`, the tarball installed with only its
+ * declared dependencies into apps outside the repository (one on the newest majors of every peer,
+ * one on the oldest supported), then, from those apps: every subpath imported as ESM and required as
+ * CJS, the declarations compiled strict under module node16 and bundler, `npx primacy start` with a
+ * real HTTP app driven by `npx primacy inspect`, `npx lock-status`, and the examples run and
+ * type-checked against the built package.
+ */
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/free-port.js';
+import { Child, type CommandResult, killAll, runCommand } from '../helpers/processes.js';
+import { type RedisServer, startRedis } from '../helpers/redis-server.js';
+
+const repo = resolve(import.meta.dirname, '../..');
+const fixtures = join(import.meta.dirname, 'fixtures');
+
+/** The peers' majors each app installs: the newest a user gets today, and the oldest we support. */
+const APPS = {
+  newest: {
+    ioredis: '^6.0.0',
+    express: '^5.0.0',
+    '@types/express': '^5.0.0',
+    fastify: '^5.0.0',
+    'fastify-plugin': '^5.0.0',
+    croner: '^11.0.0',
+    'node-cron': '^4.0.0',
+  },
+  oldest: {
+    ioredis: '^5.0.0',
+    express: '^4.0.0',
+    '@types/express': '^4.0.0',
+    fastify: '^4.0.0',
+    'fastify-plugin': '^4.0.0',
+    croner: '^8.0.0',
+    'node-cron': '^3.0.0',
+  },
+} as const;
+type AppName = keyof typeof APPS;
+
+/** What every app needs besides the peers: the compiler and the loader the examples run under. */
+const TOOLS = { typescript: '5.9.3', '@types/node': '^20.0.0', tsx: '^4.0.0' };
+
+let work: string;
+const apps = {} as Record<AppName, string>;
+let redis: RedisServer;
+const children: Child[] = [];
+
+const npx = (app: string, args: string[], env: NodeJS.ProcessEnv = {}) => runCommand('npx', ['--no-install', ...args], { cwd: app, env });
+const expectExit = (result: CommandResult, code: number, what: string) =>
+  expect(result.code, `${what}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`).toBe(code);
+
+async function createApp(name: AppName, tarball: string): Promise<string> {
+  const dir = join(work, name);
+  await mkdir(dir);
+  const manifest = {
+    name: `primacy-acceptance-${name}`,
+    private: true,
+    type: 'module',
+    dependencies: { primacy: `file:${tarball}`, ...APPS[name], ...TOOLS },
+  };
+  await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  for (const file of ['server.mjs', 'exports.mjs', 'exports.cjs', 'usage.ts', 'usage.cts'])
+    await copyFile(join(fixtures, file), join(dir, file));
+  await cp(join(repo, 'examples'), join(dir, 'examples'), {
+    recursive: true,
+    filter: (path) => !path.endsWith('demo.ts') && !path.endsWith('demo-worker.ts'),
+  });
+  const strict = { strict: true, noEmit: true, skipLibCheck: false, types: ['node'], esModuleInterop: true, target: 'ES2022' };
+  const include = ['usage.ts', 'usage.cts', 'examples/**/*.ts'];
+  await writeFile(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { ...strict, module: 'node16', moduleResolution: 'node16' }, include }),
+  );
+  await writeFile(
+    join(dir, 'tsconfig.bundler.json'),
+    JSON.stringify({ compilerOptions: { ...strict, module: 'preserve', moduleResolution: 'bundler' }, include }),
+  );
+  const installed = await runCommand('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
+    cwd: dir,
+    timeout: 240_000,
+  });
+  expectExit(installed, 0, `npm install in the ${name} app`);
+  return dir;
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'primacy-acceptance-'));
+  expectExit(await runCommand('npm', ['run', 'build'], { cwd: repo, timeout: 180_000 }), 0, 'npm run build');
+  const packed = await runCommand('npm', ['pack', '--json', '--pack-destination', work], { cwd: repo });
+  expectExit(packed, 0, 'npm pack');
+  const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
+  const tarball = join(work, filename);
+  const [newest, oldest] = await Promise.all([createApp('newest', tarball), createApp('oldest', tarball)]);
+  apps.newest = newest;
+  apps.oldest = oldest;
+  redis = await startRedis();
+}, 600_000);
+
+afterAll(async () => {
+  await killAll(children);
+  await redis?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+/** Resolves once a `primacy start` manager said its workers are ready; fails with its output if it exited. */
+async function startedUp(manager: Child): Promise<void> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+    if (/\d+ workers ready/.test(manager.stderr)) return;
+    if (manager.process.exitCode !== null || manager.process.signalCode !== null) break;
+  }
+  throw new Error(
+    `the manager's workers were not ready (exit ${manager.process.exitCode ?? manager.process.signalCode}): ${manager.stderr}`,
+  );
+}
+
+describe.each(Object.keys(APPS) as AppName[])('the packed package in an app on the %s peer majors', (name) => {
+  it('exports the same API from every subpath to ESM and CommonJS, with one error class across subpaths', async () => {
+    const esm = await runCommand(process.execPath, ['exports.mjs'], { cwd: apps[name] });
+    const cjs = await runCommand(process.execPath, ['exports.cjs'], { cwd: apps[name] });
+    expectExit(esm, 0, 'exports.mjs');
+    expectExit(cjs, 0, 'exports.cjs');
+    const fromEsm = JSON.parse(esm.stdout) as { exported: Record<string, string[]>; sharedErrorClass: boolean };
+    const fromCjs = JSON.parse(cjs.stdout) as typeof fromEsm;
+    const manifest = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    expect(Object.keys(fromEsm.exported)).toHaveLength(Object.keys(manifest.exports).length - 1);
+    expect(fromCjs.exported).toEqual(fromEsm.exported);
+    expect(fromEsm.exported.primacy).toEqual(expect.arrayContaining(['elect', 'fileLock', 'runOnce', 'PrimacyError']));
+    expect(fromEsm.exported['primacy/redis']).toContain('redisLock');
+    expect(fromEsm.exported['primacy/redlock']).toContain('redlockLock');
+    expect(fromEsm.exported['primacy/manager']).toEqual(expect.arrayContaining(['WorkerManager', 'worker', 'managerLock']));
+    expect(fromEsm.exported['primacy/fastify']).toContain('default');
+    expect(fromEsm.exported['primacy/express']).toEqual(expect.arrayContaining(['listenWithPrimacy', 'primacyHealth']));
+    expect(fromEsm.exported['primacy/cron']).toContain('scheduleWhilePrimary');
+    expect(fromEsm.sharedErrorClass).toBe(true);
+    expect(fromCjs.sharedErrorClass).toBe(true);
+  });
+
+  it('type-checks a strict app and the examples against the declarations, module node16 and bundler', async () => {
+    const node16 = await npx(apps[name], ['tsc', '-p', 'tsconfig.json']);
+    expectExit(node16, 0, 'tsc node16');
+    const bundler = await npx(apps[name], ['tsc', '-p', 'tsconfig.bundler.json']);
+    expectExit(bundler, 0, 'tsc bundler');
+  }, 180_000);
+
+  it('runs the Express example on the file lock: elected, serving, hands over on SIGTERM', async () => {
+    const lockDir = await mkdtemp(join(work, 'express-lock-'));
+    const server = new Child(
+      'examples/express-file/server.ts',
+      [],
+      { PORT: '0', LOCK_DIR: lockDir, LOCK_NAME: `acceptance-${name}` },
+      { cwd: apps[name] },
+    );
+    children.push(server);
+    await server.waitFor((e) => e.ev === 'elected', 20_000);
+    const { port } = await server.waitFor((e) => e.ev === 'listening', 20_000);
+    const response = await fetch(`http://127.0.0.1:${port}/`);
+    expect(response.status).toBe(200);
+    server.kill('SIGTERM');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('runs the Fastify example on Redis: elected, healthy, releases on SIGTERM', async () => {
+    const server = new Child('examples/fastify-redis/server.ts', [], { PORT: '0', REDIS_URL: redis.url }, { cwd: apps[name] });
+    children.push(server);
+    await server.waitFor((e) => e.ev === 'elected', 20_000);
+    const { port } = await server.waitFor((e) => e.ev === 'listening', 20_000);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    server.kill('SIGTERM');
+    // primacy's SIGTERM handler is the only one here: it released, then re-raised the signal.
+    expect(await server.exited).toEqual({ code: null, signal: 'SIGTERM' });
+    const status = await npx(apps[name], ['lock-status', 'fastify-redis-example', '--redis', redis.url, '--json']);
+    expectExit(status, 1, 'lock-status after the release');
+  });
+});
+
+describe('the packed package in an app on the newest peer majors', () => {
+  it('runs the run-once example to its end: this process applies the migration', async () => {
+    const db = join(work, 'run-once-db.json');
+    const lockDir = await mkdtemp(join(work, 'run-once-lock-'));
+    const migrate = new Child(
+      'examples/run-once/migrate.ts',
+      [],
+      { DB_FILE: db, LOCK_DIR: lockDir, MIGRATION_MS: '50' },
+      { cwd: apps.newest },
+    );
+    children.push(migrate);
+    expect(await migrate.exited, migrate.stderr).toEqual({ code: 0, signal: null });
+    const result = migrate.events.find((e) => e.ev === 'result');
+    expect(result).toMatchObject({ ran: true, runner: migrate.pid });
+    expect(JSON.parse(await readFile(db, 'utf8'))).toMatchObject({ version: expect.any(Number) });
+  });
+
+  it('runs the PM2 app standalone: elected and ready', async () => {
+    const port = await freePort();
+    const app = new Child(
+      'examples/pm2/app.ts',
+      [],
+      { PORT: String(port), LOCK_NAME: 'acceptance-pm2', XDG_RUNTIME_DIR: await mkdtemp(join(work, 'pm2-')) },
+      { cwd: apps.newest },
+    );
+    children.push(app);
+    await app.waitFor((e) => e.ev === 'ready' && e.isPrimary === true, 20_000);
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
+    app.kill('SIGTERM');
+    expect(await app.exited).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+
+  it('runs the manager example under npx primacy start: one worker ticks each second', async () => {
+    const state = await mkdtemp(join(work, 'manager-example-'));
+    const manager = new Child(
+      'node_modules/.bin/primacy',
+      ['start', 'examples/manager/app.ts', '--workers', '2', '--state-dir', state],
+      { PORT: String(await freePort()), XDG_RUNTIME_DIR: state, LOCK_NAME: 'acceptance-manager-example' },
+      // A TypeScript app: the manager runs under tsx's loader, and so do its workers.
+      { cwd: apps.newest },
+    );
+    children.push(manager);
+    const first = await manager.waitFor((e) => e.ev === 'tick', 30_000);
+    await manager.waitFor((e) => e.ev === 'tick' && Number(e.second) > Number(first.second), 10_000);
+    const tickers = new Set(manager.events.filter((e) => e.ev === 'tick').map((e) => e.pid));
+    expect(tickers.size).toBe(1);
+    manager.kill('SIGTERM');
+    expect(await manager.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('runs an HTTP app under npx primacy start, driven by npx primacy inspect and read by npx lock-status', async () => {
+    const app = apps.newest;
+    const state = await mkdtemp(join(work, 'manager-'));
+    const port = await freePort();
+    const env = { XDG_RUNTIME_DIR: state };
+    const manager = new Child(
+      'node_modules/.bin/primacy',
+      ['start', 'server.mjs', '--workers', '2', '--state-dir', state, '--inspector'],
+      { ...env, PORT: String(port) },
+      // The bin npx runs, run as npx runs it: plain node, no loader.
+      { cwd: app, node: [] },
+    );
+    children.push(manager);
+    const inspect = (...args: string[]) => npx(app, ['primacy', 'inspect', ...args, '--state-dir', state], env);
+    const status = async () => {
+      const result = await inspect('status', '--json');
+      expectExit(result, 0, 'primacy inspect status');
+      return (JSON.parse(result.stdout) as { result: Array<{ name: string; pid: number | null; state: string }> }).result;
+    };
+    const serving = async (count: number) => {
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+        const running = (await status()).filter((w) => w.state === 'ACKED');
+        if (running.length === count) return running;
+      }
+      throw new Error(`never ${count} workers serving: ${manager.stderr}`);
+    };
+
+    await startedUp(manager);
+    const first = await serving(2);
+    // Every answer comes from a managed worker of ours; exactly one of them is the primary.
+    const primaries = new Set<number>();
+    for (const deadline = Date.now() + 20_000; primaries.size === 0 && Date.now() < deadline; ) {
+      for (let i = 0; i < 8; i++) {
+        const answer = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { pid: number; managed: boolean; isPrimary: boolean };
+        expect(answer.managed).toBe(true);
+        expect(first.map((w) => w.pid)).toContain(answer.pid);
+        if (answer.isPrimary) primaries.add(answer.pid);
+      }
+    }
+    expect(primaries.size).toBe(1);
+    const [primaryPid] = primaries;
+
+    const held = await npx(app, ['lock-status', 'acceptance-jobs', '--json'], env);
+    expectExit(held, 0, 'lock-status of the held lock');
+    expect(JSON.parse(held.stdout)).toMatchObject({ name: 'acceptance-jobs', record: { holder: { pid: primaryPid } } });
+
+    expectExit(await inspect('scale', '3'), 0, 'inspect scale 3');
+    await serving(3);
+
+    const before = new Set((await status()).map((w) => w.pid));
+    expectExit(await inspect('reload'), 0, 'inspect reload');
+    const after = await serving(3);
+    expect(after.filter((w) => before.has(w.pid))).toEqual([]);
+
+    expectExit(await inspect('shutdown'), 0, 'inspect shutdown');
+    expect(await manager.exited).toEqual({ code: 0, signal: null });
+  });
+});
