@@ -1,11 +1,12 @@
 import { Redis } from 'ioredis';
 import { parseOutcome } from '../src/_internal/outcome.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
-import { PrimacyBackendError } from '../src/errors.js';
 import { type CommandClient, ConnectionBinding } from './redis/connection.js';
 import { EvictionCheck } from './redis/eviction.js';
 import { Followers, type Subscriber } from './redis/followers.js';
+import { inspectRedisLock } from './redis/inspect.js';
 import { validate } from './redis/options.js';
+import { closeOwnedClient, Reachability } from './redis/reach.js';
 import { belongsTo, parseValue, valueTail } from './redis/record.js';
 import { ACQUIRE, RELEASE, RENEW, run, type ScriptClient, TAKE_OVER, WRITE_OUTCOME } from './redis/scripts.js';
 import { SeenHolders } from './redis/seen.js';
@@ -17,10 +18,17 @@ export type RedisClientLike = ScriptClient &
     pttl(key: string): Promise<number>;
     duplicate(): unknown;
     quit(): Promise<unknown>;
+    disconnect?(): void;
+    /** ioredis's connection state (`ready`, `reconnecting`, ...): commands are not queued while it cannot connect. */
+    readonly status?: string;
   };
 
 export interface RedisLockOptions {
-  /** An ioredis client (`Redis`, `Cluster`, Sentinel). Never closed by primacy. */
+  /**
+   * An ioredis client (`Redis`, `Cluster`, Sentinel). Never closed by primacy; once no election
+   * uses the lock, nothing of the lock's keeps the process alive (its subscriber connection, a
+   * duplicate of this client, is closed), so quitting this client lets the process exit.
+   */
   client?: RedisClientLike;
   /** Or a URL (`redis://host:6379/0`): primacy creates the client and closes it in `close()`. */
   url?: string;
@@ -64,12 +72,15 @@ class RedisLock implements LockAdapter {
   readonly #followers: Followers;
   readonly #eviction: EvictionCheck;
   readonly #seen = new SeenHolders();
+  readonly #reach: Reachability;
 
   constructor(options: RedisLockOptions) {
     const { client, url, prefix = 'primacy:', connectionBinding = true, livenessInterval = 150, takeoverGrace = 50 } = validate(options);
     this.#ownsClient = client === undefined;
     this.#client = client ?? (new Redis(url as string, { lazyConnect: false }) as unknown as RedisClientLike);
-    if (this.#ownsClient) this.#client.on('error', () => undefined); // Surfaced through failed commands.
+    // Errors are surfaced through failed commands, naming the server and the cause.
+    // A client ended under a running election (quit() before stop()): its subscriber goes too.
+    this.#reach = new Reachability(this.#client, this.#ownsClient, 'redis', () => this.#followers.closeSubscriber());
     this.#prefix = prefix;
     this.#binding = new ConnectionBinding(this.#client, () => this.#followers.notifyAll(), connectionBinding, takeoverGrace);
     this.#followers = new Followers(() => this.#client.duplicate() as Subscriber, this.#binding, livenessInterval);
@@ -79,6 +90,7 @@ class RedisLock implements LockAdapter {
   async acquire(name: string, holder: HolderIdentity, ttl: number, context?: AdapterCallContext): Promise<Lease | null> {
     const keys = [this.#key(name, 'lock'), this.#key(name, 'token'), this.#key(name, 'released')] as const;
     try {
+      await this.#reach.ready('acquire');
       // A second pass only after a vanished holder turned out to be over.
       for (let pass = 0; pass < 2; pass++) {
         const clientId = await this.#binding.current(context);
@@ -105,7 +117,7 @@ class RedisLock implements LockAdapter {
       }
       return null;
     } catch (error) {
-      throw backendError('acquire', error);
+      throw this.#reach.error('acquire', error);
     }
   }
 
@@ -116,13 +128,14 @@ class RedisLock implements LockAdapter {
     // have taken it over when the server saw that connection close.
     if (!this.#binding.isCurrent(clientId)) return null;
     try {
+      await this.#reach.ready('renew');
       const renewed = await run(this.#client, RENEW, [key, value, ttl]);
       // An answer on another connection than the lease's: ioredis resent the renew after a reset,
       // and the server may have let someone take over in between. The lease is over.
       if (!this.#binding.isCurrent(clientId)) return null;
       return renewed === 1 ? { ...lease, renewedAt: Date.now(), ttl } : null;
     } catch (error) {
-      throw backendError('renew', error);
+      throw this.#reach.error('renew', error);
     }
   }
 
@@ -140,47 +153,20 @@ class RedisLock implements LockAdapter {
     if (!belongsTo((lease.data as RedisLeaseData | undefined)?.value, lease)) return;
     const { key, value } = lease.data as RedisLeaseData;
     try {
-      await run(this.#client, RELEASE, [key, this.#key(lease.name, 'released'), value, this.#key(lease.name, 'events')]);
+      await this.#reach.ready('release');
+      await run(this.#client, RELEASE, [key, ...this.#releaseKeys(lease.name), value, this.#key(lease.name, 'events')]);
     } catch (error) {
-      throw backendError('release', error);
+      throw this.#reach.error('release', error);
     }
   }
 
   async inspect(name: string): Promise<LockRecord | null> {
-    const key = this.#key(name, 'lock');
     try {
-      const [value, pttl] = await Promise.all([this.#client.get(key), this.#client.pttl(key)]);
-      if (value === null) {
-        const last = await this.#client.get(this.#key(name, 'token'));
-        if (last === null) return null;
-        return {
-          name,
-          state: 'free',
-          token: Number(last),
-          holder: null,
-          acquiredAt: null,
-          renewedAt: null,
-          expiresAt: null,
-          alive: null,
-          location: key,
-        };
-      }
-      const parsed = parseValue(value);
-      const alive = parsed?.clientId ? await this.#binding.isAlive(parsed.clientId) : null;
-      const record = parsed?.record ?? null;
-      return {
-        name,
-        state: 'held',
-        token: parsed?.token ?? 0,
-        holder: record?.holder ?? null,
-        acquiredAt: record?.acquiredAt ?? null,
-        renewedAt: record && pttl > 0 ? Date.now() + pttl - record.ttl : null,
-        expiresAt: pttl > 0 ? Date.now() + pttl : null,
-        alive,
-        location: key,
-      };
+      await this.#reach.ready('inspect');
+      const keys = { lock: this.#key(name, 'lock'), token: this.#key(name, 'token'), last: this.#key(name, 'last') };
+      return await inspectRedisLock(this.#client, this.#binding, name, keys);
     } catch (error) {
-      throw backendError('inspect', error);
+      throw this.#reach.error('inspect', error);
     }
   }
 
@@ -188,17 +174,19 @@ class RedisLock implements LockAdapter {
     if (!belongsTo((lease.data as RedisLeaseData | undefined)?.value, lease)) return false;
     const { key, value } = lease.data as RedisLeaseData;
     try {
+      await this.#reach.ready('writeOutcome');
       return (await run(this.#client, WRITE_OUTCOME, [key, this.#key(lease.name, 'outcome'), value, JSON.stringify(outcome)])) === 1;
     } catch (error) {
-      throw backendError('writeOutcome', error);
+      throw this.#reach.error('writeOutcome', error);
     }
   }
 
   async readOutcome(name: string): Promise<RunOutcome | null> {
     try {
+      await this.#reach.ready('readOutcome');
       return parseOutcome(await this.#client.get(this.#key(name, 'outcome')));
     } catch (error) {
-      throw backendError('readOutcome', error);
+      throw this.#reach.error('readOutcome', error);
     }
   }
 
@@ -208,7 +196,9 @@ class RedisLock implements LockAdapter {
 
   async close(): Promise<void> {
     await this.#followers.close();
-    if (this.#ownsClient) await this.#client.quit().catch(() => undefined);
+    this.#reach.close();
+    this.#binding.close();
+    if (this.#ownsClient) await closeOwnedClient(this.#client);
   }
 
   #granted(name: string, value: string, clientId: string | null, holder: HolderIdentity, ttl: number): Lease | null {
@@ -216,7 +206,7 @@ class RedisLock implements LockAdapter {
     if (!this.#binding.isCurrent(clientId)) {
       // The answer came on a new connection (ioredis resent the command after a reset): the lock
       // names a connection that is gone, so anyone may take it over. Not a lease: give it back.
-      const released = [key, this.#key(name, 'released'), value, this.#key(name, 'events')];
+      const released = [key, ...this.#releaseKeys(name), value, this.#key(name, 'events')];
       void run(this.#client, RELEASE, released).catch(() => undefined);
       return null;
     }
@@ -256,13 +246,13 @@ class RedisLock implements LockAdapter {
     return false;
   }
 
-  #key(name: string, part: 'lock' | 'token' | 'released' | 'events' | 'outcome'): string {
+  /** The RELEASE script's released-token marker and last-release keys. */
+  #releaseKeys(name: string): [string, string] {
+    return [this.#key(name, 'released'), this.#key(name, 'last')];
+  }
+
+  #key(name: string, part: 'lock' | 'token' | 'released' | 'last' | 'events' | 'outcome'): string {
     // The hash tag keeps a lock's keys in one Cluster slot; braces in names would break it.
     return `${this.#prefix}{${name.replace(/[{}]/g, '_')}}:${part}`;
   }
-}
-
-function backendError(operation: string, error: unknown): PrimacyBackendError {
-  if (error instanceof PrimacyBackendError) return error;
-  return new PrimacyBackendError('redis', operation, (error as Error)?.message ?? String(error), { cause: error });
 }

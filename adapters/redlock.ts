@@ -6,6 +6,7 @@ import { belongsTo, parseValue, valueTail } from './redis/record.js';
 import { RELEASE, RENEW, WRITE_OUTCOME } from './redis/scripts.js';
 import type { RedisClientLike } from './redis.js';
 import { claimMissingNodes, type QuorumLeaseData } from './redlock/extend.js';
+import { inspectQuorum } from './redlock/inspect.js';
 import { QuorumNode } from './redlock/node.js';
 import { validate } from './redlock/options.js';
 import { ACQUIRE_WITH_TOKEN, TAKE_OVER_WITH_TOKEN } from './redlock/scripts.js';
@@ -162,43 +163,8 @@ class QuorumLock implements LockAdapter {
   }
 
   async inspect(name: string): Promise<LockRecord | null> {
-    const key = this.#key(name, 'lock');
-    const seen = await Promise.all(this.#nodes.map(async (node) => ({ node, value: await node.get(key), pttl: await node.pttl(key) })));
-    const answered = seen.filter((s) => s.value !== undefined);
-    if (answered.length < this.#quorum) throw this.#noQuorum('inspect', answered.length);
-    // The holder is whoever holds a majority; a minority value is a leftover that expires by itself.
-    const tally = new Map<string, typeof seen>();
-    for (const s of answered) {
-      const id = s.value ? `${parseValue(s.value)?.token}|${parseValue(s.value)?.holderId}` : 'free';
-      tally.set(id, [...(tally.get(id) ?? []), s]);
-    }
-    const [id, holders] = [...tally.entries()].sort((a, b) => b[1].length - a[1].length)[0] ?? ['free', []];
-    const location = `${key} on ${this.#nodes.length} nodes`;
-    if (id === 'free' || holders.length < this.#quorum) {
-      const counters = await Promise.all(this.#nodes.map((node) => node.get(this.#key(name, 'token'))));
-      const token = Math.max(0, ...counters.map((c) => Number(c ?? 0)));
-      if (token === 0) return null;
-      return { name, state: 'free', token, holder: null, acquiredAt: null, renewedAt: null, expiresAt: null, alive: null, location };
-    }
-    const parsed = parseValue(holders[0]?.value as string);
-    const liveness = await Promise.all(
-      holders.map((h) =>
-        parseValue(h.value as string)?.clientId ? h.node.isAlive(parseValue(h.value as string)?.clientId as string) : null,
-      ),
-    );
-    const ttlLeft = Math.min(...holders.map((h) => h.pttl ?? 0));
-    return {
-      name,
-      state: 'held',
-      token: parsed?.token ?? 0,
-      holder: parsed?.record?.holder ?? null,
-      acquiredAt: parsed?.record?.acquiredAt ?? null,
-      renewedAt: parsed?.record && ttlLeft > 0 ? Date.now() + ttlLeft - parsed.record.ttl : null,
-      expiresAt: ttlLeft > 0 ? Date.now() + ttlLeft : null,
-      // Alive while its connections to a majority are open.
-      alive: liveness.includes(null) ? null : liveness.filter(Boolean).length >= this.#quorum,
-      location,
-    };
+    const keys = { lock: this.#key(name, 'lock'), token: this.#key(name, 'token'), last: this.#key(name, 'last') };
+    return inspectQuorum(this.#nodes, this.#quorum, name, keys, (answered) => this.#noQuorum('inspect', answered));
   }
 
   async writeOutcome(lease: Lease, outcome: RunOutcome): Promise<boolean> {
@@ -236,9 +202,10 @@ class QuorumLock implements LockAdapter {
   }
 
   async #releaseValues(name: string, values: ReadonlyArray<string | null>, wake = true): Promise<void> {
-    const [key, released, channel] = [this.#key(name, 'lock'), this.#key(name, 'released'), wake ? this.#key(name, 'events') : ''];
+    const [key, released, last] = [this.#key(name, 'lock'), this.#key(name, 'released'), this.#key(name, 'last')];
+    const channel = wake ? this.#key(name, 'events') : '';
     await Promise.all(
-      this.#nodes.map((node, i) => (values[i] ? node.script(RELEASE, [key, released, values[i] as string, channel]) : undefined)),
+      this.#nodes.map((node, i) => (values[i] ? node.script(RELEASE, [key, released, last, values[i] as string, channel]) : undefined)),
     );
   }
 
@@ -262,15 +229,19 @@ class QuorumLock implements LockAdapter {
     for (const node of this.#nodes) node.followers.notifyAll();
   }
 
+  /** Names each node that failed, and why (its address, the errno): the cause is their errors. */
   #noQuorum(operation: string, answered: number): PrimacyBackendError {
-    return new PrimacyBackendError(
-      'redlock',
-      operation,
-      `only ${answered} of ${this.#nodes.length} nodes answered; a quorum is ${this.#quorum}`,
+    const failures = this.#nodes.flatMap((node) => (node.failure ? [node.failure] : []));
+    const reasons = failures.length > 0 ? `: ${failures.map((f) => f.reason).join('; ')}` : '';
+    const message = `only ${answered} of ${this.#nodes.length} nodes answered; a quorum is ${this.#quorum}${reasons}`;
+    const cause = new AggregateError(
+      failures.map((f) => f.error),
+      'the nodes that failed',
     );
+    return new PrimacyBackendError('redlock', operation, message, failures.length > 0 ? { cause } : undefined);
   }
 
-  #key(name: string, part: 'lock' | 'token' | 'released' | 'events' | 'outcome'): string {
+  #key(name: string, part: 'lock' | 'token' | 'released' | 'last' | 'events' | 'outcome'): string {
     return `${this.#prefix}{${name.replace(/[{}]/g, '_')}}:${part}`;
   }
 }

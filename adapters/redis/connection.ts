@@ -17,6 +17,7 @@ import type { AdapterCallContext } from '../../src/adapter.js';
 export interface CommandClient {
   call(command: string, ...args: Array<string | number>): Promise<unknown>;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off?(event: string, listener: (...args: unknown[]) => void): unknown;
   readonly isCluster?: boolean;
 }
 
@@ -29,6 +30,13 @@ export class ConnectionBinding {
   #connection = 0;
   #enabled: boolean;
   #warned = false;
+  readonly #onClose = () => {
+    this.#connection += 1;
+    this.#runId = undefined;
+    if (this.#id === undefined) return;
+    this.#id = undefined;
+    this.onLost();
+  };
 
   constructor(
     private readonly client: CommandClient,
@@ -39,13 +47,12 @@ export class ConnectionBinding {
   ) {
     this.#enabled = enabled && client.isCluster !== true;
     // A reconnect is a new connection: leases made on the old one must not be renewed.
-    client.on('close', () => {
-      this.#connection += 1;
-      this.#runId = undefined;
-      if (this.#id === undefined) return;
-      this.#id = undefined;
-      this.onLost();
-    });
+    client.on('close', this.#onClose);
+  }
+
+  /** Stops listening to the client (the lock is closed; a client not ours lives on). */
+  close(): void {
+    this.client.off?.('close', this.#onClose);
   }
 
   /** Whether leases are bound to connections (else failover waits for expiry). */

@@ -3,6 +3,9 @@
  * channel (one lazily created subscriber connection serves every lock of the adapter), and a
  * holder's death is seen by polling its connection (`CLIENT LIST ID`, one cheap command) every
  * `livenessInterval` ms while someone waits.
+ *
+ * The subscriber lives only while someone watches: it is closed when the last watcher leaves (an
+ * election stopped), so a lock never keeps a process alive, whoever owns the client it came from.
  */
 import type { ConnectionBinding } from './connection.js';
 
@@ -11,7 +14,7 @@ export interface Subscriber {
   unsubscribe(channel: string): Promise<unknown>;
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
-  quit(): Promise<unknown>;
+  disconnect(): void;
 }
 
 interface Watched {
@@ -47,7 +50,8 @@ export class Followers {
       if (current.listeners.size > 0) return;
       clearInterval(current.poll);
       this.#watched.delete(name);
-      void this.#subscriber?.unsubscribe(channel).catch(() => undefined);
+      if (this.#watched.size === 0) this.closeSubscriber();
+      else void this.#subscriber?.unsubscribe(channel).catch(() => undefined);
     };
   }
 
@@ -91,9 +95,18 @@ export class Followers {
   async close(): Promise<void> {
     for (const watched of this.#watched.values()) clearInterval(watched.poll);
     this.#watched.clear();
+    this.closeSubscriber();
+  }
+
+  /**
+   * Closes the subscriber connection now (the next watcher of a new name opens another). Not
+   * `quit()`: that waits behind a SUBSCRIBE queued while the server is unreachable, and the
+   * connection goes on reconnecting meanwhile.
+   */
+  closeSubscriber(): void {
     const subscriber = this.#subscriber;
     this.#subscriber = null;
-    await subscriber?.quit().catch(() => undefined);
+    subscriber?.disconnect();
   }
 
   #ensureSubscriber(): Subscriber {

@@ -90,16 +90,21 @@ return 1`,
 
 /**
  * Compare-and-delete, then leave the released token in the marker (so a vanished key is never
- * mistaken for a release, and tokens continue above it) and wake the followers.
- * KEYS[1] lock, KEYS[2] released marker. ARGV[1] our value, ARGV[2] channel (empty: wake nobody).
- * Returns 1 if released, 0 if it was no longer ours.
+ * mistaken for a release, and tokens continue above it), the released value in the last-release
+ * key (so `inspect` can say who released it), and wake the followers. The marker stays a bare
+ * number: older versions read it with `tonumber`.
+ * KEYS[1] lock, KEYS[2] released marker, KEYS[3] last release. ARGV[1] our value, ARGV[2] channel
+ * (empty: wake nobody). Returns 1 if released, 0 if it was no longer ours.
  */
 export const RELEASE = script(
-  2,
+  3,
   `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 local token = tonumber(string.match(ARGV[1], '^(%d+)|'))
-if token > tonumber(redis.call('GET', KEYS[2]) or '0') then redis.call('SET', KEYS[2], string.format('%d', token)) end
+if token > tonumber(redis.call('GET', KEYS[2]) or '0') then
+  redis.call('SET', KEYS[2], string.format('%d', token))
+  redis.call('SET', KEYS[3], ARGV[1])
+end
 if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], 'released') end
 return 1`,
 );

@@ -5,8 +5,10 @@
  */
 import { bounded } from '../../src/_internal/bounded.js';
 import type { AdapterCallContext } from '../../src/adapter.js';
+import { PrimacyBackendError } from '../../src/errors.js';
 import { ConnectionBinding } from '../redis/connection.js';
 import { Followers, type Subscriber } from '../redis/followers.js';
+import { closeOwnedClient, Reachability } from '../redis/reach.js';
 import { run, type Script } from '../redis/scripts.js';
 import type { RedisClientLike } from '../redis.js';
 
@@ -24,6 +26,9 @@ export class QuorumNode {
   readonly owned: boolean;
   readonly binding: ConnectionBinding;
   readonly followers: Followers;
+  readonly reach: Reachability;
+  /** Why this node's last call failed (`<address>: <reason>`), null once one succeeds: for quorum errors. */
+  failure: { readonly reason: string; readonly error: unknown } | null = null;
   /** How long this node may take to answer, in ms (fitted to the TTL of each call). */
   timeout: number;
 
@@ -33,14 +38,16 @@ export class QuorumNode {
   ) {
     this.owned = owned;
     this.timeout = timeout;
-    if (owned) client.on('error', () => undefined); // Surfaced through failed commands.
+    // Errors are surfaced through failed calls, naming the node and the cause.
+    // A client ended under a running election (quit() before stop()): its subscriber goes too.
+    this.reach = new Reachability(client, owned, 'redlock', () => this.followers.closeSubscriber());
     this.binding = new ConnectionBinding(client, onConnectionLost, connectionBinding, takeoverGrace);
     this.followers = new Followers(() => client.duplicate() as Subscriber, this.binding, livenessInterval);
   }
 
   /** Runs a script; a node that fails or does not answer in time yields `undefined`. */
   async script(script: Script, args: Array<string | number>): Promise<unknown> {
-    return bounded(run(this.client, script, args), this.timeout, 'redlock', 'node').catch(() => undefined);
+    return this.#call('script', () => run(this.client, script, args), undefined);
   }
 
   /**
@@ -53,28 +60,52 @@ export class QuorumNode {
   }
 
   async get(key: string): Promise<string | null | undefined> {
-    return bounded(this.client.get(key), this.timeout, 'redlock', 'node').catch(() => undefined);
+    return this.#call('get', () => this.client.get(key), undefined);
   }
 
   async pttl(key: string): Promise<number | undefined> {
-    return bounded(this.client.pttl(key), this.timeout, 'redlock', 'node').catch(() => undefined);
+    return this.#call('pttl', () => this.client.pttl(key), undefined);
   }
 
   async clientId(context?: AdapterCallContext): Promise<string | null | undefined> {
-    return bounded(this.binding.current(context), this.timeout, 'redlock', 'node').catch(() => undefined);
+    return this.#call('clientId', () => this.binding.current(context), undefined);
   }
 
   /** See `ConnectionBinding.goneFor`; a node that does not answer in time says null (unknown). */
   async goneFor(clientId: string, context?: AdapterCallContext): Promise<number | null> {
-    return bounded(this.binding.goneFor(clientId, context), this.timeout, 'redlock', 'node').catch(() => null);
+    return this.#call('goneFor', () => this.binding.goneFor(clientId, context), null);
   }
 
   async isAlive(clientId: string, context?: AdapterCallContext): Promise<boolean | null> {
-    return bounded(this.binding.isAlive(clientId, context), this.timeout, 'redlock', 'node').catch(() => null);
+    return this.#call('isAlive', () => this.binding.isAlive(clientId, context), null);
   }
 
   async close(): Promise<void> {
     await this.followers.close();
-    if (this.owned) await this.client.quit().catch(() => undefined);
+    this.reach.close();
+    this.binding.close();
+    if (this.owned) await closeOwnedClient(this.client);
+  }
+
+  /**
+   * `work` once the node is connected, bounded by `timeout`; `failed` (and the reason kept in
+   * `failure`) when it cannot be reached, fails or does not answer in time.
+   */
+  async #call<T, F>(operation: string, work: () => Promise<T>, failed: F): Promise<T | F> {
+    try {
+      const value = await bounded(this.reach.ready(operation).then(work), this.timeout, 'redlock', operation);
+      this.failure = null;
+      return value;
+    } catch (error) {
+      this.failure = { reason: this.#reason(error), error };
+      return failed;
+    }
+  }
+
+  #reason(error: unknown): string {
+    const message = (error as Error)?.message ?? String(error);
+    const reason = error instanceof PrimacyBackendError ? message.replace(/^\[primacy\] \[[^\]]+\] \S+ failed: /, '') : message;
+    const { address } = this.reach;
+    return reason.includes(address) ? reason : `${address}: ${reason}`;
   }
 }

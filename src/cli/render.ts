@@ -50,7 +50,10 @@ export function verdictLine(status: LockStatus): string {
     case 'never':
       return 'free: never taken';
     case 'released':
-      return `free: released by ${who(record?.holder)}, token ${record?.token} (the next holder's token is higher)`;
+      // An adapter names the holder who released the lock; without one, the lease ended otherwise.
+      return record?.holder
+        ? `free: released by ${who(record.holder)}, token ${record.token} (the next holder's token is higher)`
+        : `free: the lease of token ${record?.token} ended without a recorded release (it expired, or its holder left no record); the next holder's token is higher`;
     case 'corrupt':
       return `STALE: the state file of token ${record?.token} is unreadable — the next candidate reclaims the lock`;
     case 'dead':

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
+import { settleWithin } from '../_internal/delay.js';
 import { type Election, elect } from '../elector.js';
 import { PrimacyConfigError, PrimacyError } from '../errors.js';
 import { type PrimacyPluginOptions, resolvePluginOptions } from './fastify-options.js';
@@ -51,8 +52,19 @@ const plugin: FastifyPluginAsync<PrimacyPluginOptions> = async (fastify, options
     // app drains; an app that closes itself on SIGTERM (close-with-grace) then finds stop() done,
     // and primacy re-raises the signal only when nobody else handles it.
     election ??= elect({ ...electionOptions, logger: electionOptions.logger ?? fastify.log });
-    // Listening starts after this: once ready()/listen() resolves, isPrimary is meaningful.
-    await election.ready;
+    // Listening starts after this: once ready()/listen() resolves, isPrimary is meaningful. An
+    // unreachable backend ends the first round at once (as a follower); one that accepts
+    // connections but does not answer could hold it for a whole TTL, past Fastify's plugin timeout
+    // (AVV_ERR_READY_TIMEOUT): after half of that timeout the app boots as a follower, and the
+    // election goes on campaigning.
+    const { pluginTimeout } = fastify.initialConfig;
+    if (!pluginTimeout)
+      await election.ready; // 0: Fastify waits for ever, so do we
+    else if ((await settleWithin(election.ready, pluginTimeout / 2)) === 'timeout') {
+      fastify.log.warn(
+        `[primacy] [fastify] the first round for "${election.name}" is not over after ${pluginTimeout / 2} ms (half of pluginTimeout): serving as a follower meanwhile`,
+      );
+    }
   });
 
   fastify.addHook('onClose', async () => {
@@ -83,7 +95,8 @@ function notReady(decorator: string): never {
 /**
  * The Fastify plugin: `app.register(primacyPlugin, { name: 'reports', lock: redisLock({ url }) })`.
  * Decorates `fastify.primacy` (see `decorator`), campaigns on `onReady` and awaits the first round
- * (so `fastify.primacy.isPrimary` is meaningful once `ready()`/`listen()` resolves), stops the
+ * (so `fastify.primacy.isPrimary` is meaningful once `ready()`/`listen()` resolves; a backend that
+ * cannot be reached makes the app boot as a follower, which becomes primary once it can), stops the
  * election and releases the lock on `onClose`, and optionally serves a health route.
  * Registering it twice under one decorator name is an error.
  */

@@ -1,0 +1,174 @@
+/**
+ * Whether a client can reach its server, so a command fails at once, naming the server and the
+ * cause (`connect ECONNREFUSED 127.0.0.1:6390`), while it cannot. ioredis would queue the command
+ * until `maxRetriesPerRequest` reconnects (20, ~10 s) and the elector would only say "no answer
+ * within <ttl> ms": a first round, a `stop()` and a Fastify boot all waited that long. Queued
+ * commands also keep a client reconnecting after its owner's `quit()`.
+ */
+import { bounded } from '../../src/_internal/bounded.js';
+import { PrimacyBackendError } from '../../src/errors.js';
+
+/** The ioredis surface read here (`Redis` and `Cluster` have it; anything else is never gated). */
+interface ClientState {
+  readonly status?: string;
+  readonly options?: {
+    host?: string;
+    port?: number;
+    path?: string | null;
+    sentinels?: Array<{ host?: string; port?: number }> | null;
+    name?: string;
+  };
+  readonly startupNodes?: Array<{ host?: string; port?: number } | string | number>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off?(event: string, listener: (...args: unknown[]) => void): unknown;
+  listenerCount?(event: string): number;
+}
+
+/** How many Reachability instances listen to each client's errors (several locks may share one). */
+const listening = new WeakMap<object, number>();
+/** Errors already reported for a user's client (once, however many locks share it). */
+const reported = new WeakSet<object>();
+const ENDED = Symbol('the client ended');
+
+interface Wait {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export class Reachability {
+  /** The last connection error since the client was last ready; null while it is. */
+  #lastError: Error | null = null;
+  /** One wait shared by every call made while the client connects: listeners do not pile up. */
+  #connecting: Wait | null = null;
+  readonly #client: ClientState;
+  readonly #listeners: Record<'error' | 'ready' | 'end', (...args: unknown[]) => void> = {
+    error: (error) => this.#noteError(error),
+    ready: () => {
+      this.#lastError = null;
+      this.#settle()?.resolve();
+    },
+    end: () => {
+      this.#settle()?.reject(ENDED);
+      this.onEnd();
+    },
+  };
+
+  constructor(
+    client: unknown,
+    /** Created by primacy: its errors are ours to swallow. A user's client keeps ioredis's own report. */
+    private readonly owned: boolean,
+    private readonly adapter: string,
+    /** The client ended (quit() or disconnect(), maybe before the election stopped). */
+    private readonly onEnd: () => void = () => undefined,
+  ) {
+    this.#client = client as ClientState;
+    for (const [event, listener] of Object.entries(this.#listeners)) this.#client.on(event, listener);
+    listening.set(this.#client, (listening.get(this.#client) ?? 0) + 1);
+  }
+
+  /** The server, as configured (`host:port`, a socket path, the Sentinels, a Cluster's seed nodes). */
+  get address(): string {
+    const { options, startupNodes } = this.#client;
+    if (options?.sentinels?.length) return `Sentinels ${options.sentinels.map(hostPort).join(', ')} (master "${options.name}")`;
+    if (options?.path) return options.path;
+    if (startupNodes?.length)
+      return `Cluster ${startupNodes.map((node) => (typeof node === 'object' ? hostPort(node) : String(node))).join(', ')}`;
+    if (options?.host !== undefined) return hostPort(options);
+    return 'the server';
+  }
+
+  /**
+   * Resolves once the client is connected; rejects at once when its last connection attempt
+   * failed, and as soon as the current one fails. A client still connecting is waited for (a
+   * refused connection fails in a millisecond; the caller bounds the rest).
+   */
+  async ready(operation: string): Promise<void> {
+    const status = this.#client.status;
+    if (status === undefined || status === 'ready') return;
+    if (status === 'end') throw this.#closed(operation);
+    if (this.#lastError !== null && status !== 'connect') throw this.unreachable(operation, this.#lastError);
+    if (!this.#connecting) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.#connecting = { promise, resolve, reject };
+      // A lazyConnect client connects on its first command; ours is not sent until it has.
+      if (status === 'wait') (this.#client as { connect?: () => Promise<unknown> }).connect?.().catch(() => undefined);
+    }
+    try {
+      await this.#connecting.promise;
+    } catch (error) {
+      throw error === ENDED ? this.#closed(operation) : this.unreachable(operation, error);
+    }
+  }
+
+  /** The error for a server that cannot be reached: its address, the errno and the cause. */
+  unreachable(operation: string, cause: unknown): PrimacyBackendError {
+    const message = (cause as Error)?.message ?? String(cause);
+    const code = (cause as NodeJS.ErrnoException)?.code;
+    const reason = code && !message.includes(code) ? `${message} (${code})` : message;
+    return new PrimacyBackendError(this.adapter, operation, `cannot reach ${this.address}: ${reason}`, { cause });
+  }
+
+  /** A failed command as a backend error naming the server (its connection's errors as `unreachable`). */
+  error(operation: string, error: unknown): PrimacyBackendError {
+    if (error instanceof PrimacyBackendError) return error;
+    if (isConnectionError(error)) return this.unreachable(operation, error);
+    const message = (error as Error)?.message ?? String(error);
+    return new PrimacyBackendError(this.adapter, operation, `${message} (${this.address})`, { cause: error });
+  }
+
+  /** Stops listening to the client (the lock is closed; a client not ours lives on). */
+  close(): void {
+    for (const [event, listener] of Object.entries(this.#listeners)) this.#client.off?.(event, listener);
+    listening.set(this.#client, (listening.get(this.#client) ?? 1) - 1);
+  }
+
+  /** The wait in progress, if any, ended: the next call starts another. */
+  #settle(): Wait | null {
+    const connecting = this.#connecting;
+    this.#connecting = null;
+    return connecting;
+  }
+
+  #closed(operation: string): PrimacyBackendError {
+    return new PrimacyBackendError(this.adapter, operation, `the client of ${this.address} is closed (quit() or disconnect() was called)`);
+  }
+
+  #noteError(error: unknown): void {
+    if (error instanceof Error) this.#lastError = error;
+    this.#settle()?.reject(error);
+    // A listener silences ioredis's own "Unhandled error event" report: keep it for a user's
+    // client that nobody but primacy listens to, as it was before primacy listened.
+    if (this.owned || (typeof error === 'object' && error !== null && reported.has(error))) return;
+    if (typeof error === 'object' && error !== null) reported.add(error);
+    if (this.#client.listenerCount?.('error') === listening.get(this.#client)) {
+      console.error('[ioredis] Unhandled error event:', (error as Error)?.stack ?? error);
+    }
+  }
+}
+
+/** An error of the connection (a socket's errno, or a command ioredis gave up on), not of the server's answer. */
+function isConnectionError(error: unknown): boolean {
+  const { code, syscall, name } = (error ?? {}) as NodeJS.ErrnoException;
+  return syscall !== undefined || /^E[A-Z]+$/.test(code ?? '') || name === 'MaxRetriesPerRequestError';
+}
+
+function hostPort({ host, port }: { host?: string; port?: number }): string {
+  return `${host ?? 'localhost'}:${port ?? 6379}`;
+}
+
+/**
+ * Closes a client primacy created. `quit()` waits for the server's answer, which an unreachable or
+ * paused server never gives (and a quit queued behind other commands waits for them): disconnect
+ * then instead, so `close()` returns promptly and nothing is left reconnecting.
+ */
+export async function closeOwnedClient(client: { status?: string; quit(): Promise<unknown>; disconnect?(): void }): Promise<void> {
+  const disconnect = () => client.disconnect?.();
+  if (client.status !== undefined && client.status !== 'ready') return disconnect();
+  await bounded(client.quit(), 1000, 'redis', 'quit').catch(disconnect);
+}
