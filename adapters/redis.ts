@@ -30,7 +30,10 @@ export interface RedisLockOptions {
    * duplicate of this client, is closed), so quitting this client lets the process exit.
    */
   client?: RedisClientLike;
-  /** Or a URL (`redis://host:6379/0`): primacy creates the client and closes it in `close()`. */
+  /**
+   * Or a URL (`redis://host:6379/0`): primacy creates the client, connects it on first use, closes
+   * it whenever no election uses the lock (so it never keeps the process alive) and in `close()`.
+   */
   url?: string;
   /** Key prefix. Keys are `<prefix>{<name>}:lock` and `:token`, hash-tagged for Cluster. @default 'primacy:' */
   prefix?: string;
@@ -77,13 +80,19 @@ class RedisLock implements LockAdapter {
   constructor(options: RedisLockOptions) {
     const { client, url, prefix = 'primacy:', connectionBinding = true, livenessInterval = 150, takeoverGrace = 50 } = validate(options);
     this.#ownsClient = client === undefined;
-    this.#client = client ?? (new Redis(url as string, { lazyConnect: false }) as unknown as RedisClientLike);
+    // Ours connects on first use and closes whenever no election uses the lock (Reachability.idle).
+    this.#client = client ?? (new Redis(url as string, { lazyConnect: true }) as unknown as RedisClientLike);
     // Errors are surfaced through failed commands, naming the server and the cause.
     // A client ended under a running election (quit() before stop()): its subscriber goes too.
     this.#reach = new Reachability(this.#client, this.#ownsClient, 'redis', () => this.#followers.closeSubscriber());
     this.#prefix = prefix;
     this.#binding = new ConnectionBinding(this.#client, () => this.#followers.notifyAll(), connectionBinding, takeoverGrace);
-    this.#followers = new Followers(() => this.#client.duplicate() as Subscriber, this.#binding, livenessInterval);
+    this.#followers = new Followers(
+      () => this.#client.duplicate() as Subscriber,
+      this.#binding,
+      livenessInterval,
+      () => this.#reach.idle(),
+    );
     this.#eviction = new EvictionCheck(this.#client);
   }
 

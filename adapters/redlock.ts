@@ -14,7 +14,10 @@ import { ACQUIRE_WITH_TOKEN, TAKE_OVER_WITH_TOKEN } from './redlock/scripts.js';
 export interface RedlockOptions {
   /** Independent Redis nodes (not replicas of one another), as ioredis clients. Never closed by primacy. */
   clients?: RedisClientLike[];
-  /** Or their URLs: primacy creates the clients and closes them in `close()`. */
+  /**
+   * Or their URLs: primacy creates the clients, connects them on first use, closes them whenever no
+   * election uses the lock (so they never keep the process alive) and in `close()`.
+   */
   urls?: string[];
   /** Key prefix, as in `redisLock`. @default 'primacy:' */
   prefix?: string;
@@ -60,7 +63,8 @@ class QuorumLock implements LockAdapter {
       driftFactor = 0.01,
     } = validate(options);
     const owned = clients === undefined;
-    const nodeClients = clients ?? (urls ?? []).map((url) => new Redis(url) as unknown as RedisClientLike);
+    // Ours connect on first use and close whenever no election uses the lock (Reachability.idle).
+    const nodeClients = clients ?? (urls ?? []).map((url) => new Redis(url, { lazyConnect: true }) as unknown as RedisClientLike);
     this.#nodeTimeout = nodeTimeout;
     this.#nodes = nodeClients.map(
       (client) =>

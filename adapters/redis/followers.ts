@@ -31,6 +31,8 @@ export class Followers {
     private readonly createSubscriber: () => Subscriber,
     private readonly binding: ConnectionBinding,
     private readonly livenessInterval: number,
+    /** The last watcher left: no election uses the lock any more. */
+    private readonly onIdle: () => void = () => undefined,
   ) {}
 
   add(name: string, channel: string, onChange: () => void): () => void {
@@ -50,8 +52,10 @@ export class Followers {
       if (current.listeners.size > 0) return;
       clearInterval(current.poll);
       this.#watched.delete(name);
-      if (this.#watched.size === 0) this.closeSubscriber();
-      else void this.#subscriber?.unsubscribe(channel).catch(() => undefined);
+      if (this.#watched.size === 0) {
+        this.closeSubscriber();
+        this.onIdle();
+      } else void this.#subscriber?.unsubscribe(channel).catch(() => undefined);
     };
   }
 

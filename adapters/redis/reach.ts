@@ -39,6 +39,10 @@ interface Wait {
 export class Reachability {
   /** The last connection error since the client was last ready; null while it is. */
   #lastError: Error | null = null;
+  /** An owned client being closed because nothing uses the lock any more (see `idle()`). */
+  #idleClose: Promise<void> | null = null;
+  /** `close()` was called: the lock is done with, its client is not reopened. */
+  #closed = false;
   /** One wait shared by every call made while the client connects: listeners do not pile up. */
   #connecting: Wait | null = null;
   readonly #client: ClientState;
@@ -84,9 +88,13 @@ export class Reachability {
    * refused connection fails in a millisecond; the caller bounds the rest).
    */
   async ready(operation: string): Promise<void> {
+    if (this.#idleClose) await this.#idleClose;
     const status = this.#client.status;
     if (status === undefined || status === 'ready') return;
-    if (status === 'end') throw this.#closed(operation);
+    // Our own client, closed while idle, is opened again by the next call; a user's stays closed.
+    const reopen = status === 'end' && this.owned && !this.#closed;
+    if (status === 'end' && !reopen) throw this.#closedError(operation);
+    if (reopen) this.#lastError = null;
     if (this.#lastError !== null && status !== 'connect') throw this.unreachable(operation, this.#lastError);
     if (!this.#connecting) {
       let resolve!: () => void;
@@ -97,12 +105,12 @@ export class Reachability {
       });
       this.#connecting = { promise, resolve, reject };
       // A lazyConnect client connects on its first command; ours is not sent until it has.
-      if (status === 'wait') (this.#client as { connect?: () => Promise<unknown> }).connect?.().catch(() => undefined);
+      if (status === 'wait' || reopen) (this.#client as { connect?: () => Promise<unknown> }).connect?.().catch(() => undefined);
     }
     try {
       await this.#connecting.promise;
     } catch (error) {
-      throw error === ENDED ? this.#closed(operation) : this.unreachable(operation, error);
+      throw error === ENDED ? this.#closedError(operation) : this.unreachable(operation, error);
     }
   }
 
@@ -122,8 +130,21 @@ export class Reachability {
     return new PrimacyBackendError(this.adapter, operation, `${message} (${this.address})`, { cause: error });
   }
 
+  /**
+   * Nothing uses the lock any more (its last election stopped): a client primacy created is closed,
+   * so a lock nobody calls `close()` on does not keep the process alive. The next call reopens it.
+   */
+  idle(): void {
+    if (!this.owned || this.#closed || this.#idleClose) return;
+    const client = this.#client as ClientState & { quit(): Promise<unknown>; disconnect?(): void };
+    this.#idleClose = closeOwnedClient(client).finally(() => {
+      this.#idleClose = null;
+    });
+  }
+
   /** Stops listening to the client (the lock is closed; a client not ours lives on). */
   close(): void {
+    this.#closed = true;
     for (const [event, listener] of Object.entries(this.#listeners)) this.#client.off?.(event, listener);
     listening.set(this.#client, (listening.get(this.#client) ?? 1) - 1);
   }
@@ -135,7 +156,7 @@ export class Reachability {
     return connecting;
   }
 
-  #closed(operation: string): PrimacyBackendError {
+  #closedError(operation: string): PrimacyBackendError {
     return new PrimacyBackendError(this.adapter, operation, `the client of ${this.address} is closed (quit() or disconnect() was called)`);
   }
 
@@ -167,8 +188,16 @@ function hostPort({ host, port }: { host?: string; port?: number }): string {
  * paused server never gives (and a quit queued behind other commands waits for them): disconnect
  * then instead, so `close()` returns promptly and nothing is left reconnecting.
  */
-export async function closeOwnedClient(client: { status?: string; quit(): Promise<unknown>; disconnect?(): void }): Promise<void> {
+export async function closeOwnedClient(client: {
+  status?: string;
+  quit(): Promise<unknown>;
+  disconnect?(): void;
+  once?(event: 'end', listener: () => void): unknown;
+}): Promise<void> {
   const disconnect = () => client.disconnect?.();
   if (client.status !== undefined && client.status !== 'ready') return disconnect();
+  // quit() resolves on the server's OK; the client is reusable (connect()) only once it ended.
+  const ended = new Promise<void>((resolve) => client.once?.('end', resolve) ?? resolve());
   await bounded(client.quit(), 1000, 'redis', 'quit').catch(disconnect);
+  if ((client.status as string | undefined) !== 'end') await bounded(ended, 1000, 'redis', 'quit').catch(disconnect);
 }

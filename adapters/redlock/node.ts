@@ -42,7 +42,12 @@ export class QuorumNode {
     // A client ended under a running election (quit() before stop()): its subscriber goes too.
     this.reach = new Reachability(client, owned, 'redlock', () => this.followers.closeSubscriber());
     this.binding = new ConnectionBinding(client, onConnectionLost, connectionBinding, takeoverGrace);
-    this.followers = new Followers(() => client.duplicate() as Subscriber, this.binding, livenessInterval);
+    this.followers = new Followers(
+      () => client.duplicate() as Subscriber,
+      this.binding,
+      livenessInterval,
+      () => this.reach.idle(),
+    );
   }
 
   /** Runs a script; a node that fails or does not answer in time yields `undefined`. */

@@ -100,6 +100,6 @@ function notReady(decorator: string): never {
  * election and releases the lock on `onClose`, and optionally serves a health route.
  * Registering it twice under one decorator name is an error.
  */
-export const primacyPlugin = fp(plugin, { name: 'primacy', fastify: '>=4' });
+export const primacyPlugin = fp(plugin, { name: 'primacy', fastify: '4.x || 5.x' });
 
 export default primacyPlugin;

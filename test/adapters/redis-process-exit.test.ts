@@ -49,3 +49,30 @@ describe('a lock on a client the caller owns', () => {
     expect(await exitsOnItsOwn(child, 5000)).toEqual({ code: 0, signal: null });
   });
 });
+
+describe('a lock made from URLs, that nobody closes', () => {
+  it('redisLock({ url }): once its election stopped the process exits on its own', async () => {
+    const child = new Child(owner, [nodes[0]?.url as string, 'exit-redis-url', 'url']);
+    children.push(child);
+    expect(await exitsOnItsOwn(child, 5000)).toEqual({ code: 0, signal: null });
+  });
+
+  it('redlockLock({ urls }): once its election stopped the process exits on its own', async () => {
+    const child = new Child(owner, [nodes.map((node) => node.url).join(','), 'exit-redlock-url', 'url']);
+    children.push(child);
+    expect(await exitsOnItsOwn(child, 5000)).toEqual({ code: 0, signal: null });
+  });
+
+  it('a second election on the same lock after the first stopped reconnects, is elected, and the process still exits', async () => {
+    for (const [urls, name] of [
+      [nodes[0]?.url as string, 'again-redis-url'],
+      [nodes.map((node) => node.url).join(','), 'again-redlock-url'],
+    ] as const) {
+      const child = new Child(owner, [urls, name, 'url-again']);
+      children.push(child);
+      expect(await exitsOnItsOwn(child, 5000)).toEqual({ code: 0, signal: null });
+      const [first, second] = child.events.filter((e) => e.ev === 'elected').map((e) => Number(e.token));
+      expect(second).toBeGreaterThan(first as number);
+    }
+  });
+});

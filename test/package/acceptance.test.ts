@@ -62,7 +62,7 @@ async function createApp(name: AppName, tarball: string): Promise<string> {
     dependencies: { primacy: `file:${tarball}`, ...APPS[name], ...TOOLS },
   };
   await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  for (const file of ['server.mjs', 'exports.mjs', 'exports.cjs', 'usage.ts', 'usage.cts'])
+  for (const file of ['server.mjs', 'peers.mjs', 'exports.mjs', 'exports.cjs', 'usage.ts', 'usage.cts'])
     await copyFile(join(fixtures, file), join(dir, file));
   await cp(join(repo, 'examples'), join(dir, 'examples'), {
     recursive: true,
@@ -144,6 +144,14 @@ describe.each(Object.keys(APPS) as AppName[])('the packed package in an app on t
     const bundler = await npx(apps[name], ['tsc', '-p', 'tsconfig.bundler.json']);
     expectExit(bundler, 0, 'tsc bundler');
   }, 180_000);
+
+  it('runs a schedule on each cron engine under a Redlock election, on the ioredis, croner and node-cron of this app', async () => {
+    const peers = new Child('peers.mjs', [], { REDIS_URL: redis.url }, { cwd: apps[name], node: [] });
+    children.push(peers);
+    expect(await peers.exited, peers.stderr).toEqual({ code: 0, signal: null });
+    const engines = new Set(peers.events.filter((e) => e.ev === 'tick' && typeof e.token === 'number').map((e) => e.engine));
+    expect(engines).toEqual(new Set(['croner', 'node-cron']));
+  });
 
   it('runs the Express example on the file lock: elected, serving, hands over on SIGTERM', async () => {
     const lockDir = await mkdtemp(join(work, 'express-lock-'));
