@@ -8,7 +8,7 @@ import { inspectRedisLock } from './redis/inspect.js';
 import { validate } from './redis/options.js';
 import { closeOwnedClient, Reachability } from './redis/reach.js';
 import { belongsTo, parseValue, valueTail } from './redis/record.js';
-import { ACQUIRE, RELEASE, RENEW, run, type ScriptClient, TAKE_OVER, WRITE_OUTCOME } from './redis/scripts.js';
+import { ACQUIRE, HELD, NEVER_GRANTED, RELEASE, RENEW, run, type ScriptClient, TAKE_OVER, WRITE_OUTCOME } from './redis/scripts.js';
 import { SeenHolders } from './redis/seen.js';
 
 /** The ioredis surface the adapter uses; `Redis`, `Cluster` and Sentinel-backed clients all fit. */
@@ -84,7 +84,13 @@ class RedisLock implements LockAdapter {
     this.#client = client ?? (new Redis(url as string, { lazyConnect: true }) as unknown as RedisClientLike);
     // Errors are surfaced through failed commands, naming the server and the cause.
     // A client ended under a running election (quit() before stop()): its subscriber goes too.
-    this.#reach = new Reachability(this.#client, this.#ownsClient, 'redis', () => this.#followers.closeSubscriber());
+    this.#reach = new Reachability(
+      this.#client,
+      this.#ownsClient,
+      'redis',
+      () => this.#followers.closeSubscriber(),
+      () => this.#followers.resubscribe(),
+    );
     this.#prefix = prefix;
     this.#binding = new ConnectionBinding(this.#client, () => this.#followers.notifyAll(), connectionBinding, takeoverGrace);
     this.#followers = new Followers(
@@ -163,7 +169,7 @@ class RedisLock implements LockAdapter {
     const { key, value } = lease.data as RedisLeaseData;
     try {
       await this.#reach.ready('release');
-      await run(this.#client, RELEASE, [key, ...this.#releaseKeys(lease.name), value, this.#key(lease.name, 'events')]);
+      await run(this.#client, RELEASE, [key, ...this.#releaseKeys(lease.name), value, this.#key(lease.name, 'events'), HELD]);
     } catch (error) {
       throw this.#reach.error('release', error);
     }
@@ -215,7 +221,7 @@ class RedisLock implements LockAdapter {
     if (!this.#binding.isCurrent(clientId)) {
       // The answer came on a new connection (ioredis resent the command after a reset): the lock
       // names a connection that is gone, so anyone may take it over. Not a lease: give it back.
-      const released = [key, ...this.#releaseKeys(name), value, this.#key(name, 'events')];
+      const released = [key, ...this.#releaseKeys(name), value, this.#key(name, 'events'), NEVER_GRANTED];
       void run(this.#client, RELEASE, released).catch(() => undefined);
       return null;
     }

@@ -3,7 +3,7 @@ import { parseOutcome } from '../src/_internal/outcome.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
 import { PrimacyBackendError } from '../src/errors.js';
 import { belongsTo, parseValue, valueTail } from './redis/record.js';
-import { RELEASE, RENEW, WRITE_OUTCOME } from './redis/scripts.js';
+import { HELD, NEVER_GRANTED, RELEASE, RENEW, WRITE_OUTCOME } from './redis/scripts.js';
 import type { RedisClientLike } from './redis.js';
 import { claimMissingNodes, type QuorumLeaseData } from './redlock/extend.js';
 import { inspectQuorum } from './redlock/inspect.js';
@@ -205,12 +205,12 @@ class QuorumLock implements LockAdapter {
     await Promise.all(this.#nodes.map((node) => node.close()));
   }
 
-  async #releaseValues(name: string, values: ReadonlyArray<string | null>, wake = true): Promise<void> {
+  /** `held`: a lease's release (wakes the followers, recorded as the last release); else a give-back of votes short of quorum. */
+  async #releaseValues(name: string, values: ReadonlyArray<string | null>, held = true): Promise<void> {
     const [key, released, last] = [this.#key(name, 'lock'), this.#key(name, 'released'), this.#key(name, 'last')];
-    const channel = wake ? this.#key(name, 'events') : '';
-    await Promise.all(
-      this.#nodes.map((node, i) => (values[i] ? node.script(RELEASE, [key, released, last, values[i] as string, channel]) : undefined)),
-    );
+    const channel = held ? this.#key(name, 'events') : '';
+    const args = (value: string) => [key, released, last, value, channel, held ? HELD : NEVER_GRANTED];
+    await Promise.all(this.#nodes.map((node, i) => (values[i] ? node.script(RELEASE, args(values[i] as string)) : undefined)));
   }
 
   /** The nodes, with a per-node timeout fitted to this TTL unless one was configured. */

@@ -113,6 +113,18 @@ export class Followers {
     subscriber?.disconnect();
   }
 
+  /**
+   * The client is connected again after it ended (its owner called connect() after a quit): the
+   * subscriber closed with it, so subscribe again to what is still watched, and wake the watchers
+   * (a release may have gone unheard meanwhile).
+   */
+  resubscribe(): void {
+    if (this.#subscriber !== null || this.#watched.size === 0) return;
+    const subscriber = this.#ensureSubscriber();
+    for (const watched of this.#watched.values()) void subscriber.subscribe(watched.channel).catch(() => undefined);
+    this.notifyAll();
+  }
+
   #ensureSubscriber(): Subscriber {
     if (this.#subscriber) return this.#subscriber;
     const subscriber = this.createSubscriber();

@@ -51,6 +51,7 @@ export class Reachability {
     ready: () => {
       this.#lastError = null;
       this.#settle()?.resolve();
+      this.onReady();
     },
     end: () => {
       this.#settle()?.reject(ENDED);
@@ -65,6 +66,8 @@ export class Reachability {
     private readonly adapter: string,
     /** The client ended (quit() or disconnect(), maybe before the election stopped). */
     private readonly onEnd: () => void = () => undefined,
+    /** The client is connected (again: after a reset, or a connect() after it ended). */
+    private readonly onReady: () => void = () => undefined,
   ) {
     this.#client = client as ClientState;
     for (const [event, listener] of Object.entries(this.#listeners)) this.#client.on(event, listener);
@@ -161,7 +164,10 @@ export class Reachability {
   }
 
   #noteError(error: unknown): void {
-    if (error instanceof Error) this.#lastError = error;
+    // Only a failed connection attempt makes calls fail fast. A reset of a working connection
+    // does not: ioredis reconnects and sends what was queued meanwhile (a release after a reset
+    // must still reach the server, or followers wait out the TTL).
+    if (error instanceof Error && this.#client.status !== 'ready') this.#lastError = error;
     this.#settle()?.reject(error);
     // A listener silences ioredis's own "Unhandled error event" report: keep it for a user's
     // client that nobody but primacy listens to, as it was before primacy listened.

@@ -88,13 +88,20 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`,
 );
 
+/** RELEASE's ARGV[3]: a lease someone held, or a value never granted. */
+export const HELD = '1';
+export const NEVER_GRANTED = '0';
+
 /**
  * Compare-and-delete, then leave the released token in the marker (so a vanished key is never
  * mistaken for a release, and tokens continue above it), the released value in the last-release
  * key (so `inspect` can say who released it), and wake the followers. The marker stays a bare
  * number: older versions read it with `tonumber`.
  * KEYS[1] lock, KEYS[2] released marker, KEYS[3] last release. ARGV[1] our value, ARGV[2] channel
- * (empty: wake nobody). Returns 1 if released, 0 if it was no longer ours.
+ * (empty: wake nobody), ARGV[3] '1' if the value was a lease someone held, '0' for a give-back of
+ * a value never granted (a Redlock vote short of quorum, an answer on a new connection): that
+ * one is no release by a holder, and `inspect` must not name its candidate as the releaser.
+ * Returns 1 if released, 0 if it was no longer ours.
  */
 export const RELEASE = script(
   3,
@@ -103,7 +110,7 @@ redis.call('DEL', KEYS[1])
 local token = tonumber(string.match(ARGV[1], '^(%d+)|'))
 if token > tonumber(redis.call('GET', KEYS[2]) or '0') then
   redis.call('SET', KEYS[2], string.format('%d', token))
-  redis.call('SET', KEYS[3], ARGV[1])
+  if ARGV[3] == '1' then redis.call('SET', KEYS[3], ARGV[1]) end
 end
 if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], 'released') end
 return 1`,

@@ -40,7 +40,13 @@ export class QuorumNode {
     this.timeout = timeout;
     // Errors are surfaced through failed calls, naming the node and the cause.
     // A client ended under a running election (quit() before stop()): its subscriber goes too.
-    this.reach = new Reachability(client, owned, 'redlock', () => this.followers.closeSubscriber());
+    this.reach = new Reachability(
+      client,
+      owned,
+      'redlock',
+      () => this.followers.closeSubscriber(),
+      () => this.followers.resubscribe(),
+    );
     this.binding = new ConnectionBinding(client, onConnectionLost, connectionBinding, takeoverGrace);
     this.followers = new Followers(
       () => client.duplicate() as Subscriber,
