@@ -31,7 +31,14 @@ async function until(condition: () => boolean, within: number, what: string): Pr
 }
 
 function election(name: string, lock: LockAdapter, extra: { ttl?: number; retryInterval?: number } = {}): Election {
-  const e = elect({ name, lock, ttl: extra.ttl ?? 10_000, retryInterval: extra.retryInterval ?? 6000, logger: false, handleSignals: false });
+  const e = elect({
+    name,
+    lock,
+    ttl: extra.ttl ?? 10_000,
+    retryInterval: extra.retryInterval ?? 6000,
+    logger: false,
+    handleSignals: false,
+  });
   e.on('error', () => undefined);
   cleanups.push(() => e.stop());
   return e;
@@ -99,7 +106,7 @@ describe('followers.ts: the subscriber closed on the client end', () => {
     expect(took).toBeLessThan(1500);
   });
 
-  it('after the caller's client ends and connects again (disconnect() + connect()), a release still wakes the follower at once', async () => {
+  it('after the client of the caller ends and connects again (disconnect() + connect()), a release still wakes the follower at once', async () => {
     const followerClient = client(redis.url);
     const holder = election('wake-after-end', redisLock({ client: client(redis.url) }));
     await until(() => holder.isPrimary, 5000, 'holder elected');
@@ -174,9 +181,15 @@ describe('reach.ts: fail-fast after a connection reset', () => {
   it('a renew refused by fail-fast while the lease is valid never yields two primaries (server down then up, binding off)', async () => {
     const server = await startRedis();
     cleanups.push(() => server.stop());
-    const a = election('fast-renew', redisLock({ client: client(server.url), connectionBinding: false }), { ttl: 3000, retryInterval: 200 });
+    const a = election('fast-renew', redisLock({ client: client(server.url), connectionBinding: false }), {
+      ttl: 3000,
+      retryInterval: 200,
+    });
     await until(() => a.isPrimary, 5000, 'a elected');
-    const b = election('fast-renew', redisLock({ client: client(server.url), connectionBinding: false }), { ttl: 3000, retryInterval: 200 });
+    const b = election('fast-renew', redisLock({ client: client(server.url), connectionBinding: false }), {
+      ttl: 3000,
+      retryInterval: 200,
+    });
     await b.ready;
     let both = 0;
     const sampler = setInterval(() => {
