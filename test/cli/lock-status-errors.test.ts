@@ -1,25 +1,14 @@
 /** `lock-status` when the lock cannot be looked at: an error (exit 3), never "free", and JSON under --json. */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../helpers/processes.js';
 
 const cli = join(import.meta.dirname, '../../src/cli/lock-status.ts');
 
 /** Runs lock-status to completion, stdin closed. */
-function status(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
+const status = (...args: string[]) => runCommand(process.execPath, ['--import', 'tsx', cli, ...args]);
 
 // Each run starts a CLI through tsx: seconds apiece with the machine busy.
 describe('lock-status errors', { timeout: 90_000 }, () => {

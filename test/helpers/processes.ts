@@ -131,7 +131,7 @@ export interface CommandResult {
 }
 
 /**
- * Runs a command to its end without blocking this process (children started with `Child` keep
+ * Runs a command to its end, stdin closed, without blocking this process (children started with `Child` keep
  * being read meanwhile). Never throws for a non-zero exit: the caller asserts on `code`.
  */
 export function runCommand(
@@ -140,14 +140,11 @@ export function runCommand(
   { cwd, env = {}, timeout = 120_000 }: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
 ): Promise<CommandResult> {
   return new Promise((resolve) => {
-    execFile(
-      file,
-      args,
-      { cwd, env: { ...process.env, ...env }, timeout, maxBuffer: 64 << 20, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        resolve({ code, stdout, stderr: error && code === null ? `${stderr}\n${error.message}` : stderr });
-      },
-    );
+    const options = { cwd, env: { ...process.env, ...env }, timeout, maxBuffer: 64 << 20, encoding: 'utf8' as const };
+    const child = execFile(file, args, options, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+      resolve({ code, stdout, stderr: error && code === null ? `${stderr}\n${error.message}` : stderr });
+    });
+    child.stdin?.end(); // closed: a command that would ask a question sees no terminal, as in CI
   });
 }

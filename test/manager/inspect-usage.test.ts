@@ -1,27 +1,15 @@
 /** `primacy inspect`: bad usage is exit 64 whether or not a manager runs, and its help lists every command a manager answers. */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { askInspector, CONTROL_COMMANDS } from '../../src/manager/inspector.js';
-import { Child, killAll } from '../helpers/processes.js';
+import { Child, killAll, runCommand } from '../helpers/processes.js';
 
 const primacy = join(import.meta.dirname, '../../src/cli/primacy.ts');
 const app = join(import.meta.dirname, 'fixtures/http-app.ts');
 
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', primacy, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
+const cli = (...args: string[]) => runCommand(process.execPath, ['--import', 'tsx', primacy, ...args]);
 
 const BAD_USAGE = [
   ['frobnicate'],

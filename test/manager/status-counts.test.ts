@@ -1,30 +1,17 @@
 /** What `primacy inspect status` counts and shows: crash restarts apart from reloads, and no uptime without a process. */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkerInfo } from '../../src/manager/manager.js';
-import { Child, killAll } from '../helpers/processes.js';
+import { Child, killAll, runCommand } from '../helpers/processes.js';
 
 const primacy = join(import.meta.dirname, '../../src/cli/primacy.ts');
 const fixture = join(import.meta.dirname, 'fixtures/inspected-manager.ts');
 
 /** Runs `primacy inspect ...` against the socket to completion. */
-function inspect(socket: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', primacy, 'inspect', ...args, '--socket', socket], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
+const inspect = (socket: string, ...args: string[]) =>
+  runCommand(process.execPath, ['--import', 'tsx', primacy, 'inspect', ...args, '--socket', socket]);
 
 async function workers(socket: string): Promise<WorkerInfo[]> {
   const answer = await inspect(socket, 'status', '--json');
