@@ -17,7 +17,10 @@ export function bootstrapUrl(): string {
   const found = candidates.find((url) => existsSync(fileURLToPath(url)));
   if (found === undefined) {
     const tried = candidates.map((url) => fileURLToPath(url)).join(', ');
-    throw new PrimacyError('ERR_PRIMACY_INSTALL', `[primacy] [manager] the worker bootstrap is missing from this install (looked for ${tried})`);
+    throw new PrimacyError(
+      'ERR_PRIMACY_INSTALL',
+      `[primacy] [manager] the worker bootstrap is missing from this install (looked for ${tried})`,
+    );
   }
   return found.href;
 }

@@ -138,9 +138,11 @@ describe.each(Object.keys(APPS) as AppName[])('the packed package in an app on t
     expect(fromCjs.sharedErrorClass).toBe(true);
   });
 
-  it('type-checks a strict app and the examples against the declarations, module node16 and bundler', async () => {
+  it('type-checks a strict app and the examples against the declarations, module node16 (and bundler on the newest)', async () => {
     const node16 = await npx(apps[name], ['tsc', '-p', 'tsconfig.json']);
     expectExit(node16, 0, 'tsc node16');
+    // Bundler resolution reads our exports map the same way whatever the peers' majors: once is enough.
+    if (name !== 'newest') return;
     const bundler = await npx(apps[name], ['tsc', '-p', 'tsconfig.bundler.json']);
     expectExit(bundler, 0, 'tsc bundler');
   }, 180_000);
