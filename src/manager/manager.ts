@@ -39,6 +39,8 @@ export class WorkerManager extends EventEmitter {
   #stopHealthChecks: () => void = () => {};
   #stopping: Promise<void> | null = null;
   #starting = true;
+  /** The configured worker count (`workers`, then the last `scale(n)`): each new process's PRIMACY_WORKERS. */
+  #total = 0;
 
   constructor(options: ManagerOptions) {
     super();
@@ -70,6 +72,7 @@ export class WorkerManager extends EventEmitter {
     this.#watchdog.start();
     const onUnhealthy = (w: WorkerInfo, reason: string) => this.#unhealthy(w, reason);
     if (healthCheck) this.#stopHealthChecks = startHealthChecks(healthCheck, health, () => this.workers(), onUnhealthy);
+    this.#total = workers;
     const incarnations = Array.from({ length: workers }, (_, index) => this.#spawn(this.#newSlot(index)));
     const custom = () => Promise.all(processes.map(({ name, module, ...rest }) => this.manage(name, module, rest)));
     const failure =
@@ -151,6 +154,7 @@ export class WorkerManager extends EventEmitter {
     if (!Number.isInteger(count) || count < 1)
       throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] Expected a worker count >= 1, got ${count}`);
     const added: Incarnation[] = [];
+    this.#total = count;
     for (let index = this.#slots.length; index < count; index++) added.push(this.#spawn(this.#newSlot(index)));
     const removed = this.#slots.slice(count);
     for (const slot of removed) slot.retiring = true;
@@ -186,7 +190,7 @@ export class WorkerManager extends EventEmitter {
 
   #spawn(slot: Slot): Incarnation {
     const { heartbeatInterval, ackTimeout, ackOn } = this.#options;
-    const env = workerEnv(slot, this.#slots.length, heartbeatInterval);
+    const env = workerEnv(slot, this.#total, heartbeatInterval);
     const worker = slot.custom ? forkHandle(slot.custom.module, slot.custom.args, env, workerExecArgv()) : clusterHandle(cluster.fork(env));
     const incarnation = new Incarnation(slot, worker, `${slot.name}#${slot.starts}`);
     slot.starts++;

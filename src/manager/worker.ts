@@ -39,7 +39,11 @@ export const worker = {
     const index = process.env.PRIMACY_WORKER_INDEX;
     return index === undefined ? undefined : Number(index);
   },
-  /** How many worker slots the manager ran when this process started. */
+  /**
+   * The manager's configured worker count when this process started: `workers`, or the last
+   * `scale(n)` before it. Not updated later: after a scale, workers already running keep the count
+   * of their start (a restarted or newly added one sees the new count; `worker.workers()` asks live).
+   */
   get total(): number | undefined {
     const count = process.env.PRIMACY_WORKERS;
     return count === undefined ? undefined : Number(count);
