@@ -1,8 +1,9 @@
 import { optionKeys, rejectUnknownKeys } from '../_internal/unknown-keys.js';
 import type { Lease } from '../adapter.js';
-import { Election } from '../elector.js';
+import type { Election } from '../elector.js';
 import { PrimacyConfigError, PrimacyError } from '../errors.js';
 import { type CronEngine, type EngineJob, prepareJob } from './cron-engines.js';
+import { checkElection } from './election-check.js';
 
 export type { CronEngine } from './cron-engines.js';
 
@@ -56,7 +57,7 @@ export function scheduleWhilePrimary(
   fn: (run: PrimaryRun) => unknown,
   options: PrimaryCronOptions = {},
 ): PrimaryCronJob {
-  checkElection(election);
+  checkElection(election, 'cron');
   if (typeof pattern !== 'string' || pattern.trim() === '')
     throw new PrimacyConfigError('pattern', pattern, 'a cron pattern string', 'cron');
   if (typeof fn !== 'function') throw new PrimacyConfigError('fn', fn, 'a function', 'cron');
@@ -135,7 +136,7 @@ export function primaryOnly<A extends unknown[], R>(
   election: Election,
   fn: (run: PrimaryRun, ...args: A) => R,
 ): (...args: A) => Promise<Awaited<R> | undefined> {
-  checkElection(election);
+  checkElection(election, 'cron');
   if (typeof fn !== 'function') throw new PrimacyConfigError('fn', fn, 'a function', 'cron');
   return async (...args: A): Promise<Awaited<R> | undefined> => {
     const lease = election.lease;
@@ -149,10 +150,6 @@ export function primaryOnly<A extends unknown[], R>(
       election.off('revoked', onRevoked);
     }
   };
-}
-
-function checkElection(election: unknown): asserts election is Election {
-  if (!(election instanceof Election)) throw new PrimacyConfigError('election', election, 'an Election (from elect())', 'cron');
 }
 
 function reportError(election: Election, job: string, error: unknown): void {

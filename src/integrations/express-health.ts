@@ -2,6 +2,7 @@ import type { Application, Request, RequestHandler } from 'express';
 import { optionKeys, rejectUnknownKeys } from '../_internal/unknown-keys.js';
 import type { Election } from '../elector.js';
 import { PrimacyConfigError } from '../errors.js';
+import { isElection } from './election-check.js';
 import { electionHealth, type HealthOptions } from './health.js';
 
 /**
@@ -37,8 +38,4 @@ export function primacyHealth(source?: Election | Application, options: HealthOp
     // not catch a handler's rejected promise, so it must not get one.
     electionHealth(election, { timeout }).then((health) => void res.status(health.ok ? 200 : 503).json(health), next);
   };
-}
-
-function isElection(value: unknown): value is Election {
-  return typeof value === 'object' && value !== null && 'isPrimary' in value && typeof (value as Election).leader === 'function';
 }

@@ -3,6 +3,7 @@ import { rejectUnknownKeys } from '../_internal/unknown-keys.js';
 import type { HolderIdentity } from '../adapter.js';
 import type { Election } from '../elector.js';
 import { PrimacyConfigError } from '../errors.js';
+import { checkElection } from './election-check.js';
 
 /** What a `/healthz` or readiness route reports about one election. */
 export interface ElectionHealth {
@@ -40,6 +41,7 @@ export interface HealthOptions {
  * (no backend call); a follower reads the holder from the backend, bounded by `timeout`. Never rejects.
  */
 export async function electionHealth(election: Election, options: HealthOptions = {}): Promise<ElectionHealth> {
+  checkElection(election, 'health');
   rejectUnknownKeys(options, ['timeout'] satisfies Array<keyof HealthOptions>, { call: 'electionHealth()', scope: 'health' });
   const timeout = options.timeout ?? 1000;
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {

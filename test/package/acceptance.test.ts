@@ -24,7 +24,7 @@ const APPS = {
     express: '^5.0.0',
     '@types/express': '^5.0.0',
     fastify: '^5.0.0',
-    'fastify-plugin': '^5.0.0',
+    'fastify-plugin': '^6.0.0',
     croner: '^11.0.0',
     'node-cron': '^4.0.0',
   },
