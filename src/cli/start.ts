@@ -9,6 +9,8 @@ import { prefixed } from '../logger.js';
 import { Inspector } from '../manager/inspector.js';
 import { WorkerManager } from '../manager/manager.js';
 import { defaultManagerName, inspectorSocket, usableStateDir } from '../manager/options.js';
+import { scriptProblem } from '../manager/script-check.js';
+import { EXIT } from './args.js';
 import { LOCK_SPECS, lockFromSpec } from './manager-lock.js';
 
 export const START_HELP = `Usage: primacy start <app.js> [options] [-- app arguments]
@@ -52,6 +54,12 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   }
   if (values.ack !== undefined && values.ack !== 'listening' && values.ack !== 'ready') {
     throw new PrimacyUsageError(`--ack must be listening or ready, got "${values.ack}"`);
+  }
+  const missing = scriptProblem(script);
+  if (missing) {
+    // One line, before anything is forked (a usage error, without the --help pointer).
+    process.stderr.write(`primacy start: ${script}: ${missing.problem}\n`);
+    return EXIT.usage;
   }
   const name = values.name ?? defaultManagerName(script);
   const stateDir = usableStateDir({ stateDir: values['state-dir'] });

@@ -19,6 +19,7 @@ import { clusterHandle, forkHandle } from './process-handle.js';
 import { isPrimacyMessage, type ManagerMessage, type WorkerMessage } from './protocol.js';
 import { answerControlRequest } from './requests.js';
 import { afterExit, RestartPolicy } from './restart-policy.js';
+import { checkScript } from './script-check.js';
 import { retire, terminate } from './stop-process.js';
 import { HeartbeatWatchdog } from './watchdog.js';
 import { WorkerLocks } from './worker-locks.js';
@@ -66,6 +67,7 @@ export class WorkerManager extends EventEmitter {
   /** Starts every worker; resolves once all have acked, rejects (after stopping) if one cannot start. */
   async start(): Promise<void> {
     const { script, args, workers, healthCheck, health, processes, ackTimeout, name } = this.#options;
+    checkScript(script);
     // Refuses to start beside a live manager of the same name (state and socket are named after it).
     this.#nameClaim = await ManagerNameClaim.take(usableStateDir(this.#options), name, (message) => this.#warn(message));
     cluster.setupPrimary({ exec: script, args, execArgv: workerExecArgv() });
