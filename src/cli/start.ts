@@ -105,12 +105,8 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     await inspector.listen();
     log(`inspector at ${socket}`);
   }
-  log(
-    `${manager.workers().length} workers ready: ${manager
-      .workers()
-      .map((w) => `${w.name} pid ${w.pid}`)
-      .join(', ')}`,
-  );
+  const ready = manager.workers();
+  log(`${ready.length} ${ready.length === 1 ? 'worker' : 'workers'} ready: ${ready.map((w) => `${w.name} pid ${w.pid}`).join(', ')}`);
   const code = await done;
   await inspector?.close();
   await lock?.close?.();

@@ -28,7 +28,7 @@ async function until<T>(read: () => T | undefined | null | false | Promise<T | f
 
 /** The pids in the manager's "N workers ready: worker-0 pid 123, ..." line, once it printed it. */
 const readyPids = (manager: Child): number[] | null => {
-  const line = /\d+ workers ready: (.*)/.exec(manager.stderr)?.[1];
+  const line = /\d+ workers? ready: (.*)/.exec(manager.stderr)?.[1];
   return line ? [...line.matchAll(/pid (\d+)/g)].map((m) => Number(m[1])) : null;
 };
 

@@ -28,7 +28,7 @@ describe('primacy start / inspect', () => {
     const manager = new Child(primacy, ['start', app, '--workers', '2', '--inspector', '--state-dir', dir], { XDG_RUNTIME_DIR: dir });
     children.push(manager);
     const deadline = Date.now() + 20_000;
-    while (!manager.stderr.includes('workers ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!/workers? ready/.test(manager.stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(manager.stderr).toMatch(/2 workers ready: worker-0 pid \d+, worker-1 pid \d+/);
     expect((await stat(join(dir, 'primacy.sock'))).mode & 0o777).toBe(0o600);
 
@@ -50,8 +50,8 @@ describe('primacy start / inspect', () => {
   it('names each manager after its app, so two apps run side by side and inspect finds each from its directory', async () => {
     const ready = async (manager: Child) => {
       const deadline = Date.now() + 20_000;
-      while (!/workers ready/.test(manager.stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(manager.stderr).toMatch(/1 workers ready/);
+      while (!/workers? ready/.test(manager.stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(manager.stderr).toMatch(/1 worker ready/);
     };
     const state = join(dir, 'state');
     for (const app of ['app-a', '@acme/app-b']) {

@@ -34,8 +34,8 @@ describe('primacy inspect usage', { timeout: 180_000 }, () => {
     });
     children.push(manager);
     const deadline = Date.now() + 60_000;
-    while (!manager.stderr.includes('workers ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(manager.stderr).toMatch(/1 workers ready/);
+    while (!/workers? ready/.test(manager.stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(manager.stderr).toMatch(/1 worker ready/);
   }, 90_000);
   afterAll(async () => {
     await killAll(children);

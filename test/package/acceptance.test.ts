@@ -108,7 +108,7 @@ afterAll(async () => {
 /** Resolves once a `primacy start` manager said its workers are ready; fails with its output if it exited. */
 async function startedUp(manager: Child): Promise<void> {
   for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
-    if (/\d+ workers ready/.test(manager.stderr)) return;
+    if (/\d+ workers? ready/.test(manager.stderr)) return;
     if (manager.process.exitCode !== null || manager.process.signalCode !== null) break;
   }
   throw new Error(
