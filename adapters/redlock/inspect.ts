@@ -16,8 +16,16 @@ export async function inspectQuorum(
   keys: InspectKeys,
   noQuorum: (answered: number) => PrimacyBackendError,
 ): Promise<LockRecord | null> {
-  const seen = await Promise.all(nodes.map(async (node) => ({ node, value: await node.get(keys.lock), pttl: await node.pttl(keys.lock) })));
+  // Each node's value and TTL at once: a node that does not answer costs one timeout, not two.
+  const seen = await Promise.all(
+    nodes.map(async (node) => {
+      const [value, pttl] = await Promise.all([node.get(keys.lock), node.pttl(keys.lock)]);
+      return { node, value, pttl };
+    }),
+  );
   const answered = seen.filter((s) => s.value !== undefined);
+  // The next reads ask only the nodes that answered this one (a paused node is not waited for again).
+  const live = answered.map((s) => s.node);
   if (answered.length < quorum) throw noQuorum(answered.length);
   const tally = new Map<string, typeof seen>();
   for (const s of answered) {
@@ -27,10 +35,10 @@ export async function inspectQuorum(
   const [id, holders] = [...tally.entries()].sort((a, b) => b[1].length - a[1].length)[0] ?? ['free', []];
   const location = `${keys.lock} on ${nodes.length} nodes`;
   if (id === 'free' || holders.length < quorum) {
-    const counters = await Promise.all(nodes.map((node) => node.get(keys.token)));
+    const counters = await Promise.all(live.map((node) => node.get(keys.token)));
     const token = Math.max(0, ...counters.map((c) => Number(c ?? 0)));
     if (token === 0) return null;
-    const releases = await Promise.all(nodes.map((node) => node.get(keys.last)));
+    const releases = await Promise.all(live.map((node) => node.get(keys.last)));
     const record = releases.map((v) => (v ? parseValue(v) : null)).find((p) => p?.token === token)?.record ?? null;
     const released = { holder: record?.holder ?? null, acquiredAt: record?.acquiredAt ?? null };
     return { name, state: 'free', token, ...released, renewedAt: null, expiresAt: null, alive: null, location };

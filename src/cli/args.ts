@@ -58,6 +58,12 @@ const OPTIONS = {
 
 export const DEFAULT_INTERVAL = 1000;
 
+/**
+ * How long one look at a Redis or Redlock lock may take, in ms: connecting, then reading. A paused
+ * or hung server accepts the connection and never answers, and ioredis would wait for it forever.
+ */
+export const LOOK_TIMEOUT = 3000;
+
 /** Parses `lock-status` arguments; throws `PrimacyUsageError` naming the problem. */
 export function parseStatusArgs(argv: readonly string[]): StatusArgs {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
@@ -184,8 +190,9 @@ Options:
                        an error too, on stdout: {error, code, name, location}
   --watch              re-render until Ctrl-C or SIGTERM (with --json: one line per change)
   --interval MS        how often --watch looks, in milliseconds (default ${DEFAULT_INTERVAL})
-  --release            force-release a held lock; asks first. A live holder steps down at its
-                       next renew; meanwhile the next holder's higher token fences it off
+  --release            force-release a held lock (file locks only); asks first. A live holder
+                       steps down at its next renew; meanwhile the next holder's higher token
+                       fences it off
   -y, --yes            release without asking (required when stdin is not a terminal)
   --env                what this environment decides, instead of a file lock
   --var NAME           the boolean variable --env reads (default PRIMARY_WORKER)
@@ -199,6 +206,7 @@ Exit codes:
   1   free or never taken    (--env: secondary; --release: nothing released)
   2   stale: the holder is dead or its lease expired
   3   error: I/O, a --dir or --path parent that is missing or unreadable, an unreachable server
+      or one that gives no answer within ${LOOK_TIMEOUT / 1000} s (--redlock: a majority of nodes)
   64  bad usage: unknown option, missing or invalid value, unset/invalid variable for --env
   --watch exits on Ctrl-C/SIGTERM with the code of the last status it showed.
 `;

@@ -11,10 +11,18 @@ export interface LockStatus {
   readonly reason: 'live' | 'unknown' | 'dead' | 'expired' | 'corrupt' | 'released' | 'never';
   readonly record: LockRecord | null;
   readonly now: number;
+  /** Redlock nodes that did not answer (`URL: reason`): the verdict is the other nodes'. */
+  readonly unreachable: readonly string[];
 }
 
-export function assess(name: string, location: string, record: LockRecord | null, now: number): LockStatus {
-  const base = { name, location, record, now };
+export function assess(
+  name: string,
+  location: string,
+  record: LockRecord | null,
+  now: number,
+  unreachable: readonly string[] = [],
+): LockStatus {
+  const base = { name, location, record, now, unreachable };
   if (record === null) return { ...base, state: 'none', verdict: 'free', reason: 'never' };
   if (record.state === 'free') return { ...base, state: 'free', verdict: 'free', reason: 'released' };
   const held = { ...base, state: 'held' as const };
@@ -29,16 +37,16 @@ export function exitCodeOf(status: LockStatus): number {
   return status.verdict === 'held' ? EXIT.held : status.verdict === 'free' ? EXIT.free : EXIT.stale;
 }
 
-/** The `--json` shape: `{ name, location, state, verdict, record, now }`. */
+/** The `--json` shape: `{ name, location, state, verdict, record, now }`, plus `unreachable` when nodes did not answer. */
 export function toJson(status: LockStatus): string {
-  const { name, location, state, verdict, record, now } = status;
-  return JSON.stringify({ name, location, state, verdict, record, now });
+  const { name, location, state, verdict, record, now, unreachable } = status;
+  return JSON.stringify({ name, location, state, verdict, record, now, ...(unreachable.length > 0 && { unreachable }) });
 }
 
 /** What identifies a change for `--watch` (renewals and the passing of time are not changes). */
 export function changeKey(status: LockStatus): string {
-  const { state, verdict, reason, record } = status;
-  return JSON.stringify([state, verdict, reason, record?.token, record?.holder?.id, record?.alive]);
+  const { state, verdict, reason, record, unreachable } = status;
+  return JSON.stringify([state, verdict, reason, record?.token, record?.holder?.id, record?.alive, unreachable]);
 }
 
 /** A verdict in one line, e.g. "held by pid 1234 on host vm (alive), token 7". */
@@ -90,6 +98,7 @@ export function renderTable(status: LockStatus): string {
       ['version', holder?.version ?? '?'],
     );
   }
+  for (const node of status.unreachable) rows.push(['unreachable', `${node}  (answered without it)`]);
   const width = Math.max(...rows.map(([key]) => key.length));
   return `${rows.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join('\n')}\n\n${verdictLine(status)}\n`;
 }

@@ -71,8 +71,8 @@ function errorJson(error: unknown, lock: LockTarget | undefined): string {
 }
 
 async function look(lock: LockTarget): Promise<LockStatus> {
-  const record = await lock.inspect();
-  return assess(lock.name, lock.location, record, Date.now());
+  const { record, unreachable } = await lock.inspect();
+  return assess(lock.name, lock.location, record, Date.now(), unreachable);
 }
 
 function print(io: CliIo, text: string, code: number): number {

@@ -5,14 +5,21 @@ import { fileLockPath, inspectLockDir } from '../../adapters/file.js';
 import type { LockRecord } from '../adapter.js';
 import { PrimacyError } from '../errors.js';
 import { defaultLockName } from '../is-primary-worker.js';
-import type { Target } from './args.js';
+import { LOOK_TIMEOUT, type Target } from './args.js';
 
 export interface LockTarget {
   readonly name: string;
   /** The lock directory, or the Redis URL(s). */
   readonly location: string;
-  readonly inspect: () => Promise<LockRecord | null>;
+  readonly inspect: () => Promise<Look>;
   readonly close?: () => Promise<void>;
+}
+
+/** One look at a lock. */
+export interface Look {
+  readonly record: LockRecord | null;
+  /** Redlock nodes that did not answer this look (`URL: reason`); the quorum answered without them. */
+  readonly unreachable: readonly string[];
 }
 
 /**
@@ -49,7 +56,7 @@ export async function resolveTarget(target: Target, cwd: string): Promise<LockTa
   // that does not exist is a typo or a wrong host, not "free". (The default root appears with the
   // first lock taken on this machine: its absence does mean never taken.)
   if (target.kind === 'path' || target.dir !== undefined) await assertDirectory(name, dirname(location));
-  return { name, location, inspect: () => inspectLockDir(location, name) };
+  return { name, location, inspect: async () => ({ record: await inspectLockDir(location, name), unreachable: [] }) };
 }
 
 async function assertDirectory(name: string, dir: string): Promise<void> {
@@ -66,7 +73,7 @@ async function assertDirectory(name: string, dir: string): Promise<void> {
   throw new LockTargetError(name, dir, `cannot read lock directory ${dir}: ${code} (${problem})`, code);
 }
 
-/** A Redis or Redlock lock, through clients that fail fast instead of reconnecting forever. */
+/** A Redis or Redlock lock, through clients that fail fast while a server is down and reconnect when it is back. */
 async function redisTarget(name: string, urls: string[], kind: 'redis' | 'redlock'): Promise<LockTarget> {
   // Loaded only here: file-lock users need not install ioredis.
   const [{ Redis }, { redisLock }, { redlockLock }] = await Promise.all([
@@ -74,35 +81,93 @@ async function redisTarget(name: string, urls: string[], kind: 'redis' | 'redloc
     import('../../adapters/redis.js'),
     import('../../adapters/redlock.js'),
   ]);
+  const location = urls.map(redact).join(',');
   // ioredis rejects connect() with a bare "Connection is closed."; the cause (ECONNREFUSED, host
   // and port) arrives as an `error` event first: keep it for the message.
   const causes = new Map<string, Error>();
   const clients = urls.map((url) => {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+    // Reconnects for ever (a --watch sees a restarted server again; a client that gave up would be
+    // 'end', and a lock never reopens a client it did not create). Calls do not wait for it: the
+    // adapter fails them at once with the cause while the last connection attempt failed.
+    const retryStrategy = (times: number) => Math.min(times * 100, 1000);
+    // disconnectTimeout: a paused server never acknowledges the close; the socket is destroyed
+    // after 2 s by default, keeping the process alive that long after its answer.
+    const client = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy,
+      connectTimeout: LOOK_TIMEOUT,
+      disconnectTimeout: 100,
+    });
     client.on('error', (error: Error) => causes.set(url, error));
+    client.on('ready', () => causes.delete(url));
     return client;
   });
   const close = async () => {
     for (const client of clients) client.disconnect();
   };
   // A Redlock quorum tolerates a minority of unreachable nodes; a single Redis does not.
-  const connected = await Promise.allSettled(clients.map((client) => client.connect()));
+  const connected = await Promise.allSettled(clients.map((client) => within(client.connect(), LOOK_TIMEOUT)));
   const failed = connected.flatMap((c, i) => (c.status === 'rejected' ? [{ url: urls[i] as string, reason: c.reason as Error }] : []));
   if (failed.length > 0 && (kind === 'redis' || failed.length >= urls.length / 2)) {
     await close();
     const described = failed.map(({ url, reason }) => {
-      const cause = causes.get(url) ?? reason;
+      const cause = reason instanceof NoAnswer ? reason : (causes.get(url) ?? reason);
       return { url, cause, code: (cause as NodeJS.ErrnoException).code ?? 'ECONNECTION' };
     });
     const detail = described.map(({ url, cause }) => `${redact(url)}: ${cause.message}`).join('; ');
     const what = kind === 'redis' ? 'Redis' : `a Redlock quorum (${failed.length} of ${urls.length} nodes unreachable)`;
     const [first] = described;
-    throw new LockTargetError(name, urls.map(redact).join(','), `cannot reach ${what} at ${detail}`, first?.code ?? 'ECONNECTION', {
-      cause: first?.cause,
-    });
+    throw new LockTargetError(name, location, `cannot reach ${what} at ${detail}`, first?.code ?? 'ECONNECTION', { cause: first?.cause });
   }
-  const adapter = kind === 'redis' ? redisLock({ client: clients[0] as never }) : redlockLock({ clients: clients as never });
-  return { name, location: urls.map(redact).join(','), inspect: () => adapter.inspect(name), close };
+  // A Redlock look reads the nodes up to three times in turn (values, counters, releases): each
+  // read gets a third of the bound.
+  const nodeTimeout = Math.floor(LOOK_TIMEOUT / 3);
+  const adapter = kind === 'redis' ? redisLock({ client: clients[0] as never }) : redlockLock({ clients: clients as never, nodeTimeout });
+  // The nodes that do not answer a PING in time, named: a quorum answers without them.
+  const unanswered = async (): Promise<string[]> => {
+    const pings = await Promise.all(
+      clients.map((client, i) =>
+        within(client.ping(), nodeTimeout).then(
+          () => null,
+          (error: Error) =>
+            `${redact(urls[i] as string)}: ${(error instanceof NoAnswer ? error : (causes.get(urls[i] as string) ?? error)).message}`,
+        ),
+      ),
+    );
+    return pings.filter((p) => p !== null);
+  };
+  const inspect = async (): Promise<Look> => {
+    try {
+      const [record, unreachable] = await Promise.all([
+        within(adapter.inspect(name), LOOK_TIMEOUT),
+        kind === 'redlock' ? unanswered() : [],
+      ]);
+      return { record, unreachable };
+    } catch (error) {
+      if (!(error instanceof NoAnswer)) throw error;
+      const what = kind === 'redis' ? 'Redis' : 'a Redlock quorum';
+      throw new LockTargetError(name, location, `cannot reach ${what} at ${location}: ${error.message}`, error.code, { cause: error });
+    }
+  };
+  return { name, location, inspect, close };
+}
+
+/** A server that accepted the connection but did not answer in time (paused, hung). */
+class NoAnswer extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+  }
+}
+
+/** `operation`'s value, or a `NoAnswer` after `ms`; the timer never outlives the race. */
+function within<T>(operation: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NoAnswer(ms)), ms);
+  });
+  return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** A URL as shown: without its password. */
