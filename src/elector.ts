@@ -9,6 +9,7 @@ import { stopOnAbort, stopOnSignals } from './_internal/signals.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from './adapter.js';
 import { PrimacyError } from './errors.js';
 import type { ElectionEvents, RevokeReason } from './events.js';
+import { failureWarning } from './failure-warning.js';
 import { createHolderIdentity } from './identity.js';
 import { LeaderObserver } from './leader-observer.js';
 import { consoleWarnings, type Logger, silentLogger } from './logger.js';
@@ -288,22 +289,10 @@ export class Election extends EventEmitter<ElectionEvents> {
   }
 
   #report(error: unknown, operation: string): void {
-    const message = error instanceof Error ? error.message : String(error);
-    const next = AFTER_FAILURE[operation] ?? 'retrying';
-    this.#logger.warn(`[primacy] ${operation} for "${this.name}" failed, ${next}: ${message}`);
+    this.#logger.warn(failureWarning(operation, this.name, error));
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 }
-
-/**
- * What follows a failure, as the warning says it, where it is not a retry: work that threw is not
- * called again until the next term (whilePrimary calls it once per term), and a release is tried
- * once (the lease then ends by its TTL, or at once where it is bound to a closed connection).
- */
-const AFTER_FAILURE: Readonly<Record<string, string>> = {
-  'whilePrimary work': 'not run again until the next term',
-  release: 'not retried (the lease ends by its TTL)',
-};
 
 /** Starts an election for `options.name` and returns its live handle. */
 export function elect(options: ElectionOptions): Election {

@@ -16,13 +16,14 @@ import { controlCommands } from './inspector.js';
 import { ManagerNameClaim } from './name-claim.js';
 import { type ManagerOptions, type ResolvedManagerOptions, resolveManagerOptions, usableStateDir } from './options.js';
 import { clusterHandle, forkHandle } from './process-handle.js';
-import { isPrimacyMessage, type ManagerMessage, type WorkerMessage } from './protocol.js';
+import type { ManagerMessage } from './protocol.js';
 import { answerControlRequest } from './requests.js';
 import { afterExit, RestartPolicy } from './restart-policy.js';
 import { checkScript } from './script-check.js';
 import { retire, terminate } from './stop-process.js';
 import { HeartbeatWatchdog } from './watchdog.js';
 import { WorkerLocks } from './worker-locks.js';
+import { onWorkerMessage, type WorkerMessageSteps } from './worker-messages.js';
 
 export type { WorkerInfo, WorkerState };
 
@@ -42,6 +43,19 @@ export class WorkerManager extends EventEmitter {
   #starting = true;
   /** The configured worker count (`workers`, then the last `scale(n)`): each new process's PRIMACY_WORKERS. */
   #total = 0;
+
+  readonly #messageSteps: WorkerMessageSteps = {
+    acked: (incarnation) => this.#acked(incarnation),
+    lock: (incarnation, message) => this.#locks.request(incarnation, message),
+    control: (incarnation, message) => {
+      const from = { id: incarnation.id, send: (reply: ManagerMessage) => incarnation.worker.send(reply) };
+      answerControlRequest(
+        controlCommands(this, () => void this.stop()),
+        from,
+        message,
+      );
+    },
+  };
 
   constructor(options: ManagerOptions) {
     super();
@@ -72,8 +86,7 @@ export class WorkerManager extends EventEmitter {
     this.#nameClaim = await ManagerNameClaim.take(usableStateDir(this.#options), name, (message) => this.#warn(message));
     cluster.setupPrimary({ exec: script, args, execArgv: workerExecArgv() });
     this.#watchdog.start();
-    const onUnhealthy = (w: WorkerInfo, reason: string) => this.#unhealthy(w, reason);
-    if (healthCheck) this.#stopHealthChecks = startHealthChecks(healthCheck, health, () => this.workers(), onUnhealthy);
+    if (healthCheck) this.#stopHealthChecks = startHealthChecks(healthCheck, health, () => this.workers(), this.#unhealthy);
     this.#total = workers;
     const incarnations = Array.from({ length: workers }, (_, index) => this.#spawn(this.#newSlot(index)));
     const custom = () => Promise.all(processes.map(({ name, module, ...rest }) => this.manage(name, module, rest)));
@@ -202,7 +215,7 @@ export class WorkerManager extends EventEmitter {
       if (incarnation.state === 'STARTING') incarnation.state = 'STARTED';
     });
     if (ackOn === 'listening') worker.on('listening', () => this.#acked(incarnation));
-    worker.on('message', (message: unknown) => this.#onMessage(incarnation, message));
+    worker.on('message', (message: unknown) => onWorkerMessage(incarnation, message, this.#messageSteps));
     worker.on('exit', (code: number | null, signal: string | null) => this.#onExit(incarnation, code, signal));
     // Running time: a manager stopped while its workers boot has not waited for them meanwhile.
     incarnation.cancelAckTimeout = runningTimeout(ackTimeout, () => this.#ackTimedOut(incarnation));
@@ -227,31 +240,6 @@ export class WorkerManager extends EventEmitter {
     incarnation.markAckTimedOut();
     // At start-up the manager gives up as a whole; later, a silent newcomer is killed (and retried).
     if (!this.#starting && incarnation.slot.current === incarnation) void terminate(incarnation, 'SIGKILL', this.#options.killTimeout);
-  }
-
-  #onMessage(incarnation: Incarnation, message: unknown): void {
-    if (!isPrimacyMessage(message)) return;
-    const m = message as WorkerMessage;
-    if (m.primacy === 'heartbeat') {
-      // A custom process has no port to listen on: its first heartbeat (sent at load) is the ack.
-      if (incarnation.slot.custom && incarnation.state !== 'ACKED') this.#acked(incarnation);
-      if (incarnation.state === 'ACKED') incarnation.heard();
-      if (typeof m.rss === 'number') incarnation.rss = m.rss;
-      return;
-    }
-    if (m.primacy === 'ready') {
-      this.#acked(incarnation);
-      return;
-    }
-    if (m.primacy === 'lock') this.#locks.request(incarnation, m);
-    else if (m.primacy === 'control') {
-      const from = { id: incarnation.id, send: (reply: ManagerMessage) => incarnation.worker.send(reply) };
-      answerControlRequest(
-        controlCommands(this, () => void this.stop()),
-        from,
-        m,
-      );
-    }
   }
 
   #onExit(incarnation: Incarnation, code: number | null, signal: string | null): void {
@@ -291,12 +279,12 @@ export class WorkerManager extends EventEmitter {
     else process.emitWarning(message, 'PrimacyWarning');
   }
 
-  #unhealthy(info: WorkerInfo, reason: string): void {
+  readonly #unhealthy = (info: WorkerInfo, reason: string): void => {
     const incarnation = this.#all().find((slot) => slot.name === info.name)?.current;
     if (!incarnation || incarnation.pid !== info.pid || incarnation.draining) return;
     this.emit('unhealthy', info, reason);
     void terminate(incarnation, 'SIGKILL', this.#options.killTimeout);
-  }
+  };
 
   #broadcast(message: ManagerMessage): void {
     for (const slot of this.#all()) slot.current?.worker.send(message);

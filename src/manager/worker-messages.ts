@@ -1,0 +1,25 @@
+/**
+ * What a worker's IPC message means to the manager: a heartbeat (liveness, memory, and a custom
+ * process's ack), its ready ack, a lock request, or a control request for the inspector's commands.
+ */
+import type { Incarnation } from './incarnation.js';
+import { isPrimacyMessage, type WorkerMessage } from './protocol.js';
+
+export interface WorkerMessageSteps {
+  acked(incarnation: Incarnation): void;
+  lock(incarnation: Incarnation, message: WorkerMessage & { primacy: 'lock' }): void;
+  control(incarnation: Incarnation, message: WorkerMessage & { primacy: 'control' }): void;
+}
+
+export function onWorkerMessage(incarnation: Incarnation, message: unknown, steps: WorkerMessageSteps): void {
+  if (!isPrimacyMessage(message)) return;
+  const m = message as WorkerMessage;
+  if (m.primacy === 'heartbeat') {
+    // A custom process has no port to listen on: its first heartbeat (sent at load) is the ack.
+    if (incarnation.slot.custom && incarnation.state !== 'ACKED') steps.acked(incarnation);
+    if (incarnation.state === 'ACKED') incarnation.heard();
+    if (typeof m.rss === 'number') incarnation.rss = m.rss;
+  } else if (m.primacy === 'ready') steps.acked(incarnation);
+  else if (m.primacy === 'lock') steps.lock(incarnation, m);
+  else if (m.primacy === 'control') steps.control(incarnation, m);
+}
