@@ -16,7 +16,10 @@ import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Parses one RESP value at `pos`: [value, next position], or null when incomplete. */
+/**
+ * Parses one RESP value at `pos`: [value, next position], or null when incomplete. RESP2 and RESP3
+ * (ioredis 6 speaks RESP3: maps, sets, pushes, verbatim strings, attributes).
+ */
 function parseResp(buf: Buffer, pos: number): [unknown, number] | null {
   if (pos >= buf.length) return null;
   const type = String.fromCharCode(buf[pos] as number);
@@ -25,13 +28,14 @@ function parseResp(buf: Buffer, pos: number): [unknown, number] | null {
   const line = buf.toString('utf8', pos + 1, eol);
   const after = eol + 2;
   if ('+-:_,#('.includes(type)) return [line, after];
-  if (type === '$') {
+  if (type === '$' || type === '=' || type === '!') {
     const n = Number(line);
     if (n < 0) return [null, after];
     return buf.length < after + n + 2 ? null : [buf.toString('utf8', after, after + n), after + n + 2];
   }
-  if (type === '*') {
-    const n = Number(line);
+  if ('*~>%|'.includes(type)) {
+    // A map or an attribute holds key-value pairs: twice as many values.
+    const n = Number(line) * ('%|'.includes(type) ? 2 : 1);
     const out: unknown[] = [];
     let p = after;
     for (let i = 0; i < n; i++) {
@@ -40,7 +44,8 @@ function parseResp(buf: Buffer, pos: number): [unknown, number] | null {
       out.push(r[0]);
       p = r[1];
     }
-    return [out, p];
+    // An attribute precedes the value it describes: the reply is that value.
+    return type === '|' ? parseResp(buf, p) : [out, p];
   }
   throw new Error(`unexpected RESP type ${type}`);
 }

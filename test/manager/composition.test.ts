@@ -115,7 +115,7 @@ describe('one primary per lock name across managers and plain processes', () => 
     children.push(plain);
     await plain.waitFor((e) => e.ev === 'ready', 20_000);
     manager.kill('SIGSTOP');
-    await redis.admin().client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await redis.admin().call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     await sleep(1500); // less than the TTL: the worker is still inside its lease, and running
     manager.kill('SIGCONT');
     await sleep(6000);
