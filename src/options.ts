@@ -1,4 +1,5 @@
 import type { Clock } from './_internal/clock.js';
+import { durationOption } from './_internal/durations.js';
 import { optionKeys, rejectUnknownKeys } from './_internal/unknown-keys.js';
 import type { LockAdapter } from './adapter.js';
 import { PrimacyConfigError } from './errors.js';
@@ -99,7 +100,6 @@ export interface ResolvedOptions {
   drift: number;
 }
 
-const MAX_DELAY = 2_147_483_647; // setTimeout's limit.
 /** Share of the TTL kept free after the latest (jittered) renew starts, for the renew's round trip. */
 const RENEW_ROOM = 0.1;
 
@@ -165,14 +165,6 @@ export function resolveOptions(options: ElectionOptions, call = 'elect()'): Reso
   const stopTimeout = durationOption('stopTimeout', options.stopTimeout, DEFAULTS.stopTimeout, 0);
   validateShapes(options);
   return { name, ttl, renewInterval, retryInterval, jitter, identity: options.identity, handleSignals, onLoss, stopTimeout, drift };
-}
-
-function durationOption(option: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_DELAY) {
-    throw new PrimacyConfigError(option, value, `a finite number >= ${min} ms (and <= ${MAX_DELAY})`);
-  }
-  return value;
 }
 
 function validateShapes(options: ElectionOptions): void {

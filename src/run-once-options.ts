@@ -1,3 +1,4 @@
+import { durationOption } from './_internal/durations.js';
 import { optionKeys, rejectUnknownKeys } from './_internal/unknown-keys.js';
 import type { LockAdapter } from './adapter.js';
 import { PrimacyConfigError } from './errors.js';
@@ -46,13 +47,8 @@ const RUN_ONCE_KEYS = optionKeys<RunOnceOptions>({
 export function resolveRunOnceOptions(options: RunOnceOptions): ResolvedRunOnceOptions {
   if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'runOnce');
   rejectUnknownKeys(options, RUN_ONCE_KEYS, { call: 'runOnce()', scope: 'runOnce' });
-  const duration = (option: 'ttl' | 'waitTimeout' | 'progressInterval', fallback: number, min: number) => {
-    const value = options[option] ?? fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > 2_147_483_647) {
-      throw new PrimacyConfigError(option, value, `a finite number >= ${min} ms`, 'runOnce');
-    }
-    return value;
-  };
+  const duration = (option: 'ttl' | 'waitTimeout' | 'progressInterval', fallback: number, min: number) =>
+    durationOption(option, options[option], fallback, min, 'runOnce');
   const { signal, identity, logger = console } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new PrimacyConfigError('signal', signal, 'an AbortSignal', 'runOnce');
   return {

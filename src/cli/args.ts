@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
+import { MAX_DELAY } from '../_internal/durations.js';
 import { privateRoot } from '../_internal/private-dir.js';
 import { PrimacyUsageError } from '../errors.js';
 
@@ -136,7 +137,7 @@ export function parseStatusArgs(argv: readonly string[]): StatusArgs {
 
 function parseInterval(text: string): number {
   const ms = Number(text);
-  if (text.trim() === '' || !Number.isFinite(ms) || ms <= 0 || ms > 2_147_483_647) {
+  if (text.trim() === '' || !Number.isFinite(ms) || ms <= 0 || ms > MAX_DELAY) {
     throw new PrimacyUsageError(`--interval must be a positive number of milliseconds, got "${text}"`);
   }
   return ms;

@@ -1,4 +1,5 @@
 import type { Application, Request, RequestHandler } from 'express';
+import { durationOption } from '../_internal/durations.js';
 import { optionKeys, rejectUnknownKeys } from '../_internal/unknown-keys.js';
 import type { Election } from '../elector.js';
 import { PrimacyConfigError } from '../errors.js';
@@ -20,10 +21,7 @@ export function primacyHealth(source?: Election | Application, options: HealthOp
   }
   if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'express');
   rejectUnknownKeys(options, optionKeys<HealthOptions>({ timeout: true }), { call: 'primacyHealth()', scope: 'express' });
-  const timeout = options.timeout ?? 1000;
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
-    throw new PrimacyConfigError('timeout', timeout, 'a finite number of milliseconds > 0', 'express');
-  }
+  const timeout = durationOption('timeout', options.timeout, 1000, 1, 'express');
   const electionOf = (req: Request): Election | undefined =>
     source === undefined ? req.app.locals.primacy : isApp ? (source as Application).locals.primacy : (source as Election);
 

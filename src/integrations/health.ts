@@ -1,8 +1,8 @@
 import { bounded } from '../_internal/bounded.js';
+import { durationOption } from '../_internal/durations.js';
 import { rejectUnknownKeys } from '../_internal/unknown-keys.js';
 import type { HolderIdentity } from '../adapter.js';
 import type { Election } from '../elector.js';
-import { PrimacyConfigError } from '../errors.js';
 import { checkElection } from './election-check.js';
 
 /** What a `/healthz` or readiness route reports about one election. */
@@ -43,10 +43,7 @@ export interface HealthOptions {
 export async function electionHealth(election: Election, options: HealthOptions = {}): Promise<ElectionHealth> {
   checkElection(election, 'health');
   rejectUnknownKeys(options, ['timeout'] satisfies Array<keyof HealthOptions>, { call: 'electionHealth()', scope: 'health' });
-  const timeout = options.timeout ?? 1000;
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
-    throw new PrimacyConfigError('timeout', timeout, 'a finite number of milliseconds > 0', 'health');
-  }
+  const timeout = durationOption('timeout', options.timeout, 1000, 1, 'health');
   const base = { name: election.name };
   const now = Date.now();
   const lease = election.lease;

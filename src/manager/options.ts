@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { durationOption } from '../_internal/durations.js';
 import { ensurePrivateDir, privateRoot } from '../_internal/private-dir.js';
 import type { LockAdapter } from '../adapter.js';
 import { PrimacyConfigError } from '../errors.js';
@@ -95,6 +96,7 @@ export interface ResolvedManagerOptions {
 
 const scope = 'manager';
 
+/** A count (workers, a crash-loop burst): a finite number >= `min`. Durations use durationOption. */
 function positive(option: string, value: unknown, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
@@ -111,8 +113,8 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
   }
   const workers = positive('workers', options.workers, availableParallelism());
   if (!Number.isInteger(workers)) throw new PrimacyConfigError('workers', workers, 'a whole number >= 1', scope);
-  const heartbeatInterval = positive('heartbeatInterval', options.heartbeatInterval, 1000, 10);
-  const heartbeatTimeout = positive('heartbeatTimeout', options.heartbeatTimeout, 5000, 10);
+  const heartbeatInterval = durationOption('heartbeatInterval', options.heartbeatInterval, 1000, 10, scope);
+  const heartbeatTimeout = durationOption('heartbeatTimeout', options.heartbeatTimeout, 5000, 10, scope);
   if (heartbeatTimeout <= heartbeatInterval * 2) {
     throw new PrimacyConfigError(
       'heartbeatTimeout',
@@ -169,26 +171,26 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
     stateDir: options.stateDir,
     lock: options.lock,
     ackOn,
-    ackTimeout: positive('ackTimeout', options.ackTimeout, 30_000),
+    ackTimeout: durationOption('ackTimeout', options.ackTimeout, 30_000, 1, scope),
     heartbeatInterval,
     heartbeatTimeout,
-    killTimeout: positive('killTimeout', options.killTimeout, 15_000),
-    drainTime: positive('drainTime', options.drainTime, 1000, 0),
+    killTimeout: durationOption('killTimeout', options.killTimeout, 15_000, 1, scope),
+    drainTime: durationOption('drainTime', options.drainTime, 1000, 0, scope),
     restart,
     backoff: {
-      backoffInitial: positive('backoff.backoffInitial', options.backoff?.backoffInitial, 100),
-      backoffMax: positive('backoff.backoffMax', options.backoff?.backoffMax, 10_000),
-      stableAfter: positive('backoff.stableAfter', options.backoff?.stableAfter, 30_000),
+      backoffInitial: durationOption('backoff.backoffInitial', options.backoff?.backoffInitial, 100, 1, scope),
+      backoffMax: durationOption('backoff.backoffMax', options.backoff?.backoffMax, 10_000, 1, scope),
+      stableAfter: durationOption('backoff.stableAfter', options.backoff?.stableAfter, 30_000, 1, scope),
     },
     crashLoop: {
       burst: positive('crashLoop.burst', options.crashLoop?.burst, 5),
-      window: positive('crashLoop.window', options.crashLoop?.window, 10_000),
+      window: durationOption('crashLoop.window', options.crashLoop?.window, 10_000, 1, scope),
     },
     healthCheck: options.healthCheck,
     processes: options.processes ?? [],
     health: {
-      interval: positive('health.interval', options.health?.interval, 5000, 10),
-      timeout: positive('health.timeout', options.health?.timeout, 2000, 1),
+      interval: durationOption('health.interval', options.health?.interval, 5000, 10, scope),
+      timeout: durationOption('health.timeout', options.health?.timeout, 2000, 1, scope),
     },
   };
 }
