@@ -10,6 +10,9 @@ export interface ElectionEvents {
   revoked: [info: { reason: RevokeReason; lease: Lease }];
   /** The observed holder changed (null: nobody holds the lock). Emitted only while listened to. */
   leader: [holder: HolderIdentity | null];
-  /** A backend or work error. The election goes on; without a listener it is logged instead. */
+  /**
+   * A backend or work error. The election goes on. Every error is also logged as a warning that
+   * says what follows (retrying, or not run again until the next term); `logger: false` silences it.
+   */
   error: [error: unknown];
 }

@@ -44,10 +44,6 @@ export class WorkRunner {
     return Promise.allSettled([...this.#runs]);
   }
 
-  get running(): number {
-    return this.#runs.size;
-  }
-
   #start(work: PrimaryWork, signal: AbortSignal, lease: Lease): void {
     const run = (async () => {
       try {

@@ -1,6 +1,6 @@
 /**
- * State loss is not a release (DESIGN §1). A temp cleaner that deletes the lock directory, or a
- * restore that puts back an older state, removes the file a live holder renews; that holder only
+ * State loss is not a release (README, "Safety, exactly"). A temp cleaner that deletes the lock
+ * directory, or a restore that puts back an older state, removes the file a live holder renews; that holder only
  * notices at its next renew and meanwhile still reads isPrimary true. So a candidate that saw a
  * holder waits, before taking over a state older than that holder's, until the holder's lease
  * could have ended: its TTL, counted on our monotonic clock from when we first found the state

@@ -1,18 +1,3 @@
-/** Resolves after `ms`, or early (without rejecting) when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    timer.unref?.();
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
-
 /** `ms` spread uniformly by ±`jitter` (a fraction), so followers do not retry in lockstep. */
 export function withJitter(ms: number, jitter: number, random: () => number = Math.random): number {
   return Math.max(0, ms * (1 + jitter * (2 * random() - 1)));
