@@ -9,12 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { rejectUnknownKeys } from '../src/_internal/unknown-keys.js';
 import type { HolderIdentity, Lease, LockAdapter, LockRecord } from '../src/adapter.js';
 import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
-import { isPrimacyMessage, type LockOp, type ManagerMessage, type WorkerMessage } from '../src/manager/protocol.js';
+import { isManaged, isPrimacyMessage, type LockOp, type ManagerMessage, type WorkerMessage } from '../src/manager/protocol.js';
 
-/** Whether this process runs under primacy's manager (with an IPC channel to it). */
-export function isManaged(): boolean {
-  return process.env.PRIMACY_MANAGED === '1' && typeof process.send === 'function';
-}
+export { isManaged };
 
 /**
  * The lock a managed worker's elections use by default. It takes no options (the manager's lock is

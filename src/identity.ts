@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { procStatFields } from './_internal/proc-stat.js';
 import type { HolderIdentity } from './adapter.js';
 import { VERSION } from './version.js';
 
@@ -41,19 +42,12 @@ export function createHolderIdentity(label?: string): HolderIdentity {
   return label === undefined ? identity : { ...identity, label };
 }
 
-/** Linux: the fields of /proc/<pid>/stat after the command name, or undefined elsewhere. */
-function procStat(pid: number): string[] | undefined {
-  const stat = readOptional(`/proc/${pid}/stat`);
-  // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-  return stat ? stat.slice(stat.lastIndexOf(')') + 2).split(' ') : undefined;
-}
-
 /**
  * Linux: field 22 of /proc/<pid>/stat, the start time in clock ticks since boot. Two processes
  * that reuse a pid never share it, so a record naming (pid, ticks) identifies one process.
  */
 export function procStartTicks(pid: number): number | undefined {
-  const ticks = Number(procStat(pid)?.[19]);
+  const ticks = Number(procStatFields(pid)?.[19]);
   return Number.isFinite(ticks) ? ticks : undefined;
 }
 
@@ -72,7 +66,7 @@ export function isHolderDead(holder: HolderIdentity): boolean | null {
     if (code === 'ESRCH') return true;
     if (code !== 'EPERM') return null; // EPERM: alive, owned by another user.
   }
-  const fields = procStat(holder.pid);
+  const fields = procStatFields(holder.pid);
   if (!fields) return false;
   // A killed process stays a zombie until its parent reaps it: dead for our purposes.
   if (fields[0] === 'Z' || fields[0] === 'X') return true;

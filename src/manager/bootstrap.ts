@@ -6,9 +6,9 @@
  */
 import { RETIRING_EVENT } from '../_internal/signals.js';
 import { installDrain, startDraining } from './drain.js';
-import { isPrimacyMessage, type WorkerMessage } from './protocol.js';
+import { isManaged, isPrimacyMessage, type WorkerMessage } from './protocol.js';
 
-if (process.env.PRIMACY_MANAGED === '1' && process.send) {
+if (isManaged()) {
   const interval = Number(process.env.PRIMACY_HEARTBEAT_INTERVAL) || 1000;
   const heartbeat = () => {
     if (process.connected) process.send?.({ primacy: 'heartbeat', rss: process.memoryUsage.rss() } satisfies WorkerMessage);

@@ -3,15 +3,11 @@
  * group, so on Linux the descendants are found through /proc (each process's parent pid) and
  * killed with it; a worker's stray children must not outlive an escalation. Elsewhere: the pid only.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { procStatFields } from '../_internal/proc-stat.js';
 
 function parentOf(pid: string): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? null;
-  } catch {
-    return null;
-  }
+  return procStatFields(pid)?.[1] ?? null;
 }
 
 /** Every descendant of `root` (children first found, deepest last). */

@@ -49,3 +49,8 @@ export type ManagerMessage =
 export function isPrimacyMessage(message: unknown): message is { primacy: string } {
   return typeof message === 'object' && message !== null && typeof (message as { primacy?: unknown }).primacy === 'string';
 }
+
+/** Whether this process runs under primacy's manager: started by it (PRIMACY_MANAGED=1) with an IPC channel to it. */
+export function isManaged(): boolean {
+  return process.env.PRIMACY_MANAGED === '1' && typeof process.send === 'function';
+}

@@ -1,7 +1,7 @@
 /** The worker's side of the manager: who am I, "I am ready" (the ack), and asking the manager to act. */
 import { PrimacyError } from '../errors.js';
 import type { WorkerInfo } from './manager.js';
-import { isPrimacyMessage, type ManagerMessage, type WorkerMessage } from './protocol.js';
+import { isManaged, isPrimacyMessage, type ManagerMessage, type WorkerMessage } from './protocol.js';
 
 let nextId = 1;
 
@@ -28,7 +28,7 @@ function control(command: string, args: string[] = []): Promise<unknown> {
 export const worker = {
   /** Whether this process runs under primacy's manager. */
   get managed(): boolean {
-    return process.env.PRIMACY_MANAGED === '1' && typeof process.send === 'function';
+    return isManaged();
   },
   /** `worker-<index>`: stable across restarts of this slot. */
   get name(): string | undefined {
