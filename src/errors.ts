@@ -44,14 +44,6 @@ export class PrimacyUsageError extends PrimacyError {
   }
 }
 
-/** The election was stopped, so the requested operation cannot run. */
-export class PrimacyStoppedError extends PrimacyError {
-  override name = 'PrimacyStoppedError';
-  constructor(name: string) {
-    super('ERR_PRIMACY_STOPPED', `[primacy] election "${name}" is stopped`);
-  }
-}
-
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return `${JSON.stringify(value)} (string)`;
   if (value === null) return 'null';

@@ -3,7 +3,7 @@ export { type FileLockOptions, fileLock, fileLockPath } from '../adapters/file.j
 export { type MemoryLockOptions, MemoryLockStore, memoryLock } from '../adapters/memory.js';
 export type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from './adapter.js';
 export { Election, elect } from './elector.js';
-export { PrimacyBackendError, PrimacyConfigError, PrimacyError, PrimacyStoppedError, PrimacyUsageError } from './errors.js';
+export { PrimacyBackendError, PrimacyConfigError, PrimacyError, PrimacyUsageError } from './errors.js';
 export type { ElectionEvents, RevokeReason } from './events.js';
 export { type ElectionHealth, electionHealth, type HealthOptions } from './integrations/health.js';
 export { defaultLockName, isPrimaryWorker, type PrimaryWorkerResult } from './is-primary-worker.js';
