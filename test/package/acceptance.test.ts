@@ -116,7 +116,11 @@ async function startedUp(manager: Child): Promise<void> {
   );
 }
 
-describe.each(Object.keys(APPS) as AppName[])('the packed package in an app on the %s peer majors', (name) => {
+// Each test runs several npx commands and processes (a second or more apiece with a core busy):
+// room enough, while every wait inside stays bounded on its own.
+const ROOM = { timeout: 180_000 };
+
+describe.each(Object.keys(APPS) as AppName[])('the packed package in an app on the %s peer majors', ROOM, (name) => {
   it('exports the same API from every subpath to ESM and CommonJS, with one error class across subpaths', async () => {
     const esm = await runCommand(process.execPath, ['exports.mjs'], { cwd: apps[name] });
     const cjs = await runCommand(process.execPath, ['exports.cjs'], { cwd: apps[name] });
@@ -145,7 +149,7 @@ describe.each(Object.keys(APPS) as AppName[])('the packed package in an app on t
     if (name !== 'newest') return;
     const bundler = await npx(apps[name], ['tsc', '-p', 'tsconfig.bundler.json']);
     expectExit(bundler, 0, 'tsc bundler');
-  }, 180_000);
+  });
 
   it('runs a schedule on each cron engine under a Redlock election, on the ioredis, croner and node-cron of this app', async () => {
     const peers = new Child('peers.mjs', [], { REDIS_URL: redis.url }, { cwd: apps[name], node: [] });
@@ -186,7 +190,7 @@ describe.each(Object.keys(APPS) as AppName[])('the packed package in an app on t
   });
 });
 
-describe('the packed package in an app on the newest peer majors', () => {
+describe('the packed package in an app on the newest peer majors', ROOM, () => {
   it('runs the run-once example to its end: this process applies the migration', async () => {
     const db = join(work, 'run-once-db.json');
     const lockDir = await mkdtemp(join(work, 'run-once-lock-'));
