@@ -7,6 +7,7 @@
 import { type Election, elect, type Logger, MemoryLockStore, memoryLock, PrimacyConfigError } from 'primacy';
 import { scheduleWhilePrimary } from 'primacy/cron';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pause, until } from '../helpers/until.js';
 
 const elections: Election[] = [];
 afterEach(async () => {
@@ -21,15 +22,6 @@ function candidate(name: string): { election: Election; warnings: string[] } {
   elections.push(election);
   return { election, warnings };
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const until = async (check: () => boolean, timeout = 5000) => {
-  const end = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await pause(10);
-  }
-};
 
 describe.each(['croner', 'node-cron'] as const)('cron errors with %s', (engine) => {
   it('refuses a time zone the engine does not know at the call, naming the option and the value', () => {

@@ -1,6 +1,7 @@
 import { type Election, elect, MemoryLockStore, memoryLock } from 'primacy';
 import { type PrimaryRun, primaryOnly, scheduleWhilePrimary } from 'primacy/cron';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pause, until } from '../helpers/until.js';
 
 const elections: Election[] = [];
 afterEach(async () => {
@@ -19,15 +20,6 @@ function steal(store: MemoryLockStore, name: string): void {
   if (!entry) throw new Error(`no entry for ${name}`);
   store.entries.set(name, { ...entry, token: entry.token + 1, holder: { ...entry.holder, id: 'thief' }, expiresAt: Date.now() + 60_000 });
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const until = async (check: () => boolean, timeout = 5000) => {
-  const end = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await pause(10);
-  }
-};
 
 describe.each(['croner', 'node-cron'] as const)('scheduleWhilePrimary with %s', (engine) => {
   it('runs the schedule only on the primary, and moves it with leadership', async () => {
