@@ -1,8 +1,7 @@
+import { type Checks, checksFor } from './_internal/checks.js';
 import type { Clock } from './_internal/clock.js';
-import { durationOption } from './_internal/durations.js';
-import { optionKeys, rejectUnknownKeys } from './_internal/unknown-keys.js';
+import { optionKeys } from './_internal/unknown-keys.js';
 import type { LockAdapter } from './adapter.js';
-import { PrimacyConfigError } from './errors.js';
 import type { Logger } from './logger.js';
 
 /** Options of `elect()`. Every duration is in milliseconds. */
@@ -122,72 +121,49 @@ export const ELECTION_OPTION_KEYS = optionKeys<ElectionOptions>({
 
 /** Validates `elect()`'s options; `call` names the public function they were given to, in errors. */
 export function resolveOptions(options: ElectionOptions, call = 'elect()'): ResolvedOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new PrimacyConfigError('options', options, 'an object');
-  }
-  rejectUnknownKeys(options, ELECTION_OPTION_KEYS, { call, scope: 'options' });
+  const check = checksFor(call, 'options');
+  check.options(options, ELECTION_OPTION_KEYS);
   const { name } = options;
   // 256: room for any npm package name (214), the default lock name.
   if (typeof name !== 'string' || name.length === 0 || name.length > 256 || name.includes('\0')) {
-    throw new PrimacyConfigError('name', name, 'a non-empty string of at most 256 characters, without NUL');
+    check.fail('name', name, 'a non-empty string of at most 256 characters, without NUL');
   }
-  const ttl = durationOption('ttl', options.ttl, DEFAULTS.ttl, 1000);
+  const ttl = check.duration('ttl', options.ttl, DEFAULTS.ttl, 1000);
   const drift = ttl * DEFAULTS.driftFactor + 2;
-  const jitter = options.jitter ?? DEFAULTS.jitter;
-  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
-    throw new PrimacyConfigError('jitter', jitter, 'a number from 0 to 1');
-  }
-  const renewInterval = durationOption('renewInterval', options.renewInterval, Math.round(ttl / 3), 1);
+  const jitter = check.number('jitter', options.jitter, DEFAULTS.jitter, { min: 0, max: 1, expected: 'a number from 0 to 1' });
+  const renewInterval = check.duration('renewInterval', options.renewInterval, Math.round(ttl / 3), 1);
   // What the elector really does: it sleeps up to renewInterval × (1 + jitter) before renewing,
   // and the renew's round trip must still fit before the lease's deadline (ttl − drift).
   const latestRenew = renewInterval * (1 + jitter);
   const renewBy = ttl * (1 - RENEW_ROOM) - drift;
   if (latestRenew > renewBy) {
     const most = Math.floor(renewBy / (1 + jitter));
-    throw new PrimacyConfigError(
+    check.fail(
       'renewInterval',
       renewInterval,
       `at most ${most} ms for ttl ${ttl} and jitter ${jitter} (a renew may start as late as renewInterval × (1 + jitter) and must leave ${RENEW_ROOM * 100}% of the TTL and the drift margin for its round trip)`,
     );
   }
-  const retryInterval = durationOption('retryInterval', options.retryInterval, DEFAULTS.retryInterval, 1);
-  if (options.identity !== undefined && (typeof options.identity !== 'string' || options.identity === '')) {
-    throw new PrimacyConfigError('identity', options.identity, 'a non-empty string');
-  }
-  const handleSignals = options.handleSignals ?? DEFAULTS.handleSignals;
-  if (typeof handleSignals !== 'boolean') {
-    throw new PrimacyConfigError('handleSignals', handleSignals, 'a boolean');
-  }
-  const onLoss = options.onLoss ?? DEFAULTS.onLoss;
-  if (onLoss !== 'abort' && onLoss !== 'exit') {
-    throw new PrimacyConfigError('onLoss', onLoss, "'abort' or 'exit'");
-  }
-  const stopTimeout = durationOption('stopTimeout', options.stopTimeout, DEFAULTS.stopTimeout, 0);
-  validateShapes(options);
-  return { name, ttl, renewInterval, retryInterval, jitter, identity: options.identity, handleSignals, onLoss, stopTimeout, drift };
-}
-
-function validateShapes(options: ElectionOptions): void {
-  const { lock, logger, signal, clock } = options;
-  if (lock !== undefined) checkLockAdapter(lock);
-  if (logger !== undefined && logger !== false) {
-    const ok = typeof logger === 'object' && logger !== null && typeof logger.warn === 'function' && typeof logger.error === 'function';
-    if (!ok) throw new PrimacyConfigError('logger', logger, 'false or a logger with warn() and error() (pino, console)');
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new PrimacyConfigError('signal', signal, 'an AbortSignal');
-  }
-  if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')) {
-    throw new PrimacyConfigError('clock', clock, 'an object with a now() method');
-  }
+  const retryInterval = check.duration('retryInterval', options.retryInterval, DEFAULTS.retryInterval, 1);
+  const identity = check.text('identity', options.identity, undefined);
+  const handleSignals = check.flag('handleSignals', options.handleSignals, DEFAULTS.handleSignals);
+  const onLoss = check.oneOf('onLoss', options.onLoss, ['abort', 'exit'], DEFAULTS.onLoss);
+  const stopTimeout = check.duration('stopTimeout', options.stopTimeout, DEFAULTS.stopTimeout, 0);
+  if (options.lock !== undefined) checkLockAdapter(check, options.lock);
+  check.shape(
+    'logger',
+    options.logger === false ? undefined : options.logger,
+    ['warn', 'error'],
+    'false or a logger with warn() and error() (pino, console)',
+  );
+  check.signal('signal', options.signal);
+  check.shape('clock', options.clock, ['now'], 'an object with a now() method');
+  return { name, ttl, renewInterval, retryInterval, jitter, identity, handleSignals, onLoss, stopTimeout, drift };
 }
 
 /** Throws unless `lock` has the shape of a lock adapter (the `lock` option of elect() and of the manager). */
-export function checkLockAdapter(lock: unknown, scope = 'options'): void {
-  const ok =
-    typeof lock === 'object' &&
-    lock !== null &&
-    typeof (lock as { kind?: unknown }).kind === 'string' &&
-    ['acquire', 'renew', 'release', 'inspect'].every((m) => typeof (lock as Record<string, unknown>)[m] === 'function');
-  if (!ok) throw new PrimacyConfigError('lock', lock, 'a lock adapter (fileLock(), redisLock(), ...)', scope);
+export function checkLockAdapter(check: Checks, lock: unknown): void {
+  const expected = 'a lock adapter (fileLock(), redisLock(), ...)';
+  check.shape('lock', lock ?? null, ['acquire', 'renew', 'release', 'inspect'], expected);
+  if (typeof (lock as { kind?: unknown }).kind !== 'string') check.fail('lock', lock, expected);
 }

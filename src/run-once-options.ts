@@ -1,7 +1,6 @@
-import { durationOption } from './_internal/durations.js';
-import { optionKeys, rejectUnknownKeys } from './_internal/unknown-keys.js';
+import { checksFor } from './_internal/checks.js';
+import { optionKeys } from './_internal/unknown-keys.js';
 import type { LockAdapter } from './adapter.js';
-import { PrimacyConfigError } from './errors.js';
 import type { Logger } from './logger.js';
 
 /** Options of `runOnce()`. Durations in milliseconds. */
@@ -45,12 +44,12 @@ const RUN_ONCE_KEYS = optionKeys<RunOnceOptions>({
 });
 
 export function resolveRunOnceOptions(options: RunOnceOptions): ResolvedRunOnceOptions {
-  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'runOnce');
-  rejectUnknownKeys(options, RUN_ONCE_KEYS, { call: 'runOnce()', scope: 'runOnce' });
+  const check = checksFor('runOnce()', 'runOnce');
+  check.options(options, RUN_ONCE_KEYS);
   const duration = (option: 'ttl' | 'waitTimeout' | 'progressInterval', fallback: number, min: number) =>
-    durationOption(option, options[option], fallback, min, 'runOnce');
+    check.duration(option, options[option], fallback, min);
   const { signal, identity, logger = console } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new PrimacyConfigError('signal', signal, 'an AbortSignal', 'runOnce');
+  check.signal('signal', signal);
   return {
     ttl: duration('ttl', 10_000, 1000),
     waitTimeout: duration('waitTimeout', 600_000, 1),

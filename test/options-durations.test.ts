@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { memoryLock } from '../adapters/memory.js';
-import { MAX_DELAY } from '../src/_internal/durations.js';
+import { MAX_DELAY } from '../src/_internal/checks.js';
 import { elect } from '../src/elector.js';
 import { PrimacyConfigError } from '../src/errors.js';
 import { primacyHealth } from '../src/integrations/express-health.js';

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
-import { MAX_DELAY } from '../_internal/durations.js';
+import { MAX_DELAY } from '../_internal/checks.js';
 import { privateRoot } from '../_internal/private-dir.js';
 import { PrimacyUsageError } from '../errors.js';
 

@@ -1,4 +1,5 @@
-import { optionKeys, rejectUnknownKeys } from '../_internal/unknown-keys.js';
+import { checksFor } from '../_internal/checks.js';
+import { optionKeys } from '../_internal/unknown-keys.js';
 import type { Lease } from '../adapter.js';
 import type { Election } from '../elector.js';
 import { PrimacyConfigError, PrimacyError } from '../errors.js';
@@ -58,18 +59,15 @@ export function scheduleWhilePrimary(
   options: PrimaryCronOptions = {},
 ): PrimaryCronJob {
   checkElection(election, 'cron');
-  if (typeof pattern !== 'string' || pattern.trim() === '')
-    throw new PrimacyConfigError('pattern', pattern, 'a cron pattern string', 'cron');
-  if (typeof fn !== 'function') throw new PrimacyConfigError('fn', fn, 'a function', 'cron');
-  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'cron');
-  rejectUnknownKeys(options, CRON_KEYS, { call: 'scheduleWhilePrimary()', scope: 'cron' });
-  const engine = options.engine ?? 'croner';
-  if (engine !== 'croner' && engine !== 'node-cron') throw new PrimacyConfigError('engine', engine, "'croner' or 'node-cron'", 'cron');
+  const check = checksFor('scheduleWhilePrimary()', 'cron');
+  if (typeof pattern !== 'string' || pattern.trim() === '') check.fail('pattern', pattern, 'a cron pattern string');
+  if (typeof fn !== 'function') check.fail('fn', fn, 'a function');
+  check.options(options, CRON_KEYS);
+  const engine = check.oneOf('engine', options.engine, ['croner', 'node-cron'], 'croner');
   const { timezone, name, protect, onError } = options;
-  if (name !== undefined && (typeof name !== 'string' || name === ''))
-    throw new PrimacyConfigError('name', name, 'a non-empty string', 'cron');
-  if (protect !== undefined && typeof protect !== 'boolean') throw new PrimacyConfigError('protect', protect, 'a boolean', 'cron');
-  if (onError !== undefined && typeof onError !== 'function') throw new PrimacyConfigError('onError', onError, 'a function', 'cron');
+  check.text('name', name, undefined);
+  check.flag('protect', protect, undefined);
+  check.callback('onError', onError);
   const startJob = prepareJob(engine, pattern, { timezone, name, protect });
   const job = name ?? pattern;
   const report = (error: unknown) => {

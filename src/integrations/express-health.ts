@@ -1,8 +1,7 @@
 import type { Application, Request, RequestHandler } from 'express';
-import { durationOption } from '../_internal/durations.js';
-import { optionKeys, rejectUnknownKeys } from '../_internal/unknown-keys.js';
+import { checksFor } from '../_internal/checks.js';
+import { optionKeys } from '../_internal/unknown-keys.js';
 import type { Election } from '../elector.js';
-import { PrimacyConfigError } from '../errors.js';
 import { isElection } from './election-check.js';
 import { electionHealth, type HealthOptions } from './health.js';
 
@@ -15,13 +14,13 @@ import { electionHealth, type HealthOptions } from './health.js';
  * requesting app's (`req.app.locals.primacy`), looked up on every request.
  */
 export function primacyHealth(source?: Election | Application, options: HealthOptions = {}): RequestHandler {
+  const check = checksFor('primacyHealth()', 'express');
   const isApp = typeof source === 'function';
   if (source !== undefined && !isApp && !isElection(source)) {
-    throw new PrimacyConfigError('source', source, 'an Election, an Express app, or undefined (req.app)', 'express');
+    check.fail('source', source, 'an Election, an Express app, or undefined (req.app)');
   }
-  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'express');
-  rejectUnknownKeys(options, optionKeys<HealthOptions>({ timeout: true }), { call: 'primacyHealth()', scope: 'express' });
-  const timeout = durationOption('timeout', options.timeout, 1000, 1, 'express');
+  check.options(options, optionKeys<HealthOptions>({ timeout: true }));
+  const timeout = check.duration('timeout', options.timeout, 1000, 1);
   const electionOf = (req: Request): Election | undefined =>
     source === undefined ? req.app.locals.primacy : isApp ? (source as Application).locals.primacy : (source as Election);
 

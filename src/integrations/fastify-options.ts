@@ -1,6 +1,6 @@
-import { optionKeys, rejectUnknownKeys } from '../_internal/unknown-keys.js';
+import { checksFor } from '../_internal/checks.js';
+import { optionKeys } from '../_internal/unknown-keys.js';
 import { Election } from '../elector.js';
-import { PrimacyConfigError } from '../errors.js';
 import { ELECTION_OPTION_KEYS, type ElectionOptions, resolveOptions } from '../options.js';
 
 /** What the Fastify plugin adds to the election's own options. */
@@ -44,41 +44,28 @@ const PLUGIN_KEYS = [
   ...FASTIFY_REGISTER_KEYS,
 ];
 
-const SCOPE = 'fastify';
-
 /** Validates everything at registration, so a bad option fails `ready()` before anything campaigns. */
 export function resolvePluginOptions(options: PrimacyPluginOptions): ResolvedPluginOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new PrimacyConfigError('options', options, 'an object with at least `name`', SCOPE);
-  }
-  rejectUnknownKeys(options, PLUGIN_KEYS, { call: 'register(primacyPlugin)', scope: SCOPE });
-  const { decorator = 'primacy', healthRoute, election } = options;
-  if (typeof decorator !== 'string' || decorator === '') {
-    throw new PrimacyConfigError('decorator', decorator, 'a non-empty string', SCOPE);
-  }
+  const check = checksFor('register(primacyPlugin)', 'fastify');
+  check.options(options, PLUGIN_KEYS, 'an object with at least `name`');
+  const { healthRoute, election } = options;
+  const decorator = check.text('decorator', options.decorator, 'primacy');
   if (healthRoute !== undefined && (typeof healthRoute !== 'string' || !healthRoute.startsWith('/'))) {
-    throw new PrimacyConfigError('healthRoute', healthRoute, "a path starting with '/' (such as '/healthz')", SCOPE);
+    check.fail('healthRoute', healthRoute, "a path starting with '/' (such as '/healthz')");
   }
   const electionOptions = pickElectionOptions(options);
   if (election !== undefined) {
-    if (!(election instanceof Election)) {
-      throw new PrimacyConfigError('election', election, 'an Election (from elect())', SCOPE);
-    }
+    if (!(election instanceof Election)) check.fail('election', election, 'an Election (from elect())');
     for (const key of ELECTION_OPTION_KEYS) {
       if (electionOptions[key] !== undefined) {
-        throw new PrimacyConfigError(
-          key,
-          electionOptions[key],
-          'absent when `election` is given (that election has its own options)',
-          SCOPE,
-        );
+        check.fail(key, electionOptions[key], 'absent when `election` is given (that election has its own options)');
       }
     }
     return { decorator, healthRoute, election, electionOptions };
   }
   const { name } = electionOptions;
   if (typeof name !== 'string' || name === '') {
-    throw new PrimacyConfigError('name', name, 'the lock name every instance of this app campaigns for (a non-empty string)', SCOPE);
+    check.fail('name', name, 'the lock name every instance of this app campaigns for (a non-empty string)');
   }
   resolveOptions(electionOptions); // Throws on the first bad option, naming it.
   return { decorator, healthRoute, election: undefined, electionOptions };

@@ -1,6 +1,5 @@
 import { bounded } from '../_internal/bounded.js';
-import { durationOption } from '../_internal/durations.js';
-import { rejectUnknownKeys } from '../_internal/unknown-keys.js';
+import { checksFor } from '../_internal/checks.js';
 import type { HolderIdentity } from '../adapter.js';
 import type { Election } from '../elector.js';
 import { checkElection } from './election-check.js';
@@ -42,8 +41,9 @@ export interface HealthOptions {
  */
 export async function electionHealth(election: Election, options: HealthOptions = {}): Promise<ElectionHealth> {
   checkElection(election, 'health');
-  rejectUnknownKeys(options, ['timeout'] satisfies Array<keyof HealthOptions>, { call: 'electionHealth()', scope: 'health' });
-  const timeout = durationOption('timeout', options.timeout, 1000, 1, 'health');
+  const check = checksFor('electionHealth()', 'health');
+  check.options(options, ['timeout'] satisfies Array<keyof HealthOptions>);
+  const timeout = check.duration('timeout', options.timeout, 1000, 1);
   const base = { name: election.name };
   const now = Date.now();
   const lease = election.lease;

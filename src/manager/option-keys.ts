@@ -1,14 +1,12 @@
 /** The manager's option keys: an unknown one, at the top or in a nested options object, fails with the nearest known. */
-import { optionKeys, rejectUnknownKeys } from '../_internal/unknown-keys.js';
-import { PrimacyConfigError } from '../errors.js';
+import type { Checks } from '../_internal/checks.js';
+import { optionKeys } from '../_internal/unknown-keys.js';
 import type { ManagerOptions } from './options.js';
-
-const scope = 'manager';
 
 type ProcessOptions = NonNullable<ManagerOptions['processes']>[number];
 
 // Written out once (optionKeys: a key missing here or not in the type fails to compile).
-const KEYS = optionKeys<ManagerOptions>({
+export const MANAGER_OPTION_KEYS = optionKeys<ManagerOptions>({
   script: true,
   workers: true,
   args: true,
@@ -43,20 +41,11 @@ const PROCESS_KEYS = optionKeys<ProcessOptions>({
   restartable: true,
 });
 
-/** Throws a PrimacyConfigError naming the first unknown key (`backoff.initial`) and the nearest known one. */
-export function rejectUnknown(options: ManagerOptions): void {
-  const call = 'new WorkerManager()';
-  rejectUnknownKeys(options, KEYS, { call, scope });
-  for (const path of ['backoff', 'crashLoop', 'health'] as const) {
-    const nested: unknown = options[path];
-    if (nested === undefined) continue;
-    if (typeof nested !== 'object' || nested === null || Array.isArray(nested)) {
-      throw new PrimacyConfigError(path, nested, `an object of ${NESTED_KEYS[path].join(', ')}`, scope);
-    }
-    rejectUnknownKeys(nested, NESTED_KEYS[path], { call, scope, path });
-  }
+/** Throws a PrimacyConfigError naming the first unknown nested key (`backoff.initial`) and the nearest known one. */
+export function rejectUnknownNested(check: Checks, options: ManagerOptions): void {
+  for (const path of ['backoff', 'crashLoop', 'health'] as const) check.nested(path, options[path], NESTED_KEYS[path]);
   if (!Array.isArray(options.processes)) return;
   options.processes.forEach((entry, i) => {
-    if (typeof entry === 'object' && entry !== null) rejectUnknownKeys(entry, PROCESS_KEYS, { call, scope, path: `processes[${i}]` });
+    if (typeof entry === 'object' && entry !== null) check.nested(`processes[${i}]`, entry, PROCESS_KEYS);
   });
 }

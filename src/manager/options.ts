@@ -1,14 +1,13 @@
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { durationOption } from '../_internal/durations.js';
+import { checksFor } from '../_internal/checks.js';
 import { ensurePrivateDir, privateRoot } from '../_internal/private-dir.js';
 import type { LockAdapter } from '../adapter.js';
-import { PrimacyConfigError } from '../errors.js';
 import { defaultLockName } from '../is-primary-worker.js';
 import { checkLockAdapter } from '../options.js';
 import type { HealthCheck } from './health.js';
-import { rejectUnknown } from './option-keys.js';
+import { MANAGER_OPTION_KEYS, rejectUnknownNested } from './option-keys.js';
 
 export interface ManagerOptions {
   /** The worker module (the app). */
@@ -94,103 +93,74 @@ export interface ResolvedManagerOptions {
   processes: NonNullable<ManagerOptions['processes']>;
 }
 
-const scope = 'manager';
-
-/** A count (workers, a crash-loop burst): a finite number >= `min`. Durations use durationOption. */
-function positive(option: string, value: unknown, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new PrimacyConfigError(option, value, `a finite number >= ${min}`, scope);
-  }
-  return value;
-}
-
 export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerOptions {
-  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', scope);
-  rejectUnknown(options);
-  if (typeof options.script !== 'string' || options.script === '') {
-    throw new PrimacyConfigError('script', options.script, 'the path of the worker module', scope);
-  }
-  const workers = positive('workers', options.workers, availableParallelism());
-  if (!Number.isInteger(workers)) throw new PrimacyConfigError('workers', workers, 'a whole number >= 1', scope);
-  const heartbeatInterval = durationOption('heartbeatInterval', options.heartbeatInterval, 1000, 10, scope);
-  const heartbeatTimeout = durationOption('heartbeatTimeout', options.heartbeatTimeout, 5000, 10, scope);
+  const check = checksFor('new WorkerManager()', 'manager');
+  check.options(options, MANAGER_OPTION_KEYS);
+  rejectUnknownNested(check, options);
+  const script = check.text('script', options.script, undefined, 'the path of the worker module');
+  if (script === undefined) return check.fail('script', script, 'the path of the worker module');
+  const workers = check.number('workers', options.workers, availableParallelism(), { min: 1, whole: true });
+  const duration = check.duration;
+  const heartbeatInterval = duration('heartbeatInterval', options.heartbeatInterval, 1000, 10);
+  const heartbeatTimeout = duration('heartbeatTimeout', options.heartbeatTimeout, 5000, 10);
   if (heartbeatTimeout <= heartbeatInterval * 2) {
-    throw new PrimacyConfigError(
-      'heartbeatTimeout',
-      heartbeatTimeout,
-      `more than twice heartbeatInterval (${heartbeatInterval} ms)`,
-      scope,
-    );
+    check.fail('heartbeatTimeout', heartbeatTimeout, `more than twice heartbeatInterval (${heartbeatInterval} ms)`);
   }
-  const restart = options.restart ?? 'always';
-  if (!['always', 'on-failure', 'never'].includes(restart))
-    throw new PrimacyConfigError('restart', restart, "'always', 'on-failure' or 'never'", scope);
-  const ackOn = options.ackOn ?? 'listening';
-  if (ackOn !== 'listening' && ackOn !== 'ready') throw new PrimacyConfigError('ackOn', ackOn, "'listening' or 'ready'", scope);
-  if (options.healthCheck !== undefined && typeof options.healthCheck !== 'function') {
-    throw new PrimacyConfigError('healthCheck', options.healthCheck, 'a function (worker) => boolean | Promise<boolean>', scope);
-  }
+  const restart = check.oneOf('restart', options.restart, ['always', 'on-failure', 'never'], 'always');
+  const ackOn = check.oneOf('ackOn', options.ackOn, ['listening', 'ready'], 'listening');
+  check.callback('healthCheck', options.healthCheck, 'a function (worker) => boolean | Promise<boolean>');
   if (
     options.processes !== undefined &&
     (!Array.isArray(options.processes) || options.processes.some((p) => typeof p?.name !== 'string' || typeof p?.module !== 'string'))
   ) {
-    throw new PrimacyConfigError('processes', options.processes, 'an array of { name, module, ... }', scope);
+    check.fail('processes', options.processes, 'an array of { name, module, ... }');
   }
-  if (options.lock !== undefined) checkLockAdapter(options.lock, scope);
+  if (options.lock !== undefined) checkLockAdapter(check, options.lock);
   if (options.lock?.connectionBound) {
     // Followers would take over the moment the manager's connection closes, while the worker acting
     // as primary learns of it only through the manager: a stopped or busy manager would leave it
     // primary beside the new holder.
-    throw new PrimacyConfigError(
+    check.fail(
       'lock',
       options.lock.kind,
       'a lock whose leases a worker can act on through the manager: pass `connectionBinding: false` to redisLock()/redlockLock() (the manager still hands over at once when a worker dies)',
-      scope,
     );
   }
   if (options.name !== undefined && !MANAGER_NAME.test(options.name)) {
-    throw new PrimacyConfigError(
-      'name',
-      options.name,
-      'letters, digits, `_`, `.` or `-`, at most 64 (it names a file and a socket)',
-      scope,
-    );
+    check.fail('name', options.name, 'letters, digits, `_`, `.` or `-`, at most 64 (it names a file and a socket)');
   }
-  if (options.stateDir !== undefined && (typeof options.stateDir !== 'string' || options.stateDir === '')) {
-    throw new PrimacyConfigError('stateDir', options.stateDir, 'a directory path', scope);
-  }
+  check.text('stateDir', options.stateDir, undefined, 'a directory path');
   if (options.args !== undefined && (!Array.isArray(options.args) || options.args.some((a) => typeof a !== 'string'))) {
-    throw new PrimacyConfigError('args', options.args, 'an array of strings', scope);
+    check.fail('args', options.args, 'an array of strings');
   }
   return {
-    script: resolve(options.script),
+    script: resolve(script),
     workers,
     args: options.args ?? [],
     name: options.name ?? defaultManagerName(options.script),
     stateDir: options.stateDir,
     lock: options.lock,
     ackOn,
-    ackTimeout: durationOption('ackTimeout', options.ackTimeout, 30_000, 1, scope),
+    ackTimeout: duration('ackTimeout', options.ackTimeout, 30_000, 1),
     heartbeatInterval,
     heartbeatTimeout,
-    killTimeout: durationOption('killTimeout', options.killTimeout, 15_000, 1, scope),
-    drainTime: durationOption('drainTime', options.drainTime, 1000, 0, scope),
+    killTimeout: duration('killTimeout', options.killTimeout, 15_000, 1),
+    drainTime: duration('drainTime', options.drainTime, 1000, 0),
     restart,
     backoff: {
-      backoffInitial: durationOption('backoff.backoffInitial', options.backoff?.backoffInitial, 100, 1, scope),
-      backoffMax: durationOption('backoff.backoffMax', options.backoff?.backoffMax, 10_000, 1, scope),
-      stableAfter: durationOption('backoff.stableAfter', options.backoff?.stableAfter, 30_000, 1, scope),
+      backoffInitial: duration('backoff.backoffInitial', options.backoff?.backoffInitial, 100, 1),
+      backoffMax: duration('backoff.backoffMax', options.backoff?.backoffMax, 10_000, 1),
+      stableAfter: duration('backoff.stableAfter', options.backoff?.stableAfter, 30_000, 1),
     },
     crashLoop: {
-      burst: positive('crashLoop.burst', options.crashLoop?.burst, 5),
-      window: durationOption('crashLoop.window', options.crashLoop?.window, 10_000, 1, scope),
+      burst: check.number('crashLoop.burst', options.crashLoop?.burst, 5, { min: 1 }),
+      window: duration('crashLoop.window', options.crashLoop?.window, 10_000, 1),
     },
     healthCheck: options.healthCheck,
     processes: options.processes ?? [],
     health: {
-      interval: durationOption('health.interval', options.health?.interval, 5000, 10, scope),
-      timeout: durationOption('health.timeout', options.health?.timeout, 2000, 1, scope),
+      interval: duration('health.interval', options.health?.interval, 5000, 10),
+      timeout: duration('health.timeout', options.health?.timeout, 2000, 1),
     },
   };
 }
