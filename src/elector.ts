@@ -1,12 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { fileLock } from '../adapters/file.js';
-import { isManaged, managerLock } from '../adapters/manager.js';
 import { bounded } from './_internal/bounded.js';
 import { type Clock, monotonicClock } from './_internal/clock.js';
 import { retryDelay, settleWithin, withJitter } from './_internal/delay.js';
-import { Nap } from './_internal/nap.js';
+import { Nap, type SleepKind } from './_internal/nap.js';
 import { stopOnAbort, stopOnSignals } from './_internal/signals.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from './adapter.js';
+import { defaultElectionLock } from './default-lock.js';
 import { PrimacyError } from './errors.js';
 import type { ElectionEvents, RevokeReason } from './events.js';
 import { failureWarning } from './failure-warning.js';
@@ -35,8 +34,11 @@ export class Election extends EventEmitter<ElectionEvents> {
   #deadlineTimer: NodeJS.Timeout | undefined;
   readonly #leader: LeaderObserver;
   readonly #nap = new Nap();
-  #stopRequested = false;
-  #loopDone = false;
+  /**
+   * campaigning → draining (stop() called: no new campaign, the lease is still renewed while the
+   * work settles) → ended (the loop exits; the lease is then released).
+   */
+  #phase: 'campaigning' | 'draining' | 'ended' = 'campaigning';
   #stopPromise: Promise<void> | undefined;
   /** The give-back of a lease lost by expiry or by the adapter's word, awaited before campaigning again. */
   #giveBack: Promise<void> = Promise.resolve();
@@ -48,8 +50,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.#options = resolveOptions(options);
     this.name = this.#options.name;
     this.#ownsLock = options.lock === undefined;
-    // Under primacy's manager the manager arbitrates; elsewhere a file lock in the temp dir.
-    this.#lock = options.lock ?? (isManaged() ? managerLock() : fileLock());
+    this.#lock = options.lock ?? defaultElectionLock();
     this.#clock = options.clock ?? monotonicClock;
     this.#logger = options.logger === false ? silentLogger : (options.logger ?? consoleWarnings);
     this.holder = createHolderIdentity(this.#options.identity);
@@ -87,7 +88,7 @@ export class Election extends EventEmitter<ElectionEvents> {
 
   /** True once `stop()` was called (or the signal aborted): the election no longer campaigns. */
   get stopped(): boolean {
-    return this.#stopRequested;
+    return this.#phase !== 'campaigning';
   }
 
   /**
@@ -115,13 +116,13 @@ export class Election extends EventEmitter<ElectionEvents> {
   }
 
   async #shutdown(): Promise<void> {
-    this.#stopRequested = true;
-    this.#nap.hint();
+    this.#phase = 'draining';
+    this.#nap.wakeFollower();
     // Keep renewing while the work drains: it may still write with its fencing token.
     this.#work.end(new PrimacyError('ERR_PRIMACY_STOPPING', `[primacy] election "${this.name}" is stopping`));
     const drained = await settleWithin(this.#work.settled(), this.#options.stopTimeout);
     if (drained === 'timeout') this.#logger.warn(`[primacy] work of "${this.name}" did not settle within stopTimeout; releasing anyway`);
-    this.#loopDone = true;
+    this.#phase = 'ended';
     this.#nap.end();
     await this.#loop;
     const lease = this.#lease;
@@ -139,14 +140,14 @@ export class Election extends EventEmitter<ElectionEvents> {
 
   async #run(): Promise<void> {
     let failures = 0;
-    while (!this.#loopDone) {
+    while (this.#phase !== 'ended') {
       if (this.#lease === null) {
-        if (this.#stopRequested) break;
+        if (this.#phase === 'draining') break;
         const outcome = await this.#campaign();
         this.#markReady();
         if (outcome === 'elected') continue;
         failures = outcome === 'error' ? failures + 1 : 0;
-        await this.#pause(retryDelay(failures, this.#options));
+        await this.#pause(retryDelay(failures, this.#options), 'follower-retry');
       } else {
         const outcome = await this.#renewWhenDue(failures);
         failures = outcome === 'error' ? failures + 1 : 0;
@@ -174,7 +175,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     const deadline = start + ttl - drift;
     // Paused mid-acquire past the deadline, stopped meanwhile, or made on a connection that has
     // closed since: the lease is not safe to use.
-    if (this.#clock.now() >= deadline || this.#stopRequested || this.#lock.isIntact?.(lease) === false) {
+    if (this.#clock.now() >= deadline || this.#phase !== 'campaigning' || this.#lock.isIntact?.(lease) === false) {
       await this.#releaseQuietly(lease);
       return 'held';
     }
@@ -190,9 +191,9 @@ export class Election extends EventEmitter<ElectionEvents> {
   async #renewWhenDue(failures: number): Promise<'ok' | 'error'> {
     const { renewInterval, retryInterval, jitter, ttl, drift } = this.#options;
     const due = failures === 0 ? renewInterval : Math.min(renewInterval, retryInterval / 4);
-    await this.#pause(withJitter(due, jitter), false);
+    await this.#pause(withJitter(due, jitter), 'renew-wait');
     const lease = this.#lease;
-    if (lease === null || this.#loopDone) return 'ok';
+    if (lease === null || this.#phase === 'ended') return 'ok';
     const start = this.#clock.now();
     if (start >= this.#deadline) {
       this.#loseLeadership('expired');
@@ -263,8 +264,8 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.#logger.error(`[primacy] exiting: leadership of "${this.name}" ${reason} and onLoss is 'exit'`);
       process.exit(1);
     }
-    // Campaign again at once: the loop may be in its (non-wakeable) renew sleep.
-    this.#nap.urgent();
+    // Campaign again at once: the loop may be in its renew wait, which hints do not end.
+    this.#nap.wakeAny();
   }
 
   async #releaseQuietly(lease: Lease): Promise<void> {
@@ -275,8 +276,8 @@ export class Election extends EventEmitter<ElectionEvents> {
     }
   }
 
-  #pause(ms: number, wakeable = true): Promise<void> {
-    return this.#stopRequested && wakeable ? Promise.resolve() : this.#nap.sleep(ms, wakeable);
+  #pause(ms: number, kind: SleepKind): Promise<void> {
+    return this.#phase !== 'campaigning' && kind === 'follower-retry' ? Promise.resolve() : this.#nap.sleep(ms, kind);
   }
 
   /**
@@ -284,7 +285,7 @@ export class Election extends EventEmitter<ElectionEvents> {
    * vouches for (its connection closed) steps down now, wherever the loop is (mid-renew included).
    */
   #onHint(): void {
-    if (this.#lease === null) this.#nap.hint();
+    if (this.#lease === null) this.#nap.wakeFollower();
     else this.#expireIfDue();
   }
 

@@ -1,6 +1,6 @@
-import { fileLock } from '../adapters/file.js';
 import { bounded } from './_internal/bounded.js';
 import type { Lease, LockAdapter, RunOutcome } from './adapter.js';
+import { defaultOutcomeLock } from './default-lock.js';
 import { type Election, elect } from './elector.js';
 import { PrimacyConfigError, PrimacyError } from './errors.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -52,7 +52,7 @@ type OutcomeLock = LockAdapter & Required<Pick<LockAdapter, 'readOutcome' | 'wri
 export async function runOnce<T>(name: string, fn: Task<T>, options: RunOnceOptions = {}): Promise<RunOnceResult<Awaited<T>>> {
   const settings = resolveRunOnceOptions(options);
   if (typeof fn !== 'function') throw new PrimacyConfigError('fn', fn, 'a function', 'runOnce');
-  const lock = options.lock ?? fileLock();
+  const lock = options.lock ?? defaultOutcomeLock();
   if (typeof lock.readOutcome !== 'function' || typeof lock.writeOutcome !== 'function') {
     throw new PrimacyConfigError('lock', lock.kind, 'a lock that stores outcomes (file, redis, redlock or memory)', 'runOnce');
   }

@@ -1,16 +1,21 @@
 /**
- * The election loop's sleeps. Stop cuts any sleep short; a wake-up hint (the holder released or
- * died) cuts short only a follower's sleep, and a hint that arrives while no such sleep is pending
- * (mid-acquire) is kept for the next one instead of being lost.
+ * The election loop's sleeps, of two kinds:
+ * - `follower-retry`: a follower waiting to campaign again. A wake-up (the holder released or died,
+ *   stop() was called) ends it; one that arrives while no such sleep is pending (mid-acquire) is
+ *   kept for the next one instead of being lost.
+ * - `renew-wait`: a primary waiting for its next renew. Only `wakeAny()` ends it early (the lease
+ *   must be re-checked now); a follower's wake-up must not make a primary renew early.
  */
+export type SleepKind = 'follower-retry' | 'renew-wait';
+
 export class Nap {
-  #current: { wakeable: boolean; done: () => void } | null = null;
-  #hintPending = false;
+  #current: { kind: SleepKind; done: () => void } | null = null;
+  #followerWakePending = false;
   #over = false;
 
-  sleep(ms: number, wakeable: boolean): Promise<void> {
-    if (this.#over || (wakeable && this.#hintPending)) {
-      this.#hintPending = false;
+  sleep(ms: number, kind: SleepKind): Promise<void> {
+    if (this.#over || (kind === 'follower-retry' && this.#followerWakePending)) {
+      this.#followerWakePending = false;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -21,19 +26,19 @@ export class Nap {
         if (this.#current === entry) this.#current = null;
         resolve();
       };
-      const entry = { wakeable, done };
+      const entry = { kind, done };
       this.#current = entry;
     });
   }
 
-  /** A wake-up hint: ends a wakeable sleep now, or the next one as soon as it starts. */
-  hint(): void {
-    if (this.#current?.wakeable) this.#current.done();
-    else this.#hintPending = true;
+  /** Ends a follower's retry sleep now, or the next one as soon as it starts. */
+  wakeFollower(): void {
+    if (this.#current?.kind === 'follower-retry') this.#current.done();
+    else this.#followerWakePending = true;
   }
 
-  /** Ends the current sleep, wakeable or not (the primary must re-check its lease now). */
-  urgent(): void {
+  /** Ends the current sleep, whatever its kind (the primary must re-check its lease now). */
+  wakeAny(): void {
     this.#current?.done();
   }
 

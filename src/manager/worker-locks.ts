@@ -3,8 +3,8 @@
  * lock, the lock names workers have asked for, and the IPC around them (requests answered, waiting
  * workers woken, a holder told when its lease is void). The manager feeds it its workers' news.
  */
-import { fileLock } from '../../adapters/file.js';
 import type { LockAdapter } from '../adapter.js';
+import { defaultManagerLock } from '../default-lock.js';
 import { Arbiter } from './arbiter.js';
 import type { Incarnation } from './incarnation.js';
 import type { ManagerMessage, WorkerMessage } from './protocol.js';
@@ -33,7 +33,7 @@ export class WorkerLocks {
     private readonly peers: WorkerLocksPeers,
   ) {
     this.#ownsLock = lock === undefined;
-    this.#lock = lock ?? fileLock();
+    this.#lock = lock ?? defaultManagerLock();
     this.#arbiter = new Arbiter(this.#lock, {
       onFree: (name) => peers.broadcast({ primacy: 'lock-free', name }),
       onLost: ({ name, workerId, lease }) => {
