@@ -1,4 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+// package.json's version, written into the build (src/version.ts) so it has one source.
+const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+const define = { PRIMACY_BUILD_VERSION: JSON.stringify(version) };
 
 export default defineConfig([
   {
@@ -21,6 +26,7 @@ export default defineConfig([
     dts: true,
     target: 'node20',
     sourcemap: true,
+    define,
   },
   {
     // The CLIs are ESM-only executables; their shebang is kept from the source.
@@ -32,6 +38,7 @@ export default defineConfig([
     },
     format: ['esm'],
     target: 'node20',
+    define,
     external: ['ioredis', 'fastify', 'fastify-plugin', 'express', 'croner', 'node-cron'],
   },
 ]);

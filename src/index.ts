@@ -3,12 +3,11 @@ export { type FileLockOptions, fileLock, fileLockPath } from '../adapters/file.j
 export { type MemoryLockOptions, MemoryLockStore, memoryLock } from '../adapters/memory.js';
 export type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from './adapter.js';
 export { Election, elect } from './elector.js';
-export { PrimacyBackendError, PrimacyConfigError, PrimacyError, PrimacyUsageError } from './errors.js';
+export { PrimacyBackendError, PrimacyConfigError, PrimacyError } from './errors.js';
 export type { ElectionEvents, RevokeReason } from './events.js';
 export { type ElectionHealth, electionHealth, type HealthOptions } from './integrations/health.js';
 export { defaultLockName, isPrimaryWorker, type PrimaryWorkerResult } from './is-primary-worker.js';
 export type { Logger } from './logger.js';
 export { DEFAULTS, type ElectionOptions } from './options.js';
 export { type RunOnceContext, RunOnceFailedError, type RunOnceOptions, type RunOnceResult, runOnce } from './run-once.js';
-export { VERSION } from './version.js';
 export type { PrimaryWork } from './work.js';

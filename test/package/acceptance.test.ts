@@ -10,8 +10,9 @@ import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Child, killAll } from '../../harness/child.js';
+import { type CommandResult, runCommand } from '../../harness/command.js';
 import { freePort } from '../helpers/free-port.js';
-import { Child, type CommandResult, killAll, runCommand } from '../helpers/processes.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -284,7 +285,12 @@ describe('the packed package in an app on the newest peer majors', ROOM, () => {
 
     const held = await npx(app, ['lock-status', 'acceptance-jobs', '--json'], env);
     expectExit(held, 0, 'lock-status of the held lock');
-    expect(JSON.parse(held.stdout)).toMatchObject({ name: 'acceptance-jobs', record: { holder: { pid: primaryPid } } });
+    // The version in every lease, and lock-status's own, is package.json's (written in by the build).
+    const { version } = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { version: string };
+    expect(JSON.parse(held.stdout)).toMatchObject({ name: 'acceptance-jobs', record: { holder: { pid: primaryPid, version } } });
+    const printed = await npx(app, ['lock-status', '--version'], env);
+    expectExit(printed, 0, 'lock-status --version');
+    expect(printed.stdout.trim()).toBe(version);
 
     expectExit(await inspect('scale', '3'), 0, 'inspect scale 3');
     await serving(3);
