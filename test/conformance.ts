@@ -1,5 +1,5 @@
 /**
- * The one suite every lock adapter must pass (DESIGN §3). Each adapter's test file calls
+ * The one suite every lock adapter must pass (the contract in src/adapter.ts). Each adapter's test file calls
  * `describeLockAdapter` with a setup that gives fresh adapter instances on one shared backend.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

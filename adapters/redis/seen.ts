@@ -1,6 +1,6 @@
 /**
  * What a candidate remembers of each lock between its attempts, so that state loss is never taken
- * for a release (DESIGN.md: "State loss is not a release"):
+ * for a release (a key gone without a release is not a release: its holder may still be inside its lease):
  *
  * - the last holder it saw (token, connection, TTL): when that holder's key vanishes without a
  *   release (FLUSHALL, eviction, an empty restart), the holder may still be inside its lease, so
