@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { beaconPath } from '../adapters/file/beacon-file.js';
 import { fileLockPath } from '../adapters/file/path.js';
+import { Child, killAll } from '../harness/child.js';
+import { wallNow } from '../harness/clock.js';
 import { electedIn } from './helpers/election-group.js';
-import { Child, killAll, wallNow } from './helpers/processes.js';
 import { listeningPids } from './helpers/socket-owners.js';
 
 const candidate = join(import.meta.dirname, 'fixtures/candidate.ts');

@@ -6,8 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Child, killAll } from '../harness/child.js';
+import { wallNow } from '../harness/clock.js';
 import { allReady, countPrimaries, electedIn, signalPrimary } from './helpers/election-group.js';
-import { Child, killAll, wallNow } from './helpers/processes.js';
 
 const candidate = join(import.meta.dirname, 'fixtures/candidate.ts');
 

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileLockPath } from '../adapters/file.js';
+import { Child, killAll } from '../harness/child.js';
 import { createHolderIdentity } from '../src/identity.js';
 import { deadHolder, plantHeld } from './helpers/dead-holder.js';
-import { Child, killAll } from './helpers/processes.js';
 
 const racer = join(import.meta.dirname, 'fixtures/racer.ts');
 const RACERS = 16;

@@ -4,8 +4,9 @@
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Child, killAll } from '../harness/child.js';
+import { wallNow } from '../harness/clock.js';
 import { allReady, countPrimaries, electedIn, signalPrimary } from './helpers/election-group.js';
-import { Child, killAll, wallNow } from './helpers/processes.js';
 import { type RedisServer, startRedis } from './helpers/redis-server.js';
 
 const candidate = join(import.meta.dirname, 'fixtures/candidate.ts');

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Child, type ChildEvent, killAll } from './helpers/processes.js';
+import { Child, type ChildEvent, killAll } from '../harness/child.js';
 
 const script = join(import.meta.dirname, '../examples/run-once/migrate.ts');
 const children: Child[] = [];

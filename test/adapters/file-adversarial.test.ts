@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileLock, fileLockPath } from '../../adapters/file.js';
+import { Child, killAll } from '../../harness/child.js';
 import type { Lease, LockAdapter } from '../../src/adapter.js';
 import { createHolderIdentity } from '../../src/identity.js';
-import { Child, killAll } from '../helpers/processes.js';
 
 const HOLDER = join(import.meta.dirname, 'fixtures', 'file-holder.ts');
 const name = 'adv';

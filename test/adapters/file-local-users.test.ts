@@ -14,10 +14,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { MAX_FOLLOWERS } from '../../adapters/file/beacon.js';
 import { beaconPath } from '../../adapters/file/beacon-file.js';
 import { fileLockPath } from '../../adapters/file/path.js';
+import { Child, type ChildEvent, killAll } from '../../harness/child.js';
+import { wallNow } from '../../harness/clock.js';
 import { createHolderIdentity, procStartTicks } from '../../src/identity.js';
 import { countPrimaries, electedIn } from '../helpers/election-group.js';
 import { type Account, account, actAs, bundleForAnyUser, flood, limitDescriptors, listenersOf, squat } from '../helpers/local-users.js';
-import { Child, type ChildEvent, killAll, wallNow } from '../helpers/processes.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const name = 'jobs';

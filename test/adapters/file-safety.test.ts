@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fileLock, fileLockPath } from '../../adapters/file.js';
+import { Child, killAll } from '../../harness/child.js';
 import type { AdapterCallContext, Lease, LockAdapter } from '../../src/adapter.js';
 import { createHolderIdentity } from '../../src/identity.js';
-import { Child, killAll } from '../helpers/processes.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const HOLDER = join(fixtures, 'file-holder.ts');

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Child, killAll } from '../helpers/processes.js';
+import { Child, killAll } from '../../harness/child.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 
 const owner = join(import.meta.dirname, 'fixtures/quitting-owner.ts');

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Report } from '../../chaos/report.js';
-import { isRunning } from '../helpers/processes.js';
+import { isRunning } from '../../harness/pids.js';
 
 const root = join(import.meta.dirname, '../..');
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCommand } from '../helpers/processes.js';
+import { runCommand } from '../../harness/command.js';
 
 const cli = join(import.meta.dirname, '../../src/cli/lock-status.ts');
 

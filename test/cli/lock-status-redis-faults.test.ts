@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Child, killAll, runCommand } from '../helpers/processes.js';
+import { Child, killAll } from '../../harness/child.js';
+import { runCommand } from '../../harness/command.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 
 const cli = join(import.meta.dirname, '../../src/cli/lock-status.ts');

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Child, killAll } from '../helpers/processes.js';
+import { Child, killAll } from '../../harness/child.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 
 const cli = join(import.meta.dirname, '../../src/cli/lock-status.ts');

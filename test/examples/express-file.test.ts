@@ -8,7 +8,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileLock } from 'primacy';
 import { afterAll, expect, it } from 'vitest';
-import { Child, type ChildEvent, killAll, wallNow } from '../helpers/processes.js';
+import { Child, type ChildEvent, killAll } from '../../harness/child.js';
+import { wallNow } from '../../harness/clock.js';
 
 const SERVER = join(import.meta.dirname, '..', '..', 'examples', 'express-file', 'server.ts');
 const TTL = 10_000;

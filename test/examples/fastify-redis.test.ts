@@ -4,8 +4,9 @@
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Child, type ChildEvent, killAll } from '../../harness/child.js';
+import { wallNow } from '../../harness/clock.js';
 import { electedIn } from '../helpers/election-group.js';
-import { Child, type ChildEvent, killAll, wallNow } from '../helpers/processes.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 
 const server = join(import.meta.dirname, '../../examples/fastify-redis/server.ts');

@@ -8,8 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Child, type ChildEvent, killAll } from '../../harness/child.js';
+import { wallNow } from '../../harness/clock.js';
+import { isRunning } from '../../harness/pids.js';
 import { freePort } from '../helpers/free-port.js';
-import { Child, type ChildEvent, isRunning, killAll, wallNow } from '../helpers/processes.js';
 
 const cli = join(import.meta.dirname, '../../src/cli/primacy.ts');
 const app = join(import.meta.dirname, '../../examples/manager/app.ts');

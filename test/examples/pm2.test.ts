@@ -11,9 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildEvent } from '../../harness/child.js';
+import { wallNow } from '../../harness/clock.js';
+import { isRunning } from '../../harness/pids.js';
 import { fileLockPath } from '../../src/index.js';
 import { freePort } from '../helpers/free-port.js';
-import { type ChildEvent, isRunning, wallNow } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 const exampleDir = join(import.meta.dirname, '../../examples/pm2');

@@ -1,5 +1,6 @@
 /** Questions the multi-process tests ask of a group of candidate processes (test/fixtures/candidate.ts). */
-import type { Child, ChildEvent } from './processes.js';
+import type { Child, ChildEvent } from '../../harness/child.js';
+import { wallNow } from '../../harness/clock.js';
 
 /** The first `elected` event in the group after `after` (wall ms), and who sent it. */
 export function electedIn(group: Child[], after: number, timeout = 15_000): Promise<{ child: Child; event: ChildEvent }> {
@@ -28,7 +29,7 @@ export function allReady(group: Child[]): Promise<unknown> {
 export async function signalPrimary(group: Child[], signal: NodeJS.Signals) {
   const first = await electedIn(group, 0);
   await allReady(group);
-  const signalledAt = performance.timeOrigin + performance.now();
+  const signalledAt = wallNow();
   first.child.kill(signal);
   const next = await electedIn(
     group.filter((child) => child !== first.child),

@@ -1,6 +1,6 @@
 /** Checks on the `elected` / `revoked` lines candidates print: terms of office, one at a time. */
 import { expect } from 'vitest';
-import type { ChildEvent } from './processes.js';
+import type { ChildEvent } from '../../harness/child.js';
 
 /** The elected and revoked lines among `events`, in time order. */
 export function termEvents(events: readonly ChildEvent[]): ChildEvent[] {

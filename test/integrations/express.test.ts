@@ -14,7 +14,8 @@ import { type Election, fileLock, type LockAdapter, PrimacyConfigError } from 'p
 import { attachPrimacy, listenWithPrimacy, primacyHealth } from 'primacy/express';
 import { redisLock } from 'primacy/redis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Child, killAll, wallNow } from '../helpers/processes.js';
+import { Child, killAll } from '../../harness/child.js';
+import { wallNow } from '../../harness/clock.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 
 const require = createRequire(import.meta.url);

@@ -4,9 +4,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Child, killAll } from '../../harness/child.js';
 import { askInspector, Inspector } from '../../src/manager/inspector.js';
 import type { WorkerManager } from '../../src/manager/manager.js';
-import { Child, killAll } from '../helpers/processes.js';
 
 const primacy = join(import.meta.dirname, '../../src/cli/primacy.ts');
 const app = join(import.meta.dirname, '../fixtures/managed-app.ts');

@@ -8,7 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Child, type ChildEvent, isRunning, killAll, wallNow } from '../helpers/processes.js';
+import { Child, type ChildEvent, killAll } from '../../harness/child.js';
+import { wallNow } from '../../harness/clock.js';
+import { isRunning } from '../../harness/pids.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 import { expectOnePrimaryAtATime, termEvents } from '../helpers/terms.js';
 

@@ -6,8 +6,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Child, type ChildEvent, killAll } from '../../harness/child.js';
+import { wallNow } from '../../harness/clock.js';
+import { isRunning } from '../../harness/pids.js';
 import { descendants } from '../../src/manager/process-tree.js';
-import { Child, type ChildEvent, isRunning, killAll, wallNow } from '../helpers/processes.js';
 import { expectOnePrimaryAtATime, termEvents } from '../helpers/terms.js';
 
 const main = join(import.meta.dirname, '../fixtures/manager-main.ts');

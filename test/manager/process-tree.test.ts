@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { isRunning } from '../../harness/pids.js';
 import { descendants, killTree } from '../../src/manager/process-tree.js';
-import { isRunning } from '../helpers/processes.js';
 
 describe('process tree kill', () => {
   it('finds and kills a process together with its children and grandchildren', async () => {

@@ -4,8 +4,9 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Child, type ChildEvent, killAll } from '../../harness/child.js';
+import { isRunning } from '../../harness/pids.js';
 import { freePort } from '../helpers/free-port.js';
-import { Child, type ChildEvent, isRunning, killAll } from '../helpers/processes.js';
 
 const main = join(import.meta.dirname, '../fixtures/manager-main.ts');
 

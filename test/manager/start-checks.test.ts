@@ -3,10 +3,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCommand } from '../../harness/command.js';
 import { PrimacyConfigError } from '../../src/errors.js';
 import { WorkerManager } from '../../src/manager/manager.js';
 import { scriptProblem } from '../../src/manager/script-check.js';
-import { runCommand } from '../helpers/processes.js';
 
 const primacy = join(import.meta.dirname, '../../src/cli/primacy.ts');
 

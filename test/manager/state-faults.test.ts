@@ -6,7 +6,9 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Child, type ChildEvent, isRunning, killAll, wallNow } from '../helpers/processes.js';
+import { Child, type ChildEvent, killAll } from '../../harness/child.js';
+import { wallNow } from '../../harness/clock.js';
+import { isRunning } from '../../harness/pids.js';
 import { mountSmallFs, type SmallFs } from '../helpers/tmpfs.js';
 
 const main = join(import.meta.dirname, '../fixtures/manager-main.ts');

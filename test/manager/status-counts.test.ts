@@ -3,8 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Child, killAll } from '../../harness/child.js';
+import { runCommand } from '../../harness/command.js';
 import type { WorkerInfo } from '../../src/manager/manager.js';
-import { Child, killAll, runCommand } from '../helpers/processes.js';
 
 const primacy = join(import.meta.dirname, '../../src/cli/primacy.ts');
 const fixture = join(import.meta.dirname, 'fixtures/inspected-manager.ts');

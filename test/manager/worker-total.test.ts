@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Child, type ChildEvent, killAll } from '../helpers/processes.js';
+import { Child, type ChildEvent, killAll } from '../../harness/child.js';
 
 const primacy = join(import.meta.dirname, '../../src/cli/primacy.ts');
 const app = join(import.meta.dirname, 'fixtures/envs.ts');
