@@ -1,8 +1,9 @@
 import { bounded } from './_internal/bounded.js';
+import { checksFor } from './_internal/checks.js';
 import type { Lease, LockAdapter, RunOutcome } from './adapter.js';
 import { defaultOutcomeLock } from './default-lock.js';
 import { type Election, elect } from './elector.js';
-import { PrimacyConfigError, PrimacyError } from './errors.js';
+import { PrimacyError } from './errors.js';
 import { type Logger, silentLogger } from './logger.js';
 import { type ResolvedRunOnceOptions, type RunOnceOptions, resolveRunOnceOptions } from './run-once-options.js';
 
@@ -51,10 +52,11 @@ type OutcomeLock = LockAdapter & Required<Pick<LockAdapter, 'readOutcome' | 'wri
  */
 export async function runOnce<T>(name: string, fn: Task<T>, options: RunOnceOptions = {}): Promise<RunOnceResult<Awaited<T>>> {
   const settings = resolveRunOnceOptions(options);
-  if (typeof fn !== 'function') throw new PrimacyConfigError('fn', fn, 'a function', 'runOnce');
+  const check = checksFor('runOnce()', 'runOnce');
+  if (typeof fn !== 'function') check.fail('fn', fn, 'a function');
   const lock = options.lock ?? defaultOutcomeLock();
   if (typeof lock.readOutcome !== 'function' || typeof lock.writeOutcome !== 'function') {
-    throw new PrimacyConfigError('lock', lock.kind, 'a lock that stores outcomes (file, redis, redlock or memory)', 'runOnce');
+    check.fail('lock', lock.kind, 'a lock that stores outcomes (file, redis, redlock or memory)');
   }
   try {
     const before = await readOutcome(lock as OutcomeLock, name, settings.ttl);

@@ -2,7 +2,7 @@ import { checksFor } from '../_internal/checks.js';
 import { optionKeys } from '../_internal/unknown-keys.js';
 import type { Lease } from '../adapter.js';
 import type { Election } from '../elector.js';
-import { PrimacyConfigError, PrimacyError } from '../errors.js';
+import { PrimacyError } from '../errors.js';
 import { type CronEngine, type EngineJob, prepareJob } from './cron-engines.js';
 import { checkElection } from './election-check.js';
 
@@ -135,7 +135,7 @@ export function primaryOnly<A extends unknown[], R>(
   fn: (run: PrimaryRun, ...args: A) => R,
 ): (...args: A) => Promise<Awaited<R> | undefined> {
   checkElection(election, 'cron');
-  if (typeof fn !== 'function') throw new PrimacyConfigError('fn', fn, 'a function', 'cron');
+  if (typeof fn !== 'function') checksFor('primaryOnly()', 'cron').fail('fn', fn, 'a function');
   return async (...args: A): Promise<Awaited<R> | undefined> => {
     const lease = election.lease;
     if (lease === null) return undefined;

@@ -9,8 +9,9 @@
 import { createServer, type Server } from 'node:http';
 import type { ListenOptions } from 'node:net';
 import type { Application } from 'express';
+import { type Checks, checksFor } from '../_internal/checks.js';
 import { type Election, elect } from '../elector.js';
-import { PrimacyConfigError, PrimacyError } from '../errors.js';
+import { PrimacyError } from '../errors.js';
 import { type ElectionOptions, resolveOptions } from '../options.js';
 
 export { primacyHealth } from './express-health.js';
@@ -51,14 +52,13 @@ const attachedServers = new WeakSet<Server>();
  * if the server fails to listen (EADDRINUSE, ...) or closes first. Bad options throw at once.
  */
 export function attachPrimacy(server: Server, app: Application, options: ExpressPrimacyOptions): Promise<Election> {
-  checkServer(server);
-  checkApp(app);
+  const check = checksFor('attachPrimacy()', 'express');
+  check.shape('server', server ?? null, ['listen', 'close', 'on', 'off'], 'an http.Server (http.createServer(app))');
+  checkApp(check, app);
   resolveOptions(options, 'attachPrimacy()'); // Bad election options fail now, not when the server starts listening.
-  if (attachedServers.has(server)) {
-    throw new PrimacyConfigError('server', server, 'a server primacy is not attached to yet (attach once per server)', 'express');
-  }
+  if (attachedServers.has(server)) check.fail('server', server, 'a server primacy is not attached to yet (attach once per server)');
   if (app.locals.primacy !== undefined && !app.locals.primacy.stopped) {
-    throw new PrimacyConfigError('app', app, 'an app without a running election (app.locals.primacy is already set)', 'express');
+    check.fail('app', app, 'an app without a running election (app.locals.primacy is already set)');
   }
   attachedServers.add(server);
 
@@ -109,11 +109,12 @@ export function listenWithPrimacy(
   listen: number | ListenOptions,
   options: ExpressPrimacyOptions,
 ): Promise<PrimacyServer> {
+  const check = checksFor('listenWithPrimacy()', 'express');
   const listenOptions = typeof listen === 'number' ? { port: listen } : listen;
   if (typeof listenOptions !== 'object' || listenOptions === null || Array.isArray(listenOptions)) {
-    throw new PrimacyConfigError('listen', listen, 'a port number or net.ListenOptions ({ port, host })', 'express');
+    check.fail('listen', listen, 'a port number or net.ListenOptions ({ port, host })');
   }
-  checkApp(app);
+  checkApp(check, app);
   resolveOptions(options, 'listenWithPrimacy()');
   const server = createServer(app);
   const attached = attachPrimacy(server, app, options);
@@ -137,16 +138,8 @@ function releaseOnClose(server: Server, stop: () => Promise<void>): void {
   server.on('close', () => void stop());
 }
 
-function checkServer(server: unknown): asserts server is Server {
-  const ok =
-    typeof server === 'object' &&
-    server !== null &&
-    ['listen', 'close', 'on', 'off'].every((method) => typeof (server as Record<string, unknown>)[method] === 'function');
-  if (!ok) throw new PrimacyConfigError('server', server, 'an http.Server (http.createServer(app))', 'express');
-}
-
-function checkApp(app: unknown): asserts app is Application {
+function checkApp(check: Checks, app: unknown): asserts app is Application {
   const ok =
     typeof app === 'function' && typeof (app as { locals?: unknown }).locals === 'object' && (app as { locals?: unknown }).locals !== null;
-  if (!ok) throw new PrimacyConfigError('app', app, 'an Express application (express())', 'express');
+  if (!ok) check.fail('app', app, 'an Express application (express())');
 }
