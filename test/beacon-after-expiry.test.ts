@@ -54,7 +54,9 @@ describe.runIf(process.platform === 'linux')('the file lock beacon after an expi
 
   it('is given up by the expired holder, and the next holder keeps its own', async () => {
     const lockDir = fileLockPath('jobs', dir);
-    const old = new Child(candidate, [dir, 'jobs', '1000', '8000']);
+    // A 3 s TTL: with 1 s, a child stalled ~700 ms on a busy core lost its lease before the pause,
+    // so no revoke came after the resume (1 of 9 CI runs).
+    const old = new Child(candidate, [dir, 'jobs', '3000', '8000']);
     children.push(old);
     const first = await old.waitFor((e) => e.ev === 'elected', 15_000);
     const oldBeacon = beaconPath(lockDir, first.token as number) as string;
