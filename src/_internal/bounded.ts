@@ -1,4 +1,4 @@
-import { PrimacyBackendError } from '../errors.js';
+import { noAnswerError } from './backend-errors.js';
 
 /**
  * Resolves with `operation`'s value, or rejects after `ms` with a backend error. A paused or
@@ -11,7 +11,7 @@ export function bounded<T>(operation: Promise<T>, ms: number, adapter: string, n
     let settled = false;
     const timer = setTimeout(() => {
       settled = true;
-      reject(new PrimacyBackendError(adapter, name, `no answer within ${Math.round(ms)} ms`));
+      reject(noAnswerError(adapter, name, ms));
     }, ms);
     operation.then(
       (value) => {
