@@ -77,7 +77,7 @@ export async function publish(results: BenchResults, options: { dir?: string; wr
   const charts: string[] = [];
   for (const measure of results.measures) {
     const path = join(chartsDir, `${measure.id}.svg`);
-    await writeFile(path, renderChart(measure));
+    await writeFile(path, await renderChart(measure));
     charts.push(path);
   }
   const markdown = composeMarkdown(results, previous);

@@ -2,11 +2,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { renderChart } from '../../bench/charts.js';
+import { escapeXml, renderChart } from '../../bench/charts.js';
 import type { Measure } from '../../bench/measures.js';
 import { composeMarkdown, publish, renderFromDisk } from '../../bench/render.js';
 import { assemble, parse, serialize } from '../../bench/results.js';
-import { escapeXml } from '../../bench/svg.js';
 import { mainRun, managerRun } from './fixture.js';
 
 const results = assemble(mainRun(), managerRun());
@@ -15,6 +14,7 @@ const measure = (id: string): Measure => {
   if (!found) throw new Error(`no measure ${id} in ${results.measures.map((m) => m.id).join(', ')}`);
   return found;
 };
+const chart = (id: string) => renderChart(measure(id));
 
 /** No XML parser is installed: tokenize the tags and check they nest, and that text holds only escaped markup. */
 function assertWellFormed(svg: string): void {
@@ -40,19 +40,44 @@ function assertWellFormed(svg: string): void {
   expect(roots).toBe(1);
 }
 
-/** Each dot's x position with the value its tooltip names. */
+interface Placed {
+  text: string;
+  x: number;
+  y: number;
+}
+const translate = (attrs: string) => {
+  const m = /transform="translate\((-?[\d.]+),(-?[\d.]+)\)/.exec(attrs);
+  return { x: Number(m?.[1]), y: Number(m?.[2]) };
+};
+/** Every <text> a reader sees (not the invisible copies that reserve room), with its position in its group. */
+function texts(svg: string): Placed[] {
+  return [...svg.matchAll(/<text ([^>]*)>([^<]*)<\/text>/g)]
+    .filter((m) => !/ opacity="0"/.test(m[1] as string))
+    .map((m) => ({ text: m[2] as string, ...translate(m[1] as string) }));
+}
+/** The texts of one of the library's roles: axis tick labels, axis titles, legend labels. */
+function roleTexts(svg: string, role: 'axis-label' | 'axis-title' | 'legend-label'): Placed[] {
+  const groups = svg.split(`<g class="mark-text role-${role}"`).slice(1);
+  return groups.flatMap((group) => texts(group.slice(0, group.indexOf('</g>'))));
+}
+const textAt = (svg: string, text: string): Placed => {
+  const found = texts(svg).filter((t) => t.text === escapeXml(text));
+  expect(found, text).toHaveLength(1);
+  return found[0] as Placed;
+};
+
+/** Each dot's x position with the value its description names. */
 function dots(svg: string): Array<{ cx: number; value: number }> {
-  return [...svg.matchAll(/<circle cx="([\d.]+)"[^>]*><title>round \d+: ([\d.]+) ms<\/title><\/circle>/g)].map((m) => ({
-    cx: Number(m[1]),
-    value: Number(m[2]),
+  return [...svg.matchAll(/<path aria-label="round \d+: ([\d.]+) ms"[^>]*transform="translate\(([\d.]+),[\d.]+\)"/g)].map((m) => ({
+    cx: Number(m[2]),
+    value: Number(m[1]),
   }));
 }
 
-const tickXs = (svg: string) =>
-  new Map([...svg.matchAll(/<text x="([\d.]+)"[^>]*class="tick-label">([^<]+)<\/text>/g)].map((m) => [m[2] as string, Number(m[1])]));
+const tickXs = (svg: string) => new Map(roleTexts(svg, 'axis-label').map((t) => [t.text, t.x]));
 
 describe('bench charts', () => {
-  it('renders every measure of the dataset as well-formed SVG with a title and every contender label', () => {
+  it('renders every measure of the dataset as well-formed SVG with a title, its axis, every contender and a mark per row', async () => {
     expect(results.measures.map((m) => m.id)).toEqual([
       'file-sigkill',
       'file-sigterm',
@@ -67,16 +92,34 @@ describe('bench charts', () => {
       'manager-reload',
     ]);
     for (const m of results.measures) {
-      const svg = renderChart(m);
+      const svg = await renderChart(m);
       assertWellFormed(svg);
+      expect(svg).toMatch(/^<svg [^>]*width="820"/);
       expect(svg).toContain(`<title id="chart-title">${escapeXml(m.title)}</title>`);
+      expect(svg).toContain(`<desc id="chart-desc">${escapeXml(m.caption)}. `);
       expect(svg).not.toMatch(/<script|@import|url\(|href=/);
-      for (const row of m.rows) expect(svg, `${m.id}: ${row.label}`).toContain(`>${escapeXml(row.label)}</text>`);
+      const shown = texts(svg).map((t) => t.text);
+      expect(shown, m.id).toContain(escapeXml(m.title));
+      expect(shown, m.id).toContain(escapeXml(m.caption));
+      for (const row of m.rows) expect(shown, `${m.id}: ${row.label}`).toContain(escapeXml(row.label));
+      expect(roleTexts(svg, 'axis-title').map((t) => t.text)).toEqual([
+        m.kind === 'distribution' ? `${m.unit}, log scale` : escapeXml(m.unit),
+      ]);
+      // Blue and orange are told apart by a legend wherever a peer stands beside primacy.
+      const legend = roleTexts(svg, 'legend-label').map((t) => t.text);
+      expect(legend, m.id).toEqual(m.rows.some((r) => !r.primacy) ? ['primacy', 'peer'] : []);
+      if (m.kind === 'distribution') {
+        expect(dots(svg), m.id).toHaveLength(m.rows.reduce((n, r) => n + r.samples.length, 0));
+        expect(svg.match(/aria-label="p50 [\d.]+ ms"/g), m.id).toHaveLength(m.rows.length);
+        expect(svg.match(/aria-label="p95 [\d.]+ ms"/g), m.id).toHaveLength(m.rows.length);
+      } else {
+        expect(svg.match(/aria-roledescription="bar"/g), m.id).toHaveLength(m.rows.length);
+      }
     }
   });
 
-  it('draws failover on a log axis with decade ticks, equally spaced', () => {
-    const ticks = tickXs(renderChart(measure('file-sigkill')));
+  it('draws failover on a log axis with decade ticks, equally spaced', async () => {
+    const ticks = tickXs(await chart('file-sigkill'));
     // Samples up to 11000 ms: the axis ends at 20000, not a whole empty decade later.
     expect([...ticks.keys()]).toEqual(['1', '10', '100', '1000', '10000']);
     const xs = [...ticks.values()];
@@ -85,8 +128,8 @@ describe('bench charts', () => {
     expect(steps[0]).toBeGreaterThan(50);
   });
 
-  it('places a dot further right for a larger value, on one scale across rows', () => {
-    const svg = renderChart(measure('file-sigkill'));
+  it('places a dot further right for a larger value, on one scale across rows, with the p50 tick on it', async () => {
+    const svg = await chart('file-sigkill');
     const placed = dots(svg);
     expect(placed.map((d) => d.value).sort((a, b) => a - b)).toEqual([8, 10, 12, 9000, 10000, 11000]);
     const byValue = [...placed].sort((a, b) => a.value - b.value);
@@ -95,29 +138,44 @@ describe('bench charts', () => {
     const at = (v: number) => placed.find((d) => d.value === v)?.cx as number;
     const ticks = tickXs(svg);
     expect(at(10000) - at(10)).toBeCloseTo(3 * ((ticks.get('10') as number) - (ticks.get('1') as number)), 0);
+    // The thick p50 tick (2.5 px wide, drawn from its left edge) stands on the median dot.
+    const p50 = /<path aria-label="p50 10(?:\.0)? ms"[^>]*d="M([\d.]+),/.exec(svg);
+    expect(Number(p50?.[1]) + 1.25).toBeCloseTo(at(10), 0);
   });
 
-  it('writes the ratio to primacy computed from the data at the end of each peer row', () => {
-    const kill = renderChart(measure('file-sigkill'));
-    expect(kill).toContain('>1000× slower p50</text>');
-    expect(kill.match(/class="ratio"/g)).toHaveLength(1);
+  it('writes the ratio to primacy computed from the data at the end of each peer row', async () => {
+    const kill = await chart('file-sigkill');
+    textAt(kill, '1000× slower p50');
+    expect(texts(kill).filter((t) => /× (slower|faster) p50$/.test(t.text))).toHaveLength(1);
     // proper-lockfile's SIGTERM p50 5 ms against primacy's 10 ms: a faster peer is said to be faster.
-    expect(renderChart(measure('file-sigterm'))).toContain('>2.0× faster p50</text>');
-    // Two primacy rows: each peer names the one it stands beside (3 nodes against 3 nodes).
-    const redis = renderChart(measure('redis-sigkill'));
-    expect(redis).toMatch(/>190× slower p50<\/text>\s*<text [^>]*>than primacy redis<\/text>/);
-    expect(redis).toMatch(/>188× slower p50<\/text>\s*<text [^>]*>than primacy redlock \(3 nodes\)<\/text>/);
+    textAt(await chart('file-sigterm'), '2.0× faster p50');
+    // Two primacy rows: each peer names the one it stands beside (3 nodes against 3 nodes), on the line below.
+    const redis = await chart('redis-sigkill');
+    for (const [ratio, against] of [
+      ['190× slower p50', 'than primacy redis'],
+      ['188× slower p50', 'than primacy redlock (3 nodes)'],
+    ] as const) {
+      const a = textAt(redis, ratio);
+      const b = textAt(redis, against);
+      expect(b.x, against).toBe(a.x);
+      expect(b.y - a.y, against).toBeGreaterThan(10);
+      expect(b.y - a.y, against).toBeLessThan(21);
+    }
   });
 
-  it('draws rates as bars proportional to the value, with value labels and ratios', () => {
-    const svg = renderChart(measure('redis-throughput'));
+  it('draws rates as bars proportional to the value, with value labels and ratios', async () => {
+    const svg = await chart('redis-throughput');
     const widths = new Map(
-      [...svg.matchAll(/data-label="([^"]+)"><rect x="[\d.]+" y="[\d.]+" width="([\d.]+)"/g)].map((m) => [m[1], Number(m[2])]),
+      [...svg.matchAll(/<path aria-label="([^"]+?): [^"]*" [^>]*aria-roledescription="bar" d="M[\d.]+,[\d.]+h([\d.]+)/g)].map((m) => [
+        m[1],
+        Number(m[2]),
+      ]),
     );
     expect(widths.get('ioredis SET NX PX + Lua')).toBeCloseTo(2 * (widths.get('primacy redis') as number), 0);
-    expect(svg).toContain('>4000 ops/s · 2.0× primacy redis</text>');
-    expect(svg).toContain('>3000 ops/s · 3.0× primacy redlock (3 nodes)</text>');
-    expect(renderChart(measure('manager-reload'))).toContain('>12 failed</text>');
+    // The value label sits past the end of its bar.
+    expect(textAt(svg, '4000 ops/s · 2.0× primacy redis').x).toBeGreaterThan(widths.get('ioredis SET NX PX + Lua') as number);
+    textAt(svg, '3000 ops/s · 3.0× primacy redlock (3 nodes)');
+    textAt(await chart('manager-reload'), '12 failed');
   });
 
   it('puts each chart under its table in RESULTS.md and says which run the manager section comes from', () => {
@@ -169,9 +227,13 @@ describe('bench results.json', () => {
     const written = await readFile(join(dir, 'RESULTS.md'), 'utf8');
     const charts = await readdir(join(dir, 'charts'));
     expect(charts).toHaveLength(results.measures.length + 1);
+    const svgs = async () => Promise.all(results.measures.map((m) => readFile(join(dir, 'charts', `${m.id}.svg`), 'utf8')));
+    const drawn = await svgs();
     await renderFromDisk(dir);
     expect(await readFile(join(dir, 'RESULTS.md'), 'utf8')).toBe(written);
     expect((await readdir(join(dir, 'charts'))).sort()).toEqual(results.measures.map((m) => `${m.id}.svg`).sort());
+    // The same data draws the same pictures, byte for byte, so a re-render leaves bench/charts/ unchanged.
+    expect(await svgs()).toEqual(drawn);
     expect(parse(await readFile(join(dir, 'results.json'), 'utf8'))).toEqual(results);
   });
 });
