@@ -4,9 +4,9 @@
  * random phase of their cycle), signals the holder and times how long until another contender
  * reports `acquired`. Then a replacement is spawned so four remain, and the next round starts.
  */
-import { now } from './clock.js';
+import { wallNow } from '../harness/clock.js';
 import { type Contender, type ContenderSpec, Field } from './field.js';
-import { findOverlaps, type OverlapReport } from './overlaps.js';
+import { type OverlapReport, overlapReport } from './overlaps.js';
 
 export type KillSignal = 'SIGKILL' | 'SIGTERM';
 
@@ -80,7 +80,7 @@ export interface FailoverResult {
 
 export async function measureFailover(options: FailoverOptions): Promise<FailoverResult> {
   const { spec, signal, rounds, contenders, patienceMs, log } = options;
-  const started = now();
+  const started = wallNow();
   const field = new Field(spec);
   const samples: number[] = [];
   const anomalies: string[] = [];
@@ -110,12 +110,12 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
   } finally {
     await field.killAll();
   }
-  const phaseEnd = now();
+  const phaseEnd = wallNow();
   const events = field.contenders.flatMap((c) => c.events);
   return {
     signal,
     samples,
-    overlaps: findOverlaps(field.contenders, phaseEnd, started),
+    overlaps: overlapReport(field.contenders, phaseEnd, started),
     anomalies,
     minDeliveryMs: Math.min(...events.map((e) => e.received - e.t)),
     spawned: field.contenders.length,

@@ -1,22 +1,15 @@
 /**
- * Mutual exclusion, checked from the outside: every contender's holding intervals must be disjoint.
- * A term runs from the contender's `acquired` event to its `lost`/`released` event, both stamped
- * when the contender's belief changed: primacy emits `elected` once the lease is set and `revoked`
- * once `isPrimary` reads false (before it releases); the proper-lockfile loop reports `acquired`
- * when `lock()` resolves and `released` just before it calls `release()`. A SIGKILLed holder's
- * term ends at the kill; one that exits without a word, at its exit.
+ * The bench's terms and its overlap report. A term runs from the contender's `acquired` event to its
+ * `lost`/`released` event, both stamped when the contender's belief changed: primacy emits `elected`
+ * once the lease is set and `revoked` once `isPrimary` reads false (before it releases); the
+ * proper-lockfile loop reports `acquired` when `lock()` resolves and `released` just before it calls
+ * `release()`. A SIGKILLed holder's term ends at the kill; one that exits without a word, at its exit.
  */
+import { findOverlaps, type Term } from '../harness/overlaps.js';
 import type { Contender } from './field.js';
 
-export interface Interval {
-  pid: number;
-  start: number;
-  end: number;
-  /** How the term ended, for the report: `lost (reason)`, `released`, `SIGKILL`, `exit`. */
-  endedBy: string;
-}
-
 export interface OverlapReport {
+  /** How many terms there were. */
   intervals: number;
   overlaps: number;
   /** Longest overlap in ms (0 if none). */
@@ -24,48 +17,38 @@ export interface OverlapReport {
   details: string[];
 }
 
-export function holdingIntervals(contender: Contender, phaseEnd: number): Interval[] {
+/** A contender's terms; `endedBy` is `lost (reason)`, `released`, `SIGKILL` or `exit`. */
+export function termsOf(contender: Contender, phaseEnd: number): Term[] {
   const killedAt = contender.signalled?.signal === 'SIGKILL' ? contender.signalled.t : Number.POSITIVE_INFINITY;
-  const intervals: Interval[] = [];
+  const terms: Term[] = [];
   let start: number | null = null;
   for (const { ev, t, detail } of contender.events) {
     if (ev === 'acquired' && start === null) start = t;
     else if ((ev === 'lost' || ev === 'released') && start !== null) {
       const endedBy = t > killedAt ? 'SIGKILL' : detail && ev === 'lost' ? `lost (${detail})` : ev;
-      intervals.push({ pid: contender.pid, start, end: Math.min(t, killedAt), endedBy });
+      terms.push({ pid: contender.pid, start, end: Math.min(t, killedAt), endedBy });
       start = null;
     }
   }
   if (start !== null) {
     // Still holding when it died: a SIGKILLed process stops believing at the kill, any other at its exit.
     const end = Math.min(killedAt, contender.exit?.t ?? phaseEnd);
-    intervals.push({ pid: contender.pid, start, end, endedBy: end === killedAt ? 'SIGKILL' : 'exit' });
+    terms.push({ pid: contender.pid, start, end, endedBy: end === killedAt ? 'SIGKILL' : 'exit' });
   }
-  return intervals;
+  return terms;
 }
 
-export function findOverlaps(contenders: readonly Contender[], phaseEnd: number, phaseStart = 0): OverlapReport {
+/** Every overlap of the phase's terms, with the first ten described (times in s from `phaseStart`). */
+export function overlapReport(contenders: readonly Contender[], phaseEnd: number, phaseStart = 0): OverlapReport {
   const at = (t: number) => `${((t - phaseStart) / 1000).toFixed(3)} s`;
-  const all = contenders.flatMap((c) => holdingIntervals(c, phaseEnd)).sort((a, b) => a.start - b.start);
-  let overlaps = 0;
-  let worst = 0;
-  const details: string[] = [];
-  for (let i = 0; i < all.length; i++) {
-    const a = all[i] as Interval;
-    for (let j = i + 1; j < all.length; j++) {
-      const b = all[j] as Interval;
-      if (b.start >= a.end) break;
-      if (b.pid === a.pid) continue;
-      const length = Math.min(a.end, b.end) - b.start;
-      overlaps++;
-      worst = Math.max(worst, length);
-      if (details.length < 10) {
-        details.push(
-          `both held for ${length.toFixed(2)} ms: pid ${a.pid} (from ${at(a.start)}, ended by ${a.endedBy} at ${at(a.end)}) and ` +
-            `pid ${b.pid} (from ${at(b.start)}, ended by ${b.endedBy} at ${at(b.end)})`,
-        );
-      }
-    }
-  }
-  return { intervals: all.length, overlaps, worst, details };
+  const terms = contenders.flatMap((c) => termsOf(c, phaseEnd));
+  const found = findOverlaps(terms);
+  const details = found.slice(0, 10).map(({ start, end, older: a, newer: b }) => {
+    const length = end - start;
+    return (
+      `both held for ${length.toFixed(2)} ms: pid ${a.pid} (from ${at(a.start)}, ended by ${a.endedBy} at ${at(a.end)}) and ` +
+      `pid ${b.pid} (from ${at(b.start)}, ended by ${b.endedBy} at ${at(b.end)})`
+    );
+  });
+  return { intervals: terms.length, overlaps: found.length, worst: Math.max(0, ...found.map((o) => o.end - o.start)), details };
 }

@@ -1,26 +1,20 @@
 /** Interval arithmetic over the run's log: terms (who believed it was primary when), unions, gaps. */
+import type { Span, Term } from '../harness/overlaps.js';
 import type { Pause, TermEvent } from './log.js';
 
-export interface Span {
-  start: number;
-  end: number;
-}
-
-/** One process's belief that it is primary, by its own reports: from `elected` to `revoked` or death. */
-export interface Term extends Span {
-  pid: number;
+/** A term as a chaos candidate reports it: from `elected` to `revoked` or death, with its lease's fencing token. */
+export interface LeaseTerm extends Term {
   token: number;
-  endedBy: string;
 }
 
 /**
  * The terms in the log, by start. A term still open at `end` (the window's end) is cut there; one
  * whose process died without a `revoked` ends at the death (a SIGKILLed process believes nothing).
  */
-export function terms(events: readonly TermEvent[], end: number): Term[] {
+export function terms(events: readonly TermEvent[], end: number): LeaseTerm[] {
   const open = new Map<number, { start: number; token: number }>();
   const dead = new Set<number>();
-  const result: Term[] = [];
+  const result: LeaseTerm[] = [];
   for (const e of [...events].sort((a, b) => a.t - b.t)) {
     if (dead.has(e.pid)) continue;
     const current = open.get(e.pid);
@@ -83,7 +77,7 @@ export const length = (spans: readonly Span[]): number => spans.reduce((sum, s) 
  * When some process that could act believed it was primary: every term less its own process's
  * pauses (a stopped or blocked primary does no work, whatever it believes), merged.
  */
-export function served(allTerms: readonly Term[], pauses: readonly Pause[]): Span[] {
+export function served(allTerms: readonly LeaseTerm[], pauses: readonly Pause[]): Span[] {
   return union(
     allTerms.flatMap((term) =>
       subtract(
@@ -93,17 +87,4 @@ export function served(allTerms: readonly Term[], pauses: readonly Pause[]): Spa
       ),
     ),
   );
-}
-
-/**
- * The q-quantile by linear interpolation between closest ranks (numpy's default): with few samples
- * p99 lies just below the maximum instead of being it.
- */
-export function percentile(samples: readonly number[], q: number): number {
-  if (samples.length === 0) return Number.NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = (sorted.length - 1) * q;
-  const low = sorted[Math.floor(rank)] as number;
-  const high = sorted[Math.ceil(rank)] as number;
-  return low + (high - low) * (rank - Math.floor(rank));
 }

@@ -26,8 +26,11 @@
  * accepted: the store orders writes by token, so it is ordered before the newer holder's writes,
  * which is what fencing promises. It is counted (`staleAccepted`), not a violation.
  */
+
+import { findOverlaps, type Overlap, type Span } from '../harness/overlaps.js';
+import { percentile } from '../harness/percentile.js';
 import { isHarmlessKind } from './faults.js';
-import { complement, length, percentile, type Span, served, type Term, terms } from './intervals.js';
+import { complement, type LeaseTerm, length, served, terms } from './intervals.js';
 import type { FaultRecord, Pause, RunLog } from './log.js';
 import { falseHangs, orphans } from './manager-checks.js';
 import type { WriteRecord } from './protocol.js';
@@ -38,9 +41,8 @@ export const RESUME_GRACE = 500;
 /** paused: the older holder was SIGSTOPped; busy: its event loop was blocked; other: a violation. */
 export type OverlapClass = 'paused' | 'busy' | 'other';
 
-export interface Overlap extends Span {
-  older: Term;
-  newer: Term;
+/** Two believers at once, judged: harmless when the older one was paused and fenced. */
+export interface ClassifiedOverlap extends Overlap<LeaseTerm> {
   harmless: boolean;
   class: OverlapClass;
   why: string;
@@ -62,7 +64,7 @@ export interface Report {
   };
   elections: number;
   writes: { total: number; accepted: number; rejected: number; staleAccepted: number };
-  overlaps: { paused: OverlapStats; busy: OverlapStats; other: number; list: Overlap[] };
+  overlaps: { paused: OverlapStats; busy: OverlapStats; other: number; list: ClassifiedOverlap[] };
   /** Share of the window during which a process able to act believed it was primary. */
   availability: number;
   gaps: { count: number; longestMs: number };
@@ -76,27 +78,17 @@ export interface Report {
 
 const ms = (n: number) => `${Math.round(n)} ms`;
 
-/** Terms of different processes that intersect. */
-export function overlaps(all: readonly Term[], pauses: readonly Pause[], writes: readonly WriteRecord[]): Overlap[] {
-  const found: Overlap[] = [];
-  for (let i = 0; i < all.length; i++) {
-    for (let j = i + 1; j < all.length; j++) {
-      const [older, newer] = [all[i], all[j]] as [Term, Term];
-      if (newer.start >= older.end) break;
-      if (newer.pid === older.pid) continue;
-      const span = { start: newer.start, end: Math.min(older.end, newer.end) };
-      found.push({ ...span, older, newer, ...classify(older, newer, pauses, writes) });
-    }
-  }
-  return found;
+/** Terms of different processes that intersect, each classified. */
+export function overlaps(all: readonly LeaseTerm[], pauses: readonly Pause[], writes: readonly WriteRecord[]): ClassifiedOverlap[] {
+  return findOverlaps(all).map((overlap) => ({ ...overlap, ...classify(overlap.older, overlap.newer, pauses, writes) }));
 }
 
 export function classify(
-  older: Term,
-  newer: Term,
+  older: LeaseTerm,
+  newer: LeaseTerm,
   pauses: readonly Pause[],
   writes: readonly WriteRecord[],
-): Pick<Overlap, 'harmless' | 'class' | 'why'> {
+): Pick<ClassifiedOverlap, 'harmless' | 'class' | 'why'> {
   const read = writes.find(
     (w) => w.pid === older.pid && w.token === older.token && w.checkedAt > newer.start && !readInBlock(w, newer.start, pauses),
   );
@@ -120,7 +112,7 @@ export function readInBlock(write: WriteRecord, electedAt: number, pauses: reado
   return pauses.some((p) => p.cause !== 'stop' && p.pid === write.pid && p.from <= electedAt && write.checkedAt <= (p.io ?? p.to));
 }
 
-function stats(overlaps: readonly Overlap[]): OverlapStats {
+function stats(overlaps: readonly ClassifiedOverlap[]): OverlapStats {
   return { count: overlaps.length, totalMs: length(overlaps), longestMs: Math.max(0, ...overlaps.map((o) => o.end - o.start)) };
 }
 

@@ -3,10 +3,11 @@
  * believers is classified (paused / busy / other), and the figures (availability, gaps, failover).
  */
 import { describe, expect, it } from 'vitest';
-import { complement, percentile, served, terms } from '../../chaos/intervals.js';
+import { complement, served, terms } from '../../chaos/intervals.js';
 import type { FaultRecord, Hang, Pause, RunLog, TermEvent } from '../../chaos/log.js';
 import type { WriteRecord } from '../../chaos/protocol.js';
 import { buildReport, overlaps, staleReads, tokenViolations, unexplainedGaps } from '../../chaos/report.js';
+import { percentile } from '../../harness/percentile.js';
 
 const elected = (pid: number, t: number, token: number): TermEvent => ({ ev: 'elected', pid, t, token });
 const revoked = (pid: number, t: number, token: number): TermEvent => ({ ev: 'revoked', pid, t, token, reason: 'expired' });
