@@ -1,12 +1,10 @@
 /**
- * A field of contender processes on one lock: spawns them, turns their JSON lines into state
- * (ready? holding?), and lets the orchestrator wait for a condition on that state. Every process
- * ever spawned is also kept in a module-wide registry so `killEverything()` leaves none behind,
- * whatever went wrong.
+ * A field of contender processes on one lock: spawns them (harness Children, so the bench's
+ * last-resort `killEverything` covers them), reads their state from their events (ready? holding?),
+ * and lets the orchestrator wait for a condition on the whole field.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { now } from './clock.js';
+import { Child } from '../harness/child.js';
+import { wallNow } from '../harness/clock.js';
 import type { ContenderEvent } from './contenders/emit.js';
 
 export interface ContenderSpec {
@@ -20,54 +18,57 @@ export interface ReceivedEvent extends ContenderEvent {
   received: number;
 }
 
-const everyone = new Set<ChildProcess>();
+/** How many lines of a child's own output the results keep. */
+const WARNING_LINES = 200;
+
+/** A bench child's stray stdout lines (marked `(stdout)`) and its stderr lines, the first 200: its warnings. */
+export function warningLines(child: Child): string[] {
+  const lines = [...child.strayLines.map((line) => `(stdout) ${line}`), ...child.stderr.split('\n').filter(Boolean)];
+  return lines.slice(0, WARNING_LINES);
+}
 
 export class Contender {
-  readonly pid: number;
-  readonly events: ReceivedEvent[] = [];
-  readonly stderr: string[] = [];
-  ready = false;
-  holding = false;
+  /** The signal the orchestrator sent it on purpose, and when (just before the syscall). */
   signalled: { signal: NodeJS.Signals; t: number } | null = null;
-  exit: { t: number; code: number | null; signal: NodeJS.Signals | null } | null = null;
-  /** Resolves once the process exited and its stdout is drained (every event is in `events`). */
-  readonly closed: Promise<void>;
 
-  constructor(
-    readonly child: ChildProcess,
-    onChange: () => void,
-  ) {
-    if (child.pid === undefined) throw new Error('contender failed to spawn');
-    this.pid = child.pid;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const received = now();
-      let event: ContenderEvent;
-      try {
-        event = JSON.parse(line) as ContenderEvent;
-      } catch {
-        this.stderr.push(`(stdout) ${line}`);
-        return;
-      }
-      this.events.push({ ...event, received });
-      if (event.ev === 'ready') this.ready = true;
-      else if (event.ev === 'acquired') this.holding = true;
-      else if (event.ev === 'lost' || event.ev === 'released') this.holding = false;
-      onChange();
-    });
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      if (this.stderr.length < 200) this.stderr.push(line);
-    });
-    child.on('exit', (code, signal) => {
-      this.exit = { t: now(), code, signal };
-      this.holding = false;
-      onChange();
-    });
-    this.closed = new Promise((resolve) => child.on('close', () => resolve()));
+  constructor(readonly child: Child) {}
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  get events(): readonly ReceivedEvent[] {
+    return this.child.events as unknown as ReceivedEvent[];
+  }
+
+  get exit(): Child['exit'] {
+    return this.child.exit;
+  }
+
+  /** Resolves once the process exited and its stdout is drained (every event is in `events`). */
+  get closed(): Promise<void> {
+    return this.child.closed;
+  }
+
+  /** It has said it is ready (started campaigning). */
+  get ready(): boolean {
+    return this.events.some((e) => e.ev === 'ready');
+  }
+
+  /** Alive, and its last word on the lock was `acquired`. */
+  get holding(): boolean {
+    const last = this.events.findLast((e) => e.ev === 'acquired' || e.ev === 'lost' || e.ev === 'released');
+    return this.exit === null && last?.ev === 'acquired';
+  }
+
+  /** What it said besides its events, as the results keep it (see `warningLines`). */
+  get stderr(): string[] {
+    return warningLines(this.child);
   }
 
   /** Sends `signal`, stamping the moment just before the syscall: failover is measured from it. */
   signal(signal: NodeJS.Signals): number {
-    const t = now();
+    const t = wallNow();
     this.signalled = { signal, t };
     this.child.kill(signal);
     return t;
@@ -87,8 +88,11 @@ export class Field {
   constructor(readonly spec: ContenderSpec) {}
 
   spawn(): Contender {
-    const child = spawnTracked(this.spec, 'ignore');
-    const contender = new Contender(child, () => this.#changed());
+    const child = new Child(this.spec.script, this.spec.args);
+    if (child.process.pid === undefined) throw new Error('contender failed to spawn');
+    child.onEvent(() => this.#changed());
+    void child.exited.then(() => this.#changed());
+    const contender = new Contender(child);
     this.contenders.push(contender);
     return contender;
   }
@@ -133,26 +137,4 @@ export class Field {
   #changed(): void {
     for (const waiter of [...this.#waiters]) waiter();
   }
-}
-
-/** Spawns `node --import tsx <script> <args>` and registers it, so the cleanup below covers it. */
-export function spawnTracked(spec: ContenderSpec, stdin: 'ignore' | 'pipe'): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', spec.script, ...spec.args], { stdio: [stdin, 'pipe', 'pipe'] });
-  everyone.add(child);
-  child.once('close', () => everyone.delete(child));
-  return child;
-}
-
-/** Last-resort cleanup, synchronous so it can run from a signal handler: SIGKILL every process left. */
-export function killEverythingNow(): ChildProcess[] {
-  const running = [...everyone].filter((child) => child.exitCode === null && child.signalCode === null);
-  for (const child of running) child.kill('SIGKILL');
-  return running;
-}
-
-/** `killEverythingNow()`, then wait (at most 5 s) until they are reaped. */
-export async function killEverything(): Promise<void> {
-  const running = killEverythingNow();
-  const closed = running.map((child) => new Promise<void>((resolve) => child.once('close', () => resolve())));
-  await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
 }

@@ -3,11 +3,9 @@
  * the file comparison in micro.ts), and 4 processes contending for one key as fast as they can.
  * Both go through `bench/redis-cycles.ts`, so every library runs the same code in both.
  */
-import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { now } from './clock.js';
-import { spawnTracked } from './field.js';
+import { Child } from '../harness/child.js';
+import { wallNow } from '../harness/clock.js';
 import { runFor } from './micro.js';
 import { type CycleKind, type Cycler, createCycler } from './redis-cycles.js';
 
@@ -96,41 +94,18 @@ const churnScript = fileURLToPath(new URL('./contenders/redis-churn.ts', import.
  * shared-clock instant (sent once every worker is connected and warmed up).
  */
 export async function measureContention(library: RedisLibrary, key: string, processes = 4, durationMs = 3000): Promise<ContentionResult> {
-  const workers: ChildProcess[] = [];
+  const args = [library.kind, key, String(durationMs), library.urls.join(',')];
+  const workers = Array.from({ length: processes }, () => new Child(churnScript, args));
   try {
-    const lines: Array<[ready: Promise<string>, report: Promise<string>]> = [];
-    for (let i = 0; i < processes; i++) {
-      const child = spawnTracked({ script: churnScript, args: [library.kind, key, String(durationMs), library.urls.join(',')] }, 'pipe');
-      workers.push(child);
-      const stderr: string[] = [];
-      child.stderr?.on('data', (chunk) => stderr.push(String(chunk)));
-      // The worker's two stdout lines (ready, then its report), each a promise; a death rejects both.
-      const resolvers: Array<(line: string) => void> = [];
-      const promises = [0, 1].map(() => new Promise<string>((resolve) => resolvers.push(resolve)));
-      const failure = new Promise<never>((_, reject) =>
-        child.once('exit', (code, signal) =>
-          reject(new Error(`${library.label} worker exited (${code ?? signal}): ${stderr.join('').slice(-500)}`)),
-        ),
-      );
-      failure.catch(() => undefined);
-      let n = 0;
-      createInterface({ input: child.stdout! }).on('line', (line) => resolvers[n++]?.(line));
-      const [ready, report] = promises.map((p) => Promise.race([p, failure])) as [Promise<string>, Promise<string>];
-      lines.push([ready, report]);
-    }
-    const timeout = <T>(what: string, ms: number, promise: Promise<T>) =>
-      Promise.race([
-        promise,
-        new Promise<never>((_, reject) =>
-          setTimeout(() => reject(new Error(`${library.label}: timed out waiting for ${what}`)), ms).unref(),
-        ),
-      ]);
-    await timeout('the workers to be ready', 60_000, Promise.all(lines.map((l) => l[0])));
-    const startAt = now() + 300;
-    for (const child of workers) child.stdin?.write(`${startAt}\n`);
-    const reports = (await timeout('the workers to finish', durationMs + 30_000, Promise.all(lines.map((l) => l[1])))).map(
-      (line) => JSON.parse(line) as WorkerReport,
-    );
+    // Each worker prints two lines, {ready} then its report; one that dies fails its wait (with its stderr) at once.
+    await Promise.all(workers.map((worker) => worker.waitFor((e) => e.ready === true, 60_000, 0, `${library.label} worker ready`)));
+    const startAt = wallNow() + 300;
+    for (const worker of workers) worker.send(String(startAt));
+    const reports = (await Promise.all(
+      workers.map((worker) =>
+        worker.waitFor((e) => typeof e.acquired === 'number', durationMs + 30_000, 0, `${library.label} worker report`),
+      ),
+    )) as unknown as WorkerReport[];
     const errors: string[] = [];
     for (const [i, report] of reports.entries()) {
       if (report.errors) errors.push(`worker ${i + 1}: ${report.errors} errors, last: ${report.lastError}`);
@@ -148,6 +123,6 @@ export async function measureContention(library: RedisLibrary, key: string, proc
       errors,
     };
   } finally {
-    for (const child of workers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const worker of workers) worker.kill('SIGKILL');
   }
 }

@@ -21,10 +21,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { now } from './clock.js';
+import { killEverything, killEverythingNow } from '../harness/child.js';
+import { wallNow } from '../harness/clock.js';
 import { describeEnvironment } from './environment.js';
 import { type Kind, measureKind } from './failover.js';
-import { killEverything, killEverythingNow } from './field.js';
 import { MANAGER_PART_IDS, runManagerPart } from './manager/part.js';
 import { killPm2Now } from './manager/pm2.js';
 import { managerSection } from './manager/report.js';
@@ -92,7 +92,7 @@ async function cleanUp(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const started = now();
+  const started = wallNow();
   const env = describeEnvironment();
   const dir = await mkdtemp(join(tmpdir(), 'primacy-bench-'));
   tempDir = dir;
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     }
     const redis = REDIS_PART_IDS.some(selected) ? await runRedisPart({ dir, rounds, contenders: CONTENDERS, selected, log }) : null;
     const manager = MANAGER_PART_IDS.some(selected) ? await runManagerPart({ dir, rounds, selected, log }) : null;
-    const runtimeMs = now() - started;
+    const runtimeMs = wallNow() - started;
     const command = `${only ? `BENCH_ONLY=${only.join(',')} ` : ''}npm run bench`;
     // A part that did not run keeps its recorded data (the manager part alone keeps the file and Redis parts).
     const recorded = await readResults(dataPath).catch((error: unknown) => {

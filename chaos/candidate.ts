@@ -20,11 +20,11 @@ import { elect, fileLock, type LockAdapter } from 'primacy';
 import { worker } from 'primacy/manager';
 import { redisLock } from 'primacy/redis';
 import { redlockLock } from 'primacy/redlock';
+import { hostNow } from '../harness/clock.js';
 import {
   type CandidateLine,
   type CandidateSettings,
   candidateTtl,
-  hostNow,
   type LineBody,
   SETTINGS_ENV,
   SLOT_ENV,

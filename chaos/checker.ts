@@ -6,7 +6,8 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hostNow, type WriteRecord, type WriteRequest } from './protocol.js';
+import { hostNow } from '../harness/clock.js';
+import type { WriteRecord, WriteRequest } from './protocol.js';
 
 export interface Checker {
   readonly url: string;

@@ -5,12 +5,19 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Child } from '../harness/child.js';
+import { hostNow } from '../harness/clock.js';
+import { signal } from '../harness/pids.js';
 import type { ChaosManager } from './manager-process.js';
-import { ScriptProcess, signal } from './process.js';
-import { type CandidateLine, type CandidateSettings, hostNow, SETTINGS_ENV, SLOT_ENV } from './protocol.js';
+import { type CandidateLine, type CandidateSettings, SETTINGS_ENV, SLOT_ENV } from './protocol.js';
 import type { Recorder } from './recorder.js';
 
 const CANDIDATE = join(import.meta.dirname, 'candidate.ts');
+/**
+ * How the run starts its processes: stamped on the host's monotonic clock, as every chaos line is,
+ * and keeping only the tail of stderr (a candidate runs for minutes; its last line says why it died).
+ */
+export const CHAOS_CHILD = { clock: hostNow, stderrTail: 4000 };
 /** A killed candidate comes back after this long (a supervisor's restart delay). */
 const RESPAWN_DELAY = 300;
 
@@ -79,7 +86,7 @@ export abstract class Fleet {
 }
 
 export class DirectFleet extends Fleet {
-  readonly #processes = new Set<ScriptProcess>();
+  readonly #processes = new Set<Child>();
   #closing = false;
 
   /** Slots `firstSlot` to `firstSlot + count - 1` (a mixed fleet numbers its plain candidates after the workers). */
@@ -89,10 +96,12 @@ export class DirectFleet extends Fleet {
 
   #spawn(slot: number): void {
     const env = { ...this.env, [SETTINGS_ENV]: JSON.stringify(this.settings), [SLOT_ENV]: String(slot) };
-    const child = new ScriptProcess(CANDIDATE, env, (line) => this.onCandidateLine(line));
+    const child = new Child(CANDIDATE, [], env, CHAOS_CHILD);
+    child.onEvent((line) => this.onCandidateLine(line));
     this.#processes.add(child);
     this.recorder.spawned(child.pid, slot);
-    void child.exited.then((exit) => {
+    void child.exited.then(() => {
+      const exit = child.exit!;
       this.#processes.delete(child);
       const how = exit.signal ?? `exit code ${exit.code}${child.stderr ? `: ${child.stderr.trim().split('\n').at(-1)}` : ''}`;
       this.recorder.died(child.pid, exit.t, how);

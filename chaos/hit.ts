@@ -4,11 +4,11 @@
  * share of a TTL to a duration, announcing the fault and recording it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hostNow } from '../harness/clock.js';
 import type { Backend } from './backend.js';
 import { type PlannedFault, ttlBasis } from './faults.js';
 import type { Fleet } from './fleet.js';
 import type { FaultRecord } from './log.js';
-import { hostNow } from './protocol.js';
 import type { Member, Recorder } from './recorder.js';
 
 export interface Injector {

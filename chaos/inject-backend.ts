@@ -4,8 +4,8 @@
  */
 import { rmSync } from 'node:fs';
 import { fileLockPath } from '../adapters/file/path.js';
+import { hostNow } from '../harness/clock.js';
 import type { Hit } from './hit.js';
-import { hostNow } from './protocol.js';
 
 /** The Redis keys of a lock (adapters/redis.ts: `<prefix>{<name>}:<part>`, default prefix). */
 export const redisKey = (name: string, part: 'lock' | 'token'): string => `primacy:{${name}}:${part}`;

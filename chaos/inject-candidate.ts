@@ -1,6 +1,7 @@
 /** Faults done to candidate processes: SIGKILL, SIGTERM, SIGSTOP, a blocked event loop. */
+
+import { hostNow } from '../harness/clock.js';
 import type { Hit } from './hit.js';
-import { hostNow } from './protocol.js';
 import type { Member } from './recorder.js';
 
 /** `kill-*`, `restart-*`, `stop-*`, `busy-*` on the primary or on a follower. */

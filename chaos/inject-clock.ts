@@ -5,9 +5,10 @@
  * the stepped clock), then steps back to true. Stepping back every time keeps offsets from piling up
  * across faults and gives each fault both directions. The monotonic clock does not move (clock.ts).
  */
+
+import { hostNow } from '../harness/clock.js';
 import { setClockOffset } from './clock.js';
 import type { Hit } from './hit.js';
-import { hostNow } from './protocol.js';
 
 export async function clockStep(hit: Hit): Promise<void> {
   const { recorder, fleet, clockDir } = hit.deps;

@@ -4,9 +4,9 @@
  * connection to the nodes that hold the primary's lease, found by reading the lock key.
  */
 
+import { hostNow } from '../harness/clock.js';
 import type { Hit } from './hit.js';
 import { redisKey } from './inject-backend.js';
-import { hostNow } from './protocol.js';
 import type { Member } from './recorder.js';
 
 interface Holding {

@@ -10,8 +10,9 @@
  * worker is not paused: an overlap with it is a violation, not a fenced pause. What the manager
  * must not do on resume is kill healthy workers as hung: report.ts's falseHangs judges that.
  */
+
+import { hostNow } from '../harness/clock.js';
 import type { Hit } from './hit.js';
-import { hostNow } from './protocol.js';
 
 export async function managerFault(hit: Hit): Promise<void> {
   const { fleet, recorder } = hit.deps;

@@ -4,6 +4,8 @@
  * run's state, injects it and records when it began and ended. Faults never overlap: each one is
  * over (resumed, restarted, stepped back) before the next begins.
  */
+
+import { hostNow } from '../harness/clock.js';
 import type { FaultKind, PlannedFault } from './faults.js';
 import { Hit, type Injector } from './hit.js';
 import { nodeOutage, restartWhilePrimaryStopped, stateLoss } from './inject-backend.js';
@@ -11,7 +13,6 @@ import { candidateFault, expireThenKill } from './inject-candidate.js';
 import { clockStep } from './inject-clock.js';
 import { clientKillBusyPrimary, resetInFlight } from './inject-connection.js';
 import { managerFault } from './inject-manager.js';
-import { hostNow } from './protocol.js';
 
 export type { Injector } from './hit.js';
 

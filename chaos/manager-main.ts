@@ -10,10 +10,10 @@
  */
 import { isAbsolute, join } from 'node:path';
 import { type WorkerInfo, WorkerManager } from 'primacy/manager';
+import { hostNow } from '../harness/clock.js';
 import {
   type CandidateSettings,
   heartbeatTimeoutOf,
-  hostNow,
   type LineBody,
   MANAGER_NAME_ENV,
   type ManagerLine,

@@ -10,8 +10,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ScriptProcess, signal } from './process.js';
-import { type CandidateSettings, hostNow, largestTtl, MANAGER_NAME_ENV, type ManagerLine, SETTINGS_ENV, WORKERS_ENV } from './protocol.js';
+import { Child } from '../harness/child.js';
+import { hostNow } from '../harness/clock.js';
+import { isRunning, signal } from '../harness/pids.js';
+import { procStatFields } from '../src/_internal/proc-stat.js';
+import { CHAOS_CHILD } from './fleet.js';
+import { type CandidateSettings, largestTtl, MANAGER_NAME_ENV, type ManagerLine, SETTINGS_ENV, WORKERS_ENV } from './protocol.js';
 import type { Recorder } from './recorder.js';
 
 const MANAGER_MAIN = join(import.meta.dirname, 'manager-main.ts');
@@ -21,7 +25,7 @@ export const MANAGER_RESPAWN_DELAY = 300;
 const START_TIMEOUT = 60_000;
 
 export class ChaosManager {
-  #process: ScriptProcess | undefined;
+  #process: Child | undefined;
   /** Acked workers not seen exiting yet. */
   readonly #workers = new Set<number>();
   /** Every manager pid this slot has had, for the cleanup check. */
@@ -71,8 +75,9 @@ export class ChaosManager {
       [MANAGER_NAME_ENV]: this.name,
     };
     let started: () => void = () => {};
-    const manager = new ScriptProcess(MANAGER_MAIN, env, (line) => {
-      if (line.pid === manager.pid && (line as ManagerLine).ev === 'started') started();
+    const manager = new Child(MANAGER_MAIN, [], env, CHAOS_CHILD);
+    manager.onEvent((line) => {
+      if (line.pid === manager.pid && (line as unknown as ManagerLine).ev === 'started') started();
       else this.#onLine(manager.pid, line);
     });
     this.#process = manager;
@@ -87,7 +92,8 @@ export class ChaosManager {
         this.#up = true;
         resolve();
       };
-      void manager.exited.then((exit) => {
+      void manager.exited.then(() => {
+        const exit = manager.exit!;
         clearTimeout(timer);
         this.#up = false;
         const how = `${exit.signal ?? `exit code ${exit.code}`}${manager.stderr ? `: ${manager.stderr.trim().split('\n').at(-1)}` : ''}`;
@@ -159,7 +165,7 @@ export class ChaosManager {
     const orphanBound = largestTtl(this.settings);
     let left = [...workers];
     while (left.length > 0 && hostNow() - t < orphanBound && !this.#closing) {
-      const gone = left.filter(isGone);
+      const gone = left.filter((pid) => !isRunning(pid));
       // Its own `exit` line (stamped before it went) moves this earlier, if it said so.
       for (const pid of gone) this.recorder.died(pid, hostNow(), 'exited with its manager', true);
       left = left.filter((pid) => !gone.includes(pid));
@@ -206,32 +212,11 @@ export class ChaosManager {
   }
 }
 
-/** Whether the process is gone: no such pid, or a zombie nobody reaped yet (in a container's pid 1, perhaps). */
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  return stat(pid)?.state === 'Z';
-}
-
-/** `state` and `ppid` from /proc/<pid>/stat (after the last `)`: the command name may hold anything). */
-function stat(pid: number | string): { state: string; ppid: number } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const [state, ppid] = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: state ?? '', ppid: Number(ppid) };
-  } catch {
-    return null;
-  }
-}
-
 /** The manager's worker processes (candidates it forked), acked or not, from /proc. */
 function workersOf(managerPid: number): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || stat(entry)?.ppid !== managerPid) continue;
+    if (!/^\d+$/.test(entry) || Number(procStatFields(entry)?.[1]) !== managerPid) continue;
     try {
       if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('candidate.ts')) found.push(Number(entry));
     } catch {

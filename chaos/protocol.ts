@@ -1,16 +1,8 @@
 /**
- * What the chaos processes tell each other, and the one clock they all stamp it with.
- *
- * Every time is read from the host's CLOCK_MONOTONIC (`process.hrtime`), shared by every process on
- * the host and never stepped or slewed apart between processes. Wall-clock stamps
- * (`performance.timeOrigin + performance.now()`) fix each process's offset when it starts, so two
- * processes started minutes apart may disagree by the NTP slew in between; the safety checks compare
- * stamps of different processes to the millisecond, so they need the shared clock. It is also the
- * clock the elector measures its deadlines with.
+ * What the chaos processes tell each other. Every time in it is read from the host's monotonic
+ * clock, `hostNow` (harness/clock.ts says why): the safety checks compare stamps of different
+ * processes to the millisecond.
  */
-
-/** Milliseconds on the host's monotonic clock (comparable across processes on one host). */
-export const hostNow = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 /** A line's own fields: what a process fills in before `pid` and `t` are added (distributes over unions). */
 export type LineBody<T> = T extends unknown ? Omit<T, 'pid' | 't'> : never;

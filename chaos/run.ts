@@ -9,6 +9,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hostNow } from '../harness/clock.js';
+import { signal } from '../harness/pids.js';
 import { type ChaosOptions, HELP, MIXED_TTL_FACTORS, parseOptions, replayCommand, UsageError } from './args.js';
 import { type Backend, startBackend } from './backend.js';
 import { type Checker, startChecker } from './checker.js';
@@ -18,8 +20,7 @@ import { DirectFleet, type Fleet } from './fleet.js';
 import { ManagedFleet, MixedFleet, mixedSplit } from './fleet-managed.js';
 import { runSchedule } from './inject.js';
 import { formatReport } from './print.js';
-import { signal } from './process.js';
-import { type CandidateSettings, candidateTtl, heartbeatTimeoutOf, hostNow, largestTtl } from './protocol.js';
+import { type CandidateSettings, candidateTtl, heartbeatTimeoutOf, largestTtl } from './protocol.js';
 import { Recorder } from './recorder.js';
 import { buildReport } from './report.js';
 

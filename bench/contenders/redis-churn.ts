@@ -5,7 +5,7 @@
  * argv: <kind> <key> <duration ms> <url>[,<url>...].
  */
 import { createInterface } from 'node:readline';
-import { now } from '../clock.js';
+import { wallNow } from '../../harness/clock.js';
 import { CYCLE_KINDS, type CycleKind, createCycler } from '../redis-cycles.js';
 
 const [kind, key, durationArg, urls] = process.argv.slice(2);
@@ -25,13 +25,13 @@ process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 const startAt = await new Promise<number>((resolve) => {
   createInterface({ input: process.stdin }).once('line', (line) => resolve(Number(line)));
 });
-while (now() < startAt) await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(5, startAt - now()))));
-const started = now();
+while (wallNow() < startAt) await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(5, startAt - wallNow()))));
+const started = wallNow();
 let acquired = 0;
 let attempts = 0;
 let errors = 0;
 let lastError = '';
-while (now() - started < duration) {
+while (wallNow() - started < duration) {
   attempts++;
   try {
     if (await cycler.cycle()) acquired++;
@@ -40,7 +40,7 @@ while (now() - started < duration) {
     lastError = (error as Error).message;
   }
 }
-const ms = now() - started;
+const ms = wallNow() - started;
 process.stdout.write(`${JSON.stringify({ acquired, attempts, errors, lastError, ms, lateMs: started - startAt })}\n`);
 await cycler.close();
 process.exit(0);

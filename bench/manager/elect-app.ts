@@ -5,12 +5,12 @@
  * process start (`performance.timeOrigin`: fork → ack is the boot time) and every elected/revoked.
  */
 import { createServer } from 'node:http';
+import { wallNow } from '../../harness/clock.js';
 import { elect } from '../../src/index.js';
 import { worker } from '../../src/manager/worker.js';
-import { now } from '../clock.js';
 
 const report = (ev: string, fields: Record<string, unknown> = {}) =>
-  process.stdout.write(`${JSON.stringify({ ev, pid: process.pid, name: worker.name, t: now(), ...fields })}\n`);
+  process.stdout.write(`${JSON.stringify({ ev, pid: process.pid, name: worker.name, t: wallNow(), ...fields })}\n`);
 
 report('up', { origin: performance.timeOrigin });
 const election = elect({ name: 'jobs', logger: false });

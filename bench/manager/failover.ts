@@ -4,8 +4,11 @@
  * of a worker → `hung` → replacement acked. One manager process (manager-main.ts) for all rounds;
  * signals are sent from this process and timed on the shared clock.
  */
-import { now } from '../clock.js';
-import { benchScript, Child } from './child.js';
+
+import { Child } from '../../harness/child.js';
+import { wallNow } from '../../harness/clock.js';
+import { warningLines } from '../field.js';
+import { benchScript } from './scripts.js';
 
 export interface KillSample {
   /** signal → the figure of the phase (acked replacement, or new primary elected). */
@@ -61,7 +64,7 @@ export async function measureManagerFailover(options: {
   // Default options but stableAfter: with the default 30 s every kill of a slot within 30 s of its
   // last restart doubles the backoff; 1 s keeps each round a "first crash" (delay = backoffInitial 100 ms).
   const stableAfter = 1000;
-  const begun = now();
+  const begun = wallNow();
   const manager = new Child(benchScript('manager-main.ts'), [
     benchScript('elect-app.ts'),
     String(WORKERS),
@@ -76,7 +79,7 @@ export async function measureManagerFailover(options: {
   const killed = new Set<number>();
   const stopped = new Set<number>();
   try {
-    const started = await manager.waitFor('manager started', 60_000, (e) => e.ev === 'started');
+    const started = await manager.waitFor((e) => e.ev === 'started', 60_000, 0, 'manager started');
     const up = (pid: number) => manager.events.find((e) => e.ev === 'up' && e.pid === pid);
     const startBootMs = manager.events
       .filter((e) => e.ev === 'acked' && e.t <= started.t)
@@ -98,16 +101,16 @@ export async function measureManagerFailover(options: {
     };
     /** 4 live acked workers, a live primary, and the victim's slot has run ≥ stableAfter + 200 ms. */
     const settle = async (pick: (live: SlotView[], primary: number) => SlotView | undefined): Promise<SlotView> => {
-      const deadline = now() + 30_000;
+      const deadline = wallNow() + 30_000;
       for (;;) {
         const live = slots().filter((s) => !killed.has(s.pid));
         const primary = primaryPid();
         const victim = live.length === WORKERS && primary !== undefined ? pick(live, primary) : undefined;
         if (victim) {
-          const wait = victim.ackedAt + stableAfter + 200 - now();
+          const wait = victim.ackedAt + stableAfter + 200 - wallNow();
           await sleep(Math.max(0, wait) + 200 + Math.random() * 200);
           if (primaryPid() !== undefined && slots().filter((s) => !killed.has(s.pid)).length === WORKERS) return victim;
-        } else if (now() > deadline) throw new Error(`manager field never settled: ${JSON.stringify(slots())}, primary ${primary}`);
+        } else if (wallNow() > deadline) throw new Error(`manager field never settled: ${JSON.stringify(slots())}, primary ${primary}`);
         else await sleep(20);
       }
     };
@@ -116,16 +119,16 @@ export async function measureManagerFailover(options: {
 
     const killRound = async (victim: SlotView, expectElection: boolean): Promise<KillSample> => {
       const from = manager.events.length;
-      const t0 = now();
+      const t0 = wallNow();
       killed.add(victim.pid);
       process.kill(victim.pid, 'SIGKILL');
-      const acked = await manager.waitFor(`replacement of ${victim.name}`, 30_000, (e) => e.ev === 'acked' && e.name === victim.name, from);
-      const exit = await manager.waitFor('exit', 1000, (e) => e.ev === 'exit' && e.name === victim.name, from);
-      const restarting = await manager.waitFor('restarting', 1000, (e) => e.ev === 'restarting' && e.name === victim.name, from);
-      const origin = (await manager.waitFor('up', 1000, (e) => e.ev === 'up' && e.pid === acked.workerPid)).origin as number;
+      const acked = await manager.waitFor((e) => e.ev === 'acked' && e.name === victim.name, 30_000, from, `replacement of ${victim.name}`);
+      const exit = await manager.waitFor((e) => e.ev === 'exit' && e.name === victim.name, 1000, from, 'exit');
+      const restarting = await manager.waitFor((e) => e.ev === 'restarting' && e.name === victim.name, 1000, from, 'restarting');
+      const origin = (await manager.waitFor((e) => e.ev === 'up' && e.pid === acked.workerPid, 1000, 0, 'up')).origin as number;
       let ms = acked.t - t0;
       if (expectElection) {
-        const elected = await manager.waitFor('new primary', 30_000, (e) => e.ev === 'elected' && e.pid !== victim.pid, from);
+        const elected = await manager.waitFor((e) => e.ev === 'elected' && e.pid !== victim.pid, 30_000, from, 'new primary');
         ms = elected.t - t0;
         if (elected.pid === acked.workerPid)
           anomalies.push(`primary kill: the replacement of the victim's slot was elected (${formatRel(elected.t - t0)})`);
@@ -163,24 +166,24 @@ export async function measureManagerFailover(options: {
       for (let i = 0; i < hangRounds; i++) {
         const victim = await settle(oldestNonPrimary);
         const from = manager.events.length;
-        const t0 = now();
+        const t0 = wallNow();
         stopped.add(victim.pid);
         killed.add(victim.pid);
         process.kill(victim.pid, 'SIGSTOP');
-        const hung = await manager.waitFor(`hung ${victim.name}`, 30_000, (e) => e.ev === 'hung' && e.name === victim.name, from);
+        const hung = await manager.waitFor((e) => e.ev === 'hung' && e.name === victim.name, 30_000, from, `hung ${victim.name}`);
         const acked = await manager.waitFor(
-          `replacement of ${victim.name}`,
-          30_000,
           (e) => e.ev === 'acked' && e.name === victim.name,
+          30_000,
           from,
+          `replacement of ${victim.name}`,
         );
         hang.push({ hungMs: hung.t - t0, ackedMs: acked.t - t0, silentFor: hung.silentFor as number });
       }
     }
     for (const e of manager.events) if (e.ev === 'failed' || e.ev === 'unhealthy') anomalies.push(`${e.ev} ${e.name}: ${String(e.reason)}`);
-    const stderr = manager.stderr.filter((line) => line.trim());
+    const stderr = warningLines(manager).filter((line) => line.trim());
     if (stderr.length) anomalies.push(`manager/worker stderr (${stderr.length} lines), first: ${stderr[0]?.slice(0, 200)}`);
-    return { workers: WORKERS, stableAfter, startBootMs, worker, primary, hang, anomalies, durationMs: now() - begun };
+    return { workers: WORKERS, stableAfter, startBootMs, worker, primary, hang, anomalies, durationMs: wallNow() - begun };
   } finally {
     await manager.stop();
     for (const pid of stopped) {

@@ -4,9 +4,11 @@
  * process (load.ts) in alternating slices; failed requests while each rolls all 4 workers (manager
  * `reload()`, `pm2 reload`); and PM2's reaction to a SIGSTOPped worker.
  */
-import { now } from '../clock.js';
-import { benchScript, Child } from './child.js';
+
+import { Child } from '../../harness/child.js';
+import { wallNow } from '../../harness/clock.js';
 import type { Pm2 } from './pm2.js';
+import { benchScript } from './scripts.js';
 
 export const WORKERS = 4;
 export const CONCURRENCY = 32;
@@ -29,11 +31,11 @@ export interface Supervisor {
 
 export async function startManager(dir: string, port: number): Promise<{ child: Child; supervisor: Supervisor }> {
   const child = new Child(benchScript('manager-main.ts'), [app, String(WORKERS), '30000', dir, String(port)]);
-  await child.waitFor('manager started', 60_000, (e) => e.ev === 'started');
+  await child.waitFor((e) => e.ev === 'started', 60_000, 0, 'manager started');
   const reload = async () => {
     const from = child.events.length;
     child.send('reload');
-    const done = await child.waitFor('reload done', 60_000, (e) => e.ev === 'done', from);
+    const done = await child.waitFor((e) => e.ev === 'done', 60_000, from, 'reload done');
     if (done.error) throw new Error(`manager reload failed: ${String(done.error)}`);
     return done.ms as number;
   };
@@ -42,21 +44,21 @@ export async function startManager(dir: string, port: number): Promise<{ child: 
 
 export async function startPlainCluster(port: number): Promise<{ child: Child; supervisor: Supervisor }> {
   const child = new Child(benchScript('plain-cluster.ts'), [app, String(WORKERS), String(port)]);
-  await child.waitFor('cluster started', 60_000, (e) => e.ev === 'started');
+  await child.waitFor((e) => e.ev === 'started', 60_000, 0, 'cluster started');
   return { child, supervisor: { label: 'plain node:cluster', port } };
 }
 
 export async function startPm2(pm2: Pm2, port: number): Promise<Supervisor> {
   await pm2.cmd('start', app, '--name', 'bench', '-i', String(WORKERS));
-  const deadline = now() + 60_000;
+  const deadline = wallNow() + 60_000;
   while ((await pm2.list()).filter((p) => p.status === 'online').length < WORKERS || !(await answers(port))) {
-    if (now() > deadline) throw new Error(`pm2 app never came online: ${JSON.stringify(await pm2.list())}`);
+    if (wallNow() > deadline) throw new Error(`pm2 app never came online: ${JSON.stringify(await pm2.list())}`);
     await sleep(200);
   }
   const reload = async () => {
-    const begun = now();
+    const begun = wallNow();
     await pm2.cmd('reload', 'bench');
-    return now() - begun;
+    return wallNow() - begun;
   };
   return { label: 'PM2 cluster mode', port, reload };
 }
@@ -78,12 +80,12 @@ export async function load(
   const args = [`http://127.0.0.1:${port}/`, String(concurrency), String(ms), mode, String(warmupMs)];
   const client = new Child(benchScript('load.ts'), args);
   try {
-    await client.waitFor('load measuring', 30_000, (e) => e.ev === 'measuring');
+    await client.waitFor((e) => e.ev === 'measuring', 30_000, 0, 'load measuring');
     if (during) {
       await during();
       client.send('stop');
     }
-    const result = await client.waitFor('load result', ms + 30_000, (e) => e.ev === 'result');
+    const result = await client.waitFor((e) => e.ev === 'result', ms + 30_000, 0, 'load result');
     return {
       ok: result.ok as number,
       failures: result.failures as Record<string, number>,

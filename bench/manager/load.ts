@@ -8,7 +8,7 @@
  */
 import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
-import { now } from '../clock.js';
+import { wallNow } from '../../harness/clock.js';
 
 const [url = '', concurrencyArg = '32', durationArg = '5000', mode = 'keep-alive', warmupArg = '0'] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
@@ -32,8 +32,8 @@ function once(): Promise<void> {
       if (settled) return;
       if (counting) {
         failures[code] = (failures[code] ?? 0) + 1;
-        firstFailureAt ??= now();
-        lastFailureAt = now();
+        firstFailureAt ??= wallNow();
+        lastFailureAt = wallNow();
       }
       resolve();
     };
@@ -64,7 +64,7 @@ async function loop(): Promise<void> {
 const loops = Array.from({ length: concurrency }, () => loop());
 await new Promise((resolve) => setTimeout(resolve, Number(warmupArg)));
 counting = true;
-const begun = now();
+const begun = wallNow();
 process.stdout.write(`${JSON.stringify({ ev: 'measuring', t: begun })}\n`);
 await new Promise<void>((resolve) => {
   const timer = setTimeout(resolve, Number(durationArg));
@@ -75,7 +75,7 @@ await new Promise<void>((resolve) => {
     }
   });
 });
-const ended = now();
+const ended = wallNow();
 counting = false;
 stopping = true;
 await Promise.all(loops);

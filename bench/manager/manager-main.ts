@@ -7,13 +7,13 @@
  * the manager and exits 0; the workers exit with it (bootstrap: IPC gone → exit).
  */
 import { createInterface } from 'node:readline';
+import { wallNow } from '../../harness/clock.js';
 import { type WorkerInfo, WorkerManager } from '../../src/manager/index.js';
-import { now } from '../clock.js';
 
 const [script = '', workers = '4', stableAfter = '30000', stateDir = '', port = '0', burst = '5'] = process.argv.slice(2);
 process.env.APP_PORT = port;
 const report = (ev: string, fields: Record<string, unknown> = {}) =>
-  process.stdout.write(`${JSON.stringify({ ev, pid: process.pid, t: now(), ...fields })}\n`);
+  process.stdout.write(`${JSON.stringify({ ev, pid: process.pid, t: wallNow(), ...fields })}\n`);
 
 // The manager's default file lock lives in the run's own private root.
 if (stateDir) process.env.XDG_RUNTIME_DIR = stateDir;
@@ -41,10 +41,10 @@ manager.on('unhealthy', (info: WorkerInfo, reason: string) => report('unhealthy'
 process.on('SIGTERM', () => void manager.stop().then(() => process.exit(0)));
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line.trim() !== 'reload') return;
-  const begun = now();
+  const begun = wallNow();
   manager.reload().then(
-    () => report('done', { command: 'reload', ms: now() - begun, workers: manager.workers().map(brief) }),
-    (error: Error) => report('done', { command: 'reload', ms: now() - begun, error: error.message }),
+    () => report('done', { command: 'reload', ms: wallNow() - begun, workers: manager.workers().map(brief) }),
+    (error: Error) => report('done', { command: 'reload', ms: wallNow() - begun, error: error.message }),
   );
 });
 

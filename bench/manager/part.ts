@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { Child } from './child.js';
+import type { Child } from '../../harness/child.js';
 import { type ManagerFailoverResult, measureManagerFailover } from './failover.js';
 import {
   measurePm2Hang,

@@ -4,7 +4,7 @@
  * exits (a worker also exits by itself when this primary's IPC channel closes).
  */
 import cluster from 'node:cluster';
-import { now } from '../clock.js';
+import { wallNow } from '../../harness/clock.js';
 
 const [script = '', workers = '4', port = '0'] = process.argv.slice(2);
 process.env.APP_PORT = port;
@@ -12,7 +12,7 @@ cluster.setupPrimary({ exec: script });
 let listening = 0;
 for (let i = 0; i < Number(workers); i++) {
   cluster.fork().once('listening', () => {
-    if (++listening === Number(workers)) process.stdout.write(`${JSON.stringify({ ev: 'started', pid: process.pid, t: now() })}\n`);
+    if (++listening === Number(workers)) process.stdout.write(`${JSON.stringify({ ev: 'started', pid: process.pid, t: wallNow() })}\n`);
   });
 }
 process.on('SIGTERM', () => {
