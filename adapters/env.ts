@@ -1,6 +1,5 @@
-import { optionKeys, rejectUnknownKeys } from '../src/_internal/unknown-keys.js';
 import type { HolderIdentity, LockAdapter, LockRecord } from '../src/adapter.js';
-import { PrimacyConfigError } from '../src/errors.js';
+import { checksFor, optionKeys } from '../src/adapter-kit.js';
 
 export interface EnvLockOptions {
   /**
@@ -27,8 +26,7 @@ const KEYS = optionKeys<EnvLockOptions>({ variable: true, instanceVariable: true
  * is primary".
  */
 export function envLock(options: EnvLockOptions = {}): LockAdapter {
-  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'env');
-  rejectUnknownKeys(options, KEYS, { call: 'envLock()', scope: 'env' });
+  checksFor('envLock()', 'env').options(options, KEYS);
   const env = options.env ?? process.env;
   const { primary, location } = decide(options, env);
   let released = false;
@@ -67,46 +65,31 @@ export function envLock(options: EnvLockOptions = {}): LockAdapter {
 
 /** Exported for `lock-status --env`: what this environment decides, or a config error. */
 export function decide(options: EnvLockOptions, env: NodeJS.ProcessEnv): { primary: boolean; location: string } {
-  const scope = 'env';
+  const check = checksFor('envLock()', 'env');
   // Options of the other mode would be silently ignored: say so instead.
   if (options.instanceVariable === undefined && options.primaryValue !== undefined) {
-    throw new PrimacyConfigError('primaryValue', options.primaryValue, 'used only with `instanceVariable` (pass both)', scope);
+    check.fail('primaryValue', options.primaryValue, 'used only with `instanceVariable` (pass both)');
   }
   if (options.instanceVariable !== undefined && options.variable !== undefined) {
-    throw new PrimacyConfigError('variable', options.variable, 'left out when `instanceVariable` is given (they are two modes)', scope);
+    check.fail('variable', options.variable, 'left out when `instanceVariable` is given (they are two modes)');
   }
   if (options.instanceVariable !== undefined) {
-    const variable = options.instanceVariable;
-    if (typeof variable !== 'string' || variable === '') {
-      throw new PrimacyConfigError('instanceVariable', variable, 'a non-empty variable name', scope);
-    }
+    const variable = check.text('instanceVariable', options.instanceVariable, undefined, 'a non-empty variable name') as string;
     const primaryValue = options.primaryValue ?? '0';
-    if (typeof primaryValue !== 'string') {
-      throw new PrimacyConfigError('primaryValue', primaryValue, "a string such as '0' (environment values are strings)", scope);
-    }
+    if (typeof primaryValue !== 'string') check.fail('primaryValue', primaryValue, "a string such as '0' (environment values are strings)");
     const value = env[variable];
     if (value === undefined || value === '') {
-      throw new PrimacyConfigError(
-        variable,
-        value,
-        `set (this process's instance number, compared with ${JSON.stringify(primaryValue)})`,
-        `${scope}: ${variable}`,
-      );
+      // Scoped by the variable: the error is about the environment, not about an option.
+      const expected = `set (this process's instance number, compared with ${JSON.stringify(primaryValue)})`;
+      checksFor('envLock()', `env: ${variable}`).fail(variable, value, expected);
     }
     return { primary: value === primaryValue, location: `env ${variable}=${value} (primary: ${primaryValue})` };
   }
-  const variable = options.variable ?? 'PRIMARY_WORKER';
-  if (typeof variable !== 'string' || variable === '') {
-    throw new PrimacyConfigError('variable', variable, 'a non-empty variable name', scope);
-  }
+  const variable = check.text('variable', options.variable, 'PRIMARY_WORKER', 'a non-empty variable name');
   const value = env[variable];
   if (value !== 'true' && value !== 'false') {
-    throw new PrimacyConfigError(
-      variable,
-      value,
-      "exactly 'true' or 'false' (unset is not allowed: say which process is primary)",
-      `${scope}: ${variable}`,
-    );
+    const expected = "exactly 'true' or 'false' (unset is not allowed: say which process is primary)";
+    checksFor('envLock()', `env: ${variable}`).fail(variable, value, expected);
   }
   return { primary: value === 'true', location: `env ${variable}=${value}` };
 }

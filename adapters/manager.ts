@@ -6,10 +6,17 @@
  * `elect()` uses it by default when the process runs under the manager.
  */
 import { randomUUID } from 'node:crypto';
-import { rejectUnknownKeys } from '../src/_internal/unknown-keys.js';
 import type { HolderIdentity, Lease, LockAdapter, LockRecord } from '../src/adapter.js';
-import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
-import { isManaged, isPrimacyMessage, type LockOp, type ManagerMessage, type WorkerMessage } from '../src/manager/protocol.js';
+import {
+  asBackendError,
+  checksFor,
+  isManaged,
+  isPrimacyMessage,
+  type LockOp,
+  type ManagerMessage,
+  type WorkerMessage,
+} from '../src/adapter-kit.js';
+import { PrimacyBackendError } from '../src/errors.js';
 
 export { isManaged };
 
@@ -18,16 +25,9 @@ export { isManaged };
  * configured where the manager is started); an options object passed anyway must be empty.
  */
 export function managerLock(options: Record<string, never> = {}): LockAdapter {
-  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'absent', 'manager');
-  rejectUnknownKeys(options, [], { call: 'managerLock()', scope: 'manager' });
-  if (!isManaged()) {
-    throw new PrimacyConfigError(
-      'lock',
-      'managerLock()',
-      'used in a process started by the primacy manager (PRIMACY_MANAGED=1 with IPC)',
-      'manager',
-    );
-  }
+  const check = checksFor('managerLock()', 'manager');
+  check.options(options, [], 'absent');
+  if (!isManaged()) check.fail('lock', 'managerLock()', 'used in a process started by the primacy manager (PRIMACY_MANAGED=1 with IPC)');
   return new ManagerLock();
 }
 
@@ -126,7 +126,7 @@ class ManagerLock implements LockAdapter {
       process.send({ primacy: 'lock', id, op, ...fields } satisfies WorkerMessage, undefined, undefined, (error) => {
         if (!error) return;
         this.#pending.delete(id);
-        reject(new PrimacyBackendError('manager', op, error.message, { cause: error }));
+        reject(asBackendError('manager', op, error));
       });
     });
   }

@@ -1,6 +1,6 @@
-import { optionKeys, rejectUnknownKeys } from '../src/_internal/unknown-keys.js';
 import type { HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
-import { PrimacyBackendError, PrimacyConfigError } from '../src/errors.js';
+import { checksFor, optionKeys } from '../src/adapter-kit.js';
+import { PrimacyBackendError } from '../src/errors.js';
 
 interface Entry {
   state: 'held' | 'free';
@@ -33,8 +33,10 @@ export interface MemoryLockOptions {
 
 /** An in-process lock for tests and examples. Exclusion only holds within one process. */
 export function memoryLock(options: MemoryLockOptions = {}): LockAdapter {
-  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'memory');
-  rejectUnknownKeys(options, optionKeys<MemoryLockOptions>({ store: true, now: true }), { call: 'memoryLock()', scope: 'memory' });
+  const check = checksFor('memoryLock()', 'memory');
+  check.options(options, optionKeys<MemoryLockOptions>({ store: true, now: true }));
+  check.shape('store', options.store, ['notify'], 'a MemoryLockStore (new MemoryLockStore())');
+  check.callback('now', options.now, 'a function returning ms');
   const store = options.store ?? sharedStore;
   const now = options.now ?? Date.now;
   let closed = false;
