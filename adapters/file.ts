@@ -1,31 +1,18 @@
 import { lutimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensurePrivateDir, privateDirRefusal, privateRoot } from '../src/_internal/private-dir.js';
-import { optionKeys, rejectUnknownKeys } from '../src/_internal/unknown-keys.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
-import { PrimacyConfigError } from '../src/errors.js';
-import { fileBackendError } from './file/backend-error.js';
+import { fileSystemError } from '../src/adapter-kit.js';
+import { type AcquireRequest, attemptAcquire } from './file/attempt.js';
 import { BeaconServer } from './file/beacon.js';
-import { checkedDir, dirRecheck } from './file/dir-option.js';
 import { Followers } from './file/followers.js';
 import { inspectLockDir } from './file/inspect.js';
-import {
-  abandonedClaim,
-  judgeHeld,
-  observeInstalled,
-  renewedSince,
-  takeoverWarning,
-  unreadableWarning,
-  type Verdict,
-} from './file/judge.js';
 import { isStillOurs, leaseDir } from './file/lease.js';
 import { ensureLockDir, type LockDirPolicy } from './file/lock-dir.js';
-import { memoryOf, monotonicNow } from './file/memory.js';
+import { memoryOf } from './file/memory.js';
+import { resolveFileOptions } from './file/options.js';
 import { readOutcomeFile, writeOutcomeFile } from './file/outcome.js';
 import { fileLockPath } from './file/path.js';
-import { claim, claimToken, createGenesis, genesis, removeLeftovers, renameIfPresent, scan } from './file/state.js';
-import { installClaimed } from './file/transition.js';
-import { mustWaitAfterVanish } from './file/vanish.js';
+import { renameIfPresent, scan } from './file/state.js';
 
 export interface FileLockOptions {
   /**
@@ -63,14 +50,6 @@ export interface FileLockOptions {
   shared?: boolean;
 }
 
-/** One acquire attempt's request; `start` is wall-clock ms, recorded for display only. */
-interface Want {
-  readonly name: string;
-  readonly holder: HolderIdentity;
-  readonly ttl: number;
-  readonly start: number;
-}
-
 /**
  * The embedded default: a lock in a directory of state files (see `file/state.ts` for the
  * protocol). A holder that died on this host is taken over at once (its pid is checked, guarded
@@ -89,28 +68,9 @@ class FileLock implements LockAdapter {
   readonly #followers = new Followers();
 
   constructor(options: FileLockOptions) {
-    if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, 'an object', 'file');
-    rejectUnknownKeys(options, optionKeys<FileLockOptions>({ dir: true, shared: true }), { call: 'fileLock()', scope: 'file' });
-    const { dir, shared = false } = options;
-    if (dir !== undefined && (typeof dir !== 'string' || dir === '')) throw new PrimacyConfigError('dir', dir, 'a directory path', 'file');
-    if (typeof shared !== 'boolean') throw new PrimacyConfigError('shared', shared, 'a boolean', 'file');
-    if (shared && dir === undefined)
-      throw new PrimacyConfigError(
-        'shared',
-        shared,
-        'given with `dir` (a directory the users share): the default directory is private',
-        'file',
-      );
-    if (dir === undefined) {
-      const root = privateRoot();
-      ensurePrivateDir(root);
-      this.#dir = root;
-      this.#policy = { shared, explicit: false, recheck: () => privateDirRefusal(root) };
-      return;
-    }
-    const real = checkedDir(dir, shared);
-    this.#dir = real;
-    this.#policy = { shared, explicit: true, recheck: () => dirRecheck(real, shared) };
+    const { dir, policy } = resolveFileOptions(options);
+    this.#dir = dir;
+    this.#policy = policy;
   }
 
   path(name: string): string {
@@ -119,88 +79,21 @@ class FileLock implements LockAdapter {
 
   async acquire(name: string, holder: HolderIdentity, ttl: number, context?: AdapterCallContext): Promise<Lease | null> {
     const dir = this.path(name);
-    const want: Want = { name, holder, ttl, start: Date.now() }; // display only: expiry never reads it
+    const request: AcquireRequest = { dir, name, holder, ttl, start: Date.now(), context }; // start: display only, expiry never reads it
     try {
       await ensureLockDir(dir, this.#policy);
-      // A state file may vanish between two of our looks (someone claimed it): look again.
+      // A state file may vanish between two of our looks (someone claimed it): look again, twice at most.
       for (let pass = 0; pass < 3; pass++) {
-        const lease = await this.#tryAcquire(dir, want, context);
-        if (lease !== 'again') return lease;
+        const attempt = await attemptAcquire(request);
+        if (attempt.kind === 'look-again') continue;
+        if (attempt.kind === 'wait') return this.#followers.follow(dir, attempt.holder, attempt.token);
+        this.#beacon(dir, attempt.lease.token).open();
+        return attempt.lease;
       }
       return null;
     } catch (error) {
-      throw fileBackendError('acquire', dir, error);
+      throw fileSystemError('file', 'acquire', dir, error);
     }
-  }
-
-  async #tryAcquire(dir: string, want: Want, context?: AdapterCallContext): Promise<Lease | null | 'again'> {
-    const memory = memoryOf(dir);
-    const { current: found, leftovers, claims } = await scan(dir);
-    const at = monotonicNow(); // after the look: whatever it saw happened before
-    for (const state of leftovers) memory.raise(state.token);
-    if (found) memory.sawState(found.token, at);
-    for (const file of claims) memory.raise(claimToken(file) ?? 0);
-    if (leftovers.length > 0 || (found && claims.length > 0)) await removeLeftovers(dir, found, leftovers, claims);
-    if (found === null && claims.length > 0) return this.#recoverClaim(dir, want, claims, at, context);
-    if (found === null && mustWaitAfterVanish(memory, dir, 0, want.holder, at, context)) return this.#follow(dir, null);
-    if (found === null) await createGenesis(dir);
-    const current = found ?? genesis;
-    let verdict: Verdict | null = null;
-    if (current.state === 'held') {
-      verdict = await judgeHeld(dir, current, want.holder, memory, want.ttl);
-      if (verdict.kind === 'vanished') return 'again';
-      if (verdict.kind === 'live') return this.#follow(dir, verdict.holder, current.token);
-      if (verdict.kind === 'unreadable') {
-        if (memory.once(`unreadable:${current.file}`)) context?.warn?.(unreadableWarning(dir, current.file, verdict.why, want.ttl));
-        return this.#follow(dir, null, current.token);
-      }
-    } else memory.sawRelease(current.token);
-    if (mustWaitAfterVanish(memory, dir, current.token, want.holder, at, context)) return this.#follow(dir, null);
-    const claimed = await claim(dir, current.file, current.token);
-    if (!claimed) return 'again';
-    if (verdict?.kind === 'stale' && (await renewedSince(join(dir, claimed), verdict.mtimeNs))) {
-      // The holder renewed between our look and our claim: it is alive, give its file back.
-      await renameIfPresent(join(dir, claimed), join(dir, current.file));
-      return this.#follow(dir, null, current.token);
-    }
-    const warning = takeoverWarning(dir, current.file, current.token, verdict);
-    if (warning !== null) context?.warn?.(warning);
-    return this.#install(dir, claimed, current.token, want);
-  }
-
-  /** No state file, only claims: follow the transition in progress, or recover it once abandoned. */
-  async #recoverClaim(
-    dir: string,
-    want: Want,
-    claims: readonly string[],
-    at: number,
-    context?: AdapterCallContext,
-  ): Promise<Lease | null | 'again'> {
-    const memory = memoryOf(dir);
-    const stuck = await abandonedClaim(dir, claims, want.ttl, memory, at);
-    if (!stuck || mustWaitAfterVanish(memory, dir, stuck.token, want.holder, at, context)) return this.#follow(dir, null);
-    // Skip a token: the stalled claimant may still install the one after it (and then back out).
-    const claimed = await claim(dir, stuck.file, stuck.token + 1);
-    if (!claimed) return 'again';
-    context?.warn?.(`[primacy] [file] recovered an abandoned claim in ${dir}`);
-    return this.#install(dir, claimed, stuck.token + 1, want);
-  }
-
-  /** Installs the next token above `previous` (and above any token seen here) from our claim. */
-  async #install(dir: string, claimed: string, previous: number, want: Want): Promise<Lease | null | 'again'> {
-    const { name, holder, ttl, start } = want;
-    const memory = memoryOf(dir);
-    const token = Math.max(previous, memory.floor) + 1;
-    // A token the next scan could not read back would make the lock look free.
-    if (!Number.isSafeInteger(token))
-      throw new Error(`token ${token} is beyond Number.MAX_SAFE_INTEGER: remove the lock directory's foreign state files`);
-    const outcome = await installClaimed(dir, { v: 1, name, token, holder, acquiredAt: start, ttl, claim: claimed }, claimed);
-    if (outcome === 'taken') return 'again';
-    if (outcome === 'lost') return this.#follow(dir, null);
-    memory.sawHolder(token, ttl, holder, monotonicNow());
-    await observeInstalled(dir, `${token}.held`, memory).catch(() => undefined);
-    this.#beacon(dir, token).open();
-    return { name, token, holder, acquiredAt: start, renewedAt: start, ttl, data: { dir } };
   }
 
   async renew(lease: Lease, ttl: number): Promise<Lease | null> {
@@ -213,7 +106,7 @@ class FileLock implements LockAdapter {
       if (current?.token !== lease.token || current.state !== 'held') return this.#lost(dir);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.#lost(dir);
-      throw fileBackendError('renew', dir, error);
+      throw fileSystemError('file', 'renew', dir, error);
     }
     this.#beacon(dir, lease.token).open();
     return { ...lease, renewedAt: now.getTime(), ttl };
@@ -225,7 +118,7 @@ class FileLock implements LockAdapter {
       if (!(await isStillOurs(lease))) return;
       if (await renameIfPresent(join(dir, `${lease.token}.held`), join(dir, `${lease.token}.free`))) memoryOf(dir).sawRelease(lease.token);
     } catch (error) {
-      throw fileBackendError('release', dir, error);
+      throw fileSystemError('file', 'release', dir, error);
     } finally {
       await this.#beacons.get(dir)?.close();
     }
@@ -251,11 +144,6 @@ class FileLock implements LockAdapter {
     await Promise.all([...this.#beacons.values()].map((beacon) => beacon.close()));
     this.#beacons.clear();
     this.#followers.close();
-  }
-
-  /** Follows the holder of `dir`: `token` names its beacon (null: not known now, the last one seen is kept). */
-  #follow(dir: string, holder: HolderIdentity | null, token: number | null = null): null {
-    return this.#followers.follow(dir, holder, token);
   }
 
   async #lost(dir: string): Promise<null> {

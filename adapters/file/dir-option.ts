@@ -6,15 +6,13 @@
  * a lock directory is (re)created in it.
  */
 import { accessSync, constants, realpathSync, type Stats, statSync } from 'node:fs';
-import { mkdirpSync } from '../../src/_internal/mkdirp.js';
-import { describeOwner, octal } from '../../src/_internal/private-dir.js';
-import { PrimacyConfigError } from '../../src/errors.js';
+import { type Checks, describeOwner, mkdirpSync, octal } from '../../src/adapter-kit.js';
 import { untrustedLink } from './trusted-path.js';
 
 /** The real path of the directory `dir` (created 0755 if missing), or a PrimacyConfigError saying what is wrong with it and the fix. */
-export function checkedDir(dir: string, shared: boolean): string {
+export function checkedDir(check: Checks, dir: string, shared: boolean): string {
   const refusal = dirRefusal(dir, shared);
-  if (refusal !== null) throw new PrimacyConfigError('dir', dir, refusal, 'file');
+  if (refusal !== null) check.fail('dir', dir, refusal);
   return realpathSync(dir);
 }
 

@@ -4,7 +4,7 @@
  * token) whenever an acquire attempt finds the lock held.
  */
 import type { HolderIdentity } from '../../src/adapter.js';
-import { isHolderDead } from '../../src/identity.js';
+import { isHolderDead } from '../../src/adapter-kit.js';
 import { BeaconWatch } from './beacon.js';
 import { beaconPath } from './beacon-file.js';
 import { scan } from './state.js';

@@ -1,6 +1,7 @@
 import { lstat, readlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HolderIdentity } from '../../src/adapter.js';
+import { fileSystemError } from '../../src/adapter-kit.js';
 import { PrimacyBackendError } from '../../src/errors.js';
 import { readRecord, renameIfPresent, scan } from './state.js';
 import { untrustedLink } from './trusted-path.js';
@@ -38,9 +39,7 @@ export async function forceReleaseLockDir(dir: string, options: { token?: number
     if (!(await renameIfPresent(held, join(real, `${current.token}.free`)))) return null;
     return { dir: real, token: current.token, holder: record === 'corrupt' ? null : record.holder };
   } catch (error) {
-    if (error instanceof PrimacyBackendError) throw error;
-    const { code, message } = error as NodeJS.ErrnoException;
-    throw new PrimacyBackendError('file', 'force-release', `${dir}: ${code ?? ''} ${message}`.trim(), { cause: error });
+    throw fileSystemError('file', 'force-release', dir, error);
   }
 }
 

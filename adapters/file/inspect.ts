@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { LockRecord } from '../../src/adapter.js';
-import { PrimacyBackendError } from '../../src/errors.js';
-import { isHolderDead } from '../../src/identity.js';
+import { asBackendError, causeText, isHolderDead } from '../../src/adapter-kit.js';
 import { genesis, mtimeOf, readRecord, type StateFile, scan } from './state.js';
 
 /** Reads a lock directory's current record (used by `inspect()` and `lock-status`). */
@@ -13,7 +12,7 @@ export async function inspectLockDir(dir: string, name: string): Promise<LockRec
       ({ current } = await scan(dir));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new PrimacyBackendError('file', 'inspect', `${dir}: ${(error as Error).message}`, { cause: error });
+      throw asBackendError('file', 'inspect', error, `${dir}: ${causeText(error)}`);
     }
     // `0.free` only marks a directory that a first candidate is about to take: never taken yet.
     if (!current || (current.token === genesis.token && current.state === genesis.state)) return null;

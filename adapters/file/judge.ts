@@ -4,9 +4,8 @@
  */
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeOwner, octal } from '../../src/_internal/private-dir.js';
 import type { HolderIdentity } from '../../src/adapter.js';
-import { isHolderDead } from '../../src/identity.js';
+import { describeOwner, isHolderDead, octal } from '../../src/adapter-kit.js';
 import { type LockMemory, monotonicNow } from './memory.js';
 import { claimToken, readRecord, readRecordOrWhy, type StateFile, versionOf } from './state.js';
 

@@ -7,7 +7,7 @@
  */
 import { constants, type Stats } from 'node:fs';
 import { access, lstat, mkdir, open } from 'node:fs/promises';
-import { describeGroup, describeOwner, octal, privateDirProblem } from '../../src/_internal/private-dir.js';
+import { describeGroup, describeOwner, octal, privateDirProblem } from '../../src/adapter-kit.js';
 import { PrimacyBackendError } from '../../src/errors.js';
 
 export interface LockDirPolicy {

@@ -8,9 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseOutcome } from '../../src/_internal/outcome.js';
 import type { Lease, RunOutcome } from '../../src/adapter.js';
-import { fileBackendError } from './backend-error.js';
+import { fileSystemError, parseOutcome } from '../../src/adapter-kit.js';
 import { readNoFollow, writeNewFile } from './files.js';
 import { isStillOurs } from './lease.js';
 import { scan } from './state.js';
@@ -20,11 +19,11 @@ const OUTCOME_FILE = 'outcome.json';
 const MAX_ERROR_CHARS = 16 * 1024;
 
 export function writeOutcomeFile(dir: string, lease: Lease, outcome: RunOutcome): Promise<boolean> {
-  return write(dir, lease, outcome).catch((error) => Promise.reject(fileBackendError('writeOutcome', dir, error)));
+  return write(dir, lease, outcome).catch((error) => Promise.reject(fileSystemError('file', 'writeOutcome', dir, error)));
 }
 
 export function readOutcomeFile(dir: string): Promise<RunOutcome | null> {
-  return read(dir).catch((error) => Promise.reject(fileBackendError('readOutcome', dir, error)));
+  return read(dir).catch((error) => Promise.reject(fileSystemError('file', 'readOutcome', dir, error)));
 }
 
 async function write(dir: string, lease: Lease, outcome: RunOutcome): Promise<boolean> {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { privateRoot } from '../../src/_internal/private-dir.js';
+import { privateRoot } from '../../src/adapter-kit.js';
 
 /** A lock directory's path for `name` inside `dir` (by default the private directory `fileLock()` uses); names unsafe in a file name are hashed. */
 export function fileLockPath(name: string, dir: string = privateRoot()): string {

@@ -6,7 +6,7 @@
  */
 import { lstatSync, readlinkSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
-import { describeOwner } from '../../src/_internal/private-dir.js';
+import { describeOwner } from '../../src/adapter-kit.js';
 
 /** Linux gives up resolving after 40 links (ELOOP); so do we. */
 const MAX_LINKS = 40;

@@ -7,21 +7,21 @@
  * gone (its last renew was before that). Only a holder certainly dead on this host is not waited for.
  */
 import type { AdapterCallContext, HolderIdentity } from '../../src/adapter.js';
-import { isHolderDead } from '../../src/identity.js';
+import { isHolderDead } from '../../src/adapter-kit.js';
 import type { LockMemory } from './memory.js';
 
-/**
- * Whether `holder` must wait instead of taking over a state at token `basis` (0: nothing there),
- * found at `at` (monotonic ms, after the look returned).
- */
-export function mustWaitAfterVanish(
-  memory: LockMemory,
-  dir: string,
-  basis: number,
-  holder: HolderIdentity,
-  at: number,
-  context?: AdapterCallContext,
-): boolean {
+/** A candidate's look at the lock directory `dir`: who looks, what it remembers of `dir`, and when the look returned (monotonic ms). */
+export interface VanishLook {
+  readonly dir: string;
+  readonly holder: HolderIdentity;
+  readonly memory: LockMemory;
+  readonly at: number;
+  readonly context?: AdapterCallContext | undefined;
+}
+
+/** Whether the candidate of `look` must wait instead of taking over a state at token `basis` (0: nothing there). */
+export function mustWaitAfterVanish(look: VanishLook, basis: number): boolean {
+  const { dir, holder, memory, at, context } = look;
   const { seen } = memory;
   if (!seen || basis >= seen.token) return false;
   // The holder whose own state vanished: its renew failed, it has stepped down and knows it.
