@@ -1,14 +1,16 @@
-import { Redis } from 'ioredis';
-import { parseOutcome } from '../src/_internal/outcome.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
-import { PrimacyBackendError } from '../src/errors.js';
+import { noQuorumError, parseOutcome } from '../src/adapter-kit.js';
+import type { PrimacyBackendError } from '../src/errors.js';
+import { TokenFloor } from './redis/floor.js';
+import { type LockKeys, lockKeys } from './redis/keys.js';
 import { belongsTo, parseValue, valueTail } from './redis/record.js';
-import { HELD, NEVER_GRANTED, RELEASE, RENEW, WRITE_OUTCOME } from './redis/scripts.js';
+import { RELEASE, RENEW, releaseArgs, WRITE_OUTCOME } from './redis/scripts.js';
+import { ownedClient } from './redis/server.js';
 import type { RedisClientLike } from './redis.js';
 import { claimMissingNodes, type QuorumLeaseData } from './redlock/extend.js';
 import { inspectQuorum } from './redlock/inspect.js';
 import { QuorumNode } from './redlock/node.js';
-import { validate } from './redlock/options.js';
+import { resolveRedlockOptions } from './redlock/options.js';
 import { ACQUIRE_WITH_TOKEN, TAKE_OVER_WITH_TOKEN } from './redlock/scripts.js';
 
 export interface RedlockOptions {
@@ -48,37 +50,18 @@ class QuorumLock implements LockAdapter {
   readonly #prefix: string;
   readonly #nodeTimeout: number | undefined;
   readonly #driftFactor: number;
-  /** Per lock, the highest token seen or held: the floor under the next one, should counters be lost. */
-  readonly #floor = new Map<string, number>();
+  /** Never at or below a token this adapter has seen: a majority of counters may have been lost. */
+  readonly #floor = new TokenFloor();
 
   constructor(options: RedlockOptions) {
-    const {
-      clients,
-      urls,
-      prefix = 'primacy:',
-      connectionBinding = true,
-      livenessInterval = 150,
-      takeoverGrace = 50,
-      nodeTimeout,
-      driftFactor = 0.01,
-    } = validate(options);
+    const { clients, urls, prefix, nodeTimeout, driftFactor, ...settings } = resolveRedlockOptions(options);
     const owned = clients === undefined;
-    // Ours connect on first use and close whenever no election uses the lock (Reachability.idle).
-    const nodeClients = clients ?? (urls ?? []).map((url) => new Redis(url, { lazyConnect: true }) as unknown as RedisClientLike);
-    this.#nodeTimeout = nodeTimeout;
-    this.#nodes = nodeClients.map(
-      (client) =>
-        new QuorumNode(client, {
-          owned,
-          timeout: nodeTimeout ?? 500,
-          connectionBinding,
-          livenessInterval,
-          takeoverGrace,
-          onConnectionLost: () => this.#notifyAll(),
-        }),
+    this.#nodes = (clients ?? (urls ?? []).map(ownedClient)).map(
+      (client) => new QuorumNode({ ...settings, client, owned, timeout: nodeTimeout ?? 500, onConnectionLost: () => this.#notifyAll() }),
     );
     this.#quorum = Math.floor(this.#nodes.length / 2) + 1;
     this.#prefix = prefix;
+    this.#nodeTimeout = nodeTimeout;
     this.#driftFactor = driftFactor;
   }
 
@@ -88,38 +71,38 @@ class QuorumLock implements LockAdapter {
 
   async acquire(name: string, holder: HolderIdentity, ttl: number, context?: AdapterCallContext): Promise<Lease | null> {
     const started = performance.now();
-    const [key, counter] = [this.#key(name, 'lock'), this.#key(name, 'token')];
+    const { lock, token: counter } = this.#keys(name);
     const nodes = this.#withTimeout(ttl);
     // The token: one more than the highest counter on a majority (which includes the last holder's).
     const counters = await Promise.all(nodes.map((node) => node.get(counter)));
     const answered = counters.filter((c) => c !== undefined);
     if (answered.length < this.#quorum) throw this.#noQuorum('acquire', answered.length);
-    // Never at or below a token this adapter has seen: a majority of counters may have been lost.
-    const token = Math.max(this.#floor.get(name) ?? 0, ...answered.map((c) => Number(c ?? 0))) + 1;
+    const token = Math.max(this.#floor.of(name), ...answered.map((c) => Number(c ?? 0))) + 1;
     const clientIds = await Promise.all(nodes.map((node) => node.clientId(context).then((id) => id ?? null)));
     const record = { holder, acquiredAt: Date.now(), ttl };
     const values = await Promise.all(
       nodes.map(async (node, i) => {
         const tail = valueTail(clientIds[i] ?? null, record);
-        const result = (await node.script(ACQUIRE_WITH_TOKEN, [key, counter, ttl, holder.id, token, tail])) as [number, string] | undefined;
+        const result = (await node.script(ACQUIRE_WITH_TOKEN, [lock, counter, ttl, holder.id, token, tail])) as
+          | [number, string]
+          | undefined;
         if (!result) return null;
         if (result[0] === 1) return node.onSameConnection(clientIds[i] ?? null, result[1]);
         const current = parseValue(result[1]);
-        if (current) this.#raiseFloor(name, current.token);
-        const gone = current?.clientId ? await node.goneFor(current.clientId, context) : null;
-        if (gone !== null && gone < node.binding.takeoverGrace) node.followers.wakeAfter(name, node.binding.takeoverGrace - gone);
-        else if (gone !== null) {
-          const taken = (await node.script(TAKE_OVER_WITH_TOKEN, [key, counter, result[1], ttl, holder.id, token, tail])) as string | null;
+        if (current) this.#floor.raise(name, current.token);
+        const holderConnection = current?.clientId ?? null;
+        if (await node.holderGone(name, holderConnection, context)) {
+          const taken = (await node.script(TAKE_OVER_WITH_TOKEN, [lock, counter, result[1], ttl, holder.id, token, tail])) as string | null;
           return node.onSameConnection(clientIds[i] ?? null, taken ?? null);
         }
-        node.followers.followHolder(name, current?.clientId ?? null);
+        node.followers.followHolder(name, holderConnection);
         return null;
       }),
     );
     const granted = values.filter((v) => v !== null).length;
     if (granted >= this.#quorum && performance.now() - started < ttl - this.#drift(ttl)) {
       for (const node of nodes) node.followers.stopFollowing(name);
-      this.#raiseFloor(name, token);
+      this.#floor.raise(name, token);
       const now = Date.now();
       const data: QuorumLeaseData = { values, clientIds };
       return { name, token, holder, acquiredAt: now, renewedAt: now, ttl, data };
@@ -135,7 +118,7 @@ class QuorumLock implements LockAdapter {
     const started = performance.now();
     if (!ownValues(lease)) return null;
     const { values, clientIds } = lease.data as QuorumLeaseData;
-    const key = this.#key(lease.name, 'lock');
+    const keys = this.#keys(lease.name);
     const renewed = await Promise.all(
       this.#withTimeout(ttl).map(async (node, i) => {
         const value = values[i];
@@ -143,13 +126,12 @@ class QuorumLock implements LockAdapter {
         // a node whose answer came on a new connection (ioredis resent the renew after a reset).
         const clientId = clientIds[i] ?? null;
         if (!value || !node.binding.isCurrent(clientId)) return false;
-        const renewed = (await node.script(RENEW, [key, value, ttl])) === 1;
+        const renewed = (await node.script(RENEW, [keys.lock, value, ttl])) === 1;
         return renewed && node.binding.isCurrent(clientId);
       }),
     );
     if (renewed.filter(Boolean).length < this.#quorum || performance.now() - started >= ttl - this.#drift(ttl)) return null;
-    const keys = { lock: key, counter: this.#key(lease.name, 'token') };
-    const data = await claimMissingNodes(this.#withTimeout(ttl), keys, lease, ttl, renewed);
+    const data = await claimMissingNodes(this.#withTimeout(ttl), { lock: keys.lock, counter: keys.token }, lease, ttl, renewed);
     return { ...lease, renewedAt: Date.now(), ttl, data };
   }
 
@@ -167,16 +149,16 @@ class QuorumLock implements LockAdapter {
   }
 
   async inspect(name: string): Promise<LockRecord | null> {
-    const keys = { lock: this.#key(name, 'lock'), token: this.#key(name, 'token'), last: this.#key(name, 'last') };
-    return inspectQuorum(this.#nodes, this.#quorum, name, keys, (answered) => this.#noQuorum('inspect', answered));
+    return inspectQuorum(this.#nodes, this.#quorum, name, this.#keys(name), (answered) => this.#noQuorum('inspect', answered));
   }
 
   async writeOutcome(lease: Lease, outcome: RunOutcome): Promise<boolean> {
     if (!ownValues(lease)) return false;
     const { values } = lease.data as QuorumLeaseData;
-    const args = [this.#key(lease.name, 'lock'), this.#key(lease.name, 'outcome'), JSON.stringify(outcome)] as const;
+    const { lock, outcome: key } = this.#keys(lease.name);
+    const json = JSON.stringify(outcome);
     const written = await Promise.all(
-      this.#nodes.map(async (node, i) => !!values[i] && (await node.script(WRITE_OUTCOME, [args[0], args[1], values[i], args[2]])) === 1),
+      this.#nodes.map(async (node, i) => !!values[i] && (await node.script(WRITE_OUTCOME, [lock, key, values[i], json])) === 1),
     );
     return written.filter(Boolean).length >= this.#quorum;
   }
@@ -187,7 +169,7 @@ class QuorumLock implements LockAdapter {
    * the run it records did end that way.)
    */
   async readOutcome(name: string): Promise<RunOutcome | null> {
-    const texts = await Promise.all(this.#nodes.map((node) => node.get(this.#key(name, 'outcome'))));
+    const texts = await Promise.all(this.#nodes.map((node) => node.get(this.#keys(name).outcome)));
     const answered = texts.filter((text) => text !== undefined).length;
     if (answered < this.#quorum) throw this.#noQuorum('readOutcome', answered);
     const outcomes = texts.map(parseOutcome).filter((outcome) => outcome !== null);
@@ -195,7 +177,7 @@ class QuorumLock implements LockAdapter {
   }
 
   watch(name: string, onChange: () => void): () => void {
-    const stops = this.#nodes.map((node) => node.followers.add(name, this.#key(name, 'events'), onChange));
+    const stops = this.#nodes.map((node) => node.followers.add(name, this.#keys(name).events, onChange));
     return () => {
       for (const stop of stops) stop();
     };
@@ -207,9 +189,8 @@ class QuorumLock implements LockAdapter {
 
   /** `held`: a lease's release (wakes the followers, recorded as the last release); else a give-back of votes short of quorum. */
   async #releaseValues(name: string, values: ReadonlyArray<string | null>, held = true): Promise<void> {
-    const [key, released, last] = [this.#key(name, 'lock'), this.#key(name, 'released'), this.#key(name, 'last')];
-    const channel = held ? this.#key(name, 'events') : '';
-    const args = (value: string) => [key, released, last, value, channel, held ? HELD : NEVER_GRANTED];
+    const keys = this.#keys(name);
+    const args = (value: string) => releaseArgs(keys, value, { held, wake: held });
     await Promise.all(this.#nodes.map((node, i) => (values[i] ? node.script(RELEASE, args(values[i] as string)) : undefined)));
   }
 
@@ -225,10 +206,6 @@ class QuorumLock implements LockAdapter {
     return ttl * this.#driftFactor + 2;
   }
 
-  #raiseFloor(name: string, token: number): void {
-    if (Number.isSafeInteger(token) && token > (this.#floor.get(name) ?? 0)) this.#floor.set(name, token);
-  }
-
   #notifyAll(): void {
     for (const node of this.#nodes) node.followers.notifyAll();
   }
@@ -236,17 +213,11 @@ class QuorumLock implements LockAdapter {
   /** Names each node that failed, and why (its address, the errno): the cause is their errors. */
   #noQuorum(operation: string, answered: number): PrimacyBackendError {
     const failures = this.#nodes.flatMap((node) => (node.failure ? [node.failure] : []));
-    const reasons = failures.length > 0 ? `: ${failures.map((f) => f.reason).join('; ')}` : '';
-    const message = `only ${answered} of ${this.#nodes.length} nodes answered; a quorum is ${this.#quorum}${reasons}`;
-    const cause = new AggregateError(
-      failures.map((f) => f.error),
-      'the nodes that failed',
-    );
-    return new PrimacyBackendError('redlock', operation, message, failures.length > 0 ? { cause } : undefined);
+    return noQuorumError('redlock', operation, { answered, nodes: this.#nodes.length, quorum: this.#quorum }, failures);
   }
 
-  #key(name: string, part: 'lock' | 'token' | 'released' | 'last' | 'events' | 'outcome'): string {
-    return `${this.#prefix}{${name.replace(/[{}]/g, '_')}}:${part}`;
+  #keys(name: string): LockKeys {
+    return lockKeys(this.#prefix, name);
   }
 }
 

@@ -21,6 +21,16 @@ export interface CommandClient {
   readonly isCluster?: boolean;
 }
 
+export interface BindingOptions {
+  readonly client: CommandClient;
+  /** Bind leases to connections at all (`connectionBinding`); off by itself where the server refuses `CLIENT`. */
+  readonly enabled: boolean;
+  /** See `RedisLockOptions.takeoverGrace`. */
+  readonly takeoverGrace: number;
+  /** The connection leases were made on closed: their holder steps down now. */
+  readonly onLost: () => void;
+}
+
 export class ConnectionBinding {
   #id: string | null | undefined;
   #runId: Promise<string> | undefined;
@@ -35,16 +45,17 @@ export class ConnectionBinding {
     this.#runId = undefined;
     if (this.#id === undefined) return;
     this.#id = undefined;
-    this.onLost();
+    this.#onLost();
   };
+  readonly #client: CommandClient;
+  readonly #onLost: () => void;
+  /** See `RedisLockOptions.takeoverGrace`. */
+  readonly takeoverGrace: number;
 
-  constructor(
-    private readonly client: CommandClient,
-    private readonly onLost: () => void,
-    enabled: boolean,
-    /** See `RedisLockOptions.takeoverGrace`. */
-    readonly takeoverGrace: number,
-  ) {
+  constructor({ client, enabled, takeoverGrace, onLost }: BindingOptions) {
+    this.#client = client;
+    this.takeoverGrace = takeoverGrace;
+    this.#onLost = onLost;
     this.#enabled = enabled && client.isCluster !== true;
     // A reconnect is a new connection: leases made on the old one must not be renewed.
     client.on('close', this.#onClose);
@@ -52,7 +63,7 @@ export class ConnectionBinding {
 
   /** Stops listening to the client (the lock is closed; a client not ours lives on). */
   close(): void {
-    this.client.off?.('close', this.#onClose);
+    this.#client.off?.('close', this.#onClose);
   }
 
   /** Whether leases are bound to connections (else failover waits for expiry). */
@@ -68,7 +79,7 @@ export class ConnectionBinding {
       let id: unknown;
       let runId: string;
       try {
-        [id, runId] = await Promise.all([this.client.call('CLIENT', 'ID'), this.#serverRunId()]);
+        [id, runId] = await Promise.all([this.#client.call('CLIENT', 'ID'), this.#serverRunId()]);
       } catch (error) {
         this.#disable(error, context);
         return null;
@@ -102,7 +113,7 @@ export class ConnectionBinding {
     const connection = this.#connection;
     try {
       if (runId !== (await this.#serverRunId())) return null;
-      const listing = String(await this.client.call('CLIENT', 'LIST', 'ID', id));
+      const listing = String(await this.#client.call('CLIENT', 'LIST', 'ID', id));
       // ioredis resends a command that was in flight when its connection dropped: the answer may
       // come from a server that restarted meanwhile, where the holder's connection is gone too.
       if (connection !== this.#connection) return null;
@@ -134,7 +145,7 @@ export class ConnectionBinding {
   /** The server's run_id (new at every start), asked once per connection. */
   #serverRunId(): Promise<string> {
     this.#runId ??= (async () => {
-      const info = String(await this.client.call('INFO', 'server'));
+      const info = String(await this.#client.call('INFO', 'server'));
       const runId = /^run_id:(\w+)/m.exec(info)?.[1];
       if (!runId) throw new Error('unknown command: INFO server has no run_id');
       return runId;

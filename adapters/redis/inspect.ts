@@ -5,6 +5,7 @@
  */
 import type { LockRecord } from '../../src/adapter.js';
 import type { ConnectionBinding } from './connection.js';
+import type { LockKeys } from './keys.js';
 import { parseValue } from './record.js';
 
 export interface InspectClient {
@@ -12,12 +13,8 @@ export interface InspectClient {
   pttl(key: string): Promise<number>;
 }
 
-/** The keys of one lock: its value, its token counter, and the last released value. */
-export interface InspectKeys {
-  readonly lock: string;
-  readonly token: string;
-  readonly last: string;
-}
+/** The keys `inspect` reads: the lock's value, its token counter, and the last released value. */
+export type InspectKeys = Pick<LockKeys, 'lock' | 'token' | 'last'>;
 
 export async function inspectRedisLock(
   client: InspectClient,

@@ -1,6 +1,19 @@
-import { optionKeys, rejectUnknownKeys } from '../../src/_internal/unknown-keys.js';
-import { PrimacyConfigError } from '../../src/errors.js';
-import type { RedisLockOptions } from '../redis.js';
+import { type Checks, checksFor, optionKeys } from '../../src/adapter-kit.js';
+import type { RedisClientLike, RedisLockOptions } from '../redis.js';
+
+/** What every Redis server of a lock is used with (the one of `redisLock`, each node of `redlockLock`), defaults applied. */
+export interface ServerSettings {
+  readonly prefix: string;
+  readonly connectionBinding: boolean;
+  readonly livenessInterval: number;
+  readonly takeoverGrace: number;
+}
+
+export interface ResolvedRedisOptions extends ServerSettings {
+  /** Exactly one of `client` and `url` is set. */
+  readonly client: RedisClientLike | undefined;
+  readonly url: string | undefined;
+}
 
 // The client itself is not checked for keys: it is the caller's object.
 const KEYS = optionKeys<RedisLockOptions>({
@@ -12,41 +25,47 @@ const KEYS = optionKeys<RedisLockOptions>({
   takeoverGrace: true,
 });
 
+/** The ioredis methods the lock calls on a caller's client. */
+const CLIENT_METHODS = ['evalsha', 'eval', 'call', 'get', 'pttl', 'duplicate', 'on'];
+
 /** Checks `redisLock()`'s options at construction; every error names the option, value and expectation. */
-export function validate(options: RedisLockOptions): RedisLockOptions {
-  const scope = 'redis';
-  if (typeof options !== 'object' || options === null) throw new PrimacyConfigError('options', options, '{ client } or { url }', scope);
-  rejectUnknownKeys(options, KEYS, { call: 'redisLock()', scope });
-  const { client, url, prefix, connectionBinding } = options;
+export function resolveRedisOptions(options: RedisLockOptions): ResolvedRedisOptions {
+  const check = checksFor('redisLock()', 'redis');
+  check.options(options, KEYS, '{ client } or { url }');
+  const { client, url } = options;
   if ((client === undefined) === (url === undefined)) {
-    throw new PrimacyConfigError('client', client, 'an ioredis client, or `url` instead (exactly one of them)', scope);
+    check.fail('client', client, 'an ioredis client, or `url` instead (exactly one of them)');
   }
   if (client !== undefined) {
-    const methods = ['evalsha', 'eval', 'call', 'get', 'pttl', 'duplicate', 'on'];
-    const missing = methods.filter((m) => typeof (client as unknown as Record<string, unknown>)?.[m] !== 'function');
-    if (missing.length > 0)
-      throw new PrimacyConfigError('client', client, `an ioredis client (Redis, Cluster); missing ${missing.join(', ')}`, scope);
+    // Named one by one: a wrong object (a node-redis client, a pool) is told what it lacks.
+    const missing = CLIENT_METHODS.filter((m) => typeof (client as unknown as Record<string, unknown>)?.[m] !== 'function');
+    if (missing.length > 0) check.fail('client', client, `an ioredis client (Redis, Cluster); missing ${missing.join(', ')}`);
   }
-  if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
-    throw new PrimacyConfigError('url', url, 'a redis:// or rediss:// URL', scope);
-  }
-  if (prefix !== undefined && typeof prefix !== 'string') throw new PrimacyConfigError('prefix', prefix, 'a string', scope);
-  if (connectionBinding !== undefined && typeof connectionBinding !== 'boolean') {
-    throw new PrimacyConfigError('connectionBinding', connectionBinding, 'a boolean', scope);
-  }
-  validateBindingTimes(options, scope);
-  return options;
+  if (url !== undefined && !isRedisUrl(url)) check.fail('url', url, 'a redis:// or rediss:// URL');
+  return { client, url, ...resolveServerSettings(check, options) };
 }
 
-/** The connection-binding timings `redisLock` and `redlockLock` share (per node for Redlock). */
-export function validateBindingTimes(
-  { livenessInterval, takeoverGrace }: { livenessInterval?: unknown; takeoverGrace?: unknown },
-  scope: string,
-): void {
-  if (livenessInterval !== undefined && (typeof livenessInterval !== 'number' || !(livenessInterval >= 10 && livenessInterval <= 60_000))) {
-    throw new PrimacyConfigError('livenessInterval', livenessInterval, 'a number of ms from 10 to 60000', scope);
-  }
-  if (takeoverGrace !== undefined && (typeof takeoverGrace !== 'number' || !(takeoverGrace >= 0 && takeoverGrace <= 60_000))) {
-    throw new PrimacyConfigError('takeoverGrace', takeoverGrace, 'a number of ms from 0 to 60000', scope);
-  }
+/** The options `redisLock` and `redlockLock` share (per node for Redlock), checked and with their defaults. */
+export function resolveServerSettings(check: Checks, options: Partial<Record<keyof ServerSettings, unknown>>): ServerSettings {
+  const { prefix = 'primacy:' } = options;
+  // Any string, the empty one too: keys are then `{<name>}:lock`.
+  if (typeof prefix !== 'string') check.fail('prefix', prefix, 'a string');
+  return {
+    prefix: prefix as string,
+    connectionBinding: check.flag('connectionBinding', options.connectionBinding, true),
+    livenessInterval: check.number('livenessInterval', options.livenessInterval, 150, {
+      min: 10,
+      max: 60_000,
+      expected: 'a number of ms from 10 to 60000',
+    }),
+    takeoverGrace: check.number('takeoverGrace', options.takeoverGrace, 50, {
+      min: 0,
+      max: 60_000,
+      expected: 'a number of ms from 0 to 60000',
+    }),
+  };
+}
+
+export function isRedisUrl(url: unknown): boolean {
+  return typeof url === 'string' && /^rediss?:\/\//.test(url);
 }

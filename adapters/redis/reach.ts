@@ -5,7 +5,7 @@
  * within <ttl> ms": a first round, a `stop()` and a Fastify boot all waited that long. Queued
  * commands also keep a client reconnecting after its owner's `quit()`.
  */
-import { bounded } from '../../src/_internal/bounded.js';
+import { bounded, serverError, unreachableError } from '../../src/adapter-kit.js';
 import { PrimacyBackendError } from '../../src/errors.js';
 
 /** The ioredis surface read here (`Redis` and `Cluster` have it; anything else is never gated). */
@@ -30,6 +30,18 @@ const listening = new WeakMap<object, number>();
 const reported = new WeakSet<object>();
 const ENDED = Symbol('the client ended');
 
+export interface ReachabilityOptions {
+  readonly client: unknown;
+  /** Created by primacy: its errors are ours to swallow. A user's client keeps ioredis's own report. */
+  readonly owned: boolean;
+  /** The adapter whose errors these are (`redis`, `redlock`). */
+  readonly adapter: string;
+  /** The client ended (quit() or disconnect(), maybe before the election stopped). */
+  readonly onEnd: () => void;
+  /** The client is connected (again: after a reset, or a connect() after it ended). */
+  readonly onReady: () => void;
+}
+
 interface Wait {
   readonly promise: Promise<void>;
   readonly resolve: () => void;
@@ -46,30 +58,29 @@ export class Reachability {
   /** One wait shared by every call made while the client connects: listeners do not pile up. */
   #connecting: Wait | null = null;
   readonly #client: ClientState;
+  readonly #owned: boolean;
+  readonly #adapter: string;
+  readonly #onEnd: () => void;
+  readonly #onReady: () => void;
   readonly #listeners: Record<'error' | 'ready' | 'end', (...args: unknown[]) => void> = {
     error: (error) => this.#noteError(error),
     ready: () => {
       this.#lastError = null;
       this.#settle()?.resolve();
-      this.onReady();
+      this.#onReady();
     },
     end: () => {
       this.#settle()?.reject(ENDED);
-      this.onEnd();
+      this.#onEnd();
     },
   };
 
-  constructor(
-    client: unknown,
-    /** Created by primacy: its errors are ours to swallow. A user's client keeps ioredis's own report. */
-    private readonly owned: boolean,
-    private readonly adapter: string,
-    /** The client ended (quit() or disconnect(), maybe before the election stopped). */
-    private readonly onEnd: () => void = () => undefined,
-    /** The client is connected (again: after a reset, or a connect() after it ended). */
-    private readonly onReady: () => void = () => undefined,
-  ) {
+  constructor({ client, owned, adapter, onEnd, onReady }: ReachabilityOptions) {
     this.#client = client as ClientState;
+    this.#owned = owned;
+    this.#adapter = adapter;
+    this.#onEnd = onEnd;
+    this.#onReady = onReady;
     for (const [event, listener] of Object.entries(this.#listeners)) this.#client.on(event, listener);
     listening.set(this.#client, (listening.get(this.#client) ?? 0) + 1);
   }
@@ -95,7 +106,7 @@ export class Reachability {
     const status = this.#client.status;
     if (status === undefined || status === 'ready') return;
     // Our own client, closed while idle, is opened again by the next call; a user's stays closed.
-    const reopen = status === 'end' && this.owned && !this.#closed;
+    const reopen = status === 'end' && this.#owned && !this.#closed;
     if (status === 'end' && !reopen) throw this.#closedError(operation);
     if (reopen) this.#lastError = null;
     if (this.#lastError !== null && status !== 'connect') throw this.unreachable(operation, this.#lastError);
@@ -119,18 +130,14 @@ export class Reachability {
 
   /** The error for a server that cannot be reached: its address, the errno and the cause. */
   unreachable(operation: string, cause: unknown): PrimacyBackendError {
-    const message = (cause as Error)?.message ?? String(cause);
-    const code = (cause as NodeJS.ErrnoException)?.code;
-    const reason = code && !message.includes(code) ? `${message} (${code})` : message;
-    return new PrimacyBackendError(this.adapter, operation, `cannot reach ${this.address}: ${reason}`, { cause });
+    return unreachableError(this.#adapter, operation, this.address, cause);
   }
 
   /** A failed command as a backend error naming the server (its connection's errors as `unreachable`). */
   error(operation: string, error: unknown): PrimacyBackendError {
     if (error instanceof PrimacyBackendError) return error;
     if (isConnectionError(error)) return this.unreachable(operation, error);
-    const message = (error as Error)?.message ?? String(error);
-    return new PrimacyBackendError(this.adapter, operation, `${message} (${this.address})`, { cause: error });
+    return serverError(this.#adapter, operation, this.address, error);
   }
 
   /**
@@ -138,7 +145,7 @@ export class Reachability {
    * so a lock nobody calls `close()` on does not keep the process alive. The next call reopens it.
    */
   idle(): void {
-    if (!this.owned || this.#closed || this.#idleClose) return;
+    if (!this.#owned || this.#closed || this.#idleClose) return;
     const client = this.#client as ClientState & { quit(): Promise<unknown>; disconnect?(): void };
     this.#idleClose = closeOwnedClient(client).finally(() => {
       this.#idleClose = null;
@@ -160,7 +167,7 @@ export class Reachability {
   }
 
   #closedError(operation: string): PrimacyBackendError {
-    return new PrimacyBackendError(this.adapter, operation, `the client of ${this.address} is closed (quit() or disconnect() was called)`);
+    return new PrimacyBackendError(this.#adapter, operation, `the client of ${this.address} is closed (quit() or disconnect() was called)`);
   }
 
   #noteError(error: unknown): void {
@@ -171,7 +178,7 @@ export class Reachability {
     this.#settle()?.reject(error);
     // A listener silences ioredis's own "Unhandled error event" report: keep it for a user's
     // client that nobody but primacy listens to, as it was before primacy listened.
-    if (this.owned || (typeof error === 'object' && error !== null && reported.has(error))) return;
+    if (this.#owned || (typeof error === 'object' && error !== null && reported.has(error))) return;
     if (typeof error === 'object' && error !== null) reported.add(error);
     if (this.#client.listenerCount?.('error') === listening.get(this.#client)) {
       console.error('[ioredis] Unhandled error event:', (error as Error)?.stack ?? error);

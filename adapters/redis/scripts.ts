@@ -4,6 +4,7 @@
  * All keys of one lock share a hash tag, so they live in one Cluster slot.
  */
 import { createHash } from 'node:crypto';
+import type { LockKeys } from './keys.js';
 
 export interface Script {
   readonly source: string;
@@ -89,8 +90,8 @@ return 1`,
 );
 
 /** RELEASE's ARGV[3]: a lease someone held, or a value never granted. */
-export const HELD = '1';
-export const NEVER_GRANTED = '0';
+const HELD = '1';
+const NEVER_GRANTED = '0';
 
 /**
  * Compare-and-delete, then leave the released token in the marker (so a vanished key is never
@@ -115,6 +116,14 @@ end
 if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], 'released') end
 return 1`,
 );
+
+/**
+ * RELEASE's keys and arguments for `value`: `held`, a lease's release (recorded as the last one),
+ * else a give-back of a value never granted; `wake` publishes on the lock's channel.
+ */
+export function releaseArgs(keys: LockKeys, value: string, { held, wake }: { held: boolean; wake: boolean }): string[] {
+  return [keys.lock, keys.released, keys.last, value, wake ? keys.events : '', held ? HELD : NEVER_GRANTED];
+}
 
 /**
  * Stores a `runOnce` outcome while the lease is still ours (compare-and-set).

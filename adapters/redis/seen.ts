@@ -9,6 +9,7 @@
  * - the highest token it has seen or held: the floor under the next token, when the counter itself
  *   was lost.
  */
+import { TokenFloor } from './floor.js';
 import type { ParsedValue } from './record.js';
 
 export interface SeenHolder {
@@ -22,7 +23,7 @@ export interface SeenHolder {
 export class SeenHolders {
   readonly #seen = new Map<string, SeenHolder>();
   readonly #vanishedAt = new Map<string, number>();
-  readonly #floor = new Map<string, number>();
+  readonly #floor = new TokenFloor();
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
@@ -37,13 +38,13 @@ export class SeenHolders {
       hostname: record?.holder.hostname,
     });
     this.#vanishedAt.delete(name);
-    this.#raiseFloor(name, value.token);
+    this.#floor.raise(name, value.token);
   }
 
   /** We hold `name` with `token`: whatever we saw before is over (we know we are the holder). */
   hold(name: string, token: number): void {
     this.forget(name);
-    this.#raiseFloor(name, token);
+    this.#floor.raise(name, token);
   }
 
   /** The last holder seen (and not known to be over), if any. */
@@ -77,10 +78,6 @@ export class SeenHolders {
 
   /** The highest token seen or held for `name` (0 if none): the next token must be above it. */
   floor(name: string): number {
-    return this.#floor.get(name) ?? 0;
-  }
-
-  #raiseFloor(name: string, token: number): void {
-    if (Number.isSafeInteger(token) && token > this.floor(name)) this.#floor.set(name, token);
+    return this.#floor.of(name);
   }
 }

@@ -1,59 +1,27 @@
 /**
- * One independent Redis node of a quorum lock: its client, its connection binding and its
- * follower wake-ups. Every call is bounded by `timeout`, so a paused or dead node answers
- * "failed" in time for the quorum decision instead of holding it up.
+ * One independent Redis node of a quorum lock: a Redis server as `redisLock` has one, whose every
+ * call is bounded by `timeout`, so a paused or dead node answers "failed" in time for the quorum
+ * decision instead of holding it up.
  */
-import { bounded } from '../../src/_internal/bounded.js';
 import type { AdapterCallContext } from '../../src/adapter.js';
-import { PrimacyBackendError } from '../../src/errors.js';
-import { ConnectionBinding } from '../redis/connection.js';
-import { Followers, type Subscriber } from '../redis/followers.js';
-import { closeOwnedClient, Reachability } from '../redis/reach.js';
+import { bounded, type NodeFailure, reasonOf } from '../../src/adapter-kit.js';
 import { run, type Script } from '../redis/scripts.js';
-import type { RedisClientLike } from '../redis.js';
+import { RedisServer, type ServerOptions } from '../redis/server.js';
 
-export interface QuorumNodeSettings {
-  /** Created by primacy (closed in `close()`), not passed in by the user. */
-  readonly owned: boolean;
+export interface QuorumNodeOptions extends Omit<ServerOptions, 'adapter'> {
+  /** How long the node may take to answer, in ms, until a call fits it to its TTL. */
   readonly timeout: number;
-  readonly connectionBinding: boolean;
-  readonly livenessInterval: number;
-  readonly takeoverGrace: number;
-  readonly onConnectionLost: () => void;
 }
 
-export class QuorumNode {
-  readonly owned: boolean;
-  readonly binding: ConnectionBinding;
-  readonly followers: Followers;
-  readonly reach: Reachability;
+export class QuorumNode extends RedisServer {
   /** Why this node's last call failed (`<address>: <reason>`), null once one succeeds: for quorum errors. */
-  failure: { readonly reason: string; readonly error: unknown } | null = null;
+  failure: NodeFailure | null = null;
   /** How long this node may take to answer, in ms (fitted to the TTL of each call). */
   timeout: number;
 
-  constructor(
-    readonly client: RedisClientLike,
-    { owned, timeout, connectionBinding, livenessInterval, takeoverGrace, onConnectionLost }: QuorumNodeSettings,
-  ) {
-    this.owned = owned;
+  constructor({ timeout, ...server }: QuorumNodeOptions) {
+    super({ ...server, adapter: 'redlock' });
     this.timeout = timeout;
-    // Errors are surfaced through failed calls, naming the node and the cause.
-    // A client ended under a running election (quit() before stop()): its subscriber goes too.
-    this.reach = new Reachability(
-      client,
-      owned,
-      'redlock',
-      () => this.followers.closeSubscriber(),
-      () => this.followers.resubscribe(),
-    );
-    this.binding = new ConnectionBinding(client, onConnectionLost, connectionBinding, takeoverGrace);
-    this.followers = new Followers(
-      () => client.duplicate() as Subscriber,
-      this.binding,
-      livenessInterval,
-      () => this.reach.idle(),
-    );
   }
 
   /** Runs a script; a node that fails or does not answer in time yields `undefined`. */
@@ -83,19 +51,12 @@ export class QuorumNode {
   }
 
   /** See `ConnectionBinding.goneFor`; a node that does not answer in time says null (unknown). */
-  async goneFor(clientId: string, context?: AdapterCallContext): Promise<number | null> {
+  override async goneFor(clientId: string, context?: AdapterCallContext): Promise<number | null> {
     return this.#call('goneFor', () => this.binding.goneFor(clientId, context), null);
   }
 
   async isAlive(clientId: string, context?: AdapterCallContext): Promise<boolean | null> {
     return this.#call('isAlive', () => this.binding.isAlive(clientId, context), null);
-  }
-
-  async close(): Promise<void> {
-    await this.followers.close();
-    this.reach.close();
-    this.binding.close();
-    if (this.owned) await closeOwnedClient(this.client);
   }
 
   /**
@@ -108,15 +69,10 @@ export class QuorumNode {
       this.failure = null;
       return value;
     } catch (error) {
-      this.failure = { reason: this.#reason(error), error };
+      const reason = reasonOf(error);
+      const { address } = this.reach;
+      this.failure = { reason: reason.includes(address) ? reason : `${address}: ${reason}`, error };
       return failed;
     }
-  }
-
-  #reason(error: unknown): string {
-    const message = (error as Error)?.message ?? String(error);
-    const reason = error instanceof PrimacyBackendError ? message.replace(/^\[primacy\] \[[^\]]+\] \S+ failed: /, '') : message;
-    const { address } = this.reach;
-    return reason.includes(address) ? reason : `${address}: ${reason}`;
   }
 }

@@ -1,0 +1,80 @@
+/**
+ * One Redis server a lock talks to: `redisLock`'s only one, or one node of `redlockLock`'s quorum.
+ * Each has its client, whether it can be reached now, the binding of leases to its connection, and
+ * the followers it wakes; both adapters set them up, decide a takeover and close them alike, here.
+ */
+import { Redis } from 'ioredis';
+import type { AdapterCallContext } from '../../src/adapter.js';
+import type { RedisClientLike } from '../redis.js';
+import { ConnectionBinding } from './connection.js';
+import { Followers, type Subscriber } from './followers.js';
+import type { ServerSettings } from './options.js';
+import { closeOwnedClient, Reachability } from './reach.js';
+
+export interface ServerOptions extends Omit<ServerSettings, 'prefix'> {
+  readonly client: RedisClientLike;
+  /** Created by primacy from a URL (`ownedClient`), so closed by it; a caller's client never is. */
+  readonly owned: boolean;
+  /** The adapter whose errors these are. */
+  readonly adapter: 'redis' | 'redlock';
+  /** The connection leases were made on closed: wake the lock's followers (its holder steps down). */
+  readonly onConnectionLost: () => void;
+}
+
+/** A client primacy creates from `url`: it connects on first use and closes whenever no election uses the lock (Reachability.idle). */
+export function ownedClient(url: string): RedisClientLike {
+  return new Redis(url, { lazyConnect: true }) as unknown as RedisClientLike;
+}
+
+export class RedisServer {
+  readonly client: RedisClientLike;
+  readonly owned: boolean;
+  readonly reach: Reachability;
+  readonly binding: ConnectionBinding;
+  readonly followers: Followers;
+
+  constructor({ client, owned, adapter, connectionBinding, livenessInterval, takeoverGrace, onConnectionLost }: ServerOptions) {
+    this.client = client;
+    this.owned = owned;
+    // Errors are surfaced through failed calls, naming the server and the cause.
+    // A client ended under a running election (quit() before stop()): its subscriber goes too.
+    this.reach = new Reachability({
+      client,
+      owned,
+      adapter,
+      onEnd: () => this.followers.closeSubscriber(),
+      onReady: () => this.followers.resubscribe(),
+    });
+    this.binding = new ConnectionBinding({ client, enabled: connectionBinding, takeoverGrace, onLost: onConnectionLost });
+    this.followers = new Followers(
+      () => client.duplicate() as Subscriber,
+      this.binding,
+      livenessInterval,
+      () => this.reach.idle(),
+    );
+  }
+
+  /** See `ConnectionBinding.goneFor`. */
+  goneFor(clientId: string, context?: AdapterCallContext): Promise<number | null> {
+    return this.binding.goneFor(clientId, context);
+  }
+
+  /**
+   * Whether the holder of `name` on connection `clientId` (null: unbound, never known gone) may be
+   * taken over now: its connection has been closed for the takeover grace. Within the grace, the
+   * followers are woken when it ends: a running holder sees the close by then and steps down first.
+   */
+  async holderGone(name: string, clientId: string | null, context?: AdapterCallContext): Promise<boolean> {
+    const gone = clientId ? await this.goneFor(clientId, context) : null;
+    const grace = this.binding.takeoverGrace;
+    if (gone !== null && gone < grace) this.followers.wakeAfter(name, grace - gone);
+    return gone !== null && gone >= grace;
+  }
+
+  async close(): Promise<void> {
+    await this.followers.close();
+    this.reach.close();
+    this.binding.close();
+    if (this.owned) await closeOwnedClient(this.client);
+  }
+}
