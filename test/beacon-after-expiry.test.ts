@@ -17,19 +17,9 @@ import { Child, killAll } from '../harness/child.js';
 import { wallNow } from '../harness/clock.js';
 import { electedIn } from './helpers/election-group.js';
 import { listeningPids } from './helpers/socket-owners.js';
+import { eventually, pause } from './helpers/until.js';
 
 const candidate = join(import.meta.dirname, 'fixtures/candidate.ts');
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every 50 ms for up to `within` ms; its last answer. */
-async function eventually<T>(check: () => T, done: (value: T) => boolean, within: number): Promise<T> {
-  let value = check();
-  for (let waited = 0; waited < within && !done(value); waited += 50) {
-    await pause(50);
-    value = check();
-  }
-  return value;
-}
 
 const reachable = (path: string) =>
   new Promise<boolean>((resolve) => {

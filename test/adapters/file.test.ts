@@ -10,6 +10,7 @@ import { fileLock, fileLockPath } from '../../adapters/file.js';
 import { PrimacyConfigError } from '../../src/errors.js';
 import { createHolderIdentity } from '../../src/identity.js';
 import { deadHolder, plantHeld } from '../helpers/dead-holder.js';
+import { eventually } from '../helpers/until.js';
 
 /** Whether a connection to the Unix socket at `path` is accepted (and then closes it). */
 function connects(path: string): Promise<boolean> {
@@ -24,14 +25,8 @@ function connects(path: string): Promise<boolean> {
 }
 
 /** Polls `check` every 20 ms until it holds or `within` ms passed; its last answer. */
-async function waitUntil(check: () => boolean | Promise<boolean>, within: number): Promise<boolean> {
-  const until = performance.now() + within;
-  for (;;) {
-    if (await check()) return true;
-    if (performance.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Whether `check()` holds within `within` ms (false after it, so the caller's assertion says so). */
+const waitUntil = (check: () => boolean | Promise<boolean>, within: number) => eventually(check, Boolean, within);
 
 describe('file adapter', () => {
   let dir: string;

@@ -13,22 +13,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHolderIdentity } from '../../src/identity.js';
 import { freePort } from '../helpers/free-port.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
+import { pause, timeUntil, until } from '../helpers/until.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, within: number, what: string): Promise<number> {
-  const started = performance.now();
-  while (!condition()) {
-    if (performance.now() - started > within) throw new Error(`${what}: not within ${within} ms`);
-    await sleep(20);
-  }
-  return performance.now() - started;
-}
 
 function election(name: string, lock: LockAdapter, extra: { ttl?: number; retryInterval?: number } = {}): Election {
   const e = elect({
@@ -100,9 +90,9 @@ describe('followers.ts: the subscriber closed on the client end', () => {
     await until(() => holder.isPrimary, 5000, 'holder elected');
     const follower = election('wake-baseline', redisLock({ client: followerClient }));
     await follower.ready;
-    await sleep(300);
+    await pause(300);
     await holder.stop();
-    const took = await until(() => follower.isPrimary, 5000, 'follower elected');
+    const took = await timeUntil(() => follower.isPrimary, 5000, 'follower elected');
     expect(took).toBeLessThan(1500);
   });
 
@@ -117,11 +107,11 @@ describe('followers.ts: the subscriber closed on the client end', () => {
     await until(() => followerClient.status === 'end', 2000, 'client ended');
     await followerClient.connect();
     await until(() => followerClient.status === 'ready', 2000, 'client ready again');
-    await sleep(500);
+    await pause(500);
     expect(follower.isPrimary).toBe(false);
     await holder.stop();
     // Woken by the release's PUBLISH: at once. Without the subscriber, only the (backed-off) retry.
-    const took = await until(() => follower.isPrimary, 15_000, 'follower elected');
+    const took = await timeUntil(() => follower.isPrimary, 15_000, 'follower elected');
     expect(took).toBeLessThan(1500);
   });
 
@@ -134,10 +124,10 @@ describe('followers.ts: the subscriber closed on the client end', () => {
     const followerX = election('share-x', shared);
     const followerY = election('share-y', shared);
     await Promise.all([followerX.ready, followerY.ready]);
-    await sleep(300);
+    await pause(300);
     await followerX.stop(); // the last watcher of x: unsubscribes x only
     await holderY.stop();
-    expect(await until(() => followerY.isPrimary, 8000, 'y follower elected')).toBeLessThan(1500);
+    expect(await timeUntil(() => followerY.isPrimary, 8000, 'y follower elected')).toBeLessThan(1500);
   });
 
   it('one adapter, two elections on one name: stopping one (last watcher closes the subscriber) and starting another at once still wakes it', async () => {
@@ -150,9 +140,9 @@ describe('followers.ts: the subscriber closed on the client end', () => {
     const second = election('share-same', shared); // ...while this one starts watching
     await stopping;
     await second.ready;
-    await sleep(300);
+    await pause(300);
     await holder.stop();
-    expect(await until(() => second.isPrimary, 8000, 'second elected')).toBeLessThan(1500);
+    expect(await timeUntil(() => second.isPrimary, 8000, 'second elected')).toBeLessThan(1500);
   });
 });
 
@@ -168,14 +158,14 @@ describe('reach.ts: fail-fast after a connection reset', () => {
     await until(() => holder.isPrimary, 5000, 'holder elected');
     const follower = election('reset-release', redisLock({ client: client(redis.url), connectionBinding: false }), { retryInterval: 8000 });
     await follower.ready;
-    await sleep(200);
+    await pause(200);
     proxy.reset();
     await until(() => errors.length > 0, 2000, 'ECONNRESET seen');
     const reported: string[] = [];
     holder.on('error', (error) => reported.push((error as Error).message));
     await holder.stop(); // the release is refused at once ("cannot reach"), though the server is there
     expect(reported.filter((m) => /release failed/.test(m))).toEqual([]);
-    expect(await until(() => follower.isPrimary, 15_000, 'follower elected')).toBeLessThan(2000);
+    expect(await timeUntil(() => follower.isPrimary, 15_000, 'follower elected')).toBeLessThan(2000);
   });
 
   it('a renew refused by fail-fast while the lease is valid never yields two primaries (server down then up, binding off)', async () => {
@@ -197,10 +187,10 @@ describe('reach.ts: fail-fast after a connection reset', () => {
     }, 5);
     cleanups.push(() => clearInterval(sampler));
     await server.down();
-    await sleep(700);
+    await pause(700);
     await server.up();
     await until(() => a.isPrimary || b.isPrimary, 12_000, 'someone primary again');
-    await sleep(1500);
+    await pause(1500);
     clearInterval(sampler);
     expect(both).toBe(0);
   });
@@ -244,7 +234,7 @@ describe('the :last key', () => {
     ]);
     const before = await admin.get('primacy:{last-growth}:last');
     const expired = await lock.acquire('last-growth', h, 1000);
-    await sleep(1200);
+    await pause(1200);
     const other = createHolderIdentity('other');
     const live = await lock.acquire('last-growth', other, 5000);
     expect(live).not.toBeNull();
@@ -269,7 +259,7 @@ describe('redlock with one node down', () => {
     for (let i = 0; i < 250; i++) {
       if (a.isPrimary && b.isPrimary) both++;
       if (!first.isPrimary) none++;
-      await sleep(20);
+      await pause(20);
     }
     expect(both).toBe(0);
     expect(none).toBe(0);
@@ -304,7 +294,7 @@ describe('fastify: booted as a follower after half the plugin timeout', () => {
     closed = true;
     expect(e.stopped).toBe(true);
     server.resume();
-    await sleep(2500);
+    await pause(2500);
     expect(electedAfterClose).toBe(0);
     expect(e.isPrimary).toBe(false);
     expect(unhandled).toBe(0);

@@ -12,21 +12,11 @@ import { Child, type ChildEvent, killAll } from '../../harness/child.js';
 import { wallNow } from '../../harness/clock.js';
 import { isRunning } from '../../harness/pids.js';
 import { freePort } from '../helpers/free-port.js';
+import { until } from '../helpers/until.js';
 
 const cli = join(import.meta.dirname, '../../src/cli/primacy.ts');
 const app = join(import.meta.dirname, '../../examples/manager/app.ts');
 const WORKERS = 3;
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits until `read()` returns something truthy, or fails after `timeout` ms with `what`. */
-async function until<T>(read: () => T | undefined | null | false | Promise<T | false>, timeout: number, what: () => string): Promise<T> {
-  for (const deadline = Date.now() + timeout; Date.now() < deadline; await pause(25)) {
-    const value = await read();
-    if (value) return value;
-  }
-  throw new Error(`timed out after ${timeout} ms waiting for ${what()}`);
-}
 
 /** The pids in the manager's "N workers ready: worker-0 pid 123, ..." line, once it printed it. */
 const readyPids = (manager: Child): number[] | null => {

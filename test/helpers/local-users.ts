@@ -42,9 +42,15 @@ export async function bundleForAnyUser(entry: string, outDir: string, name: stri
     target: 'node20',
     outfile,
     logLevel: 'error',
+    // As the package build does (tsup.config.ts): the bundle has no package.json beside it.
+    define: { PRIMACY_BUILD_VERSION: JSON.stringify(packageVersion()) },
   });
   chmodSync(outfile, 0o644);
   return outfile;
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** Runs `code` (JavaScript, with `fs`, `net` and `path` in scope and `args` its arguments) as `who`; throws with its stderr if it fails. */

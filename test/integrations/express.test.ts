@@ -17,6 +17,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Child, killAll } from '../../harness/child.js';
 import { wallNow } from '../../harness/clock.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
+import { until } from '../helpers/until.js';
 
 const require = createRequire(import.meta.url);
 // express4 is express@4 under an alias; @types/express (v5) describes the surface used here.
@@ -197,21 +198,23 @@ describe.each(majors)('primacy/express on $label', ({ module, createApp, major }
     expect(await health(follower.url)).toMatchObject({ status: 200, body: { role: 'follower', ok: true } });
 
     await redis.down();
-    const until = async (url: string, status: number) => {
-      for (const deadline = wallNow() + 8000; wallNow() < deadline; await new Promise((r) => setTimeout(r, 100))) {
-        const answer = await health(url);
-        if (answer.status === status) return answer;
-      }
-      throw new Error(`${url}/healthz never answered ${status}`);
-    };
+    const answering = (url: string, status: number) =>
+      until(
+        async () => {
+          const answer = await health(url);
+          return answer.status === status && answer;
+        },
+        8000,
+        `${url}/healthz answering ${status}`,
+      );
     for (const { url } of [primary, follower]) {
-      const down = await until(url, 503);
+      const down = await answering(url, 503);
       expect(down.body).toMatchObject({ ok: false, role: 'follower' });
       expect(down.body.error).toEqual(expect.any(String));
     }
     await redis.up();
-    await until(primary.url, 200);
-    await until(follower.url, 200);
+    await answering(primary.url, 200);
+    await answering(follower.url, 200);
   });
 
   it('health answers 503 for an app whose server is not listening yet, and for a stopped election', async () => {

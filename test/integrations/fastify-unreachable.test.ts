@@ -11,6 +11,7 @@ import primacy from 'primacy/fastify';
 import { redisLock } from 'primacy/redis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
+import { until } from '../helpers/until.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -47,14 +48,6 @@ async function get(url: string): Promise<{ status: number; body: Record<string, 
 async function listen(fastify: FastifyInstance): Promise<string> {
   await fastify.listen({ port: 0, host: '127.0.0.1' });
   return `http://127.0.0.1:${(fastify.server.address() as { port: number }).port}`;
-}
-
-async function until(condition: () => boolean, within: number, what: string): Promise<void> {
-  const deadline = performance.now() + within;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`${what} not within ${within} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('primacy/fastify with Redis unreachable at boot', () => {
