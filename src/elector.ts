@@ -163,7 +163,12 @@ export class Election extends EventEmitter<ElectionEvents> {
     try {
       // An answer later than the TTL is useless (the lease would be expired): give it back.
       const attempt = this.#lock.acquire(this.name, this.holder, ttl, this.#context);
-      lease = await bounded(attempt, ttl, this.#lock.kind, 'acquire', (late) => late && void this.#releaseQuietly(late));
+      lease = await bounded(attempt, {
+        ms: ttl,
+        adapter: this.#lock.kind,
+        operation: 'acquire',
+        onLate: (late) => late && void this.#releaseQuietly(late),
+      });
     } catch (error) {
       this.#report(error, 'acquire');
       return 'error';
@@ -207,7 +212,12 @@ export class Election extends EventEmitter<ElectionEvents> {
         this.#expireIfDue();
         if (late) void this.#releaseQuietly(late);
       };
-      renewed = await bounded(attempt, Math.max(1, this.#deadline - start), this.#lock.kind, 'renew', giveBack);
+      renewed = await bounded(attempt, {
+        ms: Math.max(1, this.#deadline - start),
+        adapter: this.#lock.kind,
+        operation: 'renew',
+        onLate: giveBack,
+      });
     } catch (error) {
       this.#report(error, 'renew');
       return 'error';
@@ -270,7 +280,7 @@ export class Election extends EventEmitter<ElectionEvents> {
 
   async #releaseQuietly(lease: Lease): Promise<void> {
     try {
-      await bounded(this.#lock.release(lease, this.#context), this.#options.ttl, this.#lock.kind, 'release');
+      await bounded(this.#lock.release(lease, this.#context), { ms: this.#options.ttl, adapter: this.#lock.kind, operation: 'release' });
     } catch (error) {
       this.#report(error, 'release');
     }

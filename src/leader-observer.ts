@@ -25,7 +25,7 @@ export class LeaderObserver {
     const { lock, name, timeout, events, report } = this.parts;
     if (events.listenerCount('leader') === 0) return;
     try {
-      const record = await bounded(lock.inspect(name), timeout, lock.kind, 'inspect');
+      const record = await bounded(lock.inspect(name), { ms: timeout, adapter: lock.kind, operation: 'inspect' });
       this.note(record?.state === 'held' ? record.holder : null);
     } catch (error) {
       report(error, 'inspect');

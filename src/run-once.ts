@@ -77,7 +77,7 @@ function tookOutcome(name: string, outcome: RunOutcome, settings: ResolvedRunOnc
 }
 
 function readOutcome(lock: OutcomeLock, name: string, ttl: number): Promise<RunOutcome | null> {
-  return bounded(lock.readOutcome(name), ttl, lock.kind, 'readOutcome');
+  return bounded(lock.readOutcome(name), { ms: ttl, adapter: lock.kind, operation: 'readOutcome' });
 }
 
 /** One call's campaign: every caller campaigns; whoever is elected reads the outcome, then runs or returns. */

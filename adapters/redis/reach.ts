@@ -211,6 +211,7 @@ export async function closeOwnedClient(client: {
   if (client.status !== undefined && client.status !== 'ready') return disconnect();
   // quit() resolves on the server's OK; the client is reusable (connect()) only once it ended.
   const ended = new Promise<void>((resolve) => client.once?.('end', resolve) ?? resolve());
-  await bounded(client.quit(), 1000, 'redis', 'quit').catch(disconnect);
-  if ((client.status as string | undefined) !== 'end') await bounded(ended, 1000, 'redis', 'quit').catch(disconnect);
+  await bounded(client.quit(), { ms: 1000, adapter: 'redis', operation: 'quit' }).catch(disconnect);
+  if ((client.status as string | undefined) !== 'end')
+    await bounded(ended, { ms: 1000, adapter: 'redis', operation: 'quit' }).catch(disconnect);
 }

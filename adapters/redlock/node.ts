@@ -65,7 +65,7 @@ export class QuorumNode extends RedisServer {
    */
   async #call<T, F>(operation: string, work: () => Promise<T>, failed: F): Promise<T | F> {
     try {
-      const value = await bounded(this.reach.ready(operation).then(work), this.timeout, 'redlock', operation);
+      const value = await bounded(this.reach.ready(operation).then(work), { ms: this.timeout, adapter: 'redlock', operation });
       this.failure = null;
       return value;
     } catch (error) {

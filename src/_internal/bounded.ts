@@ -1,17 +1,30 @@
 import { noAnswerError } from './backend-errors.js';
 
+/** How long `bounded()` waits, and what its error names. */
+export interface Bound<T> {
+  /** The most it waits, in ms. */
+  ms: number;
+  /** Who was asked (`'redis'`, `lock.kind`) and what (`'acquire'`): the error names both. */
+  adapter: string;
+  operation: string;
+  /** Receives the value of an operation that answers after the bound (a lease granted too late, to give back). */
+  onLate?: (value: T) => void;
+  /** The error to reject with at the bound. @default a PrimacyBackendError "no answer within N ms" */
+  timeoutError?: () => Error;
+}
+
 /**
- * Resolves with `operation`'s value, or rejects after `ms` with a backend error. A paused or
- * unreachable backend (Redis frozen, an NFS mount hanging) must not stall the election loop or
- * `stop()`. If the abandoned operation still resolves later, `onLate` receives its value (so a
- * lease granted too late can be given back).
+ * Resolves with `operation`'s value, or rejects once `bound.ms` have passed. A paused or
+ * unreachable backend (Redis frozen, an NFS mount hanging) must not stall the election loop,
+ * `stop()` or a CLI look. The timer never outlives the race.
  */
-export function bounded<T>(operation: Promise<T>, ms: number, adapter: string, name: string, onLate?: (value: T) => void): Promise<T> {
+export function bounded<T>(operation: Promise<T>, bound: Bound<T>): Promise<T> {
+  const { ms, adapter, onLate } = bound;
   return new Promise<T>((resolve, reject) => {
     let settled = false;
     const timer = setTimeout(() => {
       settled = true;
-      reject(noAnswerError(adapter, name, ms));
+      reject(bound.timeoutError?.() ?? noAnswerError(adapter, bound.operation, ms));
     }, ms);
     operation.then(
       (value) => {

@@ -2,6 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { fileLockPath, inspectLockDir } from '../../adapters/file.js';
+import { bounded } from '../_internal/bounded.js';
 import type { LockRecord } from '../adapter.js';
 import { PrimacyError } from '../errors.js';
 import { defaultLockName } from '../is-primary-worker.js';
@@ -107,7 +108,7 @@ async function redisTarget(name: string, urls: string[], kind: 'redis' | 'redloc
     for (const client of clients) client.disconnect();
   };
   // A Redlock quorum tolerates a minority of unreachable nodes; a single Redis does not.
-  const connected = await Promise.allSettled(clients.map((client) => within(client.connect(), LOOK_TIMEOUT)));
+  const connected = await Promise.allSettled(clients.map((client) => within(client.connect(), LOOK_TIMEOUT, 'connect')));
   const failed = connected.flatMap((c, i) => (c.status === 'rejected' ? [{ url: urls[i] as string, reason: c.reason as Error }] : []));
   if (failed.length > 0 && (kind === 'redis' || failed.length >= urls.length / 2)) {
     await close();
@@ -128,7 +129,7 @@ async function redisTarget(name: string, urls: string[], kind: 'redis' | 'redloc
   const unanswered = async (): Promise<string[]> => {
     const pings = await Promise.all(
       clients.map((client, i) =>
-        within(client.ping(), nodeTimeout).then(
+        within(client.ping(), nodeTimeout, 'ping').then(
           () => null,
           (error: Error) =>
             `${redact(urls[i] as string)}: ${(error instanceof NoAnswer ? error : (causes.get(urls[i] as string) ?? error)).message}`,
@@ -140,7 +141,7 @@ async function redisTarget(name: string, urls: string[], kind: 'redis' | 'redloc
   const inspect = async (): Promise<Look> => {
     try {
       const [record, unreachable] = await Promise.all([
-        within(adapter.inspect(name), LOOK_TIMEOUT),
+        within(adapter.inspect(name), LOOK_TIMEOUT, 'inspect'),
         kind === 'redlock' ? unanswered() : [],
       ]);
       return { record, unreachable };
@@ -161,13 +162,9 @@ class NoAnswer extends Error {
   }
 }
 
-/** `operation`'s value, or a `NoAnswer` after `ms`; the timer never outlives the race. */
-function within<T>(operation: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new NoAnswer(ms)), ms);
-  });
-  return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
+/** `operation`'s value, or a `NoAnswer` after `ms` (its ETIMEDOUT is lock-status's exit code's cause). */
+function within<T>(operation: Promise<T>, ms: number, what: string): Promise<T> {
+  return bounded(operation, { ms, adapter: 'lock-status', operation: what, timeoutError: () => new NoAnswer(ms) });
 }
 
 /** A URL as shown: without its password. */

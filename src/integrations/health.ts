@@ -53,7 +53,7 @@ export async function electionHealth(election: Election, options: HealthOptions 
   }
   const role = election.stopped ? 'stopped' : 'follower';
   try {
-    const record = await bounded(election.leader(), timeout, 'health', 'inspect');
+    const record = await bounded(election.leader(), { ms: timeout, adapter: 'health', operation: 'inspect' });
     const held = record?.state === 'held' && record.holder !== null;
     const holder = held ? publicHolder(record.holder) : null;
     return {
