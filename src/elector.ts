@@ -34,10 +34,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   #deadlineTimer: NodeJS.Timeout | undefined;
   readonly #leader: LeaderObserver;
   readonly #nap = new Nap();
-  /**
-   * campaigning → draining (stop() called: no new campaign, the lease is still renewed while the
-   * work settles) → ended (the loop exits; the lease is then released).
-   */
+  /** campaigning → draining (stop() called: no new campaign; the lease renewed while work settles) → ended. */
   #phase: 'campaigning' | 'draining' | 'ended' = 'campaigning';
   #stopPromise: Promise<void> | undefined;
   /** The give-back of a lease lost by expiry or by the adapter's word, awaited before campaigning again. */
@@ -163,12 +160,8 @@ export class Election extends EventEmitter<ElectionEvents> {
     try {
       // An answer later than the TTL is useless (the lease would be expired): give it back.
       const attempt = this.#lock.acquire(this.name, this.holder, ttl, this.#context);
-      lease = await bounded(attempt, {
-        ms: ttl,
-        adapter: this.#lock.kind,
-        operation: 'acquire',
-        onLate: (late) => late && void this.#releaseQuietly(late),
-      });
+      const giveBack = (late: Lease | null) => late && void this.#releaseQuietly(late);
+      lease = await bounded(attempt, { ms: ttl, adapter: this.#lock.kind, operation: 'acquire', onLate: giveBack });
     } catch (error) {
       this.#report(error, 'acquire');
       return 'error';
@@ -212,12 +205,8 @@ export class Election extends EventEmitter<ElectionEvents> {
         this.#expireIfDue();
         if (late) void this.#releaseQuietly(late);
       };
-      renewed = await bounded(attempt, {
-        ms: Math.max(1, this.#deadline - start),
-        adapter: this.#lock.kind,
-        operation: 'renew',
-        onLate: giveBack,
-      });
+      const ms = Math.max(1, this.#deadline - start);
+      renewed = await bounded(attempt, { ms, adapter: this.#lock.kind, operation: 'renew', onLate: giveBack });
     } catch (error) {
       this.#report(error, 'renew');
       return 'error';
