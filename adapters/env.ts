@@ -85,7 +85,7 @@ export function decide(options: EnvLockOptions, env: NodeJS.ProcessEnv): { prima
     }
     return { primary: value === primaryValue, location: `env ${variable}=${value} (primary: ${primaryValue})` };
   }
-  const variable = check.text('variable', options.variable, 'PRIMARY_WORKER', 'a non-empty variable name');
+  const variable = check.text('variable', options.variable ?? undefined, 'PRIMARY_WORKER', 'a non-empty variable name');
   const value = env[variable];
   if (value !== 'true' && value !== 'false') {
     const expected = "exactly 'true' or 'false' (unset is not allowed: say which process is primary)";

@@ -35,7 +35,7 @@ export interface MemoryLockOptions {
 export function memoryLock(options: MemoryLockOptions = {}): LockAdapter {
   const check = checksFor('memoryLock()', 'memory');
   check.options(options, optionKeys<MemoryLockOptions>({ store: true, now: true }));
-  check.shape('store', options.store, ['notify'], 'a MemoryLockStore (new MemoryLockStore())');
+  if (options.store !== undefined) check.shape('store', options.store, ['notify'], 'a MemoryLockStore (new MemoryLockStore())');
   check.callback('now', options.now, 'a function returning ms');
   const store = options.store ?? sharedStore;
   const now = options.now ?? Date.now;

@@ -130,7 +130,7 @@ export function resolveOptions(options: ElectionOptions, call = 'elect()'): Reso
   }
   const ttl = check.duration('ttl', options.ttl, DEFAULTS.ttl, 1000);
   const drift = ttl * DEFAULTS.driftFactor + 2;
-  const jitter = check.number('jitter', options.jitter, DEFAULTS.jitter, { min: 0, max: 1, expected: 'a number from 0 to 1' });
+  const jitter = check.number('jitter', options.jitter ?? undefined, DEFAULTS.jitter, { min: 0, max: 1, expected: 'a number from 0 to 1' });
   const renewInterval = check.duration('renewInterval', options.renewInterval, Math.round(ttl / 3), 1);
   // What the elector really does: it sleeps up to renewInterval × (1 + jitter) before renewing,
   // and the renew's round trip must still fit before the lease's deadline (ttl − drift).
@@ -146,24 +146,22 @@ export function resolveOptions(options: ElectionOptions, call = 'elect()'): Reso
   }
   const retryInterval = check.duration('retryInterval', options.retryInterval, DEFAULTS.retryInterval, 1);
   const identity = check.text('identity', options.identity, undefined);
-  const handleSignals = check.flag('handleSignals', options.handleSignals, DEFAULTS.handleSignals);
-  const onLoss = check.oneOf('onLoss', options.onLoss, ['abort', 'exit'], DEFAULTS.onLoss);
+  const handleSignals = check.flag('handleSignals', options.handleSignals ?? undefined, DEFAULTS.handleSignals);
+  const onLoss = check.oneOf('onLoss', options.onLoss ?? undefined, ['abort', 'exit'], DEFAULTS.onLoss);
   const stopTimeout = check.duration('stopTimeout', options.stopTimeout, DEFAULTS.stopTimeout, 0);
   if (options.lock !== undefined) checkLockAdapter(check, options.lock);
-  check.shape(
-    'logger',
-    options.logger === false ? undefined : options.logger,
-    ['warn', 'error'],
-    'false or a logger with warn() and error() (pino, console)',
-  );
+  const { logger, clock } = options;
+  if (logger !== undefined && logger !== false) {
+    check.shape('logger', logger, ['warn', 'error'], 'false or a logger with warn() and error() (pino, console)');
+  }
   check.signal('signal', options.signal);
-  check.shape('clock', options.clock, ['now'], 'an object with a now() method');
+  if (clock !== undefined) check.shape('clock', clock, ['now'], 'an object with a now() method');
   return { name, ttl, renewInterval, retryInterval, jitter, identity, handleSignals, onLoss, stopTimeout, drift };
 }
 
 /** Throws unless `lock` has the shape of a lock adapter (the `lock` option of elect() and of the manager). */
 export function checkLockAdapter(check: Checks, lock: unknown): void {
   const expected = 'a lock adapter (fileLock(), redisLock(), ...)';
-  check.shape('lock', lock ?? null, ['acquire', 'renew', 'release', 'inspect'], expected);
+  check.shape('lock', lock, ['acquire', 'renew', 'release', 'inspect'], expected);
   if (typeof (lock as { kind?: unknown }).kind !== 'string') check.fail('lock', lock, expected);
 }

@@ -3,6 +3,9 @@
  * `validateNumberOption` and p-queue's uniform errors): each check names the option, the value it
  * got and what it expected, in one PrimacyConfigError shape, `[primacy] [scope] Expected `x` to be …`.
  * A function takes `checksFor(call, scope)` once and asks it for each option.
+ *
+ * Only `undefined` takes an option's fallback. Options whose default has always applied to `null`
+ * too (a JSON config's "not set") are passed as `value ?? undefined` by their caller.
  */
 import { PrimacyConfigError } from '../errors.js';
 import { rejectUnknownKeys } from './unknown-keys.js';
@@ -42,7 +45,7 @@ export interface Checks {
   callback(option: string, value: unknown, expected?: string): void;
   /** An AbortSignal, if given. */
   signal(option: string, value: unknown): void;
-  /** An object with every method in `methods`, if given. */
+  /** An object with every method in `methods`. */
   shape(option: string, value: unknown, methods: readonly string[], expected: string): void;
 }
 
@@ -54,10 +57,10 @@ export function checksFor(call: string, scope: string): Checks {
   const number = <F extends number | undefined>(option: string, value: unknown, fallback: F, bounds: NumberBounds): number | F => {
     if (value === undefined) return fallback;
     const { min, max = Number.POSITIVE_INFINITY, whole = false } = bounds;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (whole && !Number.isInteger(value))) {
-      return fail(option, value, bounds.expected ?? `${whole ? 'a whole' : 'a finite'} number >= ${min}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+      return fail(option, value, bounds.expected ?? `a finite number >= ${min}`);
     }
-    return value;
+    return whole && !Number.isInteger(value) ? fail(option, value, `a whole number >= ${min}`) : value;
   };
   return {
     fail,
@@ -95,7 +98,6 @@ export function checksFor(call: string, scope: string): Checks {
       if (value !== undefined && !(value instanceof AbortSignal)) fail(option, value, 'an AbortSignal');
     },
     shape(option, value, methods, expected) {
-      if (value === undefined) return;
       const ok =
         typeof value === 'object' && value !== null && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
       if (!ok) fail(option, value, expected);

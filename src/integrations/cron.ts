@@ -63,7 +63,7 @@ export function scheduleWhilePrimary(
   if (typeof pattern !== 'string' || pattern.trim() === '') check.fail('pattern', pattern, 'a cron pattern string');
   if (typeof fn !== 'function') check.fail('fn', fn, 'a function');
   check.options(options, CRON_KEYS);
-  const engine = check.oneOf('engine', options.engine, ['croner', 'node-cron'], 'croner');
+  const engine = check.oneOf('engine', options.engine ?? undefined, ['croner', 'node-cron'], 'croner');
   const { timezone, name, protect, onError } = options;
   check.text('name', name, undefined);
   check.flag('protect', protect, undefined);

@@ -53,7 +53,7 @@ const attachedServers = new WeakSet<Server>();
  */
 export function attachPrimacy(server: Server, app: Application, options: ExpressPrimacyOptions): Promise<Election> {
   const check = checksFor('attachPrimacy()', 'express');
-  check.shape('server', server ?? null, ['listen', 'close', 'on', 'off'], 'an http.Server (http.createServer(app))');
+  check.shape('server', server, ['listen', 'close', 'on', 'off'], 'an http.Server (http.createServer(app))');
   checkApp(check, app);
   resolveOptions(options, 'attachPrimacy()'); // Bad election options fail now, not when the server starts listening.
   if (attachedServers.has(server)) check.fail('server', server, 'a server primacy is not attached to yet (attach once per server)');

@@ -106,8 +106,8 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
   if (heartbeatTimeout <= heartbeatInterval * 2) {
     check.fail('heartbeatTimeout', heartbeatTimeout, `more than twice heartbeatInterval (${heartbeatInterval} ms)`);
   }
-  const restart = check.oneOf('restart', options.restart, ['always', 'on-failure', 'never'], 'always');
-  const ackOn = check.oneOf('ackOn', options.ackOn, ['listening', 'ready'], 'listening');
+  const restart = check.oneOf('restart', options.restart ?? undefined, ['always', 'on-failure', 'never'], 'always');
+  const ackOn = check.oneOf('ackOn', options.ackOn ?? undefined, ['listening', 'ready'], 'listening');
   check.callback('healthCheck', options.healthCheck, 'a function (worker) => boolean | Promise<boolean>');
   if (
     options.processes !== undefined &&
