@@ -226,18 +226,11 @@ class RedisLock implements LockAdapter {
       this.#seen.forget(name);
       return true;
     }
-    const first = this.#seen.firstNotice(name);
-    const remaining = this.#seen.remainingAfterVanish(name);
-    if (remaining <= 0) {
-      this.#seen.forget(name);
-      return true;
-    }
-    if (first) {
+    return this.#seen.waitedOut(name, (remaining) => {
       this.#server.followers.wakeAfter(name, remaining); // so the wait ends on time, not at a later retry
       context?.warn?.(
         `[primacy] [redis] ${key} vanished without a release while pid ${seen.pid ?? '?'} on ${seen.hostname ?? '?'} held it with token ${seen.token} (FLUSHALL, eviction or an empty restart?): waiting out its TTL, ${Math.ceil(remaining)} ms, before anyone here takes over`,
       );
-    }
-    return false;
+    });
   }
 }

@@ -1,17 +1,18 @@
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
 import { noQuorumError, parseOutcome } from '../src/adapter-kit.js';
 import type { PrimacyBackendError } from '../src/errors.js';
-import { TokenFloor } from './redis/floor.js';
 import { type LockKeys, lockKeys } from './redis/keys.js';
-import { belongsTo, parseValue, valueTail } from './redis/record.js';
+import { belongsTo, valueTail } from './redis/record.js';
 import { RELEASE, RENEW, releaseArgs, WRITE_OUTCOME } from './redis/scripts.js';
+import { SeenHolders } from './redis/seen.js';
 import { ownedClient } from './redis/server.js';
 import type { RedisClientLike } from './redis.js';
 import { claimMissingNodes, type QuorumLeaseData } from './redlock/extend.js';
 import { inspectQuorum } from './redlock/inspect.js';
 import { QuorumNode } from './redlock/node.js';
 import { resolveRedlockOptions } from './redlock/options.js';
-import { ACQUIRE_WITH_TOKEN, TAKE_OVER_WITH_TOKEN } from './redlock/scripts.js';
+import { lostHolderIsOver, noteHolders } from './redlock/seen.js';
+import { vote } from './redlock/vote.js';
 
 export interface RedlockOptions {
   /** Independent Redis nodes (not replicas of one another), as ioredis clients. Never closed by primacy. */
@@ -50,8 +51,11 @@ class QuorumLock implements LockAdapter {
   readonly #prefix: string;
   readonly #nodeTimeout: number | undefined;
   readonly #driftFactor: number;
-  /** Never at or below a token this adapter has seen: a majority of counters may have been lost. */
-  readonly #floor = new TokenFloor();
+  /**
+   * The last holder seen, and a token floor: never at or below a token this adapter has seen, as a
+   * majority of counters may have been lost.
+   */
+  readonly #seen = new SeenHolders();
 
   constructor(options: RedlockOptions) {
     const { clients, urls, prefix, nodeTimeout, driftFactor, ...settings } = resolveRedlockOptions(options);
@@ -70,39 +74,52 @@ class QuorumLock implements LockAdapter {
   }
 
   async acquire(name: string, holder: HolderIdentity, ttl: number, context?: AdapterCallContext): Promise<Lease | null> {
+    // A second attempt only once a holder whose state a majority lost has had its TTL to end.
+    for (let pass = 0; pass < 2; pass++) {
+      const outcome = await this.#attempt(name, holder, ttl, context);
+      if (outcome === null || !('lost' in outcome)) return outcome;
+      const where = { key: this.#keys(name).lock, lost: outcome.lost, nodes: this.#nodes };
+      if (!lostHolderIsOver(this.#seen, name, where, context)) return null;
+    }
+    return null;
+  }
+
+  /** One round over the nodes: a lease, null (held, or no quorum), or how many nodes lost the seen holder (see `lostHolderIsOver`). */
+  async #attempt(name: string, holder: HolderIdentity, ttl: number, context?: AdapterCallContext): Promise<Lease | null | Lost> {
     const started = performance.now();
-    const { lock, token: counter } = this.#keys(name);
+    const keys = this.#keys(name);
     const nodes = this.#withTimeout(ttl);
-    // The token: one more than the highest counter on a majority (which includes the last holder's).
-    const counters = await Promise.all(nodes.map((node) => node.get(counter)));
-    const answered = counters.filter((c) => c !== undefined);
+    const [looks, clientIds, evicting] = await Promise.all([
+      Promise.all(nodes.map((node) => node.look(keys))),
+      Promise.all(nodes.map((node) => node.clientId(context).then((id) => id ?? null))),
+      Promise.all(nodes.map((node) => node.mayEvict(context))),
+    ]);
+    const answered = looks.filter((look) => look !== undefined);
     if (answered.length < this.#quorum) throw this.#noQuorum('acquire', answered.length);
-    const token = Math.max(this.#floor.of(name), ...answered.map((c) => Number(c ?? 0))) + 1;
-    const clientIds = await Promise.all(nodes.map((node) => node.clientId(context).then((id) => id ?? null)));
+    // Who holds it, before anything is written (the token floor, the holder whose state a node
+    // may have lost since we last looked).
+    const shown = answered.map((look) => look.value);
+    noteHolders(this.#seen, name, shown, holder.id, this.#quorum, ttl);
+    // The token: one more than the highest counter on a majority (which includes the last holder's).
+    const token = Math.max(this.#seen.floor(name), ...answered.map((look) => Number(look.counter ?? 0))) + 1;
+    const ballot = { name, keys, ttl, holderId: holder.id, token, seen: this.#seen.last(name)?.token ?? 0, context };
     const record = { holder, acquiredAt: Date.now(), ttl };
-    const values = await Promise.all(
-      nodes.map(async (node, i) => {
-        const tail = valueTail(clientIds[i] ?? null, record);
-        const result = (await node.script(ACQUIRE_WITH_TOKEN, [lock, counter, ttl, holder.id, token, tail])) as
-          | [number, string]
-          | undefined;
-        if (!result) return null;
-        if (result[0] === 1) return node.onSameConnection(clientIds[i] ?? null, result[1]);
-        const current = parseValue(result[1]);
-        if (current) this.#floor.raise(name, current.token);
-        const holderConnection = current?.clientId ?? null;
-        if (await node.holderGone(name, holderConnection, context)) {
-          const taken = (await node.script(TAKE_OVER_WITH_TOKEN, [lock, counter, result[1], ttl, holder.id, token, tail])) as string | null;
-          return node.onSameConnection(clientIds[i] ?? null, taken ?? null);
-        }
-        node.followers.followHolder(name, holderConnection);
-        return null;
-      }),
+    const votes = await Promise.all(
+      nodes.map((node, i) => vote(node, ballot, clientIds[i] ?? null, valueTail(clientIds[i] ?? null, record), evicting[i] ?? true)),
     );
+    noteHolders(
+      this.#seen,
+      name,
+      votes.map((v) => v.held),
+      holder.id,
+      this.#quorum,
+      ttl,
+    );
+    const values = votes.map((v) => v.value);
     const granted = values.filter((v) => v !== null).length;
     if (granted >= this.#quorum && performance.now() - started < ttl - this.#drift(ttl)) {
       for (const node of nodes) node.followers.stopFollowing(name);
-      this.#floor.raise(name, token);
+      this.#seen.hold(name, token);
       const now = Date.now();
       const data: QuorumLeaseData = { values, clientIds };
       return { name, token, holder, acquiredAt: now, renewedAt: now, ttl, data };
@@ -111,7 +128,9 @@ class QuorumLock implements LockAdapter {
     // Quietly: waking the other candidates of a split vote makes them all split again at once, a
     // storm of rounds after every outage; they retry on their own (jittered) schedule instead.
     await this.#releaseValues(name, values, false);
-    return null;
+    // A quorum only with nodes that lost the seen holder's state: no release, so no takeover yet.
+    const lost = votes.filter((v) => v.lost).length;
+    return lost > 0 && granted + lost >= this.#quorum ? { lost } : null;
   }
 
   async renew(lease: Lease, ttl: number): Promise<Lease | null> {
@@ -131,7 +150,7 @@ class QuorumLock implements LockAdapter {
       }),
     );
     if (renewed.filter(Boolean).length < this.#quorum || performance.now() - started >= ttl - this.#drift(ttl)) return null;
-    const data = await claimMissingNodes(this.#withTimeout(ttl), { lock: keys.lock, counter: keys.token }, lease, ttl, renewed);
+    const data = await claimMissingNodes(this.#withTimeout(ttl), keys, lease, ttl, renewed);
     return { ...lease, renewedAt: Date.now(), ttl, data };
   }
 
@@ -220,6 +239,9 @@ class QuorumLock implements LockAdapter {
     return lockKeys(this.#prefix, name);
   }
 }
+
+/** Nodes that lost the seen holder's state without its release, enough to make a majority free without one. */
+type Lost = { readonly lost: number };
 
 /** Every value a lease carries must be its own (same token, same holder): a forged lease is refused. */
 function ownValues(lease: Lease): boolean {

@@ -41,6 +41,11 @@ export class SeenHolders {
     this.#floor.raise(name, value.token);
   }
 
+  /** `token` was seen on no holder worth remembering (a Redlock value on a minority of the nodes): only the floor rises. */
+  raise(name: string, token: number): void {
+    this.#floor.raise(name, token);
+  }
+
   /** We hold `name` with `token`: whatever we saw before is over (we know we are the holder). */
   hold(name: string, token: number): void {
     this.forget(name);
@@ -63,6 +68,24 @@ export class SeenHolders {
     const since = this.#vanishedAt.get(name) ?? now;
     this.#vanishedAt.set(name, since);
     return Math.max(0, since + holder.ttl - now);
+  }
+
+  /**
+   * The seen holder's state is gone without its release: whether its lease has certainly ended
+   * (one of its TTLs since the first call for this loss; it is then forgotten, nothing to wait
+   * for). The first call of each loss also calls `onStart` with the ms left, so the caller warns
+   * once and wakes its followers when the wait ends, not at some later retry.
+   */
+  waitedOut(name: string, onStart: (remaining: number, holder: SeenHolder) => void): boolean {
+    const holder = this.#seen.get(name);
+    const first = this.firstNotice(name);
+    const remaining = this.remainingAfterVanish(name);
+    if (!holder || remaining <= 0) {
+      this.forget(name);
+      return true;
+    }
+    if (first) onStart(remaining, holder);
+    return false;
   }
 
   /** Whether the current vanish was already reported (to warn once per loss). */

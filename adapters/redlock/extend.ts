@@ -4,6 +4,7 @@
  * the nodes it is missing on, with its own token; a node held by someone else is left alone.
  */
 import type { Lease } from '../../src/adapter.js';
+import type { LockKeys } from '../redis/keys.js';
 import { valueTail } from '../redis/record.js';
 import type { QuorumNode } from './node.js';
 import { ACQUIRE_WITH_TOKEN } from './scripts.js';
@@ -16,7 +17,7 @@ export interface QuorumLeaseData {
 
 export async function claimMissingNodes(
   nodes: readonly QuorumNode[],
-  keys: { lock: string; counter: string },
+  keys: LockKeys,
   lease: Lease,
   ttl: number,
   held: readonly boolean[],
@@ -28,7 +29,8 @@ export async function claimMissingNodes(
     nodes.map(async (node, i) => {
       if (held[i]) return { value: data.values[i] ?? null, clientId: data.clientIds[i] ?? null };
       const clientId = (await node.clientId()) ?? null;
-      const args = [keys.lock, keys.counter, ttl, lease.holder.id, lease.token, valueTail(clientId, record)];
+      // The holder claims for itself: no seen holder (0) whose lost state it would have to wait out.
+      const args = [keys.lock, keys.token, keys.released, ttl, lease.holder.id, lease.token, valueTail(clientId, record), 0, 0];
       const result = (await node.script(ACQUIRE_WITH_TOKEN, args)) as [number, string] | undefined;
       const value = result?.[0] === 1 ? node.onSameConnection(clientId, result[1]) : null;
       return value === null ? { value: null, clientId: null } : { value, clientId };

@@ -5,6 +5,8 @@
  */
 import type { AdapterCallContext } from '../../src/adapter.js';
 import { bounded, type NodeFailure, reasonOf } from '../../src/adapter-kit.js';
+import { EvictionCheck } from '../redis/eviction.js';
+import type { LockKeys } from '../redis/keys.js';
 import { run, type Script } from '../redis/scripts.js';
 import { RedisServer, type ServerOptions } from '../redis/server.js';
 
@@ -18,10 +20,12 @@ export class QuorumNode extends RedisServer {
   failure: NodeFailure | null = null;
   /** How long this node may take to answer, in ms (fitted to the TTL of each call). */
   timeout: number;
+  readonly #eviction: EvictionCheck;
 
   constructor({ timeout, ...server }: QuorumNodeOptions) {
     super({ ...server, adapter: 'redlock' });
     this.timeout = timeout;
+    this.#eviction = new EvictionCheck(this.client);
   }
 
   /** Runs a script; a node that fails or does not answer in time yields `undefined`. */
@@ -40,6 +44,20 @@ export class QuorumNode extends RedisServer {
 
   async get(key: string): Promise<string | null | undefined> {
     return this.#call('get', () => this.client.get(key), undefined);
+  }
+
+  /** The lock's value and token counter here, at once (a node that does not answer costs one timeout). */
+  async look(keys: LockKeys): Promise<{ value: string | null; counter: string | null } | undefined> {
+    const read = () => Promise.all([this.client.get(keys.lock), this.client.get(keys.token)]);
+    return this.#call('look', async () => read().then(([value, counter]) => ({ value, counter })), undefined);
+  }
+
+  /**
+   * Whether this node may evict the lock's key (see `EvictionCheck`): a key gone there may then be
+   * lost state rather than an expiry. A node that does not answer in time: it may (the safe side).
+   */
+  async mayEvict(context?: AdapterCallContext): Promise<boolean> {
+    return this.#call('mayEvict', () => this.#eviction.mayEvict(context), true);
   }
 
   async pttl(key: string): Promise<number | undefined> {

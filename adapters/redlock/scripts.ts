@@ -8,14 +8,25 @@
 import { script } from '../redis/scripts.js';
 
 /**
- * KEYS[1] lock, KEYS[2] token counter. ARGV[1] ttl ms, ARGV[2] holder id, ARGV[3] token,
- * ARGV[4] `<client id>|<record>`. Returns {1, value} if granted, {0, current value} if held.
+ * Grants a node to the caller if the lock is free there (or already the caller's own).
+ *
+ * Except where the caller saw a holder (ARGV[5]: its token, else 0) whose state this node lost: the
+ * key gone without a release of that token (the marker RELEASE leaves) and the counter gone too
+ * (FLUSHALL, an empty restart), or the node may evict (ARGV[6] = '1'), so expiry cannot be told
+ * from loss. The holder may still be inside its lease there: the node answers {2, ''} and writes
+ * nothing (a counter or marker left by this call would make the loss look like a release to the
+ * next look). A key that merely expired leaves its counter, and is granted as before.
+ * KEYS[1] lock, KEYS[2] token counter, KEYS[3] released marker. ARGV[1] ttl ms, ARGV[2] holder id,
+ * ARGV[3] token, ARGV[4] `<client id>|<record>`, ARGV[5] token seen, ARGV[6] may evict.
+ * Returns {1, value} if granted, {0, current value} if held, {2, ''} if lost under the seen holder.
  */
 export const ACQUIRE_WITH_TOKEN = script(
-  2,
+  3,
   `local current = redis.call('GET', KEYS[1])
-if current and string.match(current, '^%d+|([^|]*)|') ~= ARGV[2] then
-  return {0, current}
+if current then
+  if string.match(current, '^%d+|([^|]*)|') ~= ARGV[2] then return {0, current} end
+elseif tonumber(ARGV[5]) > tonumber(redis.call('GET', KEYS[3]) or '0') and (ARGV[6] == '1' or redis.call('EXISTS', KEYS[2]) == 0) then
+  return {2, ''}
 end
 if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[3]) then
   redis.call('SET', KEYS[2], ARGV[3])
