@@ -51,8 +51,8 @@ const CONNECTION_KINDS = {
  * `*-restart-primary-stopped` is two faults at once: the primary is SIGSTOPped, the node(s) holding
  * its lease restart meanwhile (persisted, so the lease survives), and it resumes while its lease
  * is still valid. Every connection to a restarted node is gone, the paused holder's too, but the
- * holder cannot know until it runs again. `redis-flushall`, `redis-evict` and
- * `redis-empty-restart` lose the lock's state (and its token counter) under a live holder.
+ * holder cannot know until it runs again. `redis-flushall`, `redis-evict`, `redis-empty-restart`
+ * and `majority-flushall` lose the lock's state (and its token counter) under a live holder.
  */
 const BACKEND_KINDS = {
   file: { 'dir-removed': [0, 0] }, // rm -rf of the lock directory, as a temp cleaner does
@@ -72,6 +72,7 @@ const BACKEND_KINDS = {
     'majority-kill-restart': [0.1, 1],
     'majority-restart-primary-stopped': [0.4, 0.65],
     ...CONNECTION_KINDS,
+    'majority-flushall': [0, 0], // FLUSHALL on every node but one: a majority loses the lock's state
   },
 } as const;
 

@@ -55,8 +55,9 @@ export async function nodeOutage(hit: Hit): Promise<void> {
 }
 
 /**
- * `redis-flushall`, `redis-evict`, `dir-removed`: the lock's state vanishes under a live holder,
- * its token counter with it. What the adapters must not do is take that as a release.
+ * `redis-flushall`, `redis-evict`, `majority-flushall` (every Redlock node but one), `dir-removed`:
+ * the lock's state vanishes under a live holder, its token counter with it. What the adapters must
+ * not do is take that as a release.
  */
 export async function stateLoss(hit: Hit): Promise<void> {
   const { backend, lockName } = hit.deps;
@@ -67,11 +68,14 @@ export async function stateLoss(hit: Hit): Promise<void> {
       ? fileLockPath(lockName, backend.where)
       : hit.kind === 'redis-flushall'
         ? 'FLUSHALL'
-        : `DEL ${redisKey(lockName, 'lock')} ${redisKey(lockName, 'token')}`;
+        : hit.kind === 'majority-flushall'
+          ? `FLUSHALL on node ${nodesOf(hit).join('+')}`
+          : `DEL ${redisKey(lockName, 'lock')} ${redisKey(lockName, 'token')}`;
   hit.say(`(${what}) under pid ${holder.pid}`);
   const at = hostNow();
   if (hit.kind === 'dir-removed') rmSync(what, { recursive: true, force: true });
   else if (hit.kind === 'redis-flushall') await backend.command(0, 'FLUSHALL');
+  else if (hit.kind === 'majority-flushall') await Promise.all(nodesOf(hit).map((node) => backend.command(node, 'FLUSHALL')));
   else await backend.command(0, 'DEL', redisKey(lockName, 'lock'), redisKey(lockName, 'token'));
   hit.record({ at, end: at, target: what }, holder.pid);
 }

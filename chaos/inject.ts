@@ -18,7 +18,7 @@ export type { Injector } from './hit.js';
 
 function injectorOf(kind: FaultKind): (hit: Hit) => Promise<void> {
   if (kind.endsWith('-restart-primary-stopped')) return restartWhilePrimaryStopped;
-  if (kind === 'redis-flushall' || kind === 'redis-evict' || kind === 'dir-removed') return stateLoss;
+  if (kind === 'redis-flushall' || kind === 'redis-evict' || kind === 'majority-flushall' || kind === 'dir-removed') return stateLoss;
   if (kind.startsWith('redis-') || kind.startsWith('minority-') || kind.startsWith('majority-')) return nodeOutage;
   if (kind === 'reset-in-flight') return resetInFlight;
   if (kind === 'client-kill-busy-primary') return clientKillBusyPrimary;

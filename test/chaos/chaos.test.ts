@@ -80,6 +80,10 @@ describe('chaos runs: redlock adapter', () => {
   it('connection resets on the lease’s nodes, a busy primary cut off, a host-wide clock step', { timeout: 45_000 }, async () => {
     await run('redlock', 11, 66, ['reset-in-flight', 'client-kill-busy-primary', 'clock-step-all'], '--candidates', '3');
   });
+
+  it('the lock’s state flushed on a majority of the nodes under a live holder, three times', { timeout: 30_000 }, async () => {
+    await run('redlock', 8, 66, ['majority-flushall'], '--candidates', '3');
+  });
 });
 
 describe('chaos runs: manager', () => {

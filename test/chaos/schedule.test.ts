@@ -61,7 +61,7 @@ describe('chaos fault schedule', () => {
     expect(kindsFor('file')).toEqual(expect.arrayContaining([...everywhere, 'dir-removed']));
     expect(kindsFor('manager')).toEqual(expect.arrayContaining(everywhere));
     const connection = ['reset-in-flight', 'client-kill-busy-primary'];
-    expect(kindsFor('redlock')).toEqual(expect.arrayContaining([...everywhere, ...connection]));
+    expect(kindsFor('redlock')).toEqual(expect.arrayContaining([...everywhere, ...connection, 'majority-flushall']));
     expect(kindsFor('redis')).toEqual(
       expect.arrayContaining([...everywhere, ...connection, 'redis-flushall', 'redis-evict', 'redis-empty-restart']),
     );
