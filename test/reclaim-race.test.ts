@@ -32,7 +32,8 @@ describe('16 processes reclaiming one abandoned lock', () => {
   });
 
   async function race(round: number, abandon: (token: number) => Promise<void>, token: number) {
-    for (const file of await readdir(lockDir)) await rm(join(lockDir, file));
+    // force: an earlier winner may close its beacon socket (unlinking its file) meanwhile.
+    for (const file of await readdir(lockDir)) await rm(join(lockDir, file), { force: true });
     await abandon(token);
     return go(round);
   }
