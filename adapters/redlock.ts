@@ -1,9 +1,9 @@
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
-import { noQuorumError, parseOutcome } from '../src/adapter-kit.js';
+import { noQuorumError } from '../src/adapter-kit.js';
 import type { PrimacyBackendError } from '../src/errors.js';
 import { type LockKeys, lockKeys } from './redis/keys.js';
 import { belongsTo, valueTail } from './redis/record.js';
-import { RELEASE, RENEW, releaseArgs, WRITE_OUTCOME } from './redis/scripts.js';
+import { RELEASE, RENEW, releaseArgs } from './redis/scripts.js';
 import { SeenHolders } from './redis/seen.js';
 import { ownedClient } from './redis/server.js';
 import type { RedisClientLike } from './redis.js';
@@ -11,7 +11,9 @@ import { claimMissingNodes, type QuorumLeaseData } from './redlock/extend.js';
 import { inspectQuorum } from './redlock/inspect.js';
 import { QuorumNode } from './redlock/node.js';
 import { resolveRedlockOptions } from './redlock/options.js';
-import { lostHolderIsOver, noteHolders } from './redlock/seen.js';
+import { readQuorumOutcome, writeQuorumOutcome } from './redlock/outcome.js';
+import { GIVE_BACK, givenKey } from './redlock/scripts.js';
+import { lostHolderIsOver, noteHolders, noteReleases } from './redlock/seen.js';
 import { vote } from './redlock/vote.js';
 
 export interface RedlockOptions {
@@ -100,8 +102,15 @@ class QuorumLock implements LockAdapter {
     // may have lost since we last looked).
     const shown = answered.map((look) => look.value);
     noteHolders(this.#seen, name, shown, holder.id, this.#quorum, ttl);
-    // The token: one more than the highest counter on a majority (which includes the last holder's).
-    const token = Math.max(this.#seen.floor(name), ...answered.map((look) => Number(look.counter ?? 0))) + 1;
+    noteReleases(
+      this.#seen,
+      name,
+      answered.flatMap((look) => [look.last, look.given]),
+    );
+    // The token: one more than the highest counter on a majority (which includes the last holder's),
+    // and never below a server's clock (µs), as redisLock's: counters lost, tokens still go on.
+    const highest = Math.max(this.#seen.floor(name), ...answered.map((look) => Number(look.counter ?? 0)));
+    const token = Math.max(highest + 1, ...answered.map((look) => look.now));
     const ballot = { name, keys, ttl, holderId: holder.id, token, seen: this.#seen.last(name)?.token ?? 0, context };
     const record = { holder, acquiredAt: Date.now(), ttl };
     const votes = await Promise.all(
@@ -128,6 +137,10 @@ class QuorumLock implements LockAdapter {
     // Quietly: waking the other candidates of a split vote makes them all split again at once, a
     // storm of rounds after every outage; they retry on their own (jittered) schedule instead.
     await this.#releaseValues(name, values, false);
+    // Nodes that answered the look but failed the acquire script (a write refused: OOM, READONLY,
+    // MISCONF) cost the quorum: an error the elector reports, not a silent "held elsewhere".
+    const voted = votes.filter((v) => !v.failed).length;
+    if (voted < this.#quorum) throw this.#noQuorum('acquire', voted);
     // A quorum only with nodes that lost the seen holder's state: no release, so no takeover yet.
     const lost = votes.filter((v) => v.lost).length;
     return lost > 0 && granted + lost >= this.#quorum ? { lost } : null;
@@ -172,27 +185,11 @@ class QuorumLock implements LockAdapter {
   }
 
   async writeOutcome(lease: Lease, outcome: RunOutcome): Promise<boolean> {
-    if (!ownValues(lease)) return false;
-    const { values } = lease.data as QuorumLeaseData;
-    const { lock, outcome: key } = this.#keys(lease.name);
-    const json = JSON.stringify(outcome);
-    const written = await Promise.all(
-      this.#nodes.map(async (node, i) => !!values[i] && (await node.script(WRITE_OUTCOME, [lock, key, values[i], json])) === 1),
-    );
-    return written.filter(Boolean).length >= this.#quorum;
+    return ownValues(lease) && writeQuorumOutcome(this.#nodes, this.#quorum, this.#keys(lease.name), lease, outcome);
   }
 
-  /**
-   * The outcome with the highest token on any node that answered: one written to a majority is on
-   * at least one node of every majority. (A write that reached only a minority may be read too:
-   * the run it records did end that way.)
-   */
   async readOutcome(name: string): Promise<RunOutcome | null> {
-    const texts = await Promise.all(this.#nodes.map((node) => node.get(this.#keys(name).outcome)));
-    const answered = texts.filter((text) => text !== undefined).length;
-    if (answered < this.#quorum) throw this.#noQuorum('readOutcome', answered);
-    const outcomes = texts.map(parseOutcome).filter((outcome) => outcome !== null);
-    return outcomes.sort((a, b) => b.token - a.token)[0] ?? null;
+    return readQuorumOutcome(this.#nodes, this.#quorum, this.#keys(name), (answered) => this.#noQuorum('readOutcome', answered));
   }
 
   watch(name: string, onChange: () => void): () => void {
@@ -209,8 +206,11 @@ class QuorumLock implements LockAdapter {
   /** `held`: a lease's release (wakes the followers, recorded as the last release); else a give-back of votes short of quorum. */
   async #releaseValues(name: string, values: ReadonlyArray<string | null>, held = true): Promise<void> {
     const keys = this.#keys(name);
-    const args = (value: string) => releaseArgs(keys, value, { held, wake: held });
-    await Promise.all(this.#nodes.map((node, i) => (values[i] ? node.script(RELEASE, args(values[i] as string)) : undefined)));
+    const release = (node: QuorumNode, value: string) =>
+      held
+        ? node.script(RELEASE, releaseArgs(keys, value, { held, wake: true }))
+        : node.script(GIVE_BACK, [keys.lock, keys.released, givenKey(keys), value]);
+    await Promise.all(this.#nodes.map((node, i) => (values[i] ? release(node, values[i] as string) : undefined)));
   }
 
   /** The nodes, with a per-node timeout fitted to this TTL unless one was configured. */

@@ -9,10 +9,33 @@ import { EvictionCheck } from '../redis/eviction.js';
 import type { LockKeys } from '../redis/keys.js';
 import { run, type Script } from '../redis/scripts.js';
 import { RedisServer, type ServerOptions } from '../redis/server.js';
+import { givenKey, LOOK } from './scripts.js';
 
 export interface QuorumNodeOptions extends Omit<ServerOptions, 'adapter'> {
   /** How long the node may take to answer, in ms, until a call fits it to its TTL. */
   readonly timeout: number;
+}
+
+/** What a node shows of a lock before a quorum acquire. */
+export interface Look {
+  readonly value: string | null;
+  readonly counter: string | null;
+  readonly last: string | null;
+  /** The last vote given back there (never a lease). */
+  readonly given: string | null;
+  /** The server's clock, in µs (0: unknown). */
+  readonly now: number;
+}
+
+/** A Lua GET's answer: its string, or null (Lua false arrives as null). */
+function text(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+/** TIME's answer in µs; 0 if it is not one. */
+function microseconds(seconds: unknown, micros: unknown): number {
+  const now = Number(seconds) * 1_000_000 + Number(micros);
+  return Number.isSafeInteger(now) ? now : 0;
 }
 
 export class QuorumNode extends RedisServer {
@@ -46,10 +69,18 @@ export class QuorumNode extends RedisServer {
     return this.#call('get', () => this.client.get(key), undefined);
   }
 
-  /** The lock's value and token counter here, at once (a node that does not answer costs one timeout). */
-  async look(keys: LockKeys): Promise<{ value: string | null; counter: string | null } | undefined> {
-    const read = () => Promise.all([this.client.get(keys.lock), this.client.get(keys.token)]);
-    return this.#call('look', async () => read().then(([value, counter]) => ({ value, counter })), undefined);
+  /** What the node shows of the lock (see `LOOK`), in one command; a node that does not answer costs one timeout. */
+  async look(keys: LockKeys): Promise<Look | undefined> {
+    const read = async () => {
+      const [value, counter, last, given, seconds, micros] = (await run(this.client, LOOK, [
+        keys.lock,
+        keys.token,
+        keys.last,
+        givenKey(keys),
+      ])) as unknown[];
+      return { value: text(value), counter: text(counter), last: text(last), given: text(given), now: microseconds(seconds, micros) };
+    };
+    return this.#call('look', read, undefined);
   }
 
   /**

@@ -5,7 +5,13 @@
  * a node, whose counter is at least the last holder's token.
  * Values are `<token>|<holder id>|<client id>|<record>`, as in `../redis/scripts.ts`.
  */
+import type { LockKeys } from '../redis/keys.js';
 import { script } from '../redis/scripts.js';
+
+/** Where a node keeps the last vote given back (a value never granted as a lease), by value. */
+export function givenKey(keys: LockKeys): string {
+  return `${keys.lock.slice(0, -'lock'.length)}given`;
+}
 
 /**
  * Grants a node to the caller if the lock is free there (or already the caller's own).
@@ -50,4 +56,37 @@ end
 local value = ARGV[4] .. '|' .. ARGV[3] .. '|' .. ARGV[5]
 redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
 return value`,
+);
+
+/**
+ * Gives back a vote short of quorum (compare-and-delete, the released marker as RELEASE leaves it,
+ * nobody woken) and records the value given back (for 10 minutes): a candidate that saw it on a
+ * minority of the nodes then knows it was no lease, nothing to wait for.
+ * KEYS[1] lock, KEYS[2] released marker, KEYS[3] given back. ARGV[1] the vote's value. Returns 1 or 0.
+ */
+export const GIVE_BACK = script(
+  3,
+  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+local token = tonumber(string.match(ARGV[1], '^(%d+)|'))
+if token > tonumber(redis.call('GET', KEYS[2]) or '0') then
+  redis.call('SET', KEYS[2], string.format('%d', token))
+end
+redis.call('SET', KEYS[3], ARGV[1], 'PX', 600000)
+return 1`,
+);
+
+/**
+ * What a candidate looks at before it votes, in one command: the lock's value, its token counter,
+ * the last released value, the last vote given back, and the server's clock (TIME, the floor under the next token, as
+ * `redisLock`'s tokens: a majority of counters lost, a candidate that remembers nothing still
+ * issues a token above any issued before, as long as the servers' clocks do not step back).
+ * KEYS[1] lock, KEYS[2] token counter, KEYS[3] last released value, KEYS[4] last given back.
+ * Returns {value, counter, last, given (each false if none), seconds, microseconds}.
+ */
+export const LOOK = script(
+  4,
+  `local now = redis.call('TIME')
+local get = function(key) return redis.call('GET', key) end
+return {get(KEYS[1]), get(KEYS[2]), get(KEYS[3]), get(KEYS[4]), now[1], now[2]}`,
 );

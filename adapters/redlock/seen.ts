@@ -9,12 +9,11 @@ import type { QuorumNode } from './node.js';
 
 /**
  * Remembers the holder of `name` that the nodes' `values` show on a majority: it holds the lock
- * and may be renewing, so any wait for its lost state starts over. A value on a minority only is
- * no holder to remember (its tokens still raise the floor): either the leftover of a holder seen
- * before on the nodes a loss spared, which it cannot renew without a majority, so recording it
- * again would restart, at every attempt, the wait that began when a majority lost it; or the
- * short-lived vote of another candidate, never a lease, which would make this candidate take the
- * flushed nodes for lost under it and keep even the live holder of a moment ago from coming back.
+ * and may be renewing, so any wait for its lost state starts over. With none on a majority, the
+ * newest value shown on a minority (the nodes a loss spared) is a holder to wait for too: a
+ * candidate that never saw it on a majority (it took over while this one was paused, or won a
+ * split vote) may still be inside its lease. Keyed on its token and holder id, so the same value
+ * again does not restart the wait; a newer one does. The wait is the longest TTL the values show.
  */
 export function noteHolders(
   seen: SeenHolders,
@@ -34,7 +33,23 @@ export function noteHolders(
     entry.on += 1;
     tally.set(key, entry);
   }
-  for (const { holder, on } of tally.values()) if (on >= quorum) seen.saw(name, holder, ttl);
+  const shown = [...tally.values()];
+  const majority = shown.find(({ on }) => on >= quorum);
+  const newest = shown.sort((a, b) => b.holder.token - a.holder.token)[0]?.holder;
+  if (majority) seen.saw(name, majority.holder, ttl);
+  else if (newest) seen.sawOnMinority(name, newest, Math.max(...shown.map(({ holder }) => holder.record?.ttl ?? ttl)));
+}
+
+/**
+ * The remembered holder released its lease (a node's record of the last release names it, token
+ * and holder id), or its value was a vote given back (never a lease): nothing to wait for, even
+ * where a majority lost its key. (A quorum holder releases only after it stopped reading `isPrimary`.)
+ */
+export function noteReleases(seen: SeenHolders, name: string, lasts: ReadonlyArray<string | null>): void {
+  for (const last of lasts) {
+    const value = last ? parseValue(last) : null;
+    if (value) seen.released(name, value);
+  }
 }
 
 /**

@@ -28,6 +28,8 @@ export interface Vote {
   readonly held: string | null;
   /** The node lost the seen holder's state without its release. */
   readonly lost: boolean;
+  /** The acquire script failed there (or did not answer in time): see the node's `failure`. */
+  readonly failed?: boolean;
 }
 
 const NONE: Vote = { value: null, held: null, lost: false };
@@ -37,7 +39,7 @@ export async function vote(node: QuorumNode, ballot: Ballot, clientId: string | 
   const { name, keys, ttl, holderId, token, seen, context } = ballot;
   const args = [keys.lock, keys.token, keys.released, ttl, holderId, token, tail, seen, mayEvict ? 1 : 0];
   const result = (await node.script(ACQUIRE_WITH_TOKEN, args)) as [number, string] | undefined;
-  if (!result) return NONE;
+  if (!result) return { ...NONE, failed: true };
   if (result[0] === 1) return { ...NONE, value: node.onSameConnection(clientId, result[1]) };
   if (result[0] === 2) return { ...NONE, lost: true };
   const held = result[1];

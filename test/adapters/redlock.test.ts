@@ -36,11 +36,12 @@ describe('redlock adapter (3 nodes)', () => {
 
   it('takes its fencing token above the highest counter on the majority it reads', async () => {
     prefix = 'floor:';
-    await nodes[1]?.admin().set('floor:{jobs}:token', '41');
+    // Above the servers' clocks in µs (the other floor under a token), below 2^53.
+    await nodes[1]?.admin().set('floor:{jobs}:token', '8000000000000041');
     const lease = await quorumLock().acquire('jobs', createHolderIdentity(), 10_000);
-    expect(lease?.token).toBe(42);
+    expect(lease?.token).toBe(8_000_000_000_000_042);
     // Every node that granted the lease now has a counter at least that high.
-    for (const node of nodes) expect(Number(await node.admin().get('floor:{jobs}:token'))).toBe(42);
+    for (const node of nodes) expect(Number(await node.admin().get('floor:{jobs}:token'))).toBe(8_000_000_000_000_042);
   });
 
   it('still grants and renews with a minority node paused, within the node timeout', async () => {
