@@ -98,6 +98,14 @@ export interface LockAdapter {
    */
   watch?(name: string, onChange: () => void): () => void;
   /**
+   * Optional, with `watch`: how long, in ms, a waiting follower of `name` may go without trying
+   * again, because this adapter wakes it (through `watch`) whenever the lock may have become free:
+   * a release, the holder's death, the lease's expiry. The elector waits the longer of this and its
+   * `retryInterval`, so idle followers cost the backend little however many they are. Undefined:
+   * the elector's own pace. Read after every lost round, so it may change with what the adapter sees.
+   */
+  idleRetry?(name: string): number | undefined;
+  /**
    * Optional, for `runOnce`: stores `outcome` for the lock only while `lease` is still held there
    * (a compare-and-set). Resolves false when the lease is no longer ours.
    */

@@ -144,7 +144,10 @@ export class Election extends EventEmitter<ElectionEvents> {
         this.#markReady();
         if (outcome === 'elected') continue;
         failures = outcome === 'error' ? failures + 1 : 0;
-        await this.#pause(retryDelay(failures, this.#options), 'follower-retry');
+        await this.#pause(
+          retryDelay(failures, this.#options, outcome === 'held' ? this.#lock.idleRetry?.(this.name) : 0),
+          'follower-retry',
+        );
       } else {
         const outcome = await this.#renewWhenDue(failures);
         failures = outcome === 'error' ? failures + 1 : 0;

@@ -25,11 +25,19 @@ export async function settleWithin<T>(
   }
 }
 
-/** A follower's next retry: `retryInterval`, or after failures exponential backoff capped at `ttl`. */
+/**
+ * A follower's next retry: `retryInterval`, or after failures exponential backoff capped at `ttl`.
+ * `idleRetry` (the adapter's, after a round lost to a live holder) stretches a quiet wait: the
+ * adapter wakes the follower when the lock may have become free, so it need not ask often.
+ */
 export function retryDelay(
   failures: number,
   { retryInterval, ttl, jitter }: { retryInterval: number; ttl: number; jitter: number },
+  idleRetry = 0,
 ): number {
   const base = failures === 0 ? retryInterval : Math.min(ttl, retryInterval * 2 ** Math.min(failures - 1, 10));
-  return withJitter(base, jitter);
+  return withJitter(Math.max(base, Math.min(idleRetry, MAX_IDLE_RETRY)), jitter);
 }
+
+/** An adapter's `idleRetry` beyond this is cut to it: a lost wake-up costs a follower at most this long. */
+const MAX_IDLE_RETRY = 60_000;
