@@ -1,0 +1,87 @@
+/**
+ * Real processes electing through a private PostgreSQL: the primary SIGKILLed (its session ends,
+ * the server frees the lock, the watcher sees it), SIGTERMed (release + NOTIFY), SIGSTOPped (its
+ * session keeps the lock: replaced only once its lease expired on the server's clock, by ending
+ * its session; resumed, it reads isPrimary false), and the server itself restarted with its data.
+ */
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Child, killAll } from '../../harness/child.js';
+import { wallNow } from '../../harness/clock.js';
+import { allReady, countPrimaries, electedIn, signalPrimary } from '../helpers/election-group.js';
+import { type PostgresServer, startPostgres } from '../helpers/postgres-server.js';
+
+const candidate = join(import.meta.dirname, '../fixtures/postgres-candidate.ts');
+
+describe('several processes on one Postgres lock', () => {
+  let server: PostgresServer;
+  const children: Child[] = [];
+  let lockName = '';
+  const spawnCandidates = (count: number, ttl: number, retryInterval: number) => {
+    const spawned = Array.from({ length: count }, () => new Child(candidate, [server.url, lockName, String(ttl), String(retryInterval)]));
+    children.push(...spawned);
+    return spawned;
+  };
+
+  beforeAll(async () => {
+    server = await startPostgres();
+  });
+  afterEach(async () => {
+    server.resume();
+    await killAll(children);
+  });
+  afterAll(() => server?.stop());
+
+  it('replaces a SIGKILLed primary long before the TTL (its session ended)', async () => {
+    lockName = 'kill';
+    const { first, next, takeover } = await signalPrimary(spawnCandidates(4, 10_000, 8000), 'SIGKILL');
+    expect(takeover).toBeLessThan(2000);
+    expect(next.event.token as number).toBeGreaterThan(first.event.token as number);
+  });
+
+  it('hands over at once on SIGTERM (release NOTIFYs, followers wake)', async () => {
+    lockName = 'term';
+    const { first, next, takeover } = await signalPrimary(spawnCandidates(3, 10_000, 8000), 'SIGTERM');
+    const revoked = await first.child.waitFor((e) => e.ev === 'revoked');
+    expect(next.event.t).toBeGreaterThan(revoked.t);
+    expect(takeover).toBeLessThan(2000);
+  });
+
+  it('replaces a SIGSTOPped primary only after its TTL; resumed, it reads isPrimary false with a lower token', async () => {
+    lockName = 'stop';
+    const ttl = 1500;
+    const group = spawnCandidates(3, ttl, 200);
+    const first = await electedIn(group, 0);
+    await allReady(group);
+    const stoppedAt = wallNow();
+    first.child.kill('SIGSTOP');
+    const next = await electedIn(
+      group.filter((c) => c !== first.child),
+      stoppedAt,
+    );
+    expect(next.event.t - stoppedAt).toBeGreaterThan(ttl * 0.5); // its session kept the lock: no early takeover
+    first.child.kill('SIGCONT');
+    const resumed = await first.child.waitFor((e) => e.ev === 'resumed');
+    expect(resumed.isPrimary).toBe(false);
+    expect(first.event.token as number).toBeLessThan(next.event.token as number);
+    // Its session was ended: it campaigns again as a follower, never as a second primary.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await countPrimaries(group)).toBe(1);
+  });
+
+  it('elects again after the server restarts with its data; tokens keep growing', async () => {
+    lockName = 'restart';
+    const group = spawnCandidates(3, 1500, 200);
+    const first = await electedIn(group, 0);
+    await allReady(group);
+    const killedAt = wallNow();
+    await server.restart();
+    const stepDown = await first.child.waitFor((e) => e.ev === 'revoked' && e.t > killedAt, 10_000);
+    expect(stepDown.reason).toBe('lost');
+    const next = await electedIn(group, stepDown.t);
+    expect(next.event.token as number).toBeGreaterThan(first.event.token as number);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await countPrimaries(group)).toBe(1);
+    for (const child of group) expect(child.process.exitCode).toBeNull();
+  });
+});
