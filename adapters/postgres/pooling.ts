@@ -68,7 +68,11 @@ export async function checkSessionIsPinned(session: Session, settings: SessionSe
         [PROBE_SPACE, info.probe],
       ),
     );
-    if (rows[0]?.shares) throw poolingRefusal(settings.address, 'another connection was given the server session this one had');
+    if (rows[0]?.shares) {
+      // Our probe is on a server connection the pooler hands out: take it off (best effort).
+      await bound(pin.query('SELECT pg_advisory_unlock($1::int, $2::int)', [PROBE_SPACE, info.probe])).catch(() => undefined);
+      throw poolingRefusal(settings.address, 'another connection was given the server session this one had');
+    }
     const again = await session.query<{ pid: number }>('connect', 'SELECT pg_backend_pid() AS pid');
     if (again.rows[0]?.pid !== info.pid) {
       throw poolingRefusal(settings.address, `this connection's statements ran on backend ${info.pid}, then on ${again.rows[0]?.pid}`);

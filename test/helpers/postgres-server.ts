@@ -160,6 +160,8 @@ export async function startPostgres(settings: Record<string, string | number> = 
       const client = new pg.Client({ connectionString: url });
       client.on('error', () => undefined);
       await client.connect();
+      // Bookkeeping must outlive a server configured to end idle sessions (the hazards under test).
+      await client.query('SET idle_session_timeout = 0; SET idle_in_transaction_session_timeout = 0');
       admins.push(client);
       return client;
     },
