@@ -67,9 +67,11 @@ export interface MysqlLockOptions {
    */
   takeoverMargin?: number;
   /**
-   * How long one blocked wait of a waiting follower lasts, in ms. Each waiting follower sends one
-   * statement per `followerWait`; the one that watches the holder, a few per TTL.
-   * @default 30000
+   * How long one blocked wait of a waiting follower lasts, in ms. Each waiting follower sends two
+   * statements per `followerWait` (200 followers: under 7 per second); the one that watches the
+   * holder for everyone, a few per TTL. A follower that was watching and is paused (its session
+   * open) delays the takeover of a lock whose holder dies meanwhile by up to this long.
+   * @default 60000
    */
   followerWait?: number;
   /** How long a connect or a statement may take before it fails (and its session is closed), in ms. @default 10000 */

@@ -64,7 +64,7 @@ export function resolveMysqlOptions(options: MysqlLockOptions): ResolvedMysqlOpt
       max: 60_000,
       expected: 'a number of ms from 0 to 60000',
     }),
-    followerWait: check.number('followerWait', options.followerWait, 30_000, {
+    followerWait: check.number('followerWait', options.followerWait, 60_000, {
       min: 1000,
       max: 3_600_000,
       expected: 'a number of ms from 1000 to 3600000',

@@ -9,7 +9,7 @@ import { follow } from './follower.js';
 import type { LockNames } from './names.js';
 import type { MysqlServer } from './server.js';
 import type { Session } from './session.js';
-import { KILL, RELEASE_LOCK, type Statements } from './sql.js';
+import { RELEASE_LOCK, type Statements } from './sql.js';
 import { GRANT_HOLD, type Takeover } from './takeover.js';
 
 /** The lease this adapter holds on the slot's session. */
@@ -155,19 +155,16 @@ export class LockSlot {
   }
 
   /**
-   * Closes the session now. A wait blocked in the server would outlive the closed socket (the
-   * server notices only when the wait ends), still holding its place in the queue: so the server
-   * is also asked to end the session (a user may always end its own sessions), best effort.
+   * Closes the session now. A wait blocked in the server outlives the closed socket until it ends
+   * (the server notices the close only when it answers): harmless, as a lock or watch lock handed
+   * to it then is freed at once, when the answer finds the socket closed.
    */
   async #drop(): Promise<void> {
     const session = this.#session;
     if (this.#grant) clearTimeout(this.#grant);
     this.#grant = null;
     this.#session = null;
-    if (!session?.alive) return;
-    const wasWaiting = this.#following;
-    session.destroy();
-    if (wasWaiting) await this.parts.server.query(KILL, [session.id], 'close').catch(() => undefined);
+    session?.destroy();
   }
 
   #lost(session: Session): void {

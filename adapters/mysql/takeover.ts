@@ -18,7 +18,7 @@ import { KILL } from './sql.js';
  * unclaimed by then, it gives it back. A holder not recorded for longer than this (and the last
  * holder's TTL) is taken over like an expired one.
  */
-export const GRANT_HOLD = 5000;
+export const GRANT_HOLD = 2000;
 /** The TTL assumed for a holder when no row says one. */
 const DEFAULT_TTL = 10_000;
 

@@ -141,6 +141,11 @@ export interface TcpProxy {
   /** Connections open through it now. */
   readonly open: number;
   cut(): void;
+  /**
+   * Stops forwarding, both ways, with every connection left open: to the server the client looks
+   * paused (SIGSTOP), to the client the server does.
+   */
+  freeze(): void;
   /** Cuts every connection and refuses new ones, for good. */
   close(): Promise<void>;
 }
@@ -176,6 +181,14 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
       return pairs.size;
     },
     cut,
+    freeze() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
     async close() {
       cut();
       await new Promise((resolve) => server.close(resolve));

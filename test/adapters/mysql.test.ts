@@ -1,0 +1,300 @@
+/**
+ * The MySQL lock against a private MariaDB, attacked as an adversary would: the holder's session
+ * killed server-side, a connection reset with a statement in flight, the fencing row and table
+ * deleted under a live holder, a holder paused past its TTL, a watching follower paused, two
+ * adapters with one holder id, a user without the privileges to create the table or to end a
+ * paused holder's session, and a server that closes idle sessions after 2 s.
+ */
+import type mysql from 'mysql2/promise';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mysqlLock } from '../../adapters/mysql.js';
+import { lockNames } from '../../adapters/mysql/names.js';
+import type { LockAdapter } from '../../src/adapter.js';
+import { PrimacyBackendError } from '../../src/errors.js';
+import { createHolderIdentity } from '../../src/identity.js';
+import { elect } from '../../src/index.js';
+import { type MariadbServer, startMariadb, startProxy, type TcpProxy } from '../helpers/mariadb-server.js';
+import { pause, until } from '../helpers/until.js';
+
+let server: MariadbServer;
+let admin: mysql.Connection;
+const adapters: LockAdapter[] = [];
+const proxies: TcpProxy[] = [];
+let name = '';
+let table = '';
+let serial = 0;
+
+const lock = (options: Parameters<typeof mysqlLock>[0] | Record<string, never> = {}) => {
+  const adapter = mysqlLock({ uri: server.uri, table, timeout: 3000, ...options } as Parameters<typeof mysqlLock>[0]);
+  adapters.push(adapter);
+  return adapter;
+};
+const proxied = async (options: Record<string, unknown> = {}) => {
+  const proxy = await startProxy(server.port);
+  proxies.push(proxy);
+  return { proxy, adapter: lock({ uri: `mysql://root@127.0.0.1:${proxy.port}/test`, ...options }) };
+};
+const holderSession = async (lockName = `primacy:${name}`) => {
+  const [rows] = await admin.query('SELECT IS_USED_LOCK(?) AS id', [lockName]);
+  return (rows as Array<{ id: number | null }>)[0]?.id ?? null;
+};
+
+beforeAll(async () => {
+  server = await startMariadb();
+  admin = await server.admin();
+}, 60_000);
+afterEach(async () => {
+  server.resume();
+  await Promise.all(adapters.splice(0).map((adapter) => adapter.close?.()));
+  await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
+  name = `lock-${++serial}`;
+});
+afterAll(() => server?.stop(), 30_000);
+name = 'lock-0';
+table = 'primacy_locks';
+
+describe('mysqlLock: the holder', () => {
+  it("steps down at once when its session is killed server-side: isIntact false, a hint, renew null; a follower takes over", async () => {
+    const holder = lock();
+    let hints = 0;
+    const stop = holder.watch?.(name, () => hints++);
+    const lease = await holder.acquire(name, createHolderIdentity(), 10_000);
+    if (!lease) throw new Error('no lease');
+    await admin.query('KILL CONNECTION ?', [await holderSession()]);
+    await until(() => holder.isIntact?.(lease) === false, 2000, 'the holder sees its session gone');
+    expect(hints).toBeGreaterThan(0);
+    expect(await holder.renew(lease, 10_000)).toBeNull();
+    expect(await holder.writeOutcome?.(lease, { status: 'completed', token: lease.token, holder: lease.holder, startedAt: 0, finishedAt: 0 })).toBe(false);
+    const next = await lock().acquire(name, createHolderIdentity(), 10_000);
+    expect(next?.token).toBeGreaterThan(lease.token);
+    await holder.release(lease); // a stale release frees nothing
+    expect((await lock().inspect(name))?.state).toBe('held');
+    stop?.();
+  });
+
+  it('never leaves a valid-looking lease when the connection resets with a renew in flight', async () => {
+    const { proxy, adapter } = await proxied();
+    const lease = await adapter.acquire(name, createHolderIdentity(), 5000);
+    if (!lease) throw new Error('no lease');
+    server.pause();
+    const renewing = adapter.renew(lease, 5000).then(
+      (renewed) => ({ renewed }),
+      (error: unknown) => ({ error }),
+    );
+    await pause(200);
+    proxy.cut();
+    const outcome = await renewing;
+    expect('renewed' in outcome ? outcome.renewed : null).toBeNull();
+    expect(adapter.isIntact?.(lease)).toBe(false);
+    server.resume();
+    // The server frees the lock as soon as it sees the session's socket closed.
+    const other = lock();
+    const next = await until(() => other.acquire(name, createHolderIdentity(), 5000), 5000, 'the lock freed');
+    expect(next.token).toBeGreaterThan(lease.token);
+  });
+
+  it('grants no lease when the connection resets with an acquire in flight', async () => {
+    const { proxy, adapter } = await proxied();
+    await adapter.inspect(name); // the table exists, the control path is open
+    server.pause();
+    const acquiring = adapter.acquire(name, createHolderIdentity(), 5000);
+    await pause(200);
+    proxy.cut();
+    await expect(acquiring).rejects.toBeInstanceOf(PrimacyBackendError);
+    server.resume();
+    const other = lock();
+    expect(await until(() => other.acquire(name, createHolderIdentity(), 5000), 5000, 'the lock free')).toBeTruthy();
+  });
+
+  it('keeps its lease when its row, or the whole table, is deleted under it; tokens still rise', async () => {
+    const holder = lock();
+    const warnings: string[] = [];
+    const context = { warn: (message: string) => warnings.push(message) };
+    const lease = await holder.acquire(name, createHolderIdentity(), 10_000);
+    if (!lease) throw new Error('no lease');
+    await admin.query(`DELETE FROM ${table} WHERE lock_name = ?`, [`primacy:${name}`]);
+    expect(await holder.renew(lease, 10_000, context)).not.toBeNull();
+    expect(warnings.join()).toMatch(/deleted under its live holder/);
+    expect((await lock().inspect(name))?.holder?.id).toBe(lease.holder.id);
+    expect(await lock().acquire(name, createHolderIdentity(), 10_000)).toBeNull();
+    await admin.query(`DROP TABLE ${table}`);
+    expect(await holder.renew(lease, 10_000, context)).not.toBeNull();
+    await holder.release(lease);
+    const next = await lock().acquire(name, createHolderIdentity(), 10_000);
+    expect(next?.token).toBeGreaterThan(lease.token);
+  });
+
+  it('refuses a second adapter that uses the same holder id', async () => {
+    const identity = createHolderIdentity();
+    expect(await lock().acquire(name, identity, 10_000)).not.toBeNull();
+    expect(await lock().acquire(name, identity, 10_000)).toBeNull();
+  });
+
+  it('elects one of two elections sharing one adapter, and the other once the first stops', async () => {
+    const shared = lock();
+    const first = elect({ name, lock: shared, ttl: 5000, logger: false });
+    const second = elect({ name, lock: shared, ttl: 5000, logger: false });
+    await Promise.all([first.ready, second.ready]);
+    expect([first.isPrimary, second.isPrimary].filter(Boolean)).toHaveLength(1);
+    const [primary, other] = first.isPrimary ? [first, second] : [second, first];
+    await primary.stop();
+    await until(() => other.isPrimary, 3000, 'the other election elected');
+    await other.stop();
+  });
+});
+
+describe('mysqlLock: paused processes', () => {
+  it('ends a paused holder (its session open, no renewals) after its TTL, not before; resumed, it is not intact', async () => {
+    const paused = lock();
+    const lease = await paused.acquire(name, createHolderIdentity(), 1500);
+    if (!lease) throw new Error('no lease');
+    const startedAt = performance.now();
+    const follower = elect({ name, lock: lock(), ttl: 1500, logger: false });
+    await until(() => follower.isPrimary, 8000, 'the follower elected');
+    expect(performance.now() - startedAt).toBeGreaterThan(1000);
+    await until(() => paused.isIntact?.(lease) === false, 2000, 'the paused holder sees its session ended');
+    expect(await paused.renew(lease, 1500)).toBeNull();
+    expect(follower.token).toBeGreaterThan(lease.token);
+    await follower.stop();
+  });
+
+  it('takes over when the watching follower is paused and the holder dies', async () => {
+    const holder = lock();
+    const lease = await holder.acquire(name, createHolderIdentity(), 2000);
+    if (!lease) throw new Error('no lease');
+    const renewals = setInterval(() => void holder.renew(lease, 2000).catch(() => undefined), 500);
+    const { proxy, adapter } = await proxied({ followerWait: 1500 });
+    const watcher = elect({ name, lock: adapter, ttl: 2000, logger: false });
+    await watcher.ready;
+    const { watch } = lockNames('primacy:', name);
+    await until(async () => (await holderSession(watch)) !== null, 3000, 'the first follower watching');
+    const other = elect({ name, lock: lock({ followerWait: 1500 }), ttl: 2000, logger: false });
+    await other.ready;
+    proxy.freeze(); // the watcher is "paused": its session open, silent
+    clearInterval(renewals);
+    await admin.query('KILL CONNECTION ?', [await holderSession()]);
+    const killedAt = performance.now();
+    await until(() => other.isPrimary, 15_000, 'the other follower elected');
+    // followerWait, then the grace of a holder that never recorded itself (2 s or the last TTL).
+    expect(performance.now() - killedAt).toBeLessThan(1500 + 2000 + 100 + 4000);
+    await Promise.all([watcher.stop(), other.stop()]);
+  });
+
+  it('gives back a lock the server handed to a wait that nobody claims', async () => {
+    const holder = lock();
+    const lease = await holder.acquire(name, createHolderIdentity(), 10_000);
+    if (!lease) throw new Error('no lease');
+    const waiting = lock();
+    let hints = 0;
+    waiting.watch?.(name, () => hints++);
+    expect(await waiting.acquire(name, createHolderIdentity(), 10_000)).toBeNull();
+    await pause(300); // its wait is queued in the server
+    await holder.release(lease);
+    await until(() => hints > 0, 3000, 'the waiting adapter hinted');
+    const other = lock();
+    const next = await until(() => other.acquire(name, createHolderIdentity(), 10_000), 5000, 'the unclaimed lock given back');
+    expect(next.token).toBeGreaterThan(lease.token);
+  });
+});
+
+describe('mysqlLock: privileges', () => {
+  const weakUri = () => `mysql://weak:weak-pw@127.0.0.1:${server.port}/test`;
+  beforeAll(async () => {
+    await admin.query("CREATE USER IF NOT EXISTS 'weak'@'127.0.0.1' IDENTIFIED BY 'weak-pw'");
+    await admin.query("GRANT SELECT, INSERT, UPDATE ON test.* TO 'weak'@'127.0.0.1'");
+  });
+
+  it('names the statement to run when it may not create its table', async () => {
+    const weak = lock({ uri: weakUri(), table: 'weak_missing' });
+    const failure = await weak.acquire(name, createHolderIdentity(), 5000).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PrimacyBackendError);
+    expect(String((failure as Error).message)).toMatch(/CREATE TABLE IF NOT EXISTS `weak_missing`/);
+    expect(String((failure as Error).message)).toMatch(/GRANT SELECT, INSERT, UPDATE ON weak_missing/);
+  });
+
+  it('names what to grant when it may not end a paused holder of another user', async () => {
+    const holder = lock();
+    const lease = await holder.acquire(name, createHolderIdentity(), 500);
+    if (!lease) throw new Error('no lease');
+    await pause(800);
+    const weak = lock({ uri: weakUri() });
+    const failure = await weak.acquire(name, createHolderIdentity(), 5000).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PrimacyBackendError);
+    expect(String((failure as Error).message)).toMatch(/KILL CONNECTION \d+ was refused.*GRANT CONNECTION ADMIN ON \*\.\* TO 'weak'@'127\.0\.0\.1'/s);
+    expect(holder.isIntact?.(lease)).toBe(true);
+  });
+});
+
+describe('mysqlLock: inspect, errors and options', () => {
+  it('shows a held lock, a released one, and one whose holder crashed', async () => {
+    const looker = lock();
+    expect(await looker.inspect(name)).toBeNull();
+    const holder = lock();
+    const lease = await holder.acquire(name, createHolderIdentity(), 10_000);
+    if (!lease) throw new Error('no lease');
+    const held = await looker.inspect(name);
+    expect(held).toMatchObject({ state: 'held', token: lease.token, alive: true, holder: { id: lease.holder.id } });
+    expect(Math.abs((held?.expiresAt ?? 0) - (Date.now() + 10_000))).toBeLessThan(2000);
+    await admin.query('KILL CONNECTION ?', [await holderSession()]);
+    expect(await until(() => looker.inspect(name).then((r) => r?.state === 'free' && r), 2000, 'free')).toMatchObject({ alive: false });
+    const next = await holder.acquire(name, createHolderIdentity(), 10_000);
+    if (!next) throw new Error('no lease');
+    await holder.release(next);
+    expect(await looker.inspect(name)).toMatchObject({ state: 'free', token: next.token, alive: null });
+  });
+
+  it('reports an unreachable server with its address and errno', async () => {
+    const down = mysqlLock({ uri: 'mysql://root@127.0.0.1:1/test', timeout: 2000 });
+    adapters.push(down);
+    const failure = await down.acquire(name, createHolderIdentity(), 5000).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PrimacyBackendError);
+    expect((failure as Error).message).toMatch(/cannot reach mysql:\/\/root@127\.0\.0\.1:1\/test: .*ECONNREFUSED/);
+  });
+
+  it('refuses bad options at construction, naming the option, the value and what was expected', () => {
+    const uri = 'mysql://root@127.0.0.1/test';
+    expect(() => mysqlLock({})).toThrow(/Expected `pool` to be a mysql2 pool, or `uri` or `connection` instead \(exactly one/);
+    expect(() => mysqlLock({ uri, connection: {} })).toThrow(/exactly one of the three/);
+    expect(() => mysqlLock({ uri: 'postgres://x' })).toThrow(/Expected `uri` to be a mysql:\/\/ URI/);
+    expect(() => mysqlLock({ pool: {} })).toThrow(/Expected `pool` to be a mysql2 pool/);
+    expect(() => mysqlLock({ uri, table: 'locks; DROP TABLE x' })).toThrow(/Expected `table` to be a table name/);
+    expect(() => mysqlLock({ uri, table: 'a.b.c' })).toThrow(/`table`/);
+    expect(() => mysqlLock({ uri, takeoverMargin: -1 })).toThrow(/Expected `takeoverMargin` to be a number of ms from 0 to 60000, got -1/);
+    expect(() => mysqlLock({ uri, followerWait: 10 })).toThrow(/`followerWait`/);
+    expect(() => mysqlLock({ uri, prefix: 5 as unknown as string })).toThrow(/`prefix`/);
+    expect(() => mysqlLock({ uri, tabel: 'x' } as never)).toThrow(/tabel/);
+    expect(mysqlLock({ uri, table: 'test.primacy_locks' }).kind).toBe('mysql');
+  });
+
+  it('names locks within 64 characters: long and mixed-case names hashed, distinct and readable', () => {
+    expect(lockNames('primacy:', 'reports').lock).toBe('primacy:reports');
+    const long = lockNames('primacy:', 'x'.repeat(200));
+    expect([...long.lock].length).toBeLessThanOrEqual(64);
+    expect(long.lock).toMatch(/^primacy:xxx+#[0-9a-f]{16}$/);
+    expect(lockNames('primacy:', `${'x'.repeat(200)}y`).lock).not.toBe(long.lock);
+    expect(lockNames('primacy:', 'Reports').lock).not.toBe(lockNames('primacy:', 'reports').lock);
+    expect(lockNames('primacy:', 'reports').watch).not.toBe(lockNames('primacy:', 'reports').lock);
+    expect([...lockNames('p:', 'é'.repeat(100)).watch].length).toBeLessThanOrEqual(64);
+  });
+});
+
+describe('mysqlLock: a server that closes idle sessions after 2 s', () => {
+  let strict: MariadbServer;
+  beforeAll(async () => {
+    strict = await startMariadb({ args: ['--wait-timeout=2', '--interactive-timeout=2'] });
+  }, 60_000);
+  afterAll(() => strict?.stop(), 30_000);
+
+  it('keeps a held lock through several idle seconds', async () => {
+    const holder = mysqlLock({ uri: strict.uri });
+    adapters.push(holder);
+    const lease = await holder.acquire(name, createHolderIdentity(), 10_000);
+    if (!lease) throw new Error('no lease');
+    await pause(4500);
+    expect(holder.isIntact?.(lease)).toBe(true);
+    expect(await holder.renew(lease, 10_000)).not.toBeNull();
+    const other = mysqlLock({ uri: strict.uri });
+    adapters.push(other);
+    expect(await other.acquire(name, createHolderIdentity(), 10_000)).toBeNull();
+  });
+});
