@@ -15,7 +15,7 @@ import type { Namespace } from 'etcd3';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
 import { attemptAcquire } from './etcd/acquire.js';
 import { clockIdentity, monoNow } from './etcd/clock.js';
-import { EtcdConnection, isLeaseGone, put, remove } from './etcd/connection.js';
+import { EtcdConnection, isLeaseGone, put } from './etcd/connection.js';
 import { inspectEtcdLock } from './etcd/inspect.js';
 import { type LockKeys, lockKeys } from './etcd/keys.js';
 import { LockMemory } from './etcd/memory.js';
@@ -81,6 +81,7 @@ class EtcdLock implements LockAdapter {
   readonly #clock = clockIdentity();
   readonly #memory = new LockMemory(this.#clock);
   readonly #held = new Map<string, Held>();
+  readonly #orphans = new Set<string>();
   readonly #watches: Watches;
 
   constructor(options: EtcdLockOptions) {
@@ -96,8 +97,9 @@ class EtcdLock implements LockAdapter {
         this.#watches.wakeAt(name, sighting.takeoverAt, monoNow());
         this.#lose(name, (held) => held.revision < revision); // someone took it over
       },
+      // The last value seen stays remembered: the next attempt asks whether its lease ended
+      // (a release revokes it, etcd expires it) or lives on (the key was deleted under its holder).
       onDelete: (name, kv) => {
-        this.#memory.over(name);
         this.#lose(name, (held) => held.revision < Number(kv.mod_revision));
       },
       onLoss: (name) => this.#lose(name, () => true),
@@ -112,6 +114,7 @@ class EtcdLock implements LockAdapter {
         memory: this.#memory,
         keys,
         clock: this.#clock,
+        orphans: this.#orphans,
         wakeAt: (at) => this.#watches.wakeAt(name, at, monoNow()),
         onStateLoss: () => {
           this.#lose(name, () => true);
@@ -168,19 +171,16 @@ class EtcdLock implements LockAdapter {
     return held !== undefined && held !== null && !held.lost;
   }
 
-  /** Deletes the key only while it is on our lease, and revokes the lease (its key, if still ours, goes with it). */
+  /**
+   * Revokes the lease: etcd deletes the lock key with it, in one step, only while the key is still
+   * on that lease (never a key someone took over since). Revoked rather than deleted, so a key found
+   * absent while its holder's lease lives was not released (etcd/acquire.ts).
+   */
   async release(lease: Lease): Promise<void> {
     const data = this.#own(lease);
     if (!data) return;
     this.#held.delete(data.leaseId);
-    const key = this.#keys(lease.name).lock;
-    await Promise.all([
-      this.#connection.txn('release', {
-        compare: [{ key, target: 'Lease', result: 'Equal', lease: data.leaseId }],
-        success: [remove(key)],
-      }),
-      this.#connection.revoke('release', data.leaseId),
-    ]);
+    await this.#connection.revoke('release', data.leaseId);
   }
 
   inspect(name: string): Promise<LockRecord | null> {

@@ -19,7 +19,7 @@ import { monoNow } from './clock.js';
 import { type Compare, type EtcdConnection, isLeaseGone, put, range, rangeAnswer } from './connection.js';
 import type { LockKeys } from './keys.js';
 import type { LockMemory } from './memory.js';
-import { baseOf, type EtcdRecord, parseRecord, tokenOf } from './record.js';
+import { baseOf, type EtcdRecord, type StoredKey, tokenOf } from './record.js';
 
 export interface AttemptParts {
   readonly connection: EtcdConnection;
@@ -27,6 +27,8 @@ export interface AttemptParts {
   readonly keys: LockKeys;
   /** This process's clock identity (clock.ts). */
   readonly clock: string | null;
+  /** Leases this adapter granted and gave back unanswered: a lock key on one of them is ours to revoke. */
+  readonly orphans: Set<string>;
   /** Wakes this lock's followers at a monotonic time (when a lease seen ends). */
   readonly wakeAt: (at: number) => void;
   /** etcd lost its data: leases we hold on this lock are gone, and the watch must start again. */
@@ -43,47 +45,25 @@ export interface Granted {
   readonly record: EtcdRecord;
 }
 
-export async function attemptAcquire(
-  parts: AttemptParts,
-  { name, holder, ttl, context }: { name: string; holder: HolderIdentity; ttl: number; context: AdapterCallContext | undefined },
-): Promise<Granted | null> {
-  const { connection, memory, keys } = parts;
-  const started = monoNow();
-  const look = await connection.txn('acquire', { success: [range(keys.lock), range(keys.token)] });
-  const seenAt = monoNow();
-  const revision = Number(look.header.revision);
-  let lock = rangeAnswer(look, 0);
-  const tokenKey = rangeAnswer(look, 1);
-  if (tokenKey) memory.raise(name, tokenOf(tokenKey));
-  if (lock && parseRecord(lock.value)?.holder.id === holder.id) {
-    // Our own lease whose answer never reached us (a timed-out acquire that did commit): this
-    // election holds nothing, so give it back and go on as if it were free.
-    await connection.revoke('acquire', lock.lease);
-    lock = null;
-  } else if (lock) {
-    const sighting = memory.sight(name, lock, seenAt);
-    if (seenAt < sighting.takeoverAt) {
-      memory.note(name, revision, tokenKey);
-      parts.wakeAt(sighting.takeoverAt);
-      return null;
-    }
-  } else if (memory.isStateLoss(name, tokenKey, revision)) {
-    parts.onStateLoss(revision);
-    const remaining = memory.waitAfterLoss(name, seenAt, (ms, record) => {
-      parts.wakeAt(seenAt + ms);
-      context?.warn?.(
-        `[primacy] [etcd] ${keys.lockName} vanished with etcd's data (an empty restart or a restore?) while pid ${record?.holder.pid ?? '?'} on ${record?.holder.hostname ?? '?'} held it: waiting out its TTL, ${Math.ceil(ms)} ms, before anyone here takes over`,
-      );
-    });
-    if (remaining > 0) return null;
-    memory.newEra(revision);
-  }
-  if (!lock) memory.over(name);
-  memory.note(name, revision, tokenKey);
+interface Attempt {
+  readonly name: string;
+  readonly holder: HolderIdentity;
+  readonly ttl: number;
+  readonly context: AdapterCallContext | undefined;
+}
 
-  const lockIs: Compare = lock
-    ? { key: keys.lock, target: 'Mod', result: 'Equal', mod_revision: lock.mod_revision }
-    : { key: keys.lock, target: 'Create', result: 'Equal', create_revision: 0 };
+export async function attemptAcquire(parts: AttemptParts, attempt: Attempt): Promise<Granted | null> {
+  const { connection, memory, keys } = parts;
+  const { name, holder, ttl } = attempt;
+  // The lease starts here, by both clocks: the record's wall times and `expiresAt` agree.
+  const started = monoNow();
+  const startedWall = Date.now();
+  const look = await connection.txn('acquire', { success: [range(keys.lock), range(keys.token)] });
+  const lock = rangeAnswer(look, 0);
+  const tokenKey = rangeAnswer(look, 1);
+  const lockIs = await mayTake(parts, attempt, lock, tokenKey, Number(look.header.revision));
+  if (lockIs === null) return null;
+
   const tokenIs: Compare = tokenKey
     ? { key: keys.token, target: 'Value', result: 'Equal', value: tokenKey.value }
     : { key: keys.token, target: 'Version', result: 'Equal', version: 0 };
@@ -91,9 +71,14 @@ export async function attemptAcquire(
   // Whole seconds, rounded up: etcd's lease never ends before the elector's deadline (and etcd
   // raises it to its own minimum).
   const lease = await connection.grant('acquire', Math.max(1, Math.ceil(ttl / 1000)));
-  const now = Date.now();
-  const record: EtcdRecord = { holder, acquiredAt: now, renewedAt: now, ttl, clock: parts.clock, expiresAt: started + ttl };
-  const giveBack = () => void connection.revoke('acquire', lease.id).catch(() => undefined);
+  const record: EtcdRecord = { holder, acquiredAt: startedWall, renewedAt: startedWall, ttl, clock: parts.clock, expiresAt: started + ttl };
+  const giveBack = () => {
+    parts.orphans.add(lease.id);
+    connection.revoke('acquire', lease.id).then(
+      () => parts.orphans.delete(lease.id),
+      () => undefined, // still an orphan: the next look revokes it if it holds the lock
+    );
+  };
   let written: Awaited<ReturnType<EtcdConnection['txn']>>;
   try {
     written = await connection.txn('acquire', {
@@ -131,13 +116,64 @@ export async function attemptAcquire(
       giveBack();
       return null;
     }
-    context?.warn?.(
+    attempt.context?.warn?.(
       `[primacy] [etcd] etcd's revision (${at}) is below token ${floor}, already handed out for ${keys.lockName} (etcd lost its data?): tokens continue from ${raised.token}`,
     );
     ({ token, revision: at } = raised);
   }
   memory.hold(name, token);
   return { leaseId: lease.id, grantedTtl: lease.ttl, revision: at, token, record };
+}
+
+/**
+ * What the look says: null while someone else's lease may still run; else the compare the write
+ * must pass (the key still absent, or still the very value judged ended).
+ */
+async function mayTake(
+  parts: AttemptParts,
+  { name, context }: Attempt,
+  found: StoredKey | null,
+  tokenKey: StoredKey | null,
+  revision: number,
+): Promise<Compare | null> {
+  const { connection, memory, keys } = parts;
+  const seenAt = monoNow();
+  if (tokenKey) memory.raise(name, tokenOf(tokenKey));
+  let lock = found;
+  if (lock && parts.orphans.has(lock.lease)) {
+    // A lease of ours whose acquire answer was lost (it did commit): nobody acts on it, give it back.
+    await connection.revoke('acquire', lock.lease);
+    parts.orphans.delete(lock.lease);
+    lock = null;
+  }
+  if (lock) {
+    const sighting = memory.sight(name, lock, seenAt);
+    memory.note(name, revision, tokenKey);
+    if (seenAt < sighting.takeoverAt) {
+      parts.wakeAt(sighting.takeoverAt);
+      return null;
+    }
+    return { key: keys.lock, target: 'Mod', result: 'Equal', mod_revision: lock.mod_revision };
+  }
+  // Absent. A release revokes the holder's lease, and etcd revokes an expired one: a key gone while
+  // the last holder's lease lives was deleted under it, or lost with etcd's data. Either way that
+  // holder may still be inside its lease.
+  const dataLost = memory.isStateLoss(name, tokenKey, revision);
+  const seen = memory.last(name);
+  if (dataLost) parts.onStateLoss(revision);
+  if (dataLost || (seen && (await connection.leaseAlive('acquire', seen.lease)))) {
+    const remaining = memory.waitAfterLoss(name, seenAt, (ms, record) => {
+      parts.wakeAt(seenAt + ms);
+      context?.warn?.(
+        `[primacy] [etcd] ${keys.lockName} vanished without a release while pid ${record?.holder.pid ?? '?'} on ${record?.holder.hostname ?? '?'} held it (${dataLost ? 'etcd lost its data: an empty restart, a restore?' : 'deleted by hand?'}): waiting out its TTL, ${Math.ceil(ms)} ms, before anyone here takes over`,
+      );
+    });
+    if (remaining > 0) return null;
+    if (dataLost) memory.newEra(revision);
+  }
+  memory.over(name);
+  memory.note(name, revision, tokenKey);
+  return { key: keys.lock, target: 'Create', result: 'Equal', create_revision: 0 };
 }
 
 /**

@@ -94,6 +94,12 @@ export class EtcdConnection {
     }
   }
 
+  /** Whether etcd still knows lease `id` (not expired, not revoked). */
+  async leaseAlive(operation: string, id: string): Promise<boolean> {
+    const answer = await this.call(operation, (options) => this.client.leaseClient.leaseTimeToLive({ ID: id }, options));
+    return Number(answer.TTL) > 0;
+  }
+
   /**
    * One keep-alive of lease `id` (not etcd3's keep-alive loop: the elector decides when to renew):
    * the TTL it has again, in seconds, or 0 when etcd no longer knows it (expired or revoked).

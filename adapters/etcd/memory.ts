@@ -18,6 +18,8 @@ import { parseRecord } from './record.js';
 export interface Sighting {
   /** `<mod revision>@<lease>`: a value is the same only with both (revisions restart after data loss). */
   readonly id: string;
+  /** The etcd lease it is attached to. */
+  readonly lease: string;
   /** When we first saw it (monotonic ms). */
   readonly seenAt: number;
   readonly record: EtcdRecord | null;
@@ -45,7 +47,7 @@ export class LockMemory {
     const seenAt = at;
     let takeoverAt = record ? seenAt + record.ttl : Number.POSITIVE_INFINITY;
     if (record && this.clock !== null && record.clock === this.clock) takeoverAt = Math.min(takeoverAt, record.expiresAt);
-    const sighting = { id, seenAt, record, takeoverAt };
+    const sighting = { id, lease: String(kv.lease), seenAt, record, takeoverAt };
     this.#sightings.set(name, sighting);
     this.#vanishedAt.delete(name);
     return sighting;
