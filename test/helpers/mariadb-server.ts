@@ -152,6 +152,7 @@ export interface TcpProxy {
 
 export async function startProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>();
+  let frozen = false;
   const server: Server = createServer((client) => {
     const upstream = tcpConnect(targetPort, '127.0.0.1');
     const pair: [Socket, Socket] = [client, upstream];
@@ -161,7 +162,9 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
       client.destroy();
       upstream.destroy();
     };
-    client.on('error', end).on('close', end);
+    // Frozen, a client that gives up (its statement timed out) leaves the server's side open, as a
+    // paused process would: the kernel keeps its socket.
+    client.on('error', () => frozen || end()).on('close', () => frozen || end());
     upstream.on('error', end).on('close', end);
     client.pipe(upstream);
     upstream.pipe(client);
@@ -182,6 +185,7 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
     },
     cut,
     freeze() {
+      frozen = true;
       for (const [client, upstream] of pairs) {
         client.unpipe(upstream);
         upstream.unpipe(client);
@@ -190,6 +194,7 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
       }
     },
     async close() {
+      frozen = false;
       cut();
       await new Promise((resolve) => server.close(resolve));
     },
