@@ -36,6 +36,13 @@ export interface PostgresServer {
   restart(): Promise<void>;
   /** SIGKILL everything and remove the data. */
   stop(): Promise<void>;
+  /** Everything the server logged since it first started, when started with `log: true`. */
+  log(): string;
+}
+
+export interface StartOptions {
+  /** Keep the server's log (`log()`), e.g. with `log_statement: 'all'` to count statements. */
+  readonly log?: boolean;
 }
 
 function lookUpUser(name: string): { uid: number; gid: number } | null {
@@ -73,8 +80,8 @@ function run(command: string, args: string[]): Promise<void> {
   });
 }
 
-/** Starts `command` and resolves once a line of its output matches `ready`. */
-function launch(command: string, args: string[], ready: RegExp, what: string): Promise<ChildProcess> {
+/** Starts `command` and resolves once a line of its output matches `ready`; later output goes to `onOutput`. */
+function launch(command: string, args: string[], ready: RegExp, what: string, onOutput?: (chunk: string) => void): Promise<ChildProcess> {
   const child = spawn(command, args, { ...asPostgres(), stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
@@ -86,8 +93,8 @@ function launch(command: string, args: string[], ready: RegExp, what: string): P
         child.stdout?.off('data', read);
         child.stderr?.off('data', read);
         // Keep draining, so a chatty server never blocks on a full pipe.
-        child.stdout?.resume();
-        child.stderr?.resume();
+        child.stdout?.on('data', (more: Buffer) => onOutput?.(String(more)));
+        child.stderr?.on('data', (more: Buffer) => onOutput?.(String(more)));
         resolve(child);
       }
     };
@@ -134,14 +141,16 @@ function signalAll(pid: number, signal: NodeJS.Signals): void {
  * initdb and start a private server. `settings` are postgresql.conf lines (`idle_session_timeout:
  * '1s'`). Data survives `restart()`; `stop()` removes it.
  */
-export async function startPostgres(settings: Record<string, string | number> = {}): Promise<PostgresServer> {
+export async function startPostgres(settings: Record<string, string | number> = {}, options: StartOptions = {}): Promise<PostgresServer> {
   const home = ownedTempDir('primacy-pg-');
   const data = join(home, 'data');
   await run(join(BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-N', '--no-instructions']);
   const port = await freePort();
   const conf = { listen_addresses: '127.0.0.1', unix_socket_directories: home, fsync: 'off', max_connections: 300, ...settings };
   const args = ['-D', data, '-p', String(port), ...Object.entries(conf).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
-  const start = () => launch(join(BIN, 'postgres'), args, /ready to accept connections/, `postgres on port ${port}`);
+  let log = '';
+  const keep = options.log ? (chunk: string) => (log += chunk) : undefined;
+  const start = () => launch(join(BIN, 'postgres'), args, /ready to accept connections/, `postgres on port ${port}`, keep);
   let child = await start();
   const admins: pg.Client[] = [];
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -156,6 +165,7 @@ export async function startPostgres(settings: Record<string, string | number> = 
     get pid() {
       return child.pid as number;
     },
+    log: () => log,
     async admin() {
       const client = new pg.Client({ connectionString: url });
       client.on('error', () => undefined);
