@@ -24,14 +24,14 @@
  * - `VALUES(col)` in ON DUPLICATE KEY UPDATE is deprecated on MySQL 8.0.20+ (a warning), current on MariaDB.
  * - The server closes sessions idle for `wait_timeout` s: ours set 8 h for themselves.
  */
-import type { ConnectionOptions, Pool } from 'mysql2/promise';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
 import { parseOutcome } from '../src/adapter-kit.js';
 import { AFTER_KILL, gotLock } from './mysql/follower.js';
 import { lockRecord } from './mysql/inspect.js';
+import { holdsLease, type LeaseParts, type MysqlLeaseData, recordLease, restoreLease } from './mysql/lease.js';
 import { parseLook } from './mysql/look.js';
 import { lockNames } from './mysql/names.js';
-import { resolveMysqlOptions } from './mysql/options.js';
+import { type MysqlLockOptions, resolveMysqlOptions } from './mysql/options.js';
 import { MysqlServer } from './mysql/server.js';
 import type { Session, StatementBound } from './mysql/session.js';
 import { LockSlot } from './mysql/slot.js';
@@ -39,51 +39,7 @@ import { GET_LOCK, RELEASE_LOCK, type Statements, statements } from './mysql/sql
 import { FencingTable, NO_SUCH_TABLE } from './mysql/table.js';
 import { Takeover } from './mysql/takeover.js';
 
-export interface MysqlLockOptions {
-  /**
-   * A mysql2 pool (`createPool()` of `mysql2/promise` or `mysql2`). Never closed by primacy, and
-   * never used to hold a lock: a pooled connection can be reset or lent to someone else, and the
-   * lock would go with it. Each lock opens its own connections with the pool's settings; the pool
-   * itself answers `inspect()` and `readOutcome()`.
-   */
-  pool?: Pool | object;
-  /** Or a URI (`mysql://user:password@host:3306/database`): primacy opens the connections and closes them in `close()`. */
-  uri?: string;
-  /** Or mysql2 connection options (`{ host, port, user, password, database }`), as for `uri`. */
-  connection?: ConnectionOptions;
-  /**
-   * The table of fencing tokens and holders (`name` or `schema.name`), created on first use if
-   * missing. Every candidate of a lock must use the same table and prefix.
-   * @default 'primacy_locks'
-   */
-  table?: string;
-  /** Prefix of the server-wide lock names (names over 64 characters are hashed). @default 'primacy:' */
-  prefix?: string;
-  /**
-   * How long past its lease's expiry (by the server's clock) a holder whose session is still open
-   * (a paused process) is ended with `KILL CONNECTION`, in ms: room for clocks that tick at
-   * slightly different rates.
-   * @default 100
-   */
-  takeoverMargin?: number;
-  /**
-   * How long one blocked wait of a waiting follower lasts, in ms. Each waiting follower sends two
-   * statements per `followerWait` (200 followers: under 7 per second); the one that watches the
-   * holder for everyone, a few per TTL. A follower that was watching and is paused (its session
-   * open) delays the takeover of a lock whose holder dies meanwhile by up to this long.
-   * @default 60000
-   */
-  followerWait?: number;
-  /** How long a connect or a statement may take before it fails (and its session is closed), in ms. @default 10000 */
-  timeout?: number;
-}
-
-interface MysqlLeaseData {
-  readonly lock: string;
-  /** The session the lease is bound to (`Session.serial`). */
-  readonly serial: number;
-  readonly connectionId: number;
-}
+export type { MysqlLockOptions } from './mysql/options.js';
 
 /** How long an idle follower may go without asking while its wait in the server is healthy (the elector caps it at 60 s). */
 const IDLE_RETRY = 60_000;
@@ -102,6 +58,7 @@ class MysqlLock implements LockAdapter {
   readonly #takeover: Takeover;
   readonly #prefix: string;
   readonly #followerWait: number;
+  readonly #leases: LeaseParts;
   readonly #slots = new Map<string, LockSlot>();
 
   constructor(options: MysqlLockOptions) {
@@ -112,6 +69,7 @@ class MysqlLock implements LockAdapter {
     this.#takeover = new Takeover(takeoverMargin);
     this.#prefix = prefix;
     this.#followerWait = followerWait;
+    this.#leases = { server: this.#server, sql: this.#sql, table: this.#table, takeover: this.#takeover, prefix };
   }
 
   acquire(name: string, holder: HolderIdentity, ttl: number): Promise<Lease | null> {
@@ -124,19 +82,20 @@ class MysqlLock implements LockAdapter {
       if (slot.lease && slot.lease.holderId !== holder.id) return null;
       const bound = { ms: Math.min(ttl, this.#server.timeout), operation: 'acquire' };
       const granted = slot.lease ? slot.current : slot.claimGrant();
-      if (granted) return this.#record(slot, granted, holder, ttl, bound);
+      if (granted) return recordLease(this.#leases, slot, granted, { holder, ttl, bound });
       if (slot.following) return null; // our wait is queued in the server behind a live holder
       let session: Session | undefined;
       try {
         session = await slot.session('acquire');
         await this.#table.ensure(session, bound);
-        if (await this.#getLock(session, slot, 0, bound)) return this.#record(slot, session, holder, ttl, bound);
+        if (await this.#getLock(session, slot, 0, bound)) return recordLease(this.#leases, slot, session, { holder, ttl, bound });
         const look = parseLook((await session.run(this.#sql.look, [slot.names.lock, slot.names.lock], bound)).rows[0]);
         const due = this.#takeover.due(slot.names.lock, look);
         if (due !== null && due <= 0) await this.#takeover.kill(session, slot.names.lock, look, bound);
         // Free by now (released since our attempt), or its paused holder just ended: one more try.
         const wait = due === null ? 0 : due <= 0 ? AFTER_KILL : -1;
-        if (wait >= 0 && (await this.#getLock(session, slot, wait, bound))) return this.#record(slot, session, holder, ttl, bound);
+        if (wait >= 0 && (await this.#getLock(session, slot, wait, bound)))
+          return recordLease(this.#leases, slot, session, { holder, ttl, bound });
         slot.startFollowing(session);
         return null;
       } catch (error) {
@@ -155,7 +114,7 @@ class MysqlLock implements LockAdapter {
       const answer = await session.run(this.#sql.renew, [ttl, ttl, lock, lease.token, lock], bound).catch(noTable);
       if (answer === undefined) this.#table.forget(); // dropped under us: created again by the restore
       let renewed = answer?.affectedRows === 1;
-      if (!renewed) renewed = await this.#restore(slot, session, lease, ttl, bound, context);
+      if (!renewed) renewed = await restoreLease(this.#leases, slot, session, { lease, ttl, bound, context });
       // Lost while the renew was in flight: the server freed the lock with the session.
       return renewed && this.isIntact(lease) ? { ...lease, renewedAt: Date.now(), ttl } : null;
     } catch (error) {
@@ -166,9 +125,9 @@ class MysqlLock implements LockAdapter {
 
   async release(lease: Lease): Promise<void> {
     const slot = this.#slots.get(lease.name);
-    if (!slot || !this.#owns(slot, lease)) return;
+    if (!slot || !holdsLease(slot, lease)) return;
     await slot.inTurn(async () => {
-      if (!this.#owns(slot, lease)) return;
+      if (!holdsLease(slot, lease)) return;
       slot.lease = null;
       const session = slot.current;
       const { lock } = lease.data as MysqlLeaseData;
@@ -211,7 +170,7 @@ class MysqlLock implements LockAdapter {
   isIntact(lease: Lease): boolean {
     const slot = this.#slots.get(lease.name);
     const data = lease.data as MysqlLeaseData | undefined;
-    return slot !== undefined && data !== undefined && this.#owns(slot, lease) && slot.current?.serial === data.serial;
+    return slot !== undefined && data !== undefined && holdsLease(slot, lease) && slot.current?.serial === data.serial;
   }
 
   async writeOutcome(lease: Lease, outcome: RunOutcome): Promise<boolean> {
@@ -251,60 +210,9 @@ class MysqlLock implements LockAdapter {
     return slot;
   }
 
-  #owns(slot: LockSlot, lease: Lease): boolean {
-    const held = slot.lease;
-    const data = lease.data as MysqlLeaseData | undefined;
-    return held !== null && held.token === lease.token && held.holderId === lease.holder.id && held.serial === data?.serial;
-  }
-
   async #getLock(session: Session, slot: LockSlot, ms: number, bound: StatementBound): Promise<boolean> {
     const { rows } = await session.run(GET_LOCK, [slot.names.lock, (ms / 1000).toFixed(3)], { ...bound, ms: bound.ms + ms });
     return gotLock(rows[0]?.got, slot.names.lock);
-  }
-
-  /** Records us as the holder under the lock, with the next token. A failure closes the session, freeing the lock. */
-  async #record(slot: LockSlot, session: Session, holder: HolderIdentity, ttl: number, bound: StatementBound): Promise<Lease | null> {
-    const { lock } = slot.names;
-    try {
-      const values = [lock, `${this.#prefix}${slot.name}`, JSON.stringify(holder), ttl, ttl, lock];
-      const recorded = await session.run(this.#sql.record, values, bound);
-      if (recorded.affectedRows === 0) throw new Error(`the session no longer holds lock "${lock}"`);
-      const token = recorded.insertId;
-      slot.lease = { holderId: holder.id, token, serial: session.serial };
-      this.#takeover.forget(lock);
-      const now = Date.now();
-      const data: MysqlLeaseData = { lock, serial: session.serial, connectionId: session.id };
-      return { name: slot.name, token, holder, acquiredAt: now, renewedAt: now, ttl, data };
-    } catch (error) {
-      slot.lease = null;
-      session.destroy();
-      if ((error as { errno?: number }).errno === NO_SUCH_TABLE) this.#table.forget(); // dropped since: create it again
-      throw this.#server.error(bound.operation, error);
-    }
-  }
-
-  /** The lease's row is gone (deleted, or its table dropped) while the session still holds the lock: put it back. */
-  async #restore(
-    slot: LockSlot,
-    session: Session,
-    lease: Lease,
-    ttl: number,
-    bound: StatementBound,
-    context?: AdapterCallContext,
-  ): Promise<boolean> {
-    const { lock } = slot.names;
-    await this.#table.ensure(session, bound);
-    const look = parseLook((await session.run(this.#sql.look, [lock, lock], bound)).rows[0]);
-    if (look.usedBy !== session.id || look.row !== null) return false;
-    const acquiredAt = look.now - (Date.now() - lease.acquiredAt); // on the server's clock, as recorded
-    const values = [lock, `${this.#prefix}${slot.name}`, lease.token, JSON.stringify(lease.holder), acquiredAt, ttl, ttl, lock];
-    const restored = (await session.run(this.#sql.restore, values, bound)).affectedRows === 1;
-    if (restored) {
-      context?.warn?.(
-        `[primacy] [mysql] the row of lock "${lock}" was deleted under its live holder (token ${lease.token}); recorded it again`,
-      );
-    }
-    return restored;
   }
 }
 

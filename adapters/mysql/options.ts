@@ -1,6 +1,45 @@
+import type { ConnectionOptions, Pool } from 'mysql2/promise';
 import { checksFor, optionKeys } from '../../src/adapter-kit.js';
-import type { MysqlLockOptions } from '../mysql.js';
 import { checkTableName } from './names.js';
+
+export interface MysqlLockOptions {
+  /**
+   * A mysql2 pool (`createPool()` of `mysql2/promise` or `mysql2`). Never closed by primacy, and
+   * never used to hold a lock: a pooled connection can be reset or lent to someone else, and the
+   * lock would go with it. Each lock opens its own connections with the pool's settings; the pool
+   * itself answers `inspect()` and `readOutcome()`.
+   */
+  pool?: Pool | object;
+  /** Or a URI (`mysql://user:password@host:3306/database`): primacy opens the connections and closes them in `close()`. */
+  uri?: string;
+  /** Or mysql2 connection options (`{ host, port, user, password, database }`), as for `uri`. */
+  connection?: ConnectionOptions;
+  /**
+   * The table of fencing tokens and holders (`name` or `schema.name`), created on first use if
+   * missing. Every candidate of a lock must use the same table and prefix.
+   * @default 'primacy_locks'
+   */
+  table?: string;
+  /** Prefix of the server-wide lock names (names over 64 characters are hashed). @default 'primacy:' */
+  prefix?: string;
+  /**
+   * How long past its lease's expiry (by the server's clock) a holder whose session is still open
+   * (a paused process) is ended with `KILL CONNECTION`, in ms: room for clocks that tick at
+   * slightly different rates.
+   * @default 100
+   */
+  takeoverMargin?: number;
+  /**
+   * How long one blocked wait of a waiting follower lasts, in ms. Each waiting follower sends two
+   * statements per `followerWait` (200 followers: under 7 per second); the one that watches the
+   * holder for everyone, a few per TTL. A follower that was watching and is paused (its session
+   * open) delays the takeover of a lock whose holder dies meanwhile by up to this long.
+   * @default 60000
+   */
+  followerWait?: number;
+  /** How long a connect or a statement may take before it fails (and its session is closed), in ms. @default 10000 */
+  timeout?: number;
+}
 
 /** `mysqlLock()`'s options, checked, with their defaults. Exactly one of `pool`, `uri`, `connection` is set. */
 export interface ResolvedMysqlOptions {

@@ -34,7 +34,8 @@ export class LockSlot {
   refusal: PrimacyBackendError | null = null;
   #session: Session | null = null;
   #opening: Promise<Session> | null = null;
-  #following = false;
+  /** The session a follower wait runs on, if one does. */
+  #following: Session | null = null;
   #grant: NodeJS.Timeout | null = null;
   #closed = false;
   #turn: Promise<unknown> = Promise.resolve();
@@ -84,7 +85,7 @@ export class LockSlot {
 
   /** A follower wait runs on the session (it is busy, and the server will hand it the lock). */
   get following(): boolean {
-    return this.#following;
+    return this.#following !== null && this.#following === this.current;
   }
 
   /** The server handed the lock to our wait and no election has claimed it yet. */
@@ -102,8 +103,8 @@ export class LockSlot {
 
   /** Someone watches, nothing is held: wait on the server for the lock (one wait at a time). */
   startFollowing(session: Session): void {
-    if (this.#following || this.#grant || this.lease || this.watchers.size === 0 || !session.alive) return;
-    this.#following = true;
+    if (this.following || this.#grant || this.lease || this.watchers.size === 0 || session !== this.current) return;
+    this.#following = session;
     const { sql, takeover, followerWait, server } = this.parts;
     const active = () => !this.#closed && this.watchers.size > 0 && this.lease === null && this.#session === session;
     const onRefusal = (error: PrimacyBackendError) => {
@@ -112,13 +113,13 @@ export class LockSlot {
     };
     follow({ session, names: this.names, sql, takeover, followerWait, timeout: server.timeout, active, onRefusal }).then(
       (outcome) => {
-        this.#following = false;
+        if (this.#following === session) this.#following = null;
         if (outcome === 'granted') this.#holdGrant(session);
       },
       () => {
         // The session failed (lost, or a statement refused): start afresh from the next acquire.
-        this.#following = false;
-        if (this.#session === session) session.destroy();
+        if (this.#following === session) this.#following = null;
+        session.destroy();
       },
     );
   }
@@ -140,15 +141,20 @@ export class LockSlot {
   }
 
   #holdGrant(session: Session): void {
-    if (this.#closed || this.watchers.size === 0) return void this.#drop();
+    if (session !== this.current) {
+      session.destroy(); // replaced meanwhile: a lock nobody will claim
+      return;
+    }
+    if (this.#closed || this.watchers.size === 0) {
+      void this.#drop();
+      return;
+    }
     this.#grant = setTimeout(() => {
       this.#grant = null;
-      // Unclaimed: give the lock back (a released lock goes to the next watcher) and wait again.
+      // Unclaimed (the elections here are not campaigning): give the lock back, to the next
+      // watcher. Waiting again starts with the next acquire, else it would take the lock again.
       const bound = { ms: this.parts.server.timeout, operation: 'follow' };
-      session.run(RELEASE_LOCK, [this.names.lock], bound).then(
-        () => this.startFollowing(session),
-        () => session.destroy(),
-      );
+      session.run(RELEASE_LOCK, [this.names.lock], bound).catch(() => session.destroy());
     }, GRANT_HOLD);
     this.#grant.unref();
     this.notify();
@@ -159,17 +165,20 @@ export class LockSlot {
    * (the server notices the close only when it answers): harmless, as a lock or watch lock handed
    * to it then is freed at once, when the answer finds the socket closed.
    */
-  async #drop(): Promise<void> {
+  #drop(): Promise<void> {
     const session = this.#session;
     if (this.#grant) clearTimeout(this.#grant);
     this.#grant = null;
     this.#session = null;
+    this.#following = null;
     session?.destroy();
+    return Promise.resolve();
   }
 
   #lost(session: Session): void {
     if (this.#session !== session) return;
     this.#session = null;
+    this.#following = null;
     this.lease = null;
     if (this.#grant) clearTimeout(this.#grant);
     this.#grant = null;

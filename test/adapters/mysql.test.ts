@@ -7,8 +7,8 @@
  */
 import type mysql from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mysqlLock } from '../../adapters/mysql.js';
 import { lockNames } from '../../adapters/mysql/names.js';
+import { mysqlLock } from '../../adapters/mysql.js';
 import type { LockAdapter } from '../../src/adapter.js';
 import { PrimacyBackendError } from '../../src/errors.js';
 import { createHolderIdentity } from '../../src/identity.js';
@@ -54,7 +54,7 @@ name = 'lock-0';
 table = 'primacy_locks';
 
 describe('mysqlLock: the holder', () => {
-  it("steps down at once when its session is killed server-side: isIntact false, a hint, renew null; a follower takes over", async () => {
+  it('steps down at once when its session is killed server-side: isIntact false, a hint, renew null; a follower takes over', async () => {
     const holder = lock();
     let hints = 0;
     const stop = holder.watch?.(name, () => hints++);
@@ -64,7 +64,9 @@ describe('mysqlLock: the holder', () => {
     await until(() => holder.isIntact?.(lease) === false, 2000, 'the holder sees its session gone');
     expect(hints).toBeGreaterThan(0);
     expect(await holder.renew(lease, 10_000)).toBeNull();
-    expect(await holder.writeOutcome?.(lease, { status: 'completed', token: lease.token, holder: lease.holder, startedAt: 0, finishedAt: 0 })).toBe(false);
+    expect(
+      await holder.writeOutcome?.(lease, { status: 'completed', token: lease.token, holder: lease.holder, startedAt: 0, finishedAt: 0 }),
+    ).toBe(false);
     const next = await lock().acquire(name, createHolderIdentity(), 10_000);
     expect(next?.token).toBeGreaterThan(lease.token);
     await holder.release(lease); // a stale release frees nothing
@@ -220,7 +222,9 @@ describe('mysqlLock: privileges', () => {
     const weak = lock({ uri: weakUri() });
     const failure = await weak.acquire(name, createHolderIdentity(), 5000).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(PrimacyBackendError);
-    expect(String((failure as Error).message)).toMatch(/KILL CONNECTION \d+ was refused.*GRANT CONNECTION ADMIN ON \*\.\* TO 'weak'@'127\.0\.0\.1'/s);
+    expect(String((failure as Error).message)).toMatch(
+      /KILL CONNECTION \d+ was refused.*GRANT CONNECTION ADMIN ON \*\.\* TO 'weak'@'127\.0\.0\.1'/s,
+    );
     expect(holder.isIntact?.(lease)).toBe(true);
   });
 });
