@@ -17,7 +17,7 @@ import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord
 import { parseOutcome, serverError, unreachableError } from '../src/adapter-kit.js';
 import { PrimacyBackendError } from '../src/errors.js';
 import { Followers } from './postgres/followers.js';
-import { addressOf, type InspectRow, locationOf, recordOf } from './postgres/inspect.js';
+import { addressOf, type InspectRow, locationOf, recordOf, UNDEFINED_TABLE } from './postgres/inspect.js';
 import { channelOf, type LockKeys, lockKeys, payloadOf } from './postgres/keys.js';
 import { type PostgresLockOptions, type ResolvedPostgresOptions, resolvePostgresOptions } from './postgres/options.js';
 import { Session } from './postgres/session.js';
@@ -161,10 +161,14 @@ class PostgresAdvisoryLock implements PostgresLock {
         payloadOf(keys, 'released'),
         true,
       ]);
-      session.held.delete(lease.name);
     } catch (error) {
+      // Whatever failed, the advisory lock must not outlive the lease: unlock it alone, or end the session.
+      const unlock = 'SELECT pg_advisory_unlock($1::int, $2::int)';
+      if (!session.lost) await session.query('release', unlock, [keys.namespace, keys.key]).catch(() => session.destroy());
       if (session.lost) return;
       throw this.#error('release', error);
+    } finally {
+      session.held.delete(lease.name);
     }
   }
 
@@ -265,7 +269,9 @@ class PostgresAdvisoryLock implements PostgresLock {
     const settings = { connection, connectTimeout, queryTimeout, channel: this.#channel, address: this.#address };
     const session = await Session.open(settings, {
       onLost: (lost) => {
-        if (this.#session === lost) this.#session = null;
+        // A session replaced already (closed while idle) is no news to anyone.
+        if (this.#session !== lost) return;
+        this.#session = null;
         this.#followers.sessionLost();
       },
       onNotification: (payload) => this.#followers.onNotification(payload),
@@ -391,6 +397,8 @@ class PostgresAdvisoryLock implements PostgresLock {
   #error(operation: string, error: unknown): PrimacyBackendError {
     if (error instanceof PrimacyBackendError) return error;
     const { code, severity } = (error ?? {}) as { code?: string; severity?: string };
+    // The lock table is gone (dropped, renamed): the next session creates it again.
+    if (code === UNDEFINED_TABLE) this.#current()?.destroy();
     if (severity === undefined) return unreachableError('postgres', operation, this.#address, error);
     const withCode = new Error(`${(error as Error).message} (SQLSTATE ${code})`, { cause: error });
     return serverError('postgres', operation, this.#address, withCode);

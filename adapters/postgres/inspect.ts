@@ -18,7 +18,7 @@ export interface InspectRow extends LockRow {
 }
 
 /** SQLSTATE undefined_table. */
-const UNDEFINED_TABLE = '42P01';
+export const UNDEFINED_TABLE = '42P01';
 
 export function recordOf(name: string, row: InspectRow | undefined, location: string): LockRecord | null {
   if (!row || row.token === null) return null;

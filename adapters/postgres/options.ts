@@ -3,17 +3,16 @@ import { checksFor, optionKeys } from '../../src/adapter-kit.js';
 import { namespaceKey } from './keys.js';
 import { parseTableName, type TableName } from './table-name.js';
 
-/** The pg surface of a `pg.Pool` that the lock reads: its connection settings. */
-export interface PoolLike {
-  readonly options: pg.PoolConfig;
-  connect(...args: unknown[]): unknown;
-}
+/** A `pg.Pool`: the lock reads its connection settings (`options`). */
+export type PoolLike = pg.Pool;
 
-/** The pg surface of a `pg.Client` that the lock reads: its connection settings. */
-export interface ClientLike {
-  readonly connectionParameters: pg.ConnectionConfig & { ssl?: unknown };
+/** A `pg.Client`: the lock reads its connection settings (`connectionParameters`, `password`). */
+export type ClientLike = pg.Client;
+
+/** What pg keeps of a client's settings (not in @types/pg). */
+interface ClientSettings {
+  readonly connectionParameters?: pg.ConnectionConfig & Record<string, unknown>;
   readonly password?: unknown;
-  query(...args: unknown[]): unknown;
 }
 
 export interface PostgresLockOptions {
@@ -102,14 +101,14 @@ export function resolvePostgresOptions(options: PostgresLockOptions): ResolvedPo
   let connection: pg.ClientConfig;
   if (pool !== undefined) {
     const settings = (pool as { options?: unknown } | null)?.options;
-    if (typeof settings !== 'object' || settings === null || typeof (pool as PoolLike).connect !== 'function') {
+    if (typeof settings !== 'object' || settings === null || typeof (pool as { connect?: unknown }).connect !== 'function') {
       check.fail('pool', pool, 'a pg.Pool (with its `options`)');
     }
     // The password is not enumerable in a pool's options (pg hides it from logs): copied by name.
     connection = { ...(settings as pg.PoolConfig), password: (settings as pg.PoolConfig).password };
   } else if (client !== undefined) {
     const params = (client as { connectionParameters?: unknown } | null)?.connectionParameters;
-    if (typeof params !== 'object' || params === null || typeof (client as ClientLike).query !== 'function') {
+    if (typeof params !== 'object' || params === null || typeof (client as { query?: unknown }).query !== 'function') {
       check.fail('client', client, 'a pg.Client (with its `connectionParameters`)');
     }
     connection = fromClient(client as ClientLike);
@@ -157,8 +156,8 @@ export function resolvePostgresOptions(options: PostgresLockOptions): ResolvedPo
 
 /** A pg.Client's connection settings (its password is hidden from enumeration: copied by name). */
 function fromClient(client: ClientLike): pg.ClientConfig {
-  const p = client.connectionParameters as pg.ConnectionConfig & Record<string, unknown>;
-  const password = (client.password ?? p.password) as pg.ClientConfig['password'];
+  const { connectionParameters: p = {}, password: hidden } = client as unknown as ClientSettings;
+  const password = (hidden ?? p.password) as pg.ClientConfig['password'];
   return {
     user: p.user,
     password,

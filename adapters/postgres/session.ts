@@ -58,6 +58,8 @@ export class Session {
   #closing = false;
   /** The connection ended or failed (reported once through `onLost`). */
   #gone = false;
+  /** Open succeeded: only then is a loss news (a failed open is the caller's error, not a hint to retry at once). */
+  #opened = false;
   #inFlight = 0;
   readonly #settings: SessionSettings;
   readonly #events: SessionEvents;
@@ -92,6 +94,7 @@ export class Session {
       await session.query('connect', session.#settingsSql());
       await checkSessionIsPinned(session, settings);
       await session.query('connect', `LISTEN "${settings.channel}"`);
+      session.#opened = true;
       return session;
     } catch (error) {
       session.destroy();
@@ -168,7 +171,7 @@ export class Session {
     if (this.#gone) return;
     this.#gone = true;
     this.#socket()?.unref?.();
-    this.#events.onLost(this, error);
+    if (this.#opened) this.#events.onLost(this, error);
     this.held.clear();
     this.seats.clear();
     this.markers.clear();

@@ -4,13 +4,16 @@
  * SIGKILLed, paused and restarted under a holder. Each ends with exactly one holder, or none for a
  * moment, and tokens that never go back.
  */
+import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PROBE_SPACE } from '../../adapters/postgres/keys.js';
 import { postgresLock } from '../../adapters/postgres.js';
 import type { Lease, LockAdapter } from '../../src/adapter.js';
+import { elect } from '../../src/elector.js';
 import { PrimacyBackendError } from '../../src/errors.js';
 import { createHolderIdentity } from '../../src/identity.js';
 import { type PostgresServer, type Relay, startPostgres, startRelay } from '../helpers/postgres-server.js';
-import { until } from '../helpers/until.js';
+import { pause, until } from '../helpers/until.js';
 
 describe('postgres lock under attack', () => {
   let server: PostgresServer;
@@ -116,6 +119,56 @@ describe('postgres lock under attack', () => {
     server.resume();
     const next = await until(() => lock.acquire('paused-server', createHolderIdentity(), 5000).catch(() => null), 10_000, 'a new lease');
     expect(next.token).toBeGreaterThan(lease.token);
+  });
+
+  it('a release the server fails still unlocks (the table renamed away under the holder)', async () => {
+    const [a, b] = [lockOf(), lockOf()];
+    const lease = await acquired(a, 'renamed');
+    const admin = await server.admin();
+    await admin.query('ALTER TABLE primacy_locks RENAME TO primacy_locks_away');
+    try {
+      await a.release(lease).catch(() => undefined);
+      const { rows } = await admin.query(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND classid <> $1::int::oid
+            AND pid = (SELECT backend_pid FROM primacy_locks_away WHERE name = 'renamed')`,
+        [PROBE_SPACE],
+      );
+      expect(rows[0].n).toBe(0);
+    } finally {
+      await admin.query('ALTER TABLE primacy_locks_away RENAME TO primacy_locks');
+    }
+    expect((await until(() => b.acquire('renamed', createHolderIdentity(), 5000).catch(() => null), 5000, 'b')).token).toBeGreaterThan(
+      lease.token,
+    );
+  });
+
+  it('a dropped table is created again by the next session (tokens start over: only dropping the table does that)', async () => {
+    const lock = lockOf();
+    await acquired(lock, 'before-drop').then((lease) => lock.release(lease));
+    const admin = await server.admin();
+    await admin.query('DROP TABLE primacy_locks');
+    const attempt = () => lock.acquire('after-drop', createHolderIdentity(), 5000).catch(() => null);
+    expect(await until(attempt, 5000, 'a lease after the drop')).not.toBeNull();
+  });
+
+  it('a server that drops every connection is retried at the election pace, not in a tight loop', async () => {
+    let connections = 0;
+    const dropper = createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+    const { port } = dropper.address() as AddressInfo;
+    const election = elect({ name: 'dropped', lock: lockOf(port), retryInterval: 1000, handleSignals: false, logger: false });
+    try {
+      await election.ready;
+      await pause(2000);
+      expect(connections).toBeGreaterThan(0);
+      expect(connections).toBeLessThan(10);
+    } finally {
+      await election.stop();
+      dropper.close();
+    }
   });
 
   it('a server that cannot be reached fails acquire with its address and errno', async () => {
