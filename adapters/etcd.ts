@@ -90,12 +90,12 @@ class EtcdLock implements LockAdapter {
     this.#prefix = prefix;
     this.#idleRetry = idleRetry;
     this.#watches = new Watches(() => this.#connection.client, {
+      // Seen like any holder's (also our own: another election here may follow it); a value on
+      // another lease, written after we won ours, means ours was taken over.
       onPut: (name, kv) => {
-        const revision = Number(kv.mod_revision);
-        if ([...this.#held.keys()].includes(String(kv.lease))) return; // our own renew
         const sighting = this.#memory.sight(name, kv, monoNow());
         this.#watches.wakeAt(name, sighting.takeoverAt, monoNow());
-        this.#lose(name, (held) => held.revision < revision); // someone took it over
+        this.#lose(name, (held, id) => id !== String(kv.lease) && held.revision < Number(kv.mod_revision));
       },
       // The last value seen stays remembered: the next attempt asks whether its lease ended
       // (a release revokes it, etcd expires it) or lives on (the key was deleted under its holder).

@@ -50,6 +50,10 @@ export class EtcdConnection {
   /** The endpoints, for messages and `inspect`'s location. */
   readonly address: string;
   readonly #callTimeout: number;
+  /** How many hosts a failed call may be tried on (a caller's client: etcd3's policy decides, once here). */
+  readonly #hosts: number;
+  /** The time one try gets on a client of ours: a share of `callTimeout` per host. */
+  readonly #attemptMs: number;
   #closed = false;
 
   constructor({ client, hosts, callTimeout }: { client?: EtcdClientLike; hosts?: readonly string[]; callTimeout: number }) {
@@ -57,17 +61,17 @@ export class EtcdConnection {
     this.owned = client === undefined;
     const urls = hosts ?? endpointsOf(client);
     this.address = urls.length > 0 ? urls.join(', ') : 'etcd';
-    if (client) this.client = client;
-    else {
-      const count = urls.length;
-      // One try per host within the call's time (see policies.ts): a paused host leaves time for the next.
-      const attempt = count > 1 ? Math.max(250, Math.floor(callTimeout / count)) : callTimeout;
-      this.client = new Etcd3({
+    this.#hosts = client ? 1 : urls.length;
+    // One try per host within the call's time (see policies.ts): a paused host leaves time for the next.
+    const attempt = this.#hosts > 1 ? Math.max(250, Math.floor(callTimeout / this.#hosts)) : callTimeout;
+    this.#attemptMs = attempt;
+    this.client =
+      client ??
+      (new Etcd3({
         hosts: [...urls],
-        faultHandling: ownedFaultHandling(count),
+        faultHandling: ownedFaultHandling(urls.length),
         defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + attempt }),
-      }) as unknown as EtcdClientLike;
-    }
+      }) as unknown as EtcdClientLike);
   }
 
   /** The client's namespace prefix (empty for a plain `Etcd3`): raw requests carry it themselves. */
@@ -102,22 +106,34 @@ export class EtcdConnection {
 
   /**
    * One keep-alive of lease `id` (not etcd3's keep-alive loop: the elector decides when to renew):
-   * the TTL it has again, in seconds, or 0 when etcd no longer knows it (expired or revoked).
+   * the TTL it has again, in seconds, or 0 when etcd no longer knows it (expired or revoked). A
+   * stream is never retried by etcd3: with several hosts, a try that failed (a paused host) is made
+   * again on another, each within its share of the call's time.
    */
   keepAliveOnce(operation: string, id: string): Promise<number> {
-    return this.call(operation, async (options) => {
-      // A stream has no deadline by default (etcd3's own loop keeps it open): this one lives for one answer.
-      const stream = await this.client.leaseClient.leaseKeepAlive({ ...options, deadline: Date.now() + this.#callTimeout });
-      return new Promise<number>((resolve, reject) => {
-        stream.on('data', (answer: { TTL: string }) => {
-          resolve(Number(answer.TTL));
-          stream.end();
-        });
-        // Also after the answer (the deadline, the end): listened to, so never an unhandled 'error'.
-        stream.on('error', reject);
-        stream.on('end', () => reject(new Error('the keep-alive stream ended without an answer')));
-        stream.write({ ID: id });
+    return this.call(operation, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.#keepAlive(id, this.owned ? this.#attemptMs : this.#callTimeout);
+        } catch (error) {
+          if (attempt >= this.#hosts || !isConnectionError(error)) throw error;
+        }
+      }
+    });
+  }
+
+  async #keepAlive(id: string, ms: number): Promise<number> {
+    // A stream has no deadline by default (etcd3's own loop keeps it open): this one lives for one answer.
+    const stream = await this.client.leaseClient.leaseKeepAlive({ deadline: Date.now() + ms });
+    return new Promise<number>((resolve, reject) => {
+      stream.on('data', (answer: { TTL: string }) => {
+        resolve(Number(answer.TTL));
+        stream.end();
       });
+      // Also after the answer (the deadline, the end): listened to, so never an unhandled 'error'.
+      stream.on('error', reject);
+      stream.on('end', () => reject(new Error('the keep-alive stream ended without an answer')));
+      stream.write({ ID: id });
     });
   }
 

@@ -168,11 +168,11 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
-/** etcd's request counters (`grpc_server_handled_total` by method, from `/metrics`): what the server answered. */
+/** How many requests etcd has started serving, by method (`grpc_server_started_total` from `/metrics`; streams count once). */
 export async function grpcCalls(url: string): Promise<Map<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const calls = new Map<string, number>();
-  for (const match of text.matchAll(/^grpc_server_handled_total\{([^}]*)\} (\d+)/gm)) {
+  for (const match of text.matchAll(/^grpc_server_started_total\{([^}]*)\} (\d+)/gm)) {
     const method = /grpc_method="([^"]+)"/.exec(match[1] as string)?.[1] ?? '?';
     calls.set(method, (calls.get(method) ?? 0) + Number(match[2]));
   }

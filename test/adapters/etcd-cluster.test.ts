@@ -1,0 +1,118 @@
+/**
+ * Elections on a private three-member etcd cluster: with a minority of members stopped (killed, or
+ * paused with their sockets open) the lock keeps working; with a majority stopped or paused the
+ * holder steps down by its deadline, nobody is elected until quorum is back, then someone is.
+ * Never two primaries; tokens only rise.
+ */
+import { type Election, elect } from 'primacy';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { etcdLock } from '../../adapters/etcd.js';
+import { type EtcdMember, type EtcdServer, startEtcdCluster } from '../helpers/etcd-server.js';
+import { pause, until } from '../helpers/until.js';
+
+const TTL = 3000;
+
+async function isLeader(member: EtcdMember): Promise<boolean> {
+  const metrics = await (await fetch(`${member.url}/metrics`)).text();
+  return /^etcd_server_is_leader 1$/m.test(metrics);
+}
+
+describe('elections on a three-member etcd cluster', () => {
+  let cluster: EtcdServer;
+  let elections: Election[] = [];
+  let sampler: NodeJS.Timeout | undefined;
+  let overlaps = 0;
+  const terms: Array<{ token: number; at: number }> = [];
+
+  const start = (name: string) => {
+    overlaps = 0;
+    terms.length = 0;
+    elections = Array.from({ length: 3 }, () => {
+      const election = elect({
+        name,
+        lock: etcdLock({ hosts: cluster.urls }),
+        ttl: TTL,
+        retryInterval: 200,
+        logger: false,
+        handleSignals: false,
+      });
+      election.on('elected', (lease) => terms.push({ token: lease.token, at: performance.now() }));
+      return election;
+    });
+    sampler = setInterval(() => {
+      if (elections.filter((e) => e.isPrimary).length > 1) overlaps++;
+    }, 5);
+  };
+  const primary = (within = 15_000) => until(() => elections.find((e) => e.isPrimary), within, 'a primary');
+  /** The members that do not lead the cluster (stopping one of them costs no raft election). */
+  const followers = async () => {
+    const leading = await Promise.all(cluster.members.map(isLeader));
+    return cluster.members.filter((_, i) => !leading[i]);
+  };
+
+  beforeAll(async () => {
+    cluster = await startEtcdCluster(3);
+  });
+  afterEach(async () => {
+    clearInterval(sampler);
+    for (const member of cluster.members) member.resume();
+    await Promise.all(cluster.members.filter((m) => !m.running).map((m) => m.start()));
+    await Promise.all(elections.map((e) => e.stop()));
+    expect(overlaps).toBe(0);
+    for (let i = 1; i < terms.length; i++) expect(terms[i]?.token).toBeGreaterThan(terms[i - 1]?.token as number);
+  });
+  afterAll(() => cluster?.stop());
+
+  it('a minority killed, then a minority paused: the holder stays primary throughout, and hand-over still works', async () => {
+    start('minority');
+    const holder = await primary();
+    const [killed, paused] = await followers();
+    await killed?.kill();
+    await pause(TTL);
+    expect(holder.isPrimary).toBe(true);
+    await killed?.start();
+    paused?.pause();
+    await pause(TTL);
+    expect(holder.isPrimary).toBe(true);
+    const handedAt = performance.now();
+    await holder.stop();
+    const next = await primary();
+    expect(next).not.toBe(holder);
+    expect(performance.now() - handedAt).toBeLessThan(TTL);
+    expect(terms).toHaveLength(2);
+  });
+
+  it('a majority killed: the holder steps down by its deadline, nobody is elected until quorum is back', async () => {
+    start('majority-killed');
+    const holder = await primary();
+    const [a, b] = cluster.members;
+    const stoppedAt = performance.now();
+    await Promise.all([a?.kill(), b?.kill()]);
+    await until(() => !holder.isPrimary, TTL + 500, 'the holder stepped down');
+    expect(performance.now() - stoppedAt).toBeLessThan(TTL + 200);
+    const elected = terms.length;
+    await pause(TTL);
+    expect(elections.filter((e) => e.isPrimary)).toHaveLength(0);
+    expect(terms).toHaveLength(elected);
+    await Promise.all([a?.start(), b?.start()]);
+    await primary(TTL * 4);
+  });
+
+  it('a majority paused: the holder steps down by its deadline, nobody is elected until they resume', async () => {
+    start('majority-paused');
+    const holder = await primary();
+    const [a, b] = cluster.members;
+    const pausedAt = performance.now();
+    a?.pause();
+    b?.pause();
+    await until(() => !holder.isPrimary, TTL + 500, 'the holder stepped down');
+    expect(performance.now() - pausedAt).toBeLessThan(TTL + 200);
+    const elected = terms.length;
+    await pause(TTL);
+    expect(elections.filter((e) => e.isPrimary)).toHaveLength(0);
+    expect(terms).toHaveLength(elected);
+    a?.resume();
+    b?.resume();
+    await primary(TTL * 4);
+  });
+});

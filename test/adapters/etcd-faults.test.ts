@@ -1,0 +1,153 @@
+/**
+ * Elections on one private etcd node that is killed, paused and restarted (with its data, and
+ * empty) under them: the holder steps down by its deadline when it cannot renew, nobody is primary
+ * while etcd is gone, someone is once it is back, never two at once, and tokens never go back.
+ */
+import { type Election, elect } from 'primacy';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { etcdLock } from '../../adapters/etcd.js';
+import { createHolderIdentity } from '../../src/identity.js';
+import { type EtcdServer, startEtcd } from '../helpers/etcd-server.js';
+import { pause, until } from '../helpers/until.js';
+
+const TTL = 1500;
+
+/** Candidates on `name`, each with its own lock (as separate processes would have), watched every 5 ms. */
+function field(urls: string[], name: string, count = 3) {
+  const elections: Election[] = [];
+  const warnings: string[] = [];
+  const logger = { warn: (message: string) => warnings.push(message), error: () => undefined };
+  const terms: Array<{ token: number; at: number; election: number }> = [];
+  const revoked: Array<{ reason: string; at: number }> = [];
+  for (let i = 0; i < count; i++) {
+    const election = elect({ name, lock: etcdLock({ hosts: urls }), ttl: TTL, retryInterval: 200, logger, handleSignals: false });
+    election.on('elected', (lease) => terms.push({ token: lease.token, at: performance.now(), election: i }));
+    election.on('revoked', ({ reason }) => revoked.push({ reason, at: performance.now() }));
+    elections.push(election);
+  }
+  let overlaps = 0;
+  const sampler = setInterval(() => {
+    if (elections.filter((e) => e.isPrimary).length > 1) overlaps++;
+  }, 5);
+  const primaries = () => elections.filter((e) => e.isPrimary);
+  return {
+    elections,
+    warnings,
+    terms,
+    revoked,
+    primaries,
+    overlaps: () => overlaps,
+    elected: (within = 10_000) => until(() => primaries()[0], within, 'a primary'),
+    async stop() {
+      clearInterval(sampler);
+      await Promise.all(elections.map((e) => e.stop()));
+    },
+  };
+}
+
+describe('elections on one etcd node under faults', () => {
+  let etcd: EtcdServer;
+  let current: ReturnType<typeof field> | null = null;
+  const start = (name: string) => {
+    current = field(etcd.urls, name);
+    return current;
+  };
+  const tokensRise = (terms: Array<{ token: number }>) => {
+    for (let i = 1; i < terms.length; i++) expect(terms[i]?.token).toBeGreaterThan(terms[i - 1]?.token as number);
+  };
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+  });
+  afterEach(async () => {
+    etcd.members[0]?.resume();
+    if (!etcd.members[0]?.running) await etcd.members[0]?.start();
+    await current?.stop();
+    current = null;
+  });
+  afterAll(() => etcd?.stop());
+
+  it('killed: the holder steps down by its deadline, nobody is primary while it is down, someone is once it is back', async () => {
+    const f = start('killed');
+    await f.elected();
+    await pause(300);
+    const killedAt = performance.now();
+    await etcd.members[0]?.kill();
+    await until(() => f.primaries().length === 0, TTL + 500, 'the holder stepped down');
+    expect(performance.now() - killedAt).toBeLessThan(TTL + 200);
+    await pause(TTL);
+    expect(f.primaries()).toHaveLength(0);
+    await etcd.members[0]?.start();
+    await f.elected(TTL * 3);
+    expect(f.overlaps()).toBe(0);
+    tokensRise(f.terms);
+  });
+
+  it('paused: the holder steps down by its deadline, nobody is elected while paused, someone is once resumed', async () => {
+    const f = start('paused');
+    await f.elected();
+    await pause(300);
+    const pausedAt = performance.now();
+    etcd.members[0]?.pause();
+    await until(() => f.primaries().length === 0, TTL + 500, 'the holder stepped down');
+    expect(performance.now() - pausedAt).toBeLessThan(TTL + 200);
+    await pause(TTL);
+    expect(f.primaries()).toHaveLength(0);
+    etcd.members[0]?.resume();
+    await f.elected(TTL * 3);
+    await pause(TTL);
+    expect(f.primaries()).toHaveLength(1);
+    expect(f.overlaps()).toBe(0);
+    tokensRise(f.terms);
+  });
+
+  it('restarted with its data: one primary again, tokens above every earlier one', async () => {
+    const f = start('restarted');
+    await f.elected();
+    const before = f.terms.length;
+    await etcd.members[0]?.restart();
+    await pause(TTL * 2);
+    await f.elected(TTL * 3);
+    expect(f.primaries()).toHaveLength(1);
+    // A new term, if any, was won above the old tokens: etcd kept its revisions.
+    expect(f.terms.length).toBeGreaterThanOrEqual(before);
+    expect(f.overlaps()).toBe(0);
+    tokensRise(f.terms);
+  });
+
+  it('restarted empty under a live holder: it steps down before its deadline, and someone is elected with a higher token', async () => {
+    const f = start('emptied');
+    const holder = await f.elected();
+    await pause(500);
+    const holderToken = f.terms.at(-1)?.token as number;
+    const wipedAt = performance.now();
+    await etcd.members[0]?.restartEmpty();
+    // Its renew finds its lease gone (or its watch sees etcd's revision go back): 'lost', not 'expired'.
+    await until(() => !holder.isPrimary, TTL, 'the holder stepped down');
+    expect(f.revoked.at(-1)?.reason).toBe('lost');
+    expect(performance.now() - wipedAt).toBeLessThan(TTL);
+    await f.elected(TTL * 4);
+    expect(f.terms.at(-1)?.token).toBeGreaterThan(holderToken);
+    expect(f.overlaps()).toBe(0);
+    tokensRise(f.terms);
+  });
+
+  it('restarted empty under a holder that cannot tell: followers that saw it wait out its TTL', async () => {
+    const name = 'emptied-silent';
+    // A holder without a watch or renewals (a paused process): only its deadline ends its term.
+    const silent = etcdLock({ hosts: etcd.urls });
+    const lease = await silent.acquire(name, createHolderIdentity(), TTL);
+    expect(lease).not.toBeNull();
+    const f = start(name);
+    await Promise.all(f.elections.map((e) => e.ready));
+    await pause(200);
+    const wipedAt = performance.now();
+    await etcd.members[0]?.restartEmpty();
+    await f.elected(TTL * 4);
+    expect(performance.now() - wipedAt).toBeGreaterThan(TTL - 250);
+    expect(f.terms.at(-1)?.token).toBeGreaterThan(lease?.token as number);
+    // Said once per follower that waited, naming the holder.
+    expect(f.warnings.filter((w) => /vanished without a release while pid \d+ .*etcd lost its data/.test(w)).length).toBeGreaterThan(0);
+    await silent.close?.();
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * What idle followers cost etcd: 200 followers of one lock (in one process, on 20 clients, each
+ * follower with its own lock adapter as a process would have) wait on their watch, not on polls.
+ * Counted by etcd itself (`grpc_server_started_total`). The follower's retryInterval is 500 ms:
+ * polling at that pace would be 400 requests/s; the budget is 20/s for the lock, its holder's
+ * renewals included. A release still hands over at once.
+ */
+import { Etcd3 } from 'etcd3';
+import { type Election, elect } from 'primacy';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { etcdLock } from '../../adapters/etcd.js';
+import { type EtcdServer, grpcCalls, startEtcd } from '../helpers/etcd-server.js';
+import { pause, timeUntil, until } from '../helpers/until.js';
+
+const FOLLOWERS = 200;
+const WINDOW_MS = 8000;
+
+const total = (calls: Map<string, number>) => [...calls.values()].reduce((a, b) => a + b, 0);
+
+describe('idle followers of one etcd lock', () => {
+  let etcd: EtcdServer;
+  const clients: Etcd3[] = [];
+  const elections: Election[] = [];
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+  });
+  afterAll(async () => {
+    await Promise.all(elections.map((e) => e.stop()));
+    for (const client of clients) client.close();
+    await etcd?.stop();
+  });
+
+  it(`cost at most 20 requests/s in all at ${FOLLOWERS} followers, and are woken at once by a release`, async () => {
+    const options = { name: 'idle', ttl: 3000, retryInterval: 500, logger: false, handleSignals: false } as const;
+    const holder = elect({ ...options, lock: etcdLock({ hosts: etcd.urls }) });
+    elections.push(holder);
+    await until(() => holder.isPrimary, 5000, 'holder elected');
+    for (let i = 0; i < 20; i++) clients.push(new Etcd3({ hosts: etcd.urls }));
+    for (let i = 0; i < FOLLOWERS; i++) {
+      elections.push(elect({ ...options, lock: etcdLock({ client: clients[i % clients.length] as Etcd3 }) }));
+    }
+    await Promise.all(elections.map((e) => e.ready));
+    await pause(2000); // past start-up: watches connected, the wake-up on connection answered
+    const before = await grpcCalls(etcd.urls[0] as string);
+    const started = performance.now();
+    await pause(WINDOW_MS);
+    const after = await grpcCalls(etcd.urls[0] as string);
+    const seconds = (performance.now() - started) / 1000;
+    const perSecond = (total(after) - total(before)) / seconds;
+    const byMethod = [...after]
+      .filter(([method, n]) => n > (before.get(method) ?? 0))
+      .map(([method, n]) => `${method} ${((n - (before.get(method) ?? 0)) / seconds).toFixed(1)}/s`);
+    console.info(`[etcd idle] ${FOLLOWERS} followers + 1 holder: ${perSecond.toFixed(1)} requests/s (${byMethod.join(', ')})`);
+    expect(perSecond).toBeLessThanOrEqual(20);
+    expect(holder.isPrimary).toBe(true);
+
+    const releasedAt = performance.now();
+    await holder.stop();
+    const handover = await timeUntil(() => elections.some((e) => e !== holder && e.isPrimary), 10_000, 'a follower elected');
+    // Not their 30 s idle retry, nor the old lease's TTL: the watch woke them.
+    expect(handover).toBeLessThan(2000);
+    expect(performance.now() - releasedAt).toBeLessThan(3000);
+  });
+});
