@@ -14,16 +14,18 @@
  * Needs a real session: PgBouncer in transaction or statement mode is detected and refused.
  */
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
-import { parseOutcome, serverError, unreachableError } from '../src/adapter-kit.js';
-import { PrimacyBackendError } from '../src/errors.js';
+import { parseOutcome } from '../src/adapter-kit.js';
+import type { PrimacyBackendError } from '../src/errors.js';
+import { attempt, grant } from './postgres/acquire.js';
+import { LockConnection } from './postgres/connection.js';
 import { Followers } from './postgres/followers.js';
 import { addressOf, type InspectRow, locationOf, recordOf, UNDEFINED_TABLE } from './postgres/inspect.js';
 import { channelOf, type LockKeys, lockKeys, payloadOf } from './postgres/keys.js';
 import { type PostgresLockOptions, type ResolvedPostgresOptions, resolvePostgresOptions } from './postgres/options.js';
-import { Session } from './postgres/session.js';
-import { type LockRow, type Statements, statements } from './postgres/sql.js';
-import { ensureTable } from './postgres/table.js';
+import type { Session } from './postgres/session.js';
+import { type Statements, statements } from './postgres/sql.js';
 import { isExpiredHolder, terminateExpiredHolder } from './postgres/takeover.js';
+import { leave, look, say } from './postgres/watching.js';
 
 export { type InspectOptions, inspectPostgresLock } from './postgres/inspect.js';
 export type { ClientLike, PoolLike, PostgresLockOptions } from './postgres/options.js';
@@ -40,14 +42,6 @@ interface PostgresLeaseData {
   readonly session: number;
 }
 
-interface AttemptRow extends LockRow {
-  readonly got: boolean | null;
-  readonly seated: boolean | null;
-  readonly marked: boolean | null;
-  readonly followers: number;
-  readonly holder_pid: number | null;
-}
-
 /** A lock in PostgreSQL. See `PostgresLockOptions`. */
 export function postgresLock(options: PostgresLockOptions): PostgresLock {
   return new PostgresAdvisoryLock(resolvePostgresOptions(options));
@@ -56,52 +50,69 @@ export function postgresLock(options: PostgresLockOptions): PostgresLock {
 class PostgresAdvisoryLock implements PostgresLock {
   readonly kind = 'postgres';
   readonly connectionBound = true;
-  readonly #options: ResolvedPostgresOptions;
+  readonly #namespace: number;
+  readonly #table: string;
   readonly #sql: Statements;
   readonly #channel: string;
-  readonly #address: string;
+  readonly #connection: LockConnection;
   readonly #followers: Followers;
   /** The highest token seen per name: a new holder's token never goes below it (a deleted row). */
   readonly #floor = new Map<string, bigint>();
-  #session: Session | null = null;
-  #opening: Promise<Session> | null = null;
-  #closed = false;
 
   constructor(options: ResolvedPostgresOptions) {
-    this.#options = options;
-    this.#sql = statements(options.table);
-    this.#channel = channelOf(options.table.text);
-    this.#address = addressOf(options.connection);
+    const { connection, connectTimeout, queryTimeout, table, namespace, livenessInterval } = options;
+    this.#namespace = namespace;
+    this.#table = table.text;
+    this.#sql = statements(table);
+    this.#channel = channelOf(table.text);
+    const settings = { connection, connectTimeout, queryTimeout, channel: this.#channel, address: addressOf(connection) };
+    this.#connection = new LockConnection({
+      settings,
+      table,
+      sql: this.#sql,
+      onLost: () => this.#followers.sessionLost(),
+      onNotification: (payload) => this.#followers.onNotification(payload),
+    });
+    const current = () => this.#connection.current();
     this.#followers = new Followers(
       {
-        look: (keys, notify) => this.#look(keys, notify),
+        look: async (keys, notify) => {
+          const session = current();
+          if (!session) throw new Error('no session');
+          const row = await look(session, this.#sql, this.#channel, keys, notify);
+          this.#see(keys.name, row.token);
+          return row;
+        },
         terminate: async (keys, row, context) => {
-          const session = this.#current();
+          const session = current();
           if (!session) return false;
           return terminateExpiredHolder(session, this.#sql, keys, row, context).catch((error) => {
             context?.warn?.((error as Error).message);
             return false;
           });
         },
-        leave: (keys) => this.#leave(keys),
-        idle: () => this.#idle(),
-        listening: () => this.#current() !== null,
+        leave: (keys) => {
+          const session = current();
+          if (session) leave(session, this.#channel, keys);
+        },
+        idle: () => this.#connection.idle(),
+        listening: () => current() !== null,
       },
-      options.livenessInterval,
+      livenessInterval,
     );
   }
 
   async acquire(name: string, holder: HolderIdentity, ttl: number, context?: AdapterCallContext): Promise<Lease | null> {
     const keys = this.#keys(name);
-    const session = await this.#live('acquire');
+    const session = await this.#connection.live('acquire');
     // Advisory locks are re-entrant within a session: a second election of this adapter must not
     // be granted what the session holds (or is asking for) already.
     if (session.held.has(name)) return null;
     session.held.set(name, { holderId: holder.id, token: -1 });
     try {
       for (let pass = 0; pass < 2; pass++) {
-        const row = await this.#attempt(session, keys);
-        if (row.got) return await this.#grant(session, keys, holder, ttl);
+        const row = await attempt(session, this.#sql, keys, this.#followers.isWatched(name));
+        if (row.got) return this.#granted(session, keys, holder, ttl);
         this.#see(name, row.token);
         this.#followers.follow(name, { seated: session.seats.has(name), followers: row.followers }, context);
         // A paused holder past its TTL: end its session, then try once more.
@@ -122,18 +133,18 @@ class PostgresAdvisoryLock implements PostgresLock {
     const { name, token, holder } = lease;
     const keys = this.#keys(name);
     const { seat, marker } = keys;
-    const values = [keys.namespace, keys.key, name, String(token), JSON.stringify(holder), session.info.backendStart, ttl, session.info.db];
+    const { backendStart, db } = session.info;
+    const values = [keys.namespace, keys.key, name, String(token), JSON.stringify(holder), backendStart, ttl, db, lease.acquiredAt];
     try {
       const { rows } = await session.query<{ seat_vacant: boolean }>('renew', this.#sql.renew, [
         ...values,
-        lease.acquiredAt,
         seat.classid,
         seat.objid,
         marker.classid,
         marker.objid,
       ]);
       if (rows.length === 0 || this.#sessionOf(lease) !== session) return null;
-      if (rows[0]?.seat_vacant) this.#say(session, keys, 'seat');
+      if (rows[0]?.seat_vacant) say(session, this.#channel, keys, 'seat');
       return { ...lease, renewedAt: Date.now(), ttl };
     } catch (error) {
       // The lease's session is gone: so is its lock (the server freed it). Over, not an error.
@@ -151,20 +162,14 @@ class PostgresAdvisoryLock implements PostgresLock {
     // Its session is gone: the server freed the lock with it. Nothing of ours to release.
     if (!session) return;
     const keys = this.#keys(lease.name);
+    const { namespace, key } = keys;
     try {
-      await session.query('release', this.#sql.release, [
-        keys.namespace,
-        keys.key,
-        lease.name,
-        String(lease.token),
-        this.#channel,
-        payloadOf(keys, 'released'),
-        true,
-      ]);
+      const values = [namespace, key, lease.name, String(lease.token), this.#channel, payloadOf(keys, 'released'), true];
+      await session.query('release', this.#sql.release, values);
     } catch (error) {
       // Whatever failed, the advisory lock must not outlive the lease: unlock it alone, or end the session.
       const unlock = 'SELECT pg_advisory_unlock($1::int, $2::int)';
-      if (!session.lost) await session.query('release', unlock, [keys.namespace, keys.key]).catch(() => session.destroy());
+      if (!session.lost) await session.query('release', unlock, [namespace, key]).catch(() => session.destroy());
       if (session.lost) return;
       throw this.#error('release', error);
     } finally {
@@ -174,10 +179,10 @@ class PostgresAdvisoryLock implements PostgresLock {
 
   async inspect(name: string): Promise<LockRecord | null> {
     const keys = this.#keys(name);
-    const session = await this.#live('inspect');
+    const session = await this.#connection.live('inspect');
     try {
       const { rows } = await session.query<InspectRow>('inspect', this.#sql.inspect, [keys.namespace, keys.key, name]);
-      return recordOf(name, rows[0], locationOf(this.#address, this.#options.table.text, keys.namespace));
+      return recordOf(name, rows[0], locationOf(this.#connection.address, this.#table, keys.namespace));
     } catch (error) {
       throw this.#error('inspect', error);
     }
@@ -187,15 +192,9 @@ class PostgresAdvisoryLock implements PostgresLock {
     const session = this.#sessionOf(lease);
     if (!session) return false;
     const keys = this.#keys(lease.name);
+    const values = [keys.namespace, keys.key, lease.name, String(lease.token), JSON.stringify(outcome), session.info.db];
     try {
-      const { rowCount } = await session.query('writeOutcome', this.#sql.writeOutcome, [
-        keys.namespace,
-        keys.key,
-        lease.name,
-        String(lease.token),
-        JSON.stringify(outcome),
-        session.info.db,
-      ]);
+      const { rowCount } = await session.query('writeOutcome', this.#sql.writeOutcome, values);
       return (rowCount ?? 0) > 0;
     } catch (error) {
       if (session.lost) return false;
@@ -204,12 +203,9 @@ class PostgresAdvisoryLock implements PostgresLock {
   }
 
   async readOutcome(name: string): Promise<RunOutcome | null> {
-    const session = await this.#live('readOutcome');
+    const session = await this.#connection.live('readOutcome');
     try {
-      const { rows } = await session.query<{ outcome: string | null }>('readOutcome', this.#sql.readOutcome, [
-        this.#options.namespace,
-        name,
-      ]);
+      const { rows } = await session.query<{ outcome: string | null }>('readOutcome', this.#sql.readOutcome, [this.#namespace, name]);
       return parseOutcome(rows[0]?.outcome);
     } catch (error) {
       throw this.#error('readOutcome', error);
@@ -225,166 +221,29 @@ class PostgresAdvisoryLock implements PostgresLock {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
     this.#followers.close();
-    const session = this.#session ?? (await this.#opening?.catch(() => null)) ?? null;
-    this.#session = null;
-    await session?.end();
+    await this.#connection.close();
   }
 
   #keys(name: string): LockKeys {
-    return lockKeys(this.#options.namespace, name);
+    return lockKeys(this.#namespace, name);
   }
 
   /** The lease's session, if it is still the live one and still holds the lease's lock. */
   #sessionOf(lease: Lease): Session | null {
-    const session = this.#current();
-    const data = lease.data as PostgresLeaseData | undefined;
-    if (!session || data?.session !== session.id) return null;
+    const session = this.#connection.current();
+    if (!session || (lease.data as PostgresLeaseData | undefined)?.session !== session.id) return null;
     const held = session.held.get(lease.name);
     return held?.holderId === lease.holder.id && held.token === lease.token ? session : null;
   }
 
-  #current(): Session | null {
-    return this.#session && !this.#session.lost ? this.#session : null;
-  }
-
-  /** The live session, opened if there is none (after a loss, or on first use). */
-  async #live(operation: string): Promise<Session> {
-    if (this.#closed) throw new PrimacyBackendError('postgres', operation, 'the lock is closed (close() was called)');
-    const current = this.#current();
-    if (current) return current;
-    this.#opening ??= this.#open().finally(() => {
-      this.#opening = null;
-    });
-    try {
-      return await this.#opening;
-    } catch (error) {
-      throw this.#error(operation, error);
-    }
-  }
-
-  async #open(): Promise<Session> {
-    const { connection, connectTimeout, queryTimeout, table } = this.#options;
-    const settings = { connection, connectTimeout, queryTimeout, channel: this.#channel, address: this.#address };
-    const session = await Session.open(settings, {
-      onLost: (lost) => {
-        // A session replaced already (closed while idle) is no news to anyone.
-        if (this.#session !== lost) return;
-        this.#session = null;
-        this.#followers.sessionLost();
-      },
-      onNotification: (payload) => this.#followers.onNotification(payload),
-    });
-    try {
-      await ensureTable(session, table, this.#sql, this.#address);
-    } catch (error) {
-      session.destroy();
-      throw error;
-    }
-    if (this.#closed) {
-      await session.end();
-      throw new PrimacyBackendError('postgres', 'connect', 'the lock is closed (close() was called)');
-    }
-    this.#session = session;
-    return session;
-  }
-
-  async #attempt(session: Session, keys: LockKeys): Promise<AttemptRow> {
-    const watched = this.#followers.isWatched(keys.name);
-    const { seat, marker } = keys;
-    const { rows } = await session.query<AttemptRow>('acquire', this.#sql.attempt, [
-      keys.namespace,
-      keys.key,
-      keys.name,
-      session.info.db,
-      session.info.pid,
-      watched && !session.seats.has(keys.name),
-      seat.value,
-      watched && !session.markers.has(keys.name),
-      marker.value,
-      marker.classid,
-      marker.objid,
-    ]);
-    const row = rows[0] as AttemptRow;
-    if (row.seated) session.seats.add(keys.name);
-    if (row.marked) session.markers.add(keys.name);
-    return row;
-  }
-
-  async #grant(session: Session, keys: LockKeys, holder: HolderIdentity, ttl: number): Promise<Lease> {
-    const { name } = keys;
-    const seated = session.seats.has(name);
-    const floor = String(this.#floor.get(name) ?? 0n);
-    try {
-      const { rows } = await session.query<{ token: string }>('acquire', this.#sql.grant, [
-        keys.namespace,
-        keys.key,
-        name,
-        floor,
-        JSON.stringify(holder),
-        session.info.backendStart,
-        ttl,
-        seated,
-        keys.seat.value,
-      ]);
-      const token = Number(rows[0]?.token);
-      if (seated) session.seats.delete(name);
-      session.held.set(name, { holderId: holder.id, token });
-      this.#see(name, rows[0]?.token ?? null);
-      this.#followers.stopFollowing(name);
-      const now = Date.now();
-      const data: PostgresLeaseData = { session: session.id };
-      return { name, token, holder, acquiredAt: now, renewedAt: now, ttl, data };
-    } catch (error) {
-      // No token, no lease: give the advisory lock back (a lost session has freed it already).
-      session.held.delete(name);
-      await session
-        .query('acquire', 'SELECT pg_advisory_unlock($1::int, $2::int)', [keys.namespace, keys.key])
-        .catch(() => session.destroy());
-      throw error;
-    }
-  }
-
-  /** The watcher's look at the lock (see followers.ts). */
-  async #look(keys: LockKeys, notify: boolean) {
-    const session = this.#current();
-    if (!session) throw new Error('no session');
-    const values = [keys.namespace, keys.key, keys.name, session.info.db, this.#channel, payloadOf(keys, 'free'), notify];
-    const { rows } = await session.query<LockRow & { holder_pid: number | null }>('watch', this.#sql.watch, values);
-    const row = rows[0] as LockRow & { holder_pid: number | null };
-    this.#see(keys.name, row.token);
-    return row;
-  }
-
-  /** The last watcher of a lock here left: give up its seat and mark, and let another follower watch. */
-  #leave(keys: LockKeys): void {
-    const session = this.#current();
-    if (!session) return;
-    const seated = session.seats.delete(keys.name);
-    const marked = session.markers.delete(keys.name);
-    if (!seated && !marked) return;
-    void session
-      .query(
-        'watch',
-        `SELECT CASE WHEN $1::boolean THEN pg_advisory_unlock($2::bigint) END, CASE WHEN $3::boolean THEN pg_advisory_unlock_shared($4::bigint) END,
-                CASE WHEN $1::boolean THEN pg_notify($5::text, $6::text)::text END`,
-        [seated, keys.seat.value, marked, keys.marker.value, this.#channel, payloadOf(keys, 'seat')],
-      )
-      .catch(() => undefined);
-  }
-
-  /** No election watches any lock here: close the session unless it holds a lock (the next call reopens one). */
-  #idle(): void {
-    const session = this.#current();
-    if (session && session.held.size === 0 && session.seats.size === 0) {
-      this.#session = null;
-      void session.end();
-    }
-  }
-
-  #say(session: Session, keys: LockKeys, event: 'seat'): void {
-    void session.query('renew', 'SELECT pg_notify($1::text, $2::text)', [this.#channel, payloadOf(keys, event)]).catch(() => undefined);
+  async #granted(session: Session, keys: LockKeys, holder: HolderIdentity, ttl: number): Promise<Lease> {
+    const token = await grant(session, this.#sql, keys, { holder, ttl, floor: this.#floor.get(keys.name) ?? 0n });
+    this.#see(keys.name, String(token));
+    this.#followers.stopFollowing(keys.name);
+    const now = Date.now();
+    const data: PostgresLeaseData = { session: session.id };
+    return { name: keys.name, token, holder, acquiredAt: now, renewedAt: now, ttl, data };
   }
 
   #see(name: string, token: string | null): void {
@@ -393,14 +252,9 @@ class PostgresAdvisoryLock implements PostgresLock {
     if (seen > (this.#floor.get(name) ?? 0n)) this.#floor.set(name, seen);
   }
 
-  /** `error` as a backend error naming the server: a connection's failure as `unreachable`, the server's answer with its SQLSTATE. */
   #error(operation: string, error: unknown): PrimacyBackendError {
-    if (error instanceof PrimacyBackendError) return error;
-    const { code, severity } = (error ?? {}) as { code?: string; severity?: string };
     // The lock table is gone (dropped, renamed): the next session creates it again.
-    if (code === UNDEFINED_TABLE) this.#current()?.destroy();
-    if (severity === undefined) return unreachableError('postgres', operation, this.#address, error);
-    const withCode = new Error(`${(error as Error).message} (SQLSTATE ${code})`, { cause: error });
-    return serverError('postgres', operation, this.#address, withCode);
+    if ((error as { code?: string } | null)?.code === UNDEFINED_TABLE) this.#connection.current()?.destroy();
+    return this.#connection.error(operation, error);
   }
 }

@@ -1,0 +1,19 @@
+import { serverError, unreachableError } from '../../src/adapter-kit.js';
+import { PrimacyBackendError } from '../../src/errors.js';
+
+/**
+ * `error` as a backend error of `operation` naming the server at `address`: a failed connection as
+ * `cannot reach <address>: <errno>`, the server's answer with its SQLSTATE (`42501`, `42P01`...).
+ * pg marks the server's answers with a `severity`; anything without one is the connection's.
+ */
+export function backendError(operation: string, address: string, error: unknown): PrimacyBackendError {
+  if (error instanceof PrimacyBackendError) return error;
+  const { code, severity } = (error ?? {}) as { code?: string; severity?: string };
+  if (severity === undefined) return unreachableError('postgres', operation, address, error);
+  return serverError('postgres', operation, address, new Error(`${(error as Error).message} (SQLSTATE ${code})`, { cause: error }));
+}
+
+/** A call after `close()`. */
+export function closedError(operation: string): PrimacyBackendError {
+  return new PrimacyBackendError('postgres', operation, 'the lock is closed (close() was called)');
+}
