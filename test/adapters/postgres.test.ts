@@ -97,6 +97,16 @@ describe('postgresLock on a private server', () => {
     await client.end();
   });
 
+  it('readies its session for holding locks: no idle timeouts, server-side keepalives and tcp_user_timeout', async () => {
+    const lock = postgresLock({ connectionString: server.url, queryTimeout: 4000 });
+    locks.push(lock);
+    await lock.inspect('anything');
+    const settings = server.log().match(/statement: (SET idle_in_transaction_session_timeout = 0;.*)/)?.[1] ?? '';
+    expect(settings).toContain('SET idle_session_timeout = 0');
+    expect(settings).toMatch(/SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3/);
+    expect(settings).toContain('SET tcp_user_timeout = 4000');
+  });
+
   it('inspects held, dead and free locks; inspectPostgresLock creates nothing', async () => {
     expect(await inspectPostgresLock(server.url, 'never', { table: 'no_such_table' })).toBeNull();
     const a = lockOf({ namespace: 'inspect' });
