@@ -6,6 +6,11 @@
  * wait blocked in the server, not polling (adapters/mysql/follower.ts); a paused holder, whose
  * session the server keeps, is ended with `KILL CONNECTION` after its lease (mysql/takeover.ts).
  *
+ * Each process holds one connection per lock it campaigns for (holding or waiting), besides the
+ * caller's pool: mind `max_connections` with many followers. Every candidate of a lock must use
+ * the same table and prefix; a session holding the lock that the table does not name (another
+ * table, someone else's GET_LOCK of the name) is taken for a stuck holder and ended after a grace.
+ *
  * MariaDB and MySQL differ here (tested on MariaDB 10.11):
  * - Several named locks per session: MySQL 5.7+ and MariaDB 10.0.2+ (older servers released the
  *   first lock at the second GET_LOCK; followers hold the watch lock while queuing for the lock,
@@ -149,7 +154,7 @@ class MysqlLock implements LockAdapter {
     const { lock } = lockNames(this.#prefix, name);
     const answer = await this.#server.query(this.#sql.look, [lock, lock], 'inspect').catch(noTable);
     if (!answer) return null;
-    return lockRecord(name, parseLook(answer.rows[0]), `${this.#server.address} lock "${lock}"`);
+    return lockRecord(name, parseLook(answer.rows[0]), `${this.#server.address} ${this.#table.name} lock "${lock}"`);
   }
 
   watch(name: string, onChange: () => void): () => void {
@@ -218,6 +223,7 @@ class MysqlLock implements LockAdapter {
 
 /** A missing table answers as "nothing recorded" (undefined); any other error is thrown on. */
 function noTable(error: unknown): undefined {
-  if ((error as { errno?: number }).errno === NO_SUCH_TABLE) return undefined;
+  const { errno, cause } = error as { errno?: number; cause?: { errno?: number } };
+  if (errno === NO_SUCH_TABLE || cause?.errno === NO_SUCH_TABLE) return undefined;
   throw error;
 }

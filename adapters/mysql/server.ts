@@ -102,6 +102,7 @@ export class MysqlServer {
     const template = this.#template as ConfigFields;
     const config = Object.create(Object.getPrototypeOf(template), Object.getOwnPropertyDescriptors(template)) as ConfigFields;
     config.pool = undefined;
+    config.queryFormat = undefined; // our statements are formatted by mysql2's own escaping, never a custom format
     config.enableKeepAlive = true;
     config.keepAliveInitialDelay ??= KEEPALIVE_DELAY;
     config.clientFlags = (config.clientFlags ?? 0) | FOUND_ROWS;
@@ -147,6 +148,7 @@ interface ConfigFields {
   database?: string;
   socketPath?: string;
   pool?: unknown;
+  queryFormat?: unknown;
   enableKeepAlive?: boolean;
   keepAliveInitialDelay?: number;
   clientFlags?: number;

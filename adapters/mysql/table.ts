@@ -16,7 +16,8 @@ export class FencingTable {
   #ready: Promise<void> | undefined;
 
   constructor(
-    private readonly table: string,
+    /** As given: `name` or `schema.name`. */
+    readonly name: string,
     private readonly sql: Statements,
   ) {}
 
@@ -48,8 +49,8 @@ export class FencingTable {
       throw new PrimacyBackendError(
         'mysql',
         bound.operation,
-        `the lock table ${this.table} is missing and this user may not create it (${(error as Error).message}). ` +
-          `Have an administrator run:\n${this.sql.create};\nGRANT SELECT, INSERT, UPDATE ON ${this.table} TO <this user>;`,
+        `the lock table ${this.name} is missing and this user may not create it (${(error as Error).message}). ` +
+          `Have an administrator run:\n${this.sql.create};\nGRANT SELECT, INSERT, UPDATE ON ${this.name} TO <this user>;`,
         { cause: error },
       );
     }

@@ -89,6 +89,26 @@ describe('several processes on one MySQL lock (MariaDB)', () => {
     expect(await countPrimaries(group)).toBe(1);
   });
 
+  it('steps down while the server is paused, and elects one primary once it is back; no crash', async () => {
+    lockName = 'server-pause';
+    const ttl = 1500;
+    const group = spawnCandidates(3, ttl, 200);
+    const first = await electedIn(group, 0);
+    await allReady(group);
+    const pausedAt = wallNow();
+    server.pause();
+    const stepDown = await first.child.waitFor((e) => e.ev === 'revoked' && e.t > pausedAt, 10_000);
+    expect(stepDown.t - pausedAt).toBeLessThan(ttl + 500); // before anyone could take over
+    await new Promise((r) => setTimeout(r, 1000));
+    const resumedAt = wallNow();
+    server.resume();
+    const next = await electedIn(group, resumedAt, 20_000);
+    expect(next.event.token as number).toBeGreaterThan(first.event.token as number);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await countPrimaries(group)).toBe(1);
+    for (const child of group) expect(child.process.exitCode).toBeNull();
+  });
+
   it('elects again after the server is SIGKILLed and restarted with its data; tokens go on rising', async () => {
     lockName = 'restart';
     const group = spawnCandidates(3, 1500, 200);

@@ -233,6 +233,9 @@ describe('mysqlLock: inspect, errors and options', () => {
   it('shows a held lock, a released one, and one whose holder crashed', async () => {
     const looker = lock();
     expect(await looker.inspect(name)).toBeNull();
+    const elsewhere = lock({ table: 'never_created' }); // a CLI's look creates nothing
+    expect(await elsewhere.inspect(name)).toBeNull();
+    expect(await elsewhere.readOutcome?.(name)).toBeNull();
     const holder = lock();
     const lease = await holder.acquire(name, createHolderIdentity(), 10_000);
     if (!lease) throw new Error('no lease');
