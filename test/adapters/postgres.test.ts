@@ -107,6 +107,12 @@ describe('postgresLock on a private server', () => {
     expect(settings).toContain('SET tcp_user_timeout = 4000');
   });
 
+  it('creates a missing table once when many sessions open on it at the same moment', async () => {
+    const racers = Array.from({ length: 8 }, () => lockOf({ table: 'raced_locks' }));
+    const leases = await Promise.all(racers.map((lock) => lock.acquire('raced', createHolderIdentity(), 5000)));
+    expect(leases.filter(Boolean)).toHaveLength(1);
+  });
+
   it('inspects held, dead and free locks; inspectPostgresLock creates nothing', async () => {
     expect(await inspectPostgresLock(server.url, 'never', { table: 'no_such_table' })).toBeNull();
     const a = lockOf({ namespace: 'inspect' });
