@@ -39,7 +39,7 @@ import { lockNames } from './mysql/names.js';
 import { type MysqlLockOptions, resolveMysqlOptions } from './mysql/options.js';
 import { MysqlServer } from './mysql/server.js';
 import type { Session, StatementBound } from './mysql/session.js';
-import { LockSlot } from './mysql/slot.js';
+import { LockSlot, type SlotParts } from './mysql/slot.js';
 import { GET_LOCK, RELEASE_LOCK, type Statements, statements } from './mysql/sql.js';
 import { FencingTable, NO_SUCH_TABLE } from './mysql/table.js';
 import { Takeover } from './mysql/takeover.js';
@@ -62,18 +62,18 @@ class MysqlLock implements LockAdapter {
   readonly #table: FencingTable;
   readonly #takeover: Takeover;
   readonly #prefix: string;
-  readonly #followerWait: number;
+  readonly #slotParts: SlotParts;
   readonly #leases: LeaseParts;
   readonly #slots = new Map<string, LockSlot>();
 
   constructor(options: MysqlLockOptions) {
-    const { table, prefix, takeoverMargin, followerWait, ...settings } = resolveMysqlOptions(options);
+    const { table, prefix, takeoverMargin, takeoverGrace, followerWait, ...settings } = resolveMysqlOptions(options);
     this.#server = new MysqlServer(settings);
     this.#sql = statements(table);
     this.#table = new FencingTable(table, this.#sql);
     this.#takeover = new Takeover(takeoverMargin);
     this.#prefix = prefix;
-    this.#followerWait = followerWait;
+    this.#slotParts = { server: this.#server, sql: this.#sql, takeover: this.#takeover, followerWait, takeoverGrace };
     this.#leases = { server: this.#server, sql: this.#sql, table: this.#table, takeover: this.#takeover, prefix };
   }
 
@@ -208,8 +208,7 @@ class MysqlLock implements LockAdapter {
   #slot(name: string): LockSlot {
     let slot = this.#slots.get(name);
     if (!slot) {
-      const parts = { server: this.#server, sql: this.#sql, takeover: this.#takeover, followerWait: this.#followerWait };
-      slot = new LockSlot(name, lockNames(this.#prefix, name), parts);
+      slot = new LockSlot(name, lockNames(this.#prefix, name), this.#slotParts);
       this.#slots.set(name, slot);
     }
     return slot;

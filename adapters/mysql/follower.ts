@@ -40,6 +40,8 @@ export interface FollowParts {
   readonly takeover: Takeover;
   /** How long one blocked wait on the watch lock lasts, in ms (`followerWait`). */
   readonly followerWait: number;
+  /** See `MysqlLockOptions.takeoverGrace`. */
+  readonly takeoverGrace: number;
   /** The statement bound beyond a wait's own length, in ms. */
   readonly timeout: number;
   /** Whether anyone still wants the lock through this session. */
@@ -65,14 +67,28 @@ export async function follow(parts: FollowParts): Promise<'granted' | 'stopped'>
     if (await wait(names.watch, next * (0.8 + 0.2 * Math.random()))) {
       const outcome = await watchHolder(parts, wait);
       await session.run(RELEASE_LOCK, [names.watch], { ms: timeout, operation: 'follow' });
-      if (outcome === 'granted') return 'granted';
+      if (outcome === 'granted') return granted(parts);
       continue;
     }
     const due = await lookAtHolder(parts, wait);
-    if (due === 'granted') return 'granted';
+    if (due === 'granted') return granted(parts);
     next = Math.min(followerWait, Math.max(due, MIN_LOOK));
   }
   return 'stopped';
+}
+
+/**
+ * Handed the lock: where its last holder did not release it (its session ended: a crash, or an
+ * administrator's KILL of a live process), waits `takeoverGrace` first, time for a running holder
+ * to see its connection close and step down before anyone is elected.
+ */
+async function granted(parts: FollowParts): Promise<'granted'> {
+  const { session, names, sql, timeout, takeoverGrace } = parts;
+  if (takeoverGrace > 0) {
+    const { row } = parseLook((await session.run(sql.look, [names.lock, names.lock], { ms: timeout, operation: 'follow' })).rows[0]);
+    if (row?.state === 'held' && row.connectionId !== session.id) await new Promise((resolve) => setTimeout(resolve, takeoverGrace));
+  }
+  return 'granted';
 }
 
 /** As the lock's watcher: queue on the lock itself, looking at the holder whenever its lease could have run out. */

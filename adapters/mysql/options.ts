@@ -30,6 +30,15 @@ export interface MysqlLockOptions {
    */
   takeoverMargin?: number;
   /**
+   * How long a follower the server handed the lock to waits, when its last holder's session ended
+   * without a release, before it is elected, in ms: time for a running holder (whose session an
+   * administrator killed, or the network cut) to see the close and step down first. A holder whose
+   * event loop is blocked for longer may still read `isPrimary` after the takeover, as under any
+   * pause; its token is already superseded.
+   * @default 50
+   */
+  takeoverGrace?: number;
+  /**
    * How long one blocked wait of a waiting follower lasts, in ms. Each waiting follower sends two
    * statements per `followerWait` (200 followers: under 7 per second); the one that watches the
    * holder for everyone, a few per TTL. A follower that was watching and is paused (its session
@@ -50,6 +59,7 @@ export interface ResolvedMysqlOptions {
   readonly table: string;
   readonly prefix: string;
   readonly takeoverMargin: number;
+  readonly takeoverGrace: number;
   readonly followerWait: number;
   readonly timeout: number;
 }
@@ -62,6 +72,7 @@ const KEYS = optionKeys<MysqlLockOptions>({
   table: true,
   prefix: true,
   takeoverMargin: true,
+  takeoverGrace: true,
   followerWait: true,
   timeout: true,
 });
@@ -99,6 +110,11 @@ export function resolveMysqlOptions(options: MysqlLockOptions): ResolvedMysqlOpt
     table,
     prefix: prefix as string,
     takeoverMargin: check.number('takeoverMargin', options.takeoverMargin, 100, {
+      min: 0,
+      max: 60_000,
+      expected: 'a number of ms from 0 to 60000',
+    }),
+    takeoverGrace: check.number('takeoverGrace', options.takeoverGrace, 50, {
       min: 0,
       max: 60_000,
       expected: 'a number of ms from 0 to 60000',

@@ -25,6 +25,7 @@ export interface SlotParts {
   readonly sql: Statements;
   readonly takeover: Takeover;
   readonly followerWait: number;
+  readonly takeoverGrace: number;
 }
 
 export class LockSlot {
@@ -105,13 +106,14 @@ export class LockSlot {
   startFollowing(session: Session): void {
     if (this.following || this.#grant || this.lease || this.watchers.size === 0 || session !== this.current) return;
     this.#following = session;
-    const { sql, takeover, followerWait, server } = this.parts;
+    const { sql, takeover, followerWait, takeoverGrace, server } = this.parts;
     const active = () => !this.#closed && this.watchers.size > 0 && this.lease === null && this.#session === session;
     const onRefusal = (error: PrimacyBackendError) => {
       this.refusal = error;
       this.notify();
     };
-    follow({ session, names: this.names, sql, takeover, followerWait, timeout: server.timeout, active, onRefusal }).then(
+    const names = this.names;
+    follow({ session, names, sql, takeover, followerWait, takeoverGrace, timeout: server.timeout, active, onRefusal }).then(
       (outcome) => {
         if (this.#following === session) this.#following = null;
         if (outcome === 'granted') this.#holdGrant(session);

@@ -46,12 +46,15 @@ export class Takeover {
       this.#unrecorded.delete(lock);
       return (recorded.expiresAt ?? now) + this.margin - now;
     }
+    const grace = Math.max(row?.ttl ?? DEFAULT_TTL, GRANT_HOLD) + this.margin;
     let seen = this.#unrecorded.get(lock);
-    if (seen?.connectionId !== usedBy) {
+    // Seen long ago (followers look again once the grace is over): a server restarted since numbers
+    // its connections afresh, and the same id is another session now.
+    if (seen?.connectionId !== usedBy || now - seen.since > 3 * grace) {
       seen = { connectionId: usedBy, since: now };
       this.#unrecorded.set(lock, seen);
     }
-    return seen.since + Math.max(row?.ttl ?? DEFAULT_TTL, GRANT_HOLD) + this.margin - now;
+    return seen.since + grace - now;
   }
 
   /**

@@ -74,6 +74,31 @@ describe('mysqlLock: the holder', () => {
     stop?.();
   });
 
+  it('lets a holder whose session ended without a release see it before a follower is elected (takeoverGrace), not after a release', async () => {
+    const holder = elect({ name, lock: lock(), ttl: 10_000, logger: false });
+    await until(() => holder.isPrimary, 5000, 'the holder elected');
+    const follower = elect({ name, lock: lock({ takeoverGrace: 600 }), ttl: 10_000, logger: false });
+    await follower.ready;
+    await pause(300); // its wait is queued in the server
+    let revokedAt = 0;
+    holder.on('revoked', () => (revokedAt = performance.now()));
+    const killedAt = performance.now();
+    await admin.query('KILL CONNECTION ?', [await holderSession()]);
+    await until(() => follower.isPrimary, 5000, 'the follower elected');
+    const electedAt = performance.now();
+    expect(revokedAt).toBeGreaterThan(0);
+    expect(electedAt - killedAt).toBeGreaterThanOrEqual(600);
+    expect(electedAt).toBeGreaterThan(revokedAt);
+    // A release is no crash: the next one is elected without the grace.
+    expect(holder.isPrimary).toBe(false);
+    await pause(300); // the old holder's new wait is queued in the server
+    const releasedAt = performance.now();
+    await follower.stop();
+    await until(() => holder.isPrimary, 5000, 'the holder elected again');
+    expect(performance.now() - releasedAt).toBeLessThan(600);
+    await holder.stop();
+  });
+
   it('never leaves a valid-looking lease when the connection resets with a renew in flight', async () => {
     const { proxy, adapter } = await proxied();
     const lease = await adapter.acquire(name, createHolderIdentity(), 5000);
