@@ -69,6 +69,25 @@ describe('several processes on one Postgres lock', () => {
     expect(await countPrimaries(group)).toBe(1);
   });
 
+  it('replaces a SIGKILLed primary before the TTL even when the other followers (the watcher among them, maybe) are paused', async () => {
+    lockName = 'watcher-paused';
+    const ttl = 10_000;
+    const group = spawnCandidates(4, ttl, 1000);
+    const first = await electedIn(group, 0);
+    await allReady(group);
+    const [awake, ...paused] = group.filter((c) => c !== first.child);
+    for (const child of paused) child.kill('SIGSTOP');
+    const killedAt = wallNow();
+    first.child.kill('SIGKILL');
+    // The watcher, if paused, sees nothing: the awake follower's own tries (a few a second across
+    // the lock's followers) find the lock free.
+    const next = await electedIn([awake as Child], killedAt);
+    expect(next.event.t - killedAt).toBeLessThan(ttl * 0.8);
+    for (const child of paused) child.kill('SIGCONT');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await countPrimaries(group.filter((c) => c !== first.child))).toBe(1);
+  });
+
   it('elects again after the server restarts with its data; tokens keep growing', async () => {
     lockName = 'restart';
     const group = spawnCandidates(3, 1500, 200);
