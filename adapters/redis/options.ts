@@ -1,5 +1,6 @@
 import { type Checks, checksFor, optionKeys } from '../../src/adapter-kit.js';
 import type { RedisClientLike, RedisLockOptions } from '../redis.js';
+import type { ReplicaAcks } from './replicas.js';
 
 /** What every Redis server of a lock is used with (the one of `redisLock`, each node of `redlockLock`), defaults applied. */
 export interface ServerSettings {
@@ -13,6 +14,8 @@ export interface ResolvedRedisOptions extends ServerSettings {
   /** Exactly one of `client` and `url` is set. */
   readonly client: RedisClientLike | undefined;
   readonly url: string | undefined;
+  /** 0: off. */
+  readonly waitForReplicas: ReplicaAcks;
 }
 
 // The client itself is not checked for keys: it is the caller's object.
@@ -23,6 +26,7 @@ const KEYS = optionKeys<RedisLockOptions>({
   connectionBinding: true,
   livenessInterval: true,
   takeoverGrace: true,
+  waitForReplicas: true,
 });
 
 /** The ioredis methods the lock calls on a caller's client. */
@@ -42,7 +46,20 @@ export function resolveRedisOptions(options: RedisLockOptions): ResolvedRedisOpt
     if (missing.length > 0) check.fail('client', client, `an ioredis client (Redis, Cluster); missing ${missing.join(', ')}`);
   }
   if (url !== undefined && !isRedisUrl(url)) check.fail('url', url, 'a redis:// or rediss:// URL');
-  return { client, url, ...resolveServerSettings(check, options) };
+  const waitForReplicas =
+    options.waitForReplicas === 'all'
+      ? 'all'
+      : check.number('waitForReplicas', options.waitForReplicas, 0, {
+          min: 0,
+          max: 1000,
+          whole: true,
+          expected: "'all', or a whole number of replicas from 0 to 1000",
+        });
+  // The wait goes in a pipeline with the script, so it reaches the connection that ran it.
+  if (client !== undefined && waitForReplicas !== 0 && typeof (client as { pipeline?: unknown }).pipeline !== 'function') {
+    check.fail('client', client, 'an ioredis client (Redis, Cluster) with pipeline(), for waitForReplicas');
+  }
+  return { client, url, waitForReplicas, ...resolveServerSettings(check, options) };
 }
 
 /** The options `redisLock` and `redlockLock` share (per node for Redlock), checked and with their defaults. */
