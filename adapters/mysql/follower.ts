@@ -15,12 +15,12 @@
  *   `followerWait` (plus the grace of a holder not recorded, takeover.ts).
  *
  * So a crash or a release is noticed at once by exactly one follower, a paused holder after its
- * TTL, and the server sees about `2 × followers / followerWait + 2 / ttl` statements per second
- * for a lock. The watcher's succession is the server's queue: a watcher that dies or leaves hands
+ * TTL, and the server sees about `2 × followers / (0.9 × followerWait)` statements per second for
+ * a lock, plus the holder's renewals and a few looks of the watcher per TTL. The watcher's succession is the server's queue: a watcher that dies or leaves hands
  * the watch lock to the next follower at once.
  */
 import { PrimacyBackendError } from '../../src/errors.js';
-import { type Look, parseLook } from './look.js';
+import { type Look, parseLook, recordedHolder } from './look.js';
 import type { LockNames } from './names.js';
 import type { Session } from './session.js';
 import { GET_LOCK, RELEASE_LOCK, type Statements } from './sql.js';
@@ -106,13 +106,15 @@ async function watchHolder(parts: FollowParts, wait: Wait): Promise<'granted' | 
 
 /**
  * As a follower whose wait for the watch lock ran out: takes the lock if it is free, ends its
- * holder if that is overdue; else says in how many ms to look again.
+ * holder if that is overdue; else says in how many ms to look again: after `followerWait` while a
+ * recorded holder renews (timing its lease is the watcher's work), sooner for one not recorded
+ * (perhaps a paused watcher that was handed the lock), as soon as its grace is over.
  */
 async function lookAtHolder(parts: FollowParts, wait: Wait): Promise<number | 'granted'> {
-  const { session, names, sql, takeover, timeout } = parts;
+  const { session, names, sql, takeover, timeout, followerWait } = parts;
   const look = parseLook((await session.run(sql.look, [names.lock, names.lock], { ms: timeout, operation: 'follow' })).rows[0]);
   const due = takeover.due(names.lock, look);
-  if (due !== null && due > 0) return due;
+  if (due !== null && due > 0) return recordedHolder(look) ? followerWait : due;
   const ms = due === null ? 0 : await endHolder(parts, look);
   return (await wait(names.lock, Math.min(ms, AFTER_KILL))) ? 'granted' : ms;
 }
