@@ -70,6 +70,10 @@ export class EtcdConnection {
       (new Etcd3({
         hosts: [...urls],
         faultHandling: ownedFaultHandling(urls.length),
+        // Pings on an idle connection, so a watch on a dead one (a host gone without a reset) is
+        // seen broken, and its followers retry at their own pace, within 15 s. etcd accepts pings
+        // every 5 s or more (--grpc-keepalive-min-time).
+        grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5000 },
         defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + attempt }),
       }) as unknown as EtcdClientLike);
   }

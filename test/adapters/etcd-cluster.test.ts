@@ -10,7 +10,7 @@ import { etcdLock } from '../../adapters/etcd.js';
 import { type EtcdMember, type EtcdServer, startEtcdCluster } from '../helpers/etcd-server.js';
 import { pause, until } from '../helpers/until.js';
 
-const TTL = 3000;
+const TTL = 2000;
 
 async function isLeader(member: EtcdMember): Promise<boolean> {
   const metrics = await (await fetch(`${member.url}/metrics`)).text();
@@ -23,10 +23,12 @@ describe('elections on a three-member etcd cluster', () => {
   let sampler: NodeJS.Timeout | undefined;
   let overlaps = 0;
   const terms: Array<{ token: number; at: number }> = [];
+  const revocations: string[] = [];
 
   const start = (name: string) => {
     overlaps = 0;
     terms.length = 0;
+    revocations.length = 0;
     elections = Array.from({ length: 3 }, () => {
       const election = elect({
         name,
@@ -37,6 +39,7 @@ describe('elections on a three-member etcd cluster', () => {
         handleSignals: false,
       });
       election.on('elected', (lease) => terms.push({ token: lease.token, at: performance.now() }));
+      election.on('revoked', ({ reason }) => revocations.push(reason));
       return election;
     });
     sampler = setInterval(() => {
@@ -74,6 +77,7 @@ describe('elections on a three-member etcd cluster', () => {
     paused?.pause();
     await pause(TTL);
     expect(holder.isPrimary).toBe(true);
+    expect(revocations).toEqual([]); // not one term lost while a minority was down
     const handedAt = performance.now();
     await holder.stop();
     const next = await primary();

@@ -13,7 +13,7 @@ import { type EtcdServer, grpcCalls, startEtcd } from '../helpers/etcd-server.js
 import { pause, timeUntil, until } from '../helpers/until.js';
 
 const FOLLOWERS = 200;
-const WINDOW_MS = 8000;
+const WINDOW_MS = 6000;
 
 const total = (calls: Map<string, number>) => [...calls.values()].reduce((a, b) => a + b, 0);
 
@@ -37,11 +37,12 @@ describe('idle followers of one etcd lock', () => {
     elections.push(holder);
     await until(() => holder.isPrimary, 5000, 'holder elected');
     for (let i = 0; i < 20; i++) clients.push(new Etcd3({ hosts: etcd.urls }));
-    for (let i = 0; i < FOLLOWERS; i++) {
-      elections.push(elect({ ...options, lock: etcdLock({ client: clients[i % clients.length] as Etcd3 }) }));
-    }
+    const locks = Array.from({ length: FOLLOWERS }, (_, i) => etcdLock({ client: clients[i % clients.length] as Etcd3 }));
+    for (const lock of locks) elections.push(elect({ ...options, lock }));
     await Promise.all(elections.map((e) => e.ready));
-    await pause(2000); // past start-up: watches connected, the wake-up on connection answered
+    // Past start-up: every watch connected (each wakes its follower once when it connects), and those rounds over.
+    await until(() => locks.every((lock) => lock.idleRetry?.('idle') !== undefined), 20_000, 'every watch connected');
+    await pause(1500);
     const before = await grpcCalls(etcd.urls[0] as string);
     const started = performance.now();
     await pause(WINDOW_MS);
