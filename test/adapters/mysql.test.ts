@@ -5,7 +5,7 @@
  * adapters with one holder id, a user without the privileges to create the table or to end a
  * paused holder's session, and a server that closes idle sessions after 2 s.
  */
-import type mysql from 'mysql2/promise';
+import mysql from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { lockNames } from '../../adapters/mysql/names.js';
 import { mysqlLock } from '../../adapters/mysql.js';
@@ -149,6 +149,25 @@ describe('mysqlLock: the holder', () => {
     await holder.release(lease);
     const next = await lock().acquire(name, createHolderIdentity(), 10_000);
     expect(next?.token).toBeGreaterThan(lease.token);
+  });
+
+  it("holds the lock on a session of its own, made with a pool's settings, and never closes the pool", async () => {
+    const pool = mysql.createPool({ uri: server.uri, connectionLimit: 1 });
+    try {
+      const pooled = mysqlLock({ pool, table });
+      const lease = await pooled.acquire(name, createHolderIdentity(), 10_000);
+      if (!lease) throw new Error('no lease');
+      const [rows] = await pool.query('SELECT CONNECTION_ID() AS id, IS_USED_LOCK(?) AS holder', [`primacy:${name}`]);
+      const [{ id, holder }] = rows as Array<{ id: number; holder: number }>;
+      expect(holder).not.toBeNull();
+      expect(holder).not.toBe(id); // the pool's only connection is not the lock's
+      expect((await pooled.inspect(name))?.holder?.id).toBe(lease.holder.id); // answered by the pool
+      await pooled.close();
+      await until(async () => (await holderSession()) === null, 3000, 'the lock freed by close()');
+      await expect(pool.query('SELECT 1')).resolves.toBeTruthy(); // and left the pool alone
+    } finally {
+      await pool.end();
+    }
   });
 
   it('refuses a second adapter that uses the same holder id', async () => {
