@@ -1,15 +1,9 @@
 /**
  * A lock in etcd (etcd3): an etcd lease plus a transaction that creates the lock key only if it is
  * absent, attached to that lease; the fencing token is the transaction's revision. Followers watch
- * the key and are woken when it is deleted. See `EtcdLockOptions`, and `etcd/` for each part.
- *
- * Failover after a crash is bounded by the TTL: etcd cannot see a process die, only its lease stop
- * being kept alive. A follower takes over once the holder's lease has certainly ended: at the
- * `expiresAt` the holder recorded on its monotonic clock when the follower reads the same clock
- * (same host), else one TTL after it first saw the holder's last value (etcd/memory.ts), or when
- * etcd expires the lease (whole seconds, at least etcd's minimum, 2 s by default), whichever comes
- * first. A paused holder is replaced the same way, and once resumed its renew fails (the key is on
- * another lease, or its lease is gone), so it never acts as primary again.
+ * the key and are woken when it is deleted. Each part is a file under `etcd/`: the attempt
+ * (acquire.ts), when a holder's lease has certainly ended (memory.ts, clock.ts), the watch
+ * (watches.ts), the client and its requests (connection.ts, policies.ts).
  */
 import type { Namespace } from 'etcd3';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
@@ -32,7 +26,8 @@ export interface EtcdLockOptions {
   client?: EtcdClientLike;
   /**
    * Or the endpoints (`http://10.0.0.5:2379`, or several of one cluster): primacy creates the
-   * client, tries a failed request once on each other endpoint, and closes it in `close()`.
+   * client, tries a failed request once on each other endpoint, and closes it in `close()`. For
+   * client certificates or a password, pass your own `client`.
    */
   hosts?: string | string[];
   /** Key prefix. Keys are `<prefix><name>/lock`, `/token` and `/outcome`. @default 'primacy/' */
@@ -68,7 +63,20 @@ interface Held {
   lost: boolean;
 }
 
-/** A lock in etcd (etcd3). See `EtcdLockOptions`. */
+/**
+ * A lock in etcd (etcd3). See `EtcdLockOptions`.
+ *
+ * Failover after a crash is bounded by the TTL: etcd cannot see a process die, only its lease
+ * stop being kept alive. A follower takes over once the holder's lease has certainly ended, about
+ * one TTL after the holder's last renew: at the `expiresAt` the holder recorded on its monotonic
+ * clock when the follower reads the same clock (same host), else one TTL after the follower first
+ * saw the holder's last record, or when etcd expires the lease (whole seconds, at least etcd's
+ * minimum, 2 s by default), whichever comes first. A SIGSTOPped holder is replaced the same way;
+ * resumed, it reads `isPrimary` false (its deadline passed) and its renew fails (the key is on
+ * another lease, or its lease is gone). A release (stop, SIGTERM) hands over at once: followers are
+ * woken by the key's deletion. Tokens are etcd revisions: they rise across holders and etcd
+ * restarts with data, and, if etcd loses its data, past every token this process has seen.
+ */
 export function etcdLock(options: EtcdLockOptions): LockAdapter {
   return new EtcdLock(options);
 }

@@ -57,6 +57,10 @@ describe('several processes on one etcd lock', () => {
     expect(next.event.t).toBeGreaterThanOrEqual(ended);
     expect(next.event.t - killedAt).toBeLessThan(TTL + 1000);
     expect(next.event.token as number).toBeGreaterThan(first.event.token as number);
+    const sinceRenew = next.event.t - (ended - TTL + MARGIN);
+    console.info(
+      `[etcd failover] SIGKILL to a follower elected: ${(next.event.t - killedAt).toFixed(0)} ms (TTL ${TTL} ms; ${sinceRenew.toFixed(0)} ms after the holder's last renew)`,
+    );
   });
 
   it('replaces a SIGSTOPped primary only after its TTL; resumed, it reads isPrimary false with a lower token', async () => {

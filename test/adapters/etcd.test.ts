@@ -91,6 +91,25 @@ describe('etcdLock errors', () => {
   });
 });
 
+describe('etcdLock watch', () => {
+  it('makes idleRetry long only while the watch is connected: short once etcd is gone, long again once it is back', async () => {
+    const server = await startEtcd();
+    cleanups.push(() => server.stop());
+    const adapter = lock({ hosts: server.urls });
+    const name = fresh();
+    let hints = 0;
+    cleanups.push(adapter.watch?.(name, () => hints++) ?? (() => undefined));
+    expect(adapter.idleRetry?.(name)).toBeUndefined(); // not connected yet: the election's own pace
+    await until(() => adapter.idleRetry?.(name) === 30_000, 5000, 'watch connected');
+    expect(hints).toBe(1); // woken once on connection: a change may have come before it
+    await server.members[0]?.kill();
+    await until(() => adapter.idleRetry?.(name) === undefined, 5000, 'watch broken');
+    await server.members[0]?.start();
+    await until(() => adapter.idleRetry?.(name) === 30_000, 10_000, 'watch connected again');
+    expect(hints).toBe(2);
+  });
+});
+
 describe('etcdLock inspect', () => {
   it('is usable from a CLI: one { hosts } lock, a read, close(); never taken, held, then free with the last token', async () => {
     const name = fresh();
