@@ -6,7 +6,8 @@ import { inspectRedisLock } from './redis/inspect.js';
 import { type LockKeys, lockKeys } from './redis/keys.js';
 import { resolveRedisOptions } from './redis/options.js';
 import { belongsTo, parseValue, valueTail } from './redis/record.js';
-import { ACQUIRE, RELEASE, RENEW, releaseArgs, run, type ScriptClient, TAKE_OVER, WRITE_OUTCOME } from './redis/scripts.js';
+import { type PipelineClient, type ReplicaAcks, ReplicaWait } from './redis/replicas.js';
+import { ACQUIRE, RELEASE, RENEW, releaseArgs, renewArgs, run, type ScriptClient, TAKE_OVER, WRITE_OUTCOME } from './redis/scripts.js';
 import { SeenHolders } from './redis/seen.js';
 import { ownedClient, RedisServer } from './redis/server.js';
 
@@ -52,6 +53,18 @@ export interface RedisLockOptions {
    * @default 50
    */
   takeoverGrace?: number;
+  /**
+   * Count a lease (its grant, each renew) only once this many of the primary's replicas have it
+   * (`WAIT`, on the connection that wrote it), so a failover (Sentinel, Cluster) that promotes one
+   * of them keeps it; a grant not acknowledged within ttl/5 is given back and the acquire fails, a
+   * renew not acknowledged fails (the holder steps down at its deadline unless a later one is).
+   * `'all'`: every replica the primary has, counted at each call (INFO replication), including
+   * one gone for less than 30 s (a primary cut off from its replicas counts nothing); none, and no
+   * WAIT, on a primary without replicas. Bounds what asynchronous replication loses, does not make
+   * Redis strongly consistent: see adapters/redis/replicas.ts.
+   * @default 0 (no wait)
+   */
+  waitForReplicas?: ReplicaAcks;
 }
 
 interface RedisLeaseData {
@@ -71,9 +84,10 @@ class RedisLock implements LockAdapter {
   readonly #prefix: string;
   readonly #eviction: EvictionCheck;
   readonly #seen = new SeenHolders();
+  readonly #replicas: ReplicaWait;
 
   constructor(options: RedisLockOptions) {
-    const { client, url, prefix, ...settings } = resolveRedisOptions(options);
+    const { client, url, prefix, waitForReplicas, ...settings } = resolveRedisOptions(options);
     this.#prefix = prefix;
     this.#server = new RedisServer({
       ...settings,
@@ -83,6 +97,8 @@ class RedisLock implements LockAdapter {
       onConnectionLost: () => this.#server.followers.notifyAll(),
     });
     this.#eviction = new EvictionCheck(this.#server.client);
+    const address = () => this.#server.reach.address;
+    this.#replicas = new ReplicaWait({ client: this.#server.client as unknown as PipelineClient, acks: waitForReplicas, address });
   }
 
   async acquire(name: string, holder: HolderIdentity, ttl: number, context?: AdapterCallContext): Promise<Lease | null> {
@@ -99,7 +115,10 @@ class RedisLock implements LockAdapter {
         const seen = this.#seen.last(name)?.token ?? 0;
         const args = [...scriptKeys, ttl, holder.id, tail, seen, this.#seen.floor(name), mayEvict ? 1 : 0];
         const [status, value] = (await run(client, ACQUIRE, args)) as [number, string];
-        if (status === 1) return this.#granted(name, value, clientId, holder, ttl);
+        if (status === 1) {
+          await this.#replicas.confirmGrant(renewArgs(keys, value, ttl), releaseArgs(keys, value, { held: false, wake: true }), ttl);
+          return this.#granted(name, value, clientId, holder, ttl);
+        }
         if (status === 2) {
           if (await this.#vanishedHolderIsOver(name, keys.lock, context)) continue;
           return null;
@@ -109,7 +128,10 @@ class RedisLock implements LockAdapter {
         const holderConnection = current?.clientId ?? null;
         if (await this.#server.holderGone(name, holderConnection, context)) {
           const taken = (await run(client, TAKE_OVER, [...scriptKeys, value, ttl, holder.id, tail])) as string | null;
-          if (taken) return this.#granted(name, taken, clientId, holder, ttl);
+          if (taken) {
+            await this.#replicas.confirmGrant(renewArgs(keys, taken, ttl), releaseArgs(keys, taken, { held: false, wake: true }), ttl);
+            return this.#granted(name, taken, clientId, holder, ttl);
+          }
         }
         followers.followHolder(name, holderConnection);
         return null;
@@ -122,14 +144,14 @@ class RedisLock implements LockAdapter {
 
   async renew(lease: Lease, ttl: number): Promise<Lease | null> {
     if (!belongsTo((lease.data as RedisLeaseData | undefined)?.value, lease)) return null;
-    const { key, value, clientId } = lease.data as RedisLeaseData;
+    const { value, clientId } = lease.data as RedisLeaseData;
     const { binding, reach } = this.#server;
     // Never renew a lease made on a connection we have since lost: another process may already
     // have taken it over when the server saw that connection close.
     if (!binding.isCurrent(clientId)) return null;
     try {
       await reach.ready('renew');
-      const renewed = await run(this.#server.client, RENEW, [key, value, ttl]);
+      const renewed = await this.#replicas.run(RENEW, renewArgs(this.#keys(lease.name), value, ttl), ttl, 'renew');
       // An answer on another connection than the lease's: ioredis resent the renew after a reset,
       // and the server may have let someone take over in between. The lease is over.
       if (!binding.isCurrent(clientId)) return null;
@@ -176,11 +198,16 @@ class RedisLock implements LockAdapter {
     return parseOutcome(await this.#call('readOutcome', () => this.#server.client.get(this.#keys(name).outcome)));
   }
 
+  idleRetry(name: string): number | undefined {
+    return this.#server.followers.idleRetry(name);
+  }
+
   watch(name: string, onChange: () => void): () => void {
-    return this.#server.followers.add(name, this.#keys(name).events, onChange);
+    return this.#server.followers.add(name, this.#keys(name), onChange);
   }
 
   async close(): Promise<void> {
+    this.#replicas.close();
     await this.#server.close();
   }
 

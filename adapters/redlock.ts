@@ -3,7 +3,7 @@ import { noQuorumError } from '../src/adapter-kit.js';
 import type { PrimacyBackendError } from '../src/errors.js';
 import { type LockKeys, lockKeys } from './redis/keys.js';
 import { belongsTo, valueTail } from './redis/record.js';
-import { RELEASE, RENEW, releaseArgs } from './redis/scripts.js';
+import { RELEASE, RENEW, releaseArgs, renewArgs } from './redis/scripts.js';
 import { SeenHolders } from './redis/seen.js';
 import { ownedClient } from './redis/server.js';
 import type { RedisClientLike } from './redis.js';
@@ -62,8 +62,25 @@ class QuorumLock implements LockAdapter {
   constructor(options: RedlockOptions) {
     const { clients, urls, prefix, nodeTimeout, driftFactor, ...settings } = resolveRedlockOptions(options);
     const owned = clients === undefined;
-    this.#nodes = (clients ?? (urls ?? []).map(ownedClient)).map(
-      (client) => new QuorumNode({ ...settings, client, owned, timeout: nodeTimeout ?? 500, onConnectionLost: () => this.#notifyAll() }),
+    const servers = clients ?? (urls ?? []).map(ownedClient);
+    // A holder's crash closes its connection on every node: the watchers' polls take turns over
+    // the nodes, and all followers together try about once per 10 s, so a lock costs about what one
+    // Redis lock does however many nodes and followers it has.
+    const spread = (i: number) => ({
+      livenessInterval: settings.livenessInterval * servers.length,
+      pollOffset: settings.livenessInterval * i,
+      restingRetry: 10_000,
+    });
+    this.#nodes = servers.map(
+      (client, i) =>
+        new QuorumNode({
+          ...settings,
+          ...spread(i),
+          client,
+          owned,
+          timeout: nodeTimeout ?? 500,
+          onConnectionLost: () => this.#notifyAll(),
+        }),
     );
     this.#quorum = Math.floor(this.#nodes.length / 2) + 1;
     this.#prefix = prefix;
@@ -158,7 +175,7 @@ class QuorumLock implements LockAdapter {
         // a node whose answer came on a new connection (ioredis resent the renew after a reset).
         const clientId = clientIds[i] ?? null;
         if (!value || !node.binding.isCurrent(clientId)) return false;
-        const renewed = (await node.script(RENEW, [keys.lock, value, ttl])) === 1;
+        const renewed = (await node.script(RENEW, renewArgs(keys, value, ttl))) === 1;
         return renewed && node.binding.isCurrent(clientId);
       }),
     );
@@ -192,8 +209,14 @@ class QuorumLock implements LockAdapter {
     return readQuorumOutcome(this.#nodes, this.#quorum, this.#keys(name), (answered) => this.#noQuorum('readOutcome', answered));
   }
 
+  /** Long only while a quorum of nodes can wake us: the shortest of their waits. */
+  idleRetry(name: string): number | undefined {
+    const waits = this.#nodes.map((node) => node.followers.idleRetry(name)).filter((wait) => wait !== undefined);
+    return waits.length >= this.#quorum ? Math.min(...waits) : undefined;
+  }
+
   watch(name: string, onChange: () => void): () => void {
-    const stops = this.#nodes.map((node) => node.followers.add(name, this.#keys(name).events, onChange));
+    const stops = this.#nodes.map((node) => node.followers.add(name, this.#keys(name), onChange));
     return () => {
       for (const stop of stops) stop();
     };

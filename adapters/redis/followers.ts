@@ -2,12 +2,17 @@
  * Wakes waiting followers without making them poll the lock: a release PUBLISHes on the lock's
  * channel (one lazily created subscriber connection serves every lock of the adapter), and a
  * holder's death is seen by polling its connection (`CLIENT LIST ID`, one cheap command) every
- * `livenessInterval` ms while someone waits.
+ * `livenessInterval` ms, by one follower per lock: the one holding the lock's watcher claim
+ * (adapters/redis/watcher.ts), which also wakes its election when the lease's TTL runs out. The
+ * others rest, and retry about once per `restingRetry` ms all together.
  *
  * The subscriber lives only while someone watches: it is closed when the last watcher leaves (an
  * election stopped), so a lock never keeps a process alive, whoever owns the client it came from.
  */
 import type { ConnectionBinding } from './connection.js';
+import type { LockKeys } from './keys.js';
+import { NEED_WATCHER } from './scripts.js';
+import { type Claim, WATCHER_CLAIM_TTL, type WatcherClaims } from './watcher.js';
 
 export interface Subscriber {
   subscribe(channel: string): Promise<unknown>;
@@ -17,32 +22,70 @@ export interface Subscriber {
   disconnect(): void;
 }
 
+/**
+ * This adapter's part in watching a lock: `holding` it (nothing to watch), `unclaimed` (it will try
+ * for the watcher claim when next it follows a holder), `claiming`, `watching` the holder for
+ * every follower, or `resting` while another follower watches.
+ */
+type Role = 'holding' | 'unclaimed' | 'claiming' | 'watching' | 'resting';
+
 interface Watched {
-  readonly channel: string;
+  readonly keys: LockKeys;
   readonly listeners: Set<() => void>;
+  /** The holder's connection, while we follow one (null: unbound). */
+  holder: string | null;
+  role: Role;
+  /** Whether the channel is subscribed now: a resting follower relies on it. */
+  subscribed: boolean;
+  /** The channel's subscribers at the last claim: about how many followers share the lock. */
+  subscribers: number;
+  /** Someone (maybe we) held the watcher claim at our last attempt; we may rest meanwhile. */
+  watcherKnown: boolean;
+  /** We rested before (see `idleRetry`). */
+  rested: boolean;
   poll: NodeJS.Timeout | undefined;
+  refresh: NodeJS.Timeout | undefined;
+  /** As the watcher: wakes the election when the holder's TTL runs out. */
+  expiry: NodeJS.Timeout | undefined;
+}
+
+export interface FollowersOptions {
+  readonly createSubscriber: () => Subscriber;
+  readonly binding: ConnectionBinding;
+  readonly claims: WatcherClaims;
+  readonly livenessInterval: number;
+  /** Where the first liveness poll falls within `livenessInterval`, in ms (Redlock staggers its nodes). @default 0 */
+  readonly pollOffset?: number;
+  /** All followers of a lock together try about once per this many ms while they rest (see watcher.ts). */
+  readonly restingRetry: number;
+  /** The last watcher left: no election uses the lock any more. */
+  readonly onIdle: () => void;
 }
 
 export class Followers {
   readonly #watched = new Map<string, Watched>();
   #subscriber: Subscriber | null = null;
 
-  constructor(
-    private readonly createSubscriber: () => Subscriber,
-    private readonly binding: ConnectionBinding,
-    private readonly livenessInterval: number,
-    /** The last watcher left: no election uses the lock any more. */
-    private readonly onIdle: () => void = () => undefined,
-  ) {}
+  constructor(private readonly options: FollowersOptions) {}
 
-  add(name: string, channel: string, onChange: () => void): () => void {
+  add(name: string, keys: LockKeys, onChange: () => void): () => void {
     let watched = this.#watched.get(name);
     if (!watched) {
-      watched = { channel, listeners: new Set(), poll: undefined };
+      watched = {
+        keys,
+        listeners: new Set(),
+        holder: null,
+        role: 'unclaimed',
+        subscribed: false,
+        subscribers: 1,
+        watcherKnown: false,
+        rested: false,
+        poll: undefined,
+        refresh: undefined,
+        expiry: undefined,
+      };
       this.#watched.set(name, watched);
-      void this.#ensureSubscriber()
-        .subscribe(channel)
-        .catch(() => undefined); // Polling still covers us; the subscriber reconnects by itself.
+      this.#subscribe(watched);
     }
     watched.listeners.add(onChange);
     return () => {
@@ -50,30 +93,44 @@ export class Followers {
       if (!current) return;
       current.listeners.delete(onChange);
       if (current.listeners.size > 0) return;
-      clearInterval(current.poll);
+      this.#stopWatching(current);
       this.#watched.delete(name);
       if (this.#watched.size === 0) {
         this.closeSubscriber();
-        this.onIdle();
-      } else void this.#subscriber?.unsubscribe(channel).catch(() => undefined);
+        this.options.onIdle();
+      } else void this.#subscriber?.unsubscribe(current.keys.events).catch(() => undefined);
     };
   }
 
-  /** Someone else holds `name` on connection `clientId`: watch that connection until it closes. */
+  /**
+   * Someone else holds `name` on connection `clientId`: watch that connection until it closes, if
+   * we hold the lock's watcher claim or can take it; else rest (see `idleRetry`). A resting
+   * follower asks again each time: the claim may have lapsed, and the followers' count changed.
+   */
   followHolder(name: string, clientId: string | null): void {
     const watched = this.#watched.get(name);
     if (!watched) return;
-    clearInterval(watched.poll);
-    watched.poll = undefined;
-    if (clientId === null || !this.binding.enabled) return;
-    watched.poll = setInterval(async () => {
-      const gone = await this.binding.goneFor(clientId).catch(() => null);
-      if (gone === null || this.#watched.get(name) !== watched) return;
-      clearInterval(watched.poll);
-      watched.poll = undefined;
-      this.wakeAfter(name, this.binding.takeoverGrace - gone);
-    }, this.livenessInterval);
-    watched.poll.unref();
+    const changed = watched.holder !== clientId;
+    watched.holder = clientId;
+    if (watched.role === 'holding') watched.role = 'unclaimed';
+    if (watched.role === 'watching' && (changed || watched.poll === undefined)) this.#poll(name, watched);
+    if (watched.role === 'unclaimed' || watched.role === 'resting') this.#claim(name, watched);
+  }
+
+  /**
+   * How long a follower of `name` may go without trying (see `LockAdapter.idleRetry`): its share
+   * of `restingRetry` while a watcher (maybe itself) is known and our channel is subscribed, else
+   * the elector's own pace.
+   */
+  idleRetry(name: string): number | undefined {
+    const watched = this.#watched.get(name);
+    if (!watched?.subscribed || !watched.watcherKnown) return undefined;
+    // At random, so followers that started together do not try together: the first wait anywhere
+    // within one share (as if they had been resting for long), the later ones within half of it.
+    const share = watched.subscribers * this.options.restingRetry;
+    const first = !watched.rested;
+    watched.rested = true;
+    return share * (first ? Math.random() : 0.5 + Math.random());
   }
 
   /** Wakes the followers of `name` after `ms` (at once if <= 0): when a takeover grace ends. */
@@ -82,10 +139,12 @@ export class Followers {
     else setTimeout(() => this.notify(name), ms).unref();
   }
 
-  /** We hold `name` now: nothing to watch. */
+  /** We hold `name` now: nothing to watch, and another follower may take the watch. */
   stopFollowing(name: string): void {
     const watched = this.#watched.get(name);
-    if (watched) clearInterval(watched.poll);
+    if (!watched) return;
+    this.#stopWatching(watched);
+    watched.role = 'holding';
   }
 
   notify(name: string): void {
@@ -97,7 +156,7 @@ export class Followers {
   }
 
   async close(): Promise<void> {
-    for (const watched of this.#watched.values()) clearInterval(watched.poll);
+    for (const watched of this.#watched.values()) this.#stopWatching(watched);
     this.#watched.clear();
     this.closeSubscriber();
   }
@@ -110,6 +169,7 @@ export class Followers {
   closeSubscriber(): void {
     const subscriber = this.#subscriber;
     this.#subscriber = null;
+    for (const watched of this.#watched.values()) watched.subscribed = false;
     subscriber?.disconnect();
   }
 
@@ -120,17 +180,117 @@ export class Followers {
    */
   resubscribe(): void {
     if (this.#subscriber !== null || this.#watched.size === 0) return;
-    const subscriber = this.#ensureSubscriber();
-    for (const watched of this.#watched.values()) void subscriber.subscribe(watched.channel).catch(() => undefined);
+    for (const watched of this.#watched.values()) this.#subscribe(watched);
     this.notifyAll();
+  }
+
+  #subscribe(watched: Watched): void {
+    this.#ensureSubscriber()
+      .subscribe(watched.keys.events)
+      .then(() => {
+        watched.subscribed = this.#subscriber !== null;
+      })
+      .catch(() => undefined); // The watcher's polling still covers us; the subscriber reconnects by itself.
+  }
+
+  #claim(name: string, watched: Watched): void {
+    watched.role = 'claiming';
+    this.options.claims.claim(watched.keys).then(
+      (claim) => {
+        if (this.#watched.get(name) !== watched || watched.role !== 'claiming') {
+          if (claim.mine) this.options.claims.unclaim(watched.keys);
+          return;
+        }
+        watched.role = claim.mine ? 'watching' : 'resting';
+        watched.subscribers = claim.subscribers;
+        watched.watcherKnown = true;
+        if (claim.mine) this.#watch(name, watched, claim);
+      },
+      () => {
+        watched.watcherKnown = false;
+        if (watched.role === 'claiming') watched.role = 'unclaimed'; // tried again on the next round
+      },
+    );
+  }
+
+  /** We are the lock's watcher now: keep the claim alive, poll the holder's connection, wake at its expiry. */
+  #watch(name: string, watched: Watched, claim: Claim): void {
+    this.#wakeAtExpiry(name, watched, claim);
+    watched.refresh = setInterval(async () => {
+      const refreshed = await this.options.claims.claim(watched.keys).catch(() => null); // unreachable: it lapses by itself
+      if (refreshed === null || this.#watched.get(name) !== watched || watched.role !== 'watching') return;
+      watched.subscribers = refreshed.subscribers;
+      if (refreshed.mine) return this.#wakeAtExpiry(name, watched, refreshed);
+      this.#stopTimers(watched); // we were away longer than the claim: another follower watches now
+      watched.role = 'unclaimed';
+    }, WATCHER_CLAIM_TTL / 3);
+    watched.refresh.unref();
+    this.#poll(name, watched);
+  }
+
+  /** A paused holder keeps its connection: only its lease's TTL ends it. Wake the election then. */
+  #wakeAtExpiry(name: string, watched: Watched, { leaseLeft }: Claim): void {
+    clearTimeout(watched.expiry);
+    watched.expiry = setTimeout(() => this.notify(name), Math.max(0, leaseLeft) + 1);
+    watched.expiry.unref();
+  }
+
+  /** As the lock's watcher: poll the holder's connection until it closes. */
+  #poll(name: string, watched: Watched): void {
+    clearInterval(watched.poll);
+    watched.poll = undefined;
+    const { binding, livenessInterval, pollOffset = 0 } = this.options;
+    const clientId = watched.holder;
+    if (clientId === null || !binding.enabled) return;
+    const check = async () => {
+      const gone = await binding.goneFor(clientId).catch(() => null);
+      if (gone === null || this.#watched.get(name) !== watched) return;
+      clearInterval(watched.poll);
+      watched.poll = undefined;
+      this.wakeAfter(name, binding.takeoverGrace - gone);
+    };
+    // The first check after the offset, then every interval (a timeout's handle, cleared alike).
+    watched.poll = setTimeout(() => {
+      if (watched.poll === undefined) return;
+      watched.poll = setInterval(check, livenessInterval);
+      watched.poll.unref();
+      void check();
+    }, pollOffset);
+    watched.poll.unref();
+  }
+
+  #stopTimers(watched: Watched): void {
+    clearInterval(watched.poll);
+    clearInterval(watched.refresh);
+    clearTimeout(watched.expiry);
+    watched.poll = undefined;
+    watched.refresh = undefined;
+    watched.expiry = undefined;
+  }
+
+  #stopWatching(watched: Watched): void {
+    this.#stopTimers(watched);
+    if (watched.role === 'watching') this.options.claims.unclaim(watched.keys);
+    watched.role = 'unclaimed';
+    watched.watcherKnown = false;
+  }
+
+  /** The holder asks for a watcher: the claim lapsed (its watcher died). Every resting follower tries. */
+  #needWatcher(name: string, watched: Watched): void {
+    watched.watcherKnown = false;
+    if (watched.role === 'resting' || watched.role === 'unclaimed') this.#claim(name, watched);
   }
 
   #ensureSubscriber(): Subscriber {
     if (this.#subscriber) return this.#subscriber;
-    const subscriber = this.createSubscriber();
+    const subscriber = this.options.createSubscriber();
     subscriber.on('error', () => undefined); // Reconnects by itself; missed wake-ups are covered by polling.
-    subscriber.on('message', (channel) => {
-      for (const [name, watched] of this.#watched) if (watched.channel === channel) this.notify(name);
+    subscriber.on('message', (channel, message) => {
+      for (const [name, watched] of this.#watched) {
+        if (watched.keys.events !== channel) continue;
+        if (message === NEED_WATCHER) this.#needWatcher(name, watched);
+        else this.notify(name);
+      }
     });
     this.#subscriber = subscriber;
     return subscriber;

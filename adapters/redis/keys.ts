@@ -15,6 +15,8 @@ export interface LockKeys {
   readonly events: string;
   /** The last `runOnce` outcome. */
   readonly outcome: string;
+  /** Which follower watches the holder's connection for everyone (adapters/redis/watcher.ts). */
+  readonly watcher: string;
 }
 
 export function lockKeys(prefix: string, name: string): LockKeys {
@@ -27,5 +29,6 @@ export function lockKeys(prefix: string, name: string): LockKeys {
     last: `${base}last`,
     events: `${base}events`,
     outcome: `${base}outcome`,
+    watcher: `${base}watcher`,
   };
 }

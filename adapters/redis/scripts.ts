@@ -81,13 +81,27 @@ redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
 return value`,
 );
 
-/** Compare-and-renew. KEYS[1] lock. ARGV[1] our value, ARGV[2] ttl ms. Returns 1 or 0. */
+/** The message RENEW publishes when nobody watches the holder for the followers. */
+export const NEED_WATCHER = 'watch';
+
+/**
+ * Compare-and-renew; when nobody watches the holder for the followers (the watcher claim is gone),
+ * asks them for one (adapters/redis/watcher.ts).
+ * KEYS[1] lock, KEYS[2] watcher claim. ARGV[1] our value, ARGV[2] ttl ms, ARGV[3] channel.
+ * Returns 1 or 0.
+ */
 export const RENEW = script(
-  1,
+  2,
   `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('PUBLISH', ARGV[3], '${NEED_WATCHER}') end
 return 1`,
 );
+
+/** RENEW's keys and arguments for `value`. */
+export function renewArgs(keys: LockKeys, value: string, ttl: number): Array<string | number> {
+  return [keys.lock, keys.watcher, value, ttl, keys.events];
+}
 
 /** RELEASE's ARGV[3]: a lease someone held, or a value never granted. */
 const HELD = '1';

@@ -10,6 +10,7 @@ import { ConnectionBinding } from './connection.js';
 import { Followers, type Subscriber } from './followers.js';
 import type { ServerSettings } from './options.js';
 import { closeOwnedClient, Reachability } from './reach.js';
+import { WatcherClaims } from './watcher.js';
 
 export interface ServerOptions extends Omit<ServerSettings, 'prefix'> {
   readonly client: RedisClientLike;
@@ -19,6 +20,10 @@ export interface ServerOptions extends Omit<ServerSettings, 'prefix'> {
   readonly adapter: 'redis' | 'redlock';
   /** The connection leases were made on closed: wake the lock's followers (its holder steps down). */
   readonly onConnectionLost: () => void;
+  /** See `FollowersOptions`: Redlock spreads its nodes' polls and its followers' tries. */
+  readonly pollOffset?: number;
+  /** @default 2000 */
+  readonly restingRetry?: number;
 }
 
 /** A client primacy creates from `url`: it connects on first use and closes whenever no election uses the lock (Reachability.idle). */
@@ -33,7 +38,8 @@ export class RedisServer {
   readonly binding: ConnectionBinding;
   readonly followers: Followers;
 
-  constructor({ client, owned, adapter, connectionBinding, livenessInterval, takeoverGrace, onConnectionLost }: ServerOptions) {
+  constructor(options: ServerOptions) {
+    const { client, owned, adapter, connectionBinding, livenessInterval, takeoverGrace, onConnectionLost } = options;
     this.client = client;
     this.owned = owned;
     // Errors are surfaced through failed calls, naming the server and the cause.
@@ -46,12 +52,15 @@ export class RedisServer {
       onReady: () => this.followers.resubscribe(),
     });
     this.binding = new ConnectionBinding({ client, enabled: connectionBinding, takeoverGrace, onLost: onConnectionLost });
-    this.followers = new Followers(
-      () => client.duplicate() as Subscriber,
-      this.binding,
+    this.followers = new Followers({
+      createSubscriber: () => client.duplicate() as Subscriber,
+      binding: this.binding,
+      claims: new WatcherClaims(client),
       livenessInterval,
-      () => this.reach.idle(),
-    );
+      pollOffset: options.pollOffset,
+      restingRetry: options.restingRetry ?? 2000,
+      onIdle: () => this.reach.idle(),
+    });
   }
 
   /** See `ConnectionBinding.goneFor`. */

@@ -39,5 +39,5 @@ export function retryDelay(
   return withJitter(Math.max(base, Math.min(idleRetry, MAX_IDLE_RETRY)), jitter);
 }
 
-/** An adapter's `idleRetry` beyond this is cut to it: a lost wake-up costs a follower at most this long. */
-const MAX_IDLE_RETRY = 60_000;
+/** An adapter's `idleRetry` beyond this is cut to it (10 min): a lost wake-up costs a follower at most this long. */
+const MAX_IDLE_RETRY = 600_000;

@@ -1,0 +1,74 @@
+/**
+ * One watcher per lock, whatever the number of followers: idle cost grows with locks, not with
+ * followers. The follower that holds a lock's watcher claim polls the holder's connection, and
+ * wakes its election when the lease's TTL runs out (a paused holder); the others wait for a
+ * message on the lock's channel. The claim lapses unless its watcher refreshes it, and the holder's
+ * renew publishes `watch` when it finds no claim, so a watcher that died is replaced within a claim
+ * TTL and a renew interval.
+ *
+ * Followers still try now and then, in case a wake-up was lost or holder and watcher died
+ * together: each waits `perFollower` ms times the number of subscribers to the lock's channel, so
+ * all of them together try about once per `perFollower`, however many they are.
+ */
+import { randomUUID } from 'node:crypto';
+import type { LockKeys } from './keys.js';
+import { run, type ScriptClient, script } from './scripts.js';
+
+/** How long a claim lives without a refresh, in ms. Its watcher refreshes it every third of that. */
+export const WATCHER_CLAIM_TTL = 6000;
+
+/** What a claim attempt learns. */
+export interface Claim {
+  /** The caller watches the lock now. */
+  readonly mine: boolean;
+  /** The lock's TTL left in ms; negative when no lease is stored. */
+  readonly leaseLeft: number;
+  /** Connections subscribed to the lock's channel on that server: about one per follower process. */
+  readonly subscribers: number;
+}
+
+/**
+ * KEYS[1] watcher claim, KEYS[2] lock. ARGV[1] claimant id, ARGV[2] claim ttl ms, ARGV[3] channel.
+ * Returns {1 if the caller watches now, the lock's PTTL, the channel's subscribers}.
+ */
+const CLAIM = script(
+  2,
+  `local current = redis.call('GET', KEYS[1])
+local mine = 0
+if not current or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  mine = 1
+end
+return {mine, redis.call('PTTL', KEYS[2]), redis.call('PUBSUB', 'NUMSUB', ARGV[3])[2]}`,
+);
+
+/** KEYS[1] watcher claim. ARGV[1] claimant id. Deletes the claim if it is the caller's. */
+const UNCLAIM = script(
+  1,
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1`,
+);
+
+export class WatcherClaims {
+  /** One per adapter (per node for Redlock): two elections of one process share its claim. */
+  readonly #id = randomUUID();
+
+  constructor(private readonly client: ScriptClient) {}
+
+  /** Claims or refreshes the watch of a lock, and reads what a follower needs to pace itself. */
+  async claim(keys: LockKeys): Promise<Claim> {
+    const [mine, leaseLeft, subscribers] = (await run(this.client, CLAIM, [
+      keys.watcher,
+      keys.lock,
+      this.#id,
+      WATCHER_CLAIM_TTL,
+      keys.events,
+    ])) as number[];
+    return { mine: mine === 1, leaseLeft: Number(leaseLeft), subscribers: Number(subscribers) || 1 };
+  }
+
+  /** Gives the claim up (we hold the lock now, or stopped following it), so another follower takes it at once. */
+  unclaim(keys: LockKeys): void {
+    void run(this.client, UNCLAIM, [keys.watcher, this.#id]).catch(() => undefined); // lapses by itself otherwise
+  }
+}
