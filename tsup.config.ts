@@ -4,6 +4,8 @@ import { defineConfig } from 'tsup';
 // package.json's version, written into the build (src/version.ts) so it has one source.
 const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 const define = { PRIMACY_BUILD_VERSION: JSON.stringify(version) };
+// Optional peer dependencies: never bundled, the user's own copy is used.
+const PEERS = ['ioredis', 'pg', 'mysql2', 'etcd3', 'fastify', 'fastify-plugin', 'express', 'croner', 'node-cron'];
 
 export default defineConfig([
   {
@@ -13,6 +15,9 @@ export default defineConfig([
       index: 'src/index.ts',
       redis: 'adapters/redis.ts',
       redlock: 'adapters/redlock.ts',
+      postgres: 'adapters/postgres.ts',
+      mysql: 'adapters/mysql.ts',
+      etcd: 'adapters/etcd.ts',
       manager: 'src/manager/index.ts',
       fastify: 'src/integrations/fastify.ts',
       express: 'src/integrations/express.ts',
@@ -20,7 +25,7 @@ export default defineConfig([
     },
     format: ['esm', 'cjs'],
     splitting: true,
-    external: ['ioredis', 'fastify', 'fastify-plugin', 'express', 'croner', 'node-cron'],
+    external: PEERS,
     // import.meta.url in the CJS build (the manager locates its worker bootstrap with it).
     shims: true,
     dts: true,
@@ -39,6 +44,6 @@ export default defineConfig([
     format: ['esm'],
     target: 'node20',
     define,
-    external: ['ioredis', 'fastify', 'fastify-plugin', 'express', 'croner', 'node-cron'],
+    external: PEERS,
   },
 ]);

@@ -28,6 +28,10 @@ const APPS = {
     'fastify-plugin': '^6.0.0',
     croner: '^11.0.0',
     'node-cron': '^4.0.0',
+    pg: '^8.0.0',
+    '@types/pg': '^8.0.0',
+    mysql2: '^3.0.0',
+    etcd3: '^1.1.0',
   },
   oldest: {
     ioredis: '^5.0.0',
@@ -37,6 +41,10 @@ const APPS = {
     'fastify-plugin': '^4.0.0',
     croner: '^8.0.0',
     'node-cron': '^3.0.0',
+    pg: '^8.0.0',
+    '@types/pg': '^8.0.0',
+    mysql2: '^3.0.0',
+    etcd3: '^1.1.0',
   },
 } as const;
 type AppName = keyof typeof APPS;
@@ -135,6 +143,9 @@ describe.each(Object.keys(APPS) as AppName[])('the packed package in an app on t
     expect(fromEsm.exported.primacy).toEqual(expect.arrayContaining(['elect', 'fileLock', 'runOnce', 'PrimacyError']));
     expect(fromEsm.exported['primacy/redis']).toContain('redisLock');
     expect(fromEsm.exported['primacy/redlock']).toContain('redlockLock');
+    expect(fromEsm.exported['primacy/postgres']).toEqual(expect.arrayContaining(['postgresLock', 'inspectPostgresLock']));
+    expect(fromEsm.exported['primacy/mysql']).toContain('mysqlLock');
+    expect(fromEsm.exported['primacy/etcd']).toContain('etcdLock');
     expect(fromEsm.exported['primacy/manager']).toEqual(expect.arrayContaining(['WorkerManager', 'worker', 'managerLock']));
     expect(fromEsm.exported['primacy/fastify']).toContain('default');
     expect(fromEsm.exported['primacy/express']).toEqual(expect.arrayContaining(['listenWithPrimacy', 'primacyHealth']));
