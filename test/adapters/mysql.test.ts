@@ -77,7 +77,7 @@ describe('mysqlLock: the holder', () => {
   it('lets a holder whose session ended without a release see it before a follower is elected (takeoverGrace), not after a release', async () => {
     const holder = elect({ name, lock: lock(), ttl: 10_000, logger: false });
     await until(() => holder.isPrimary, 5000, 'the holder elected');
-    const follower = elect({ name, lock: lock({ takeoverGrace: 600 }), ttl: 10_000, logger: false });
+    const follower = elect({ name, lock: lock({ takeoverGrace: 1000 }), ttl: 10_000, logger: false });
     await follower.ready;
     await pause(300); // its wait is queued in the server
     let revokedAt = 0;
@@ -87,7 +87,7 @@ describe('mysqlLock: the holder', () => {
     await until(() => follower.isPrimary, 5000, 'the follower elected');
     const electedAt = performance.now();
     expect(revokedAt).toBeGreaterThan(0);
-    expect(electedAt - killedAt).toBeGreaterThanOrEqual(600);
+    expect(electedAt - killedAt).toBeGreaterThanOrEqual(1000);
     expect(electedAt).toBeGreaterThan(revokedAt);
     // A release is no crash: the next one is elected without the grace.
     expect(holder.isPrimary).toBe(false);
@@ -95,7 +95,7 @@ describe('mysqlLock: the holder', () => {
     const releasedAt = performance.now();
     await follower.stop();
     await until(() => holder.isPrimary, 5000, 'the holder elected again');
-    expect(performance.now() - releasedAt).toBeLessThan(600);
+    expect(performance.now() - releasedAt).toBeLessThan(1000);
     await holder.stop();
   });
 
@@ -341,7 +341,7 @@ describe('mysqlLock: a server that closes idle sessions after 2 s', () => {
     adapters.push(holder);
     const lease = await holder.acquire(name, createHolderIdentity(), 10_000);
     if (!lease) throw new Error('no lease');
-    await pause(4500);
+    await pause(3500); // wait_timeout 2 s: any session of ours the server took for idle would be closed by now
     expect(holder.isIntact?.(lease)).toBe(true);
     expect(await holder.renew(lease, 10_000)).not.toBeNull();
     const other = mysqlLock({ uri: strict.uri });
