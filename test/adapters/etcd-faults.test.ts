@@ -7,20 +7,20 @@ import { type Election, elect } from 'primacy';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { etcdLock } from '../../adapters/etcd.js';
 import { createHolderIdentity } from '../../src/identity.js';
-import { type EtcdServer, startEtcd } from '../helpers/etcd-server.js';
+import { type EtcdServer, startEtcd, startProxy } from '../helpers/etcd-server.js';
 import { pause, until } from '../helpers/until.js';
 
 const TTL = 1500;
 
-/** Candidates on `name`, each with its own lock (as separate processes would have), watched every 5 ms. */
-function field(urls: string[], name: string, count = 3) {
+/** Candidates on `name`, each with its own lock on `hostsOf(i)` (as separate processes would have), watched every 5 ms. */
+function field(hostsOf: (i: number) => string[], name: string, count = 3) {
   const elections: Election[] = [];
   const warnings: string[] = [];
   const logger = { warn: (message: string) => warnings.push(message), error: () => undefined };
   const terms: Array<{ token: number; at: number; election: number }> = [];
   const revoked: Array<{ reason: string; at: number }> = [];
   for (let i = 0; i < count; i++) {
-    const election = elect({ name, lock: etcdLock({ hosts: urls }), ttl: TTL, retryInterval: 200, logger, handleSignals: false });
+    const election = elect({ name, lock: etcdLock({ hosts: hostsOf(i) }), ttl: TTL, retryInterval: 200, logger, handleSignals: false });
     election.on('elected', (lease) => terms.push({ token: lease.token, at: performance.now(), election: i }));
     election.on('revoked', ({ reason }) => revoked.push({ reason, at: performance.now() }));
     elections.push(election);
@@ -49,7 +49,7 @@ describe('elections on one etcd node under faults', () => {
   let etcd: EtcdServer;
   let current: ReturnType<typeof field> | null = null;
   const start = (name: string) => {
-    current = field(etcd.urls, name);
+    current = field(() => etcd.urls, name);
     return current;
   };
   const tokensRise = (terms: Array<{ token: number }>) => {
@@ -150,5 +150,30 @@ describe('elections on one etcd node under faults', () => {
     // Said once per follower that waited, naming the holder.
     expect(f.warnings.filter((w) => /vanished without a release while pid \d+ .*etcd lost its data/.test(w)).length).toBeGreaterThan(0);
     await silent.close?.();
+  });
+
+  it('connections reset again and again with requests in flight: no crash, never two primaries, one primary once they stop', async () => {
+    const name = 'resets';
+    const proxies = await Promise.all([0, 1, 2].map(() => startProxy(etcd.urls[0] as string)));
+    const f = field((i) => [proxies[i]?.url as string], name);
+    current = f;
+    await f.elected();
+    const until3s = performance.now() + 3000;
+    let cut = 0;
+    while (performance.now() < until3s) {
+      await pause(5 + Math.random() * 40);
+      cut += proxies[Math.floor(Math.random() * proxies.length)]?.reset() ?? 0;
+    }
+    expect(cut).toBeGreaterThan(0);
+    // Cut requests fail as backend errors naming the endpoint and why, and are retried.
+    for (const warning of f.warnings)
+      expect(warning).toMatch(/failed, retrying: \[primacy\] \[etcd\] \w+ failed: cannot reach http:\/\/127\.0\.0\.1:\d+: /);
+    await f.elected(TTL * 4);
+    await pause(TTL);
+    expect(f.primaries()).toHaveLength(1);
+    expect(f.overlaps()).toBe(0);
+    tokensRise(f.terms);
+    await f.stop();
+    await Promise.all(proxies.map((proxy) => proxy.close()));
   });
 });

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
@@ -177,4 +178,45 @@ export async function grpcCalls(url: string): Promise<Map<string, number>> {
     calls.set(method, (calls.get(method) ?? 0) + Number(match[2]));
   }
   return calls;
+}
+
+/** A TCP relay in front of an etcd member, whose connections a test can cut at any moment (requests in flight included). */
+export interface ResettingProxy {
+  /** `http://127.0.0.1:<port>`: give it to the client instead of the member's URL. */
+  readonly url: string;
+  /** Destroys every relayed connection, both ways, at once; returns how many sockets it destroyed. */
+  reset(): number;
+  close(): Promise<void>;
+}
+
+export async function startProxy(target: string): Promise<ResettingProxy> {
+  const { port: targetPort } = new URL(target);
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(targetPort), '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    reset() {
+      const cut = sockets.size;
+      for (const socket of sockets) socket.destroy();
+      return cut;
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }
