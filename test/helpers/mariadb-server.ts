@@ -65,14 +65,20 @@ export async function startMariadb(options: MariadbOptions = {}): Promise<Mariad
   let child = await launch(args, port);
   const admins: mysql.Connection[] = [];
   const uri = `mysql://root@127.0.0.1:${port}/test`;
-  const bootstrap = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root' });
-  await bootstrap.query('CREATE DATABASE IF NOT EXISTS test');
-  await bootstrap.end();
   const killed = async () => {
     child.kill('SIGCONT');
     child.kill('SIGKILL');
     if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
   };
+  try {
+    const bootstrap = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root' });
+    await bootstrap.query('CREATE DATABASE IF NOT EXISTS test');
+    await bootstrap.end();
+  } catch (error) {
+    await killed();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     port,
     uri,
@@ -99,8 +105,16 @@ export async function startMariadb(options: MariadbOptions = {}): Promise<Mariad
   };
 }
 
+/** Every mariadbd still running, killed when the test process exits however it ends (a worker that dies leaves no server behind). */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 function launch(args: string[], port: number): Promise<ChildProcess> {
   const child = spawn('mariadbd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => fail(new Error(`mariadbd on port ${port} did not start: ${output}`)), 30_000);
