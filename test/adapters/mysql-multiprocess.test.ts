@@ -7,10 +7,12 @@
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { lockNames } from '../../adapters/mysql/names.js';
 import { Child, killAll } from '../../harness/child.js';
 import { wallNow } from '../../harness/clock.js';
 import { allReady, countPrimaries, electedIn, signalPrimary } from '../helpers/election-group.js';
 import { type MariadbServer, startMariadb } from '../helpers/mariadb-server.js';
+import { until } from '../helpers/until.js';
 
 const candidate = join(import.meta.dirname, '../fixtures/mysql-candidate.ts');
 
@@ -37,6 +39,7 @@ describe('several processes on one MySQL lock (MariaDB)', () => {
   it('replaces a SIGKILLed primary long before the TTL (the server freed its lock with its session)', async () => {
     lockName = 'kill';
     const { first, next, takeover } = await signalPrimary(spawnCandidates(4, 10_000, 8000), 'SIGKILL');
+    console.log(`takeover after SIGKILL of the primary: ${Math.round(takeover)} ms`);
     expect(takeover).toBeLessThan(1500);
     expect(next.event.token as number).toBeGreaterThan(first.event.token as number);
   });
@@ -70,6 +73,39 @@ describe('several processes on one MySQL lock (MariaDB)', () => {
     expect(first.event.token as number).toBeLessThan(next.event.token as number);
     await new Promise((r) => setTimeout(r, 300));
     expect(await countPrimaries(group)).toBe(1);
+  });
+
+  it('takes over when the primary dies while the watching follower is SIGSTOPped (it was handed the lock)', async () => {
+    lockName = 'watcher-stopped';
+    const args = (ttl: number) => [server.uri, lockName, String(ttl), '1000', 'primacy_locks', '2000'];
+    const admin = await server.admin();
+    const used = async (lock: string) => {
+      const [rows] = await admin.query('SELECT IS_USED_LOCK(?) AS id', [lock]);
+      return (rows as Array<{ id: number | null }>)[0]?.id ?? null;
+    };
+    const primary = new Child(candidate, args(2000));
+    children.push(primary);
+    await primary.waitFor((e) => e.ev === 'elected');
+    // The first follower takes the watch lock: it queues on the lock itself for everyone.
+    const watcher = new Child(candidate, args(2000));
+    children.push(watcher);
+    await watcher.waitFor((e) => e.ev === 'ready');
+    await until(async () => (await used(lockNames('primacy:', lockName).watch)) !== null, 5000, 'a watcher');
+    const awake = new Child(candidate, args(2000));
+    children.push(awake);
+    await awake.waitFor((e) => e.ev === 'ready');
+    watcher.kill('SIGSTOP');
+    const killedAt = wallNow();
+    primary.kill('SIGKILL');
+    // The server hands the lock to the stopped watcher's session; the awake follower finds it
+    // unrecorded when its own wait runs out (2 s), and ends that session after the grace (2.1 s).
+    const next = await awake.waitFor((e) => e.ev === 'elected' && e.t > killedAt, 15_000);
+    console.log(`takeover with the watcher stopped: ${Math.round(next.t - killedAt)} ms`);
+    expect(next.t - killedAt).toBeLessThan(2000 + 2100 + 5000);
+    watcher.kill('SIGCONT');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await countPrimaries([watcher, awake])).toBe(1);
+    expect(watcher.events.some((e) => e.ev === 'elected')).toBe(false);
   });
 
   it("steps down at once when an administrator kills the primary's session, and another takes over", async () => {
