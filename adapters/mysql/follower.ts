@@ -16,8 +16,9 @@
  *
  * So a crash or a release is noticed at once by exactly one follower, a paused holder after its
  * TTL, and the server sees about `2 × followers / (0.9 × followerWait)` statements per second for
- * a lock, plus the holder's renewals and a few looks of the watcher per TTL. The watcher's succession is the server's queue: a watcher that dies or leaves hands
- * the watch lock to the next follower at once.
+ * a lock, plus the holder's renewals and a few looks of the watcher per TTL. The watcher's
+ * succession is the server's queue: a watcher that dies or leaves hands the watch lock to the next
+ * follower at once.
  */
 import { PrimacyBackendError } from '../../src/errors.js';
 import { type Look, parseLook, recordedHolder } from './look.js';

@@ -42,11 +42,16 @@ export interface MysqlLockOptions {
    * How long one blocked wait of a waiting follower lasts, in ms. Each waiting follower sends two
    * statements per `followerWait` (200 followers: under 7 per second); the one that watches the
    * holder for everyone, a few per TTL. A follower that was watching and is paused (its session
-   * open) delays the takeover of a lock whose holder dies meanwhile by up to this long.
+   * open) delays the takeover of a lock whose holder dies meanwhile by up to this long, plus the
+   * TTL (at least 2 s): the time the others give a session that holds the lock unrecorded.
    * @default 60000
    */
   followerWait?: number;
-  /** How long a connect or a statement may take before it fails (and its session is closed), in ms. @default 10000 */
+  /**
+   * How long a connect or a statement may take before it fails and its session is closed (so the
+   * server frees what it held), in ms; a holder's statements get at most its TTL.
+   * @default 10000
+   */
   timeout?: number;
 }
 
