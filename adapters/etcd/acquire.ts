@@ -131,12 +131,13 @@ export async function attemptAcquire(parts: AttemptParts, attempt: Attempt): Pro
  */
 async function mayTake(
   parts: AttemptParts,
-  { name, context }: Attempt,
+  attempt: Attempt,
   found: StoredKey | null,
   tokenKey: StoredKey | null,
   revision: number,
 ): Promise<Compare | null> {
   const { connection, memory, keys } = parts;
+  const { name, context } = attempt;
   const seenAt = monoNow();
   if (tokenKey) memory.raise(name, tokenOf(tokenKey));
   let lock = found;
@@ -147,7 +148,7 @@ async function mayTake(
     lock = null;
   }
   if (lock) {
-    const sighting = memory.sight(name, lock, seenAt);
+    const sighting = memory.sight(name, lock, seenAt, attempt.ttl);
     memory.note(name, revision, tokenKey);
     if (seenAt < sighting.takeoverAt) {
       parts.wakeAt(sighting.takeoverAt);

@@ -38,18 +38,25 @@ export class LockMemory {
 
   constructor(private readonly clock: string | null) {}
 
-  /** Someone's value of `name` is `kv`, seen at `at` (monotonic ms): when may it be taken over? */
-  sight(name: string, kv: StoredKey, at: number): Sighting {
+  /**
+   * Someone's value of `name` is `kv`, seen at `at` (monotonic ms): when may it be taken over? A
+   * value we cannot read on an etcd lease is someone's (another version's?): it waits for etcd to
+   * expire that lease. One without a lease was never a holder's (every holder's has one), so it
+   * may go once unchanged for `fallbackTtl` (the candidate's own TTL), if given.
+   */
+  sight(name: string, kv: StoredKey, at: number, fallbackTtl?: number): Sighting {
     const id = `${kv.mod_revision}@${kv.lease}`;
     const known = this.#sightings.get(name);
-    if (known?.id === id) return known;
-    const record = parseRecord(kv.value);
-    const seenAt = at;
-    let takeoverAt = record ? seenAt + record.ttl : Number.POSITIVE_INFINITY;
+    const record = known?.id === id ? known.record : parseRecord(kv.value);
+    const seenAt = known?.id === id ? known.seenAt : at;
+    let takeoverAt = Number.POSITIVE_INFINITY;
+    if (record) takeoverAt = seenAt + record.ttl;
+    else if (String(kv.lease) === '0' && fallbackTtl !== undefined) takeoverAt = seenAt + fallbackTtl;
     if (record && this.clock !== null && record.clock === this.clock) takeoverAt = Math.min(takeoverAt, record.expiresAt);
+    if (known?.id === id && known.takeoverAt <= takeoverAt) return known;
     const sighting = { id, lease: String(kv.lease), seenAt, record, takeoverAt };
     this.#sightings.set(name, sighting);
-    this.#vanishedAt.delete(name);
+    if (known?.id !== id) this.#vanishedAt.delete(name);
     return sighting;
   }
 

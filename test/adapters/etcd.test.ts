@@ -268,4 +268,24 @@ describe('a holder on another clock', () => {
     expect(performance.now() - firstSeen).toBeGreaterThanOrEqual(ttl);
     expect(taken.token).toBeGreaterThan(0);
   });
+
+  it('a foreign value on the lock key: on a lease it waits for that lease; without one it goes once unchanged for a TTL', async () => {
+    const ttl = 500;
+    const adapter = lock();
+    const onLease = fresh();
+    const lease = await admin.leaseClient.leaseGrant({ TTL: 30 });
+    await admin.put(`primacy/${onLease}/lock`).value('not a record').lease(lease.ID);
+    expect(await adapter.acquire(onLease, createHolderIdentity(), ttl)).toBeNull();
+    await pause(ttl + 100);
+    expect(await adapter.acquire(onLease, createHolderIdentity(), ttl)).toBeNull(); // someone's lease still runs
+    await admin.leaseClient.leaseRevoke({ ID: lease.ID });
+    expect(await adapter.acquire(onLease, createHolderIdentity(), ttl)).not.toBeNull();
+
+    const stray = fresh();
+    await admin.put(`primacy/${stray}/lock`).value('left by hand');
+    const firstSeen = performance.now();
+    expect(await adapter.acquire(stray, createHolderIdentity(), ttl)).toBeNull();
+    await until(() => adapter.acquire(stray, createHolderIdentity(), ttl), 5000, 'stray value taken over');
+    expect(performance.now() - firstSeen).toBeGreaterThanOrEqual(ttl);
+  });
 });
