@@ -24,7 +24,18 @@ export type Target =
   | { kind: 'name'; name: string | undefined; dir: string | undefined }
   | { kind: 'path'; path: string }
   | { kind: 'redis'; name: string | undefined; url: string }
-  | { kind: 'redlock'; name: string | undefined; urls: string[] };
+  | { kind: 'redlock'; name: string | undefined; urls: string[] }
+  | { kind: ServerKind; name: string | undefined; url: string };
+
+/** Backends lock-status reads through their adapter's `inspect`, with one URL (etcd: a comma-separated list). */
+export type ServerKind = 'postgres' | 'mysql' | 'etcd';
+
+/** What each server option accepts: its URL schemes, for the usage error. */
+const SERVER_URLS: Record<ServerKind, { pattern: RegExp; expected: string }> = {
+  postgres: { pattern: /^postgres(ql)?:\/\//, expected: 'a postgres:// or postgresql:// URL' },
+  mysql: { pattern: /^(mysql|mariadb):\/\//, expected: 'a mysql:// URL' },
+  etcd: { pattern: /^https?:\/\/[^,]+(,https?:\/\/[^,]+)*$/, expected: 'comma-separated http:// or https:// endpoints' },
+};
 
 export interface StatusArgs {
   readonly help: boolean;
@@ -44,6 +55,9 @@ const OPTIONS = {
   path: { type: 'string' },
   redis: { type: 'string' },
   redlock: { type: 'string' },
+  postgres: { type: 'string' },
+  mysql: { type: 'string' },
+  etcd: { type: 'string' },
   json: { type: 'boolean' },
   watch: { type: 'boolean' },
   interval: { type: 'string' },
@@ -112,7 +126,19 @@ export function parseStatusArgs(argv: readonly string[]): StatusArgs {
   }
 
   let target: Target;
-  if (v.redlock !== undefined) {
+  const servers = (['redis', 'redlock', 'postgres', 'mysql', 'etcd'] as const).filter((kind) => v[kind] !== undefined);
+  if (servers.length > 1) throw new PrimacyUsageError(`give one backend, not ${servers.map((kind) => `--${kind}`).join(' and ')}`);
+  const server = (['postgres', 'mysql', 'etcd'] as const).find((kind) => v[kind] !== undefined);
+  if (server !== undefined) {
+    const url = v[server] as string;
+    if (v.path !== undefined || v.dir !== undefined)
+      throw new PrimacyUsageError(`--${server} names a ${server} lock: drop --path and --dir`);
+    const { pattern, expected } = SERVER_URLS[server];
+    if (!pattern.test(url)) throw new PrimacyUsageError(`--${server} needs ${expected}, got "${url}"`);
+    if (v.release === true)
+      throw new PrimacyUsageError(`--release is not available for ${server} locks (a holder's session or lease ends it)`);
+    target = { kind: server, name, url };
+  } else if (v.redlock !== undefined) {
     if (v.path !== undefined || v.dir !== undefined || v.redis !== undefined)
       throw new PrimacyUsageError('--redlock names a Redlock lock: drop --path, --dir and --redis');
     const urls = v.redlock.split(',');
@@ -187,6 +213,10 @@ Options:
   --path LOCKDIR       the lock directory itself (primacy-<name>.lock); not with NAME or --dir
   --redis URL          a Redis lock (primacy/redis) on the server at URL, e.g. redis://127.0.0.1:6379
   --redlock URL,URL,.. a Redlock quorum lock (primacy/redlock) on these independent nodes
+  --postgres URL       a Postgres lock (primacy/postgres, default namespace and table), e.g.
+                       postgres://user@127.0.0.1:5432/app
+  --mysql URL          a MySQL/MariaDB lock (primacy/mysql, default table), e.g. mysql://root@127.0.0.1/app
+  --etcd URL,URL,..    an etcd lock (primacy/etcd, default prefix) on these endpoints, e.g. http://127.0.0.1:2379
   --json               print one JSON object: {name, location, state, verdict, record, now};
                        an error too, on stdout: {error, code, name, location}
   --watch              re-render until Ctrl-C or SIGTERM (with --json: one line per change)

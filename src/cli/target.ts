@@ -1,12 +1,12 @@
-/** The lock `lock-status` looks at: a file lock (by name or path), a Redis lock or a Redlock quorum. */
+/** The lock `lock-status` looks at: a file lock (by name or path), a Redis lock, a Redlock quorum, or a Postgres, MySQL/MariaDB or etcd lock. */
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { fileLockPath, inspectLockDir } from '../../adapters/file.js';
 import { bounded } from '../_internal/bounded.js';
-import type { LockRecord } from '../adapter.js';
+import type { LockAdapter, LockRecord } from '../adapter.js';
 import { PrimacyError } from '../errors.js';
 import { defaultLockName } from '../is-primary-worker.js';
-import { LOOK_TIMEOUT, type Target } from './args.js';
+import { LOOK_TIMEOUT, type ServerKind, type Target } from './args.js';
 
 export interface LockTarget {
   readonly name: string;
@@ -43,6 +43,7 @@ export async function resolveTarget(target: Target, cwd: string): Promise<LockTa
   if (target.kind === 'redis' || target.kind === 'redlock') {
     return redisTarget(target.name ?? defaultLockName(cwd), target.kind === 'redis' ? [target.url] : target.urls, target.kind);
   }
+  if ('url' in target) return serverTarget(target.name ?? defaultLockName(cwd), target.kind, target.url);
   let name: string;
   let location: string;
   if (target.kind === 'path') {
@@ -152,6 +153,28 @@ async function redisTarget(name: string, urls: string[], kind: 'redis' | 'redloc
     }
   };
   return { name, location, inspect, close };
+}
+
+/**
+ * A Postgres, MySQL/MariaDB or etcd lock, read through its adapter (loaded only here, so users of
+ * other backends need not install its client). The adapter's errors name the server and the errno;
+ * a server that accepts the connection and never answers is cut short like Redis.
+ */
+async function serverTarget(name: string, kind: ServerKind, url: string): Promise<LockTarget> {
+  const location = url.split(',').map(redact).join(',');
+  let adapter: LockAdapter;
+  if (kind === 'postgres') adapter = (await import('../../adapters/postgres.js')).postgresLock({ connectionString: url });
+  else if (kind === 'mysql') adapter = (await import('../../adapters/mysql.js')).mysqlLock({ uri: url });
+  else adapter = (await import('../../adapters/etcd.js')).etcdLock({ hosts: url.split(',') });
+  const inspect = async (): Promise<Look> => {
+    try {
+      return { record: await within(adapter.inspect(name), LOOK_TIMEOUT, 'inspect'), unreachable: [] };
+    } catch (error) {
+      if (!(error instanceof NoAnswer)) throw error;
+      throw new LockTargetError(name, location, `cannot reach ${kind} at ${location}: ${error.message}`, error.code, { cause: error });
+    }
+  };
+  return { name, location, inspect, close: async () => adapter.close?.() };
 }
 
 /** A server that accepted the connection but did not answer in time (paused, hung). */
