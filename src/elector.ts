@@ -104,8 +104,7 @@ export class Election extends EventEmitter<ElectionEvents> {
 
   /** Stops campaigning; aborts and awaits the work, then releases the lock (compare-and-delete). */
   stop(): Promise<void> {
-    this.#stopPromise ??= this.#shutdown();
-    return this.#stopPromise;
+    return (this.#stopPromise ??= this.#shutdown());
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -144,10 +143,8 @@ export class Election extends EventEmitter<ElectionEvents> {
         this.#markReady();
         if (outcome === 'elected') continue;
         failures = outcome === 'error' ? failures + 1 : 0;
-        await this.#pause(
-          retryDelay(failures, this.#options, outcome === 'held' ? this.#lock.idleRetry?.(this.name) : 0),
-          'follower-retry',
-        );
+        const idle = outcome === 'held' ? this.#lock.idleRetry?.(this.name) : 0; // the adapter wakes us meanwhile
+        await this.#pause(retryDelay(failures, this.#options, idle), 'follower-retry');
       } else {
         const outcome = await this.#renewWhenDue(failures);
         failures = outcome === 'error' ? failures + 1 : 0;

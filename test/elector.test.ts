@@ -244,4 +244,27 @@ describe('election on fake time', () => {
     expect(seen).toEqual([a.holder.id, b.holder.id]);
     expect((await b.leader())?.holder?.id).toBe(b.holder.id);
   });
+
+  it("waits an adapter's idleRetry between lost rounds, and a watch hint still wakes it at once", async () => {
+    const lock = memoryLock({ store });
+    let attempts = 0;
+    const counted: LockAdapter = {
+      ...lock,
+      kind: 'memory',
+      acquire: (...args) => {
+        attempts++;
+        return lock.acquire(...args);
+      },
+      idleRetry: () => 20_000,
+    };
+    const holder = start('rest');
+    await vi.advanceTimersByTimeAsync(10);
+    start('rest', { lock: counted });
+    await vi.advanceTimersByTimeAsync(10_000); // twenty retryIntervals
+    expect(attempts).toBe(1); // the first round; the next not before 20 s
+    await holder.stop(); // the release wakes the follower through watch
+    await vi.advanceTimersByTimeAsync(10);
+    expect(attempts).toBe(2);
+    expect(elections[1]?.isPrimary).toBe(true);
+  });
 });
