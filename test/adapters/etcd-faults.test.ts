@@ -122,11 +122,12 @@ describe('elections on one etcd node under faults', () => {
     const holderToken = f.terms.at(-1)?.token as number;
     const wipedAt = performance.now();
     await etcd.members[0]?.restartEmpty();
-    // Its renew finds its lease gone (or its watch sees etcd's revision go back): 'lost', not
-    // 'expired'. It may win again at once (it knows its term ended): its revocation shows the step-down.
-    const stepDown = await until(() => f.revoked.find((r) => r.at > wipedAt), TTL, 'the holder stepped down');
-    expect(stepDown.reason).toBe('lost');
-    expect(stepDown.at - wipedAt).toBeLessThan(TTL);
+    // Back within its deadline, etcd tells it its lease is gone ('lost': its renew, or its watch
+    // seeing the revision go back); still down at the deadline, it expires. It may win again at once
+    // (it knows its term ended): its revocation shows the step-down.
+    const stepDown = await until(() => f.revoked.find((r) => r.at > wipedAt), TTL + 500, 'the holder stepped down');
+    expect(['lost', 'expired']).toContain(stepDown.reason);
+    expect(stepDown.at - wipedAt).toBeLessThan(TTL + 200);
     await f.elected(TTL * 4);
     expect(f.terms.at(-1)?.token).toBeGreaterThan(holderToken);
     expect(f.overlaps()).toBe(0);

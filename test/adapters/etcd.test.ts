@@ -110,6 +110,27 @@ describe('etcdLock watch', () => {
   });
 });
 
+describe('etcdLock watch after etcd lost its data', () => {
+  it('is replaced (the old one would wait for a revision far ahead): a release after an empty restart still wakes followers', async () => {
+    const server = await startEtcd();
+    cleanups.push(() => server.stop());
+    const name = fresh();
+    const follower = lock({ hosts: server.urls });
+    let hints = 0;
+    cleanups.push(follower.watch?.(name, () => hints++) ?? (() => undefined));
+    const other = lock({ hosts: server.urls });
+    // Revisions well ahead of where an empty etcd starts.
+    for (let i = 0; i < 30; i++) await other.release((await other.acquire(name, createHolderIdentity(), 5000)) as Lease);
+    await until(() => follower.idleRetry?.(name) !== undefined, 5000, 'watch connected');
+    await server.members[0]?.restartEmpty();
+    await until(() => follower.idleRetry?.(name) !== undefined, 10_000, 'watch connected again');
+    const lease = await until(() => other.acquire(name, createHolderIdentity(), 5000).catch(() => null), 5000, 'lease');
+    const before = hints;
+    await other.release(lease);
+    await until(() => hints > before, 2000, 'woken by the release');
+  });
+});
+
 describe('etcdLock inspect', () => {
   it('is usable from a CLI: one { hosts } lock, a read, close(); never taken, held, then free with the last token', async () => {
     const name = fresh();
