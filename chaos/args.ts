@@ -30,7 +30,10 @@ Runs N candidate processes through a seeded fault schedule and checks that at mo
 acts as primary at a time, with every write fenced by a store that rejects stale tokens.
 
 Options:
-  --adapter <name>    file | redis | redlock | manager | mixed             (default: file)
+  --adapter <name>    file | redis | redlock | postgres | mysql | etcd | etcd-cluster | manager
+                      | mixed                                               (default: file)
+                      redis, redlock (3 nodes), postgres, mysql (MariaDB), etcd (1 member),
+                      etcd-cluster (3 members): private servers the run starts and stops.
                       mixed: two managers (names chaos-a, chaos-b) and plain processes, all
                       with the default lock (in this run's XDG_RUNTIME_DIR), elect one primary
   --seconds <n>       length of the measured fault phase, >= 5             (default: 60)
@@ -49,7 +52,7 @@ Options:
 Exit codes: 0 no violation, 1 a violation (each one is printed), 2 the run could not be set up,
 64 bad usage, 130 interrupted.`;
 
-const ADAPTERS: readonly Adapter[] = ['file', 'redis', 'redlock', 'manager', 'mixed'];
+const ADAPTERS: readonly Adapter[] = ['file', 'redis', 'redlock', 'postgres', 'mysql', 'etcd', 'etcd-cluster', 'manager', 'mixed'];
 /** One label for the whole fleet, as the pods of one deployment (or hosts of one name) share. */
 export const DEFAULT_IDENTITY = 'chaos-pod';
 /** The TTL factors of a mixed fleet, by slot: a rolling upgrade that changed `ttl` looks like this. */

@@ -65,10 +65,16 @@ setInterval(() => {
   lastTick = now;
 }, 10).unref();
 
-function lockFor({ adapter, where }: CandidateSettings): LockAdapter | undefined {
+async function lockFor({ adapter, where }: CandidateSettings): Promise<LockAdapter | undefined> {
   if (adapter === 'file') return fileLock({ dir: where });
   if (adapter === 'redis') return redisLock({ url: where });
   if (adapter === 'redlock') return redlockLock({ urls: where.split(',') });
+  // Loaded only where used (pg, mysql2 and etcd3's gRPC take a while to load), from the sources:
+  // tsconfig's paths do not map primacy/postgres, primacy/mysql, primacy/etcd. Each with its
+  // defaults (table, namespace, prefix), which the backend's faults (backend-*.ts) look up.
+  if (adapter === 'postgres') return (await import('../adapters/postgres.js')).postgresLock({ connectionString: where });
+  if (adapter === 'mysql') return (await import('../adapters/mysql.js')).mysqlLock({ uri: where });
+  if (adapter === 'etcd' || adapter === 'etcd-cluster') return (await import('../adapters/etcd.js')).etcdLock({ hosts: where.split(',') });
   // manager and mixed: no lock passed, as a user who relies on the defaults writes it. Under a
   // manager elect() asks its arbiter; a plain process uses fileLock() in the private root, which
   // the run points at its own dir through XDG_RUNTIME_DIR: the very lock the arbiters hold.
@@ -79,7 +85,7 @@ function lockFor({ adapter, where }: CandidateSettings): LockAdapter | undefined
 const slot = worker.index ?? Number(process.env[SLOT_ENV] ?? 0);
 const election = elect({
   name: settings.name,
-  lock: lockFor(settings),
+  lock: await lockFor(settings),
   ttl: candidateTtl(settings, slot),
   retryInterval: settings.retryInterval,
   // Every candidate may carry the same label (pods of one deployment do): it must not make them one holder.

@@ -7,7 +7,7 @@
  * round has injected each kind once, and a short run still mixes kinds instead of repeating one.
  */
 
-export type Adapter = 'file' | 'redis' | 'redlock' | 'manager' | 'mixed';
+export type Adapter = 'file' | 'redis' | 'redlock' | 'postgres' | 'mysql' | 'etcd' | 'etcd-cluster' | 'manager' | 'mixed';
 
 /**
  * Durations are shares of a TTL: [min, max). Zero-length kinds are instantaneous (kills, SIGTERM,
@@ -50,7 +50,9 @@ const CONNECTION_KINDS = {
 /**
  * `*-restart-primary-stopped` is two faults at once: the primary is SIGSTOPped, the node(s) holding
  * its lease restart meanwhile (persisted, so the lease survives), and it resumes while its lease
- * is still valid. Every connection to a restarted node is gone, the paused holder's too, but the
+ * is still valid. On the SQL servers the lease's lock (advisory lock, GET_LOCK) is a session's and
+ * goes with the restart, while its row says the lease runs on: a follower that takes the free lock
+ * at once overlaps a holder that may read `isPrimary` the moment it resumes. Every connection to a restarted node is gone, the paused holder's too, but the
  * holder cannot know until it runs again. `redis-flushall`, `redis-evict`, `redis-empty-restart`
  * and `majority-flushall` lose the lock's state (and its token counter) under a live holder.
  */
@@ -74,7 +76,37 @@ const BACKEND_KINDS = {
     ...CONNECTION_KINDS,
     'majority-flushall': [0, 0], // FLUSHALL on every node but one: a majority loses the lock's state
   },
+  postgres: {
+    'postgres-pause': [0.3, 1.5], // every process of the server SIGSTOPped: sessions open, nothing answers
+    'postgres-kill-restart': [0.1, 1], // SIGKILL, down this long, then up with its data (the token row)
+    'postgres-restart-primary-stopped': [0.4, 0.65],
+    'postgres-terminate-holder': [0, 0], // pg_terminate_backend of the backend holding the advisory lock
+  },
+  mysql: {
+    'mysql-pause': [0.3, 1.5],
+    'mysql-kill-restart': [0.1, 1], // InnoDB recovers the token row at start
+    'mysql-restart-primary-stopped': [0.4, 0.65],
+    'mysql-kill-holder': [0, 0], // KILL CONNECTION of IS_USED_LOCK's connection id
+  },
+  etcd: {
+    'etcd-pause': [0.3, 1.5],
+    'etcd-kill-restart': [0.1, 1],
+    'etcd-restart-primary-stopped': [0.4, 0.65],
+    'etcd-revoke-holder': [0, 0], // the holder's etcd lease revoked from an admin client: its key goes with it
+  },
+  // Three members: a minority (one) or a majority (two, so no quorum) stopped or killed.
+  'etcd-cluster': {
+    'minority-pause': [0.3, 2],
+    'minority-kill-restart': [0.3, 2],
+    'majority-pause': [0.3, 1.5],
+    'majority-kill-restart': [0.1, 1],
+    'majority-restart-primary-stopped': [0.4, 0.65],
+    'etcd-revoke-holder': [0, 0],
+  },
 } as const;
+
+/** The kinds that end the holder's session (or etcd lease) server-side, as an administrator would. */
+export const SESSION_KINDS: ReadonlySet<FaultKind> = new Set(['postgres-terminate-holder', 'mysql-kill-holder', 'etcd-revoke-holder']);
 
 /**
  * Under the manager the long stop stays below the heartbeat timeout (2 × the largest TTL, see
@@ -95,11 +127,8 @@ const MANAGER_KINDS = {
   'kill-manager': [0, 0],
 } as const;
 
-export type FaultKind =
-  | keyof typeof MANAGER_KINDS
-  | keyof (typeof BACKEND_KINDS)['file']
-  | keyof (typeof BACKEND_KINDS)['redis']
-  | keyof (typeof BACKEND_KINDS)['redlock'];
+type BackendKinds = typeof BACKEND_KINDS;
+export type FaultKind = keyof typeof MANAGER_KINDS | { [A in keyof BackendKinds]: keyof BackendKinds[A] }[keyof BackendKinds];
 
 /** Kinds whose share is of the largest TTL: the hung stop and the manager stop must outlast the heartbeat timeout. */
 const OF_LARGEST_TTL: ReadonlySet<FaultKind> = new Set(['stop-primary-hung', 'stop-manager']);

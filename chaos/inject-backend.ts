@@ -1,6 +1,7 @@
 /**
- * Faults done to where the lock lives: Redis nodes paused, killed and restarted (with their data,
- * or wiped), the lock's state flushed or evicted under a live holder, the lock directory removed.
+ * Faults done to where the lock lives: server nodes (Redis, PostgreSQL, MariaDB, etcd) paused,
+ * killed and restarted (with their data, or wiped), the lock's state flushed or evicted under a
+ * live holder, the lock directory removed.
  */
 import { rmSync } from 'node:fs';
 import { fileLockPath } from '../adapters/file/path.js';
@@ -10,10 +11,11 @@ import type { Hit } from './hit.js';
 /** The Redis keys of a lock (adapters/redis.ts: `<prefix>{<name>}:<part>`, default prefix). */
 export const redisKey = (name: string, part: 'lock' | 'token'): string => `primacy:{${name}}:${part}`;
 
-/** Which nodes a node fault hits: one picked node, or every node but it for `majority-*`. */
+/** Which nodes a node fault hits: one picked node, or every node but it for `majority-*` (2 of 3). */
 function nodesOf(hit: Hit): number[] {
-  const hitNode = Math.floor(hit.fault.pick * hit.deps.backend.nodes);
-  return hit.kind.startsWith('majority-') ? [0, 1, 2].filter((i) => i !== hitNode) : [hitNode];
+  const { nodes } = hit.deps.backend;
+  const hitNode = Math.floor(hit.fault.pick * nodes);
+  return hit.kind.startsWith('majority-') ? Array.from({ length: nodes }, (_, i) => i).filter((i) => i !== hitNode) : [hitNode];
 }
 
 /**
@@ -37,7 +39,7 @@ export async function restartWhilePrimaryStopped(hit: Hit): Promise<void> {
   hit.record({ at, end: hostNow(), target: `pid ${target.pid} + node ${nodes.join('+')}` }, target.pid);
 }
 
-/** `*-pause`, `*-kill-restart`, `redis-empty-restart`: nodes paused, or down (wiped or not) then up. */
+/** `*-pause`, `*-kill-restart`, `redis-empty-restart`: nodes paused, or down (wiped or not) for the fault's duration, then up. */
 export async function nodeOutage(hit: Hit): Promise<void> {
   const { backend, recorder } = hit.deps;
   const nodes = nodesOf(hit);

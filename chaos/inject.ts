@@ -1,25 +1,27 @@
 /**
  * Carries out the fault schedule: at each planned time, hands the fault to the injector of its kind
- * (inject-*.ts), which resolves the target (the primary, a follower, some Redis nodes) from the
+ * (inject-*.ts), which resolves the target (the primary, a follower, some server nodes) from the
  * run's state, injects it and records when it began and ended. Faults never overlap: each one is
  * over (resumed, restarted, stepped back) before the next begins.
  */
 
 import { hostNow } from '../harness/clock.js';
-import type { FaultKind, PlannedFault } from './faults.js';
+import { type FaultKind, type PlannedFault, SESSION_KINDS } from './faults.js';
 import { Hit, type Injector } from './hit.js';
 import { nodeOutage, restartWhilePrimaryStopped, stateLoss } from './inject-backend.js';
 import { candidateFault, expireThenKill } from './inject-candidate.js';
 import { clockStep } from './inject-clock.js';
 import { clientKillBusyPrimary, resetInFlight } from './inject-connection.js';
 import { managerFault } from './inject-manager.js';
+import { endHolderSession } from './inject-session.js';
 
 export type { Injector } from './hit.js';
 
 function injectorOf(kind: FaultKind): (hit: Hit) => Promise<void> {
   if (kind.endsWith('-restart-primary-stopped')) return restartWhilePrimaryStopped;
   if (kind === 'redis-flushall' || kind === 'redis-evict' || kind === 'majority-flushall' || kind === 'dir-removed') return stateLoss;
-  if (kind.startsWith('redis-') || kind.startsWith('minority-') || kind.startsWith('majority-')) return nodeOutage;
+  if (SESSION_KINDS.has(kind)) return endHolderSession;
+  if (/^(redis|postgres|mysql|etcd|minority|majority)-/.test(kind)) return nodeOutage;
   if (kind === 'reset-in-flight') return resetInFlight;
   if (kind === 'client-kill-busy-primary') return clientKillBusyPrimary;
   if (kind.startsWith('clock-step-')) return clockStep;

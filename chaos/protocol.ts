@@ -4,6 +4,8 @@
  * processes to the millisecond.
  */
 
+import type { Adapter } from './faults.js';
+
 /** A line's own fields: what a process fills in before `pid` and `t` are added (distributes over unions). */
 export type LineBody<T> = T extends unknown ? Omit<T, 'pid' | 't'> : never;
 
@@ -51,8 +53,11 @@ export interface WriteRecord extends WriteRequest {
 
 /** The environment a candidate reads its settings from (the manager passes env to its workers). */
 export interface CandidateSettings {
-  adapter: 'file' | 'redis' | 'redlock' | 'manager' | 'mixed';
-  /** Lock directory, Redis URL, or comma-separated Redis URLs; empty for the manager and mixed fleets (default lock). */
+  adapter: Adapter;
+  /**
+   * Lock directory, Redis URL, comma-separated Redis or etcd URLs, a postgres:// or mysql:// URL;
+   * empty for the manager and mixed fleets (default lock).
+   */
   where: string;
   name: string;
   /** The base TTL; a candidate's own is `candidateTtl(settings, slot)`. */

@@ -1,8 +1,27 @@
 /**
- * The chaos suite: `npm run chaos -- --adapter <file|redis|redlock|manager|mixed> --seconds N`.
+ * The chaos suite: `npm run chaos -- --adapter <name> --seconds N`.
  * Starts the fenced store, the lock's backend and N candidates, waits for a first primary, then runs
  * a seeded fault schedule for N seconds and reports what the candidates and the store saw
  * (report.ts). Everything it starts is torn down on every way out: the end, an error, SIGINT.
+ *
+ * Flags (args.ts parses them strictly; `--help` prints the same):
+ *   --adapter <name>       file (default), redis, redlock (3 nodes), postgres, mysql (MariaDB),
+ *                          etcd (1 member), etcd-cluster (3 members), manager, mixed. The servers
+ *                          are private, started by the run (backend*.ts); the fault kinds are the
+ *                          candidate kinds plus the adapter's own (faults.ts, chaos/RESULTS.md)
+ *   --seconds <n>          length of the fault phase, >= 5 (60)
+ *   --candidates <n>       candidate processes, 2..32 (mixed 3..32) (5)
+ *   --seed <n>             schedule seed: the same seed and options give the same schedule (random)
+ *   --ttl <ms>             base TTL, >= 1000; candidates alternate 1×, 1.5×, 2× it (2000)
+ *   --uniform-ttl          every candidate uses --ttl
+ *   --identity <label>     the `identity` every candidate shares (chaos-pod)
+ *   --distinct-identities  each candidate the library's default identity instead
+ *   --kinds <a,b,...>      only these fault kinds of the adapter
+ *   --json                 the report as JSON on stdout (progress on stderr)
+ *   --log <file>           also the raw run log as JSON
+ * Exit codes: 0 no violation, 1 a violation, 2 the run could not be set up, 64 bad usage, 130 SIGINT.
+ * A short run of a few kinds is the quick mode the tests use (test/chaos/chaos*.test.ts), e.g.
+ *   npm run chaos -- --adapter postgres --seconds 12 --ttl 1000 --candidates 3 --kinds postgres-kill-restart,kill-primary
  */
 import { randomInt } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

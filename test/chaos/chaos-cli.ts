@@ -1,7 +1,7 @@
 /**
  * Runs the chaos CLI as a user does (`node --import tsx chaos/run.ts ... --json`) for the tests in
- * chaos.test.ts, and the checks every run shares: a well-formed report, the kinds asked for really
- * injected, no process left behind.
+ * chaos*.test.ts, and the checks every run shares: a well-formed report, the kinds asked for really
+ * injected, no process left behind, no violation.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -81,7 +81,7 @@ function expectWellFormed(report: JsonReport): void {
   for (const o of list) expect(['paused', 'busy', 'other']).toContain(o.class);
   expect(list.filter((o) => o.class === 'other').every((o) => !o.harmless)).toBe(true);
   expect(report.violations.every((v) => typeof v === 'string')).toBe(true);
-  expect(report.replay).toMatch(/^npm run chaos -- --adapter \w+ .*--seed \d+/);
+  expect(report.replay).toMatch(/^npm run chaos -- --adapter [\w-]+ .*--seed \d+/);
 }
 
 /** Each of these kinds was injected at least once (a skipped fault is not a tested one). */
@@ -102,4 +102,28 @@ export function expectLongStop(report: JsonReport): void {
   const stops = report.faults.list.filter((f) => f.kind.startsWith('stop-primary') && f.ms > report.ttl);
   expect(stops.length).toBeGreaterThan(0);
   expect(report.writes.accepted).toBeGreaterThan(100);
+}
+
+/** The base TTL of the quick runs: candidates alternate 1×, 1.5× and 2× it (the CLI's default fleet). */
+export const TTL = 1000;
+
+/**
+ * A short run of the CLI (the quick mode): `kinds` only, on a seed and length chosen so that one
+ * round of the schedule (each kind once) fits. It must inject each kind, keep the fleet's defaults
+ * (one shared label, mixed TTLs) and end with no violation.
+ */
+export async function quickRun(
+  adapter: string,
+  seconds: number,
+  seed: number,
+  kinds: readonly string[],
+  ...more: string[]
+): Promise<JsonReport> {
+  const args = ['--adapter', adapter, '--seconds', String(seconds), '--seed', String(seed), '--ttl', String(TTL)];
+  const { report, stderr } = await carriedOut(...args, '--kinds', kinds.join(','), ...more);
+  expectInjected(report, kinds);
+  expect({ identity: report.identity, ttls: report.ttls }).toEqual({ identity: 'chaos-pod', ttls: [TTL, 1.5 * TTL, 2 * TTL] });
+  // On failure: the violations and the run's progress, with the replay command.
+  expect(report.violations, stderr).toEqual([]);
+  return report;
 }

@@ -72,6 +72,25 @@ describe('chaos fault schedule', () => {
     expect(kindsFor('file')).not.toContain('kill-manager');
     expect(kindsFor('redlock')).not.toContain('redis-flushall');
   });
+
+  it('gives the SQL and etcd backends their server faults and every candidate fault', () => {
+    const candidate = ['kill-primary', 'kill-follower', 'stop-primary-long', 'stop-follower', 'busy-primary', 'clock-step-all'];
+    const server = (name: string) => [`${name}-pause`, `${name}-kill-restart`, `${name}-restart-primary-stopped`];
+    expect(kindsFor('postgres')).toEqual(expect.arrayContaining([...candidate, ...server('postgres'), 'postgres-terminate-holder']));
+    expect(kindsFor('mysql')).toEqual(expect.arrayContaining([...candidate, ...server('mysql'), 'mysql-kill-holder']));
+    expect(kindsFor('etcd')).toEqual(expect.arrayContaining([...candidate, ...server('etcd'), 'etcd-revoke-holder']));
+    const cluster = [
+      'minority-pause',
+      'minority-kill-restart',
+      'majority-pause',
+      'majority-kill-restart',
+      'majority-restart-primary-stopped',
+    ];
+    expect(kindsFor('etcd-cluster')).toEqual(expect.arrayContaining([...candidate, ...cluster, 'etcd-revoke-holder']));
+    // Each backend's kinds are its own: no Redis command, no other server's session.
+    expect(kindsFor('postgres').filter((k) => /^(redis|mysql|etcd|minority|majority)-|reset-in-flight/.test(k))).toEqual([]);
+    expect(kindsFor('etcd-cluster')).not.toContain('etcd-kill-restart');
+  });
 });
 
 describe('chaos mixed fleet', () => {
@@ -122,7 +141,11 @@ describe('chaos CLI options', () => {
   });
 
   it.each([
-    [['--adapter', 'etcd'], /--adapter to be one of file, redis, redlock, manager, mixed, got "etcd"/],
+    [
+      ['--adapter', 'zookeeper'],
+      /--adapter to be one of file, redis, redlock, postgres, mysql, etcd, etcd-cluster, manager, mixed, got "zookeeper"/,
+    ],
+    [['--adapter', 'postgres', '--kinds', 'mysql-kill-holder'], /--kinds to list fault kinds of the postgres adapter/],
     [['--adapter', 'mixed', '--candidates', '2'], /--candidates to be a whole number from 3 to 32, got "2"/],
     [['--seconds', '3'], /--seconds to be a whole number from 5 to 86400, got "3"/],
     [['--candidates=many'], /--candidates to be a whole number from 2 to 32, got "many"/],
