@@ -18,8 +18,8 @@ import { until } from './until.js';
 /** The name the Sentinels monitor the primary under. */
 const MASTER = 'primacy-test';
 /** How long the Sentinels wait before they call an unanswering primary down. */
-export const DOWN_AFTER_MS = 800;
-const FAILOVER_TIMEOUT_MS = 2000;
+export const DOWN_AFTER_MS = 1500;
+const FAILOVER_TIMEOUT_MS = 3000;
 
 export interface Address {
   readonly host: string;
