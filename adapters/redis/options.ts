@@ -46,15 +46,11 @@ export function resolveRedisOptions(options: RedisLockOptions): ResolvedRedisOpt
     if (missing.length > 0) check.fail('client', client, `an ioredis client (Redis, Cluster); missing ${missing.join(', ')}`);
   }
   if (url !== undefined && !isRedisUrl(url)) check.fail('url', url, 'a redis:// or rediss:// URL');
-  const waitForReplicas =
-    options.waitForReplicas === 'all'
-      ? 'all'
-      : check.number('waitForReplicas', options.waitForReplicas, 0, {
-          min: 0,
-          max: 1000,
-          whole: true,
-          expected: "'all', or a whole number of replicas from 0 to 1000",
-        });
+  const { waitForReplicas = 0 } = options;
+  const replicas = waitForReplicas as unknown;
+  if (replicas !== 'all' && !(Number.isInteger(replicas) && (replicas as number) >= 0 && (replicas as number) <= 1000)) {
+    check.fail('waitForReplicas', replicas, "'all', or a whole number of replicas from 0 to 1000");
+  }
   // The wait goes in a pipeline with the script, so it reaches the connection that ran it.
   if (client !== undefined && waitForReplicas !== 0 && typeof (client as { pipeline?: unknown }).pipeline !== 'function') {
     check.fail('client', client, 'an ioredis client (Redis, Cluster) with pipeline(), for waitForReplicas');

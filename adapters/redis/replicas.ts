@@ -1,60 +1,60 @@
 /**
  * `waitForReplicas`: a lease counts only once the primary's replicas have it. Redis replicates
- * asynchronously: a primary answers a write before any replica has it, so a failover (Sentinel or
- * Cluster) can promote a replica that never saw the last acquire, renew or token bump. With this
- * option, the acquire script and every renew are followed, on the same connection, by
- * `WAIT <n> <ttl/5>`; a grant not acknowledged by n replicas is given back and the acquire fails
- * (a backend error, retried), a renew not acknowledged fails (the lease keeps its previous deadline,
- * which was acknowledged, and the holder steps down at it unless a later renew is acknowledged).
+ * asynchronously (a primary answers a write before any replica has it), so a failover can promote
+ * a replica that never saw the last grant, renew or token bump. With the option, each grant and
+ * each renew is followed, in one pipeline on the connection that wrote it (a Cluster's: the slot's
+ * node, ASK and MOVED followed), by `WAIT <n> <ttl/5>`: a grant short of n acknowledgements is
+ * given back and the acquire fails (retried); a renew short of them fails, and the holder keeps
+ * the deadline of its last acknowledged renew. Measured by test/adapters/redis-sentinel.test.ts
+ * and redis-cluster.test.ts (private deployments, real elections, terms read from outside):
  *
- * What holds, measured by test/adapters/redis-sentinel.test.ts and redis-cluster.test.ts:
+ * WITHOUT IT (the default):
+ * - Sentinel, primary killed: the holder's connection closes, it steps down at once; a primary
+ *   again ~3 s later (the Sentinels' failover). The new primary does not know the holder's
+ *   `<CLIENT ID>@<run_id>`: its liveness is unknown there, so followers wait for the TTL (never
+ *   "gone" for being unknown); the old holder, reconnected, takes it back or releases it. A grant
+ *   the replicas never got is harmless to exclusion (its holder's connection closed too) but its
+ *   token may be issued again to a candidate that never saw it when the new primary's counter is
+ *   what decides: a candidate that saw it asks above it (SeenHolders' floor); tokens are never
+ *   below the server clock in µs, so this takes a new primary whose clock is behind.
+ * - Sentinel, SENTINEL FAILOVER with ioredis's `failoverDetector: true`: clients leave the old
+ *   primary on +switch-master, the holder steps down; safe while Sentinel's hello period (2 s)
+ *   is below ttl - renewInterval. Without failoverDetector (ioredis's default), or with the old
+ *   primary cut off from the Sentinels but not from clients: connections to it go on using it
+ *   until the Sentinels turn it into a replica (8 to 20 s by default), new ones go to the new
+ *   primary, where the lease is no longer renewed: once it expires there, a candidate there is
+ *   elected while the holder renews on the old one. TWO PRIMARIES (reproduced).
+ * - Cluster: no connection binding (a crashed holder is replaced after the TTL). A slot migration
+ *   loses nothing (MIGRATE carries the keys with their TTL; split keys answer TRYAGAIN, retried;
+ *   renews follow ASK): the holder stays primary throughout. A CLUSTER FAILOVER loses nothing (the
+ *   primary waits for its replica). A primary killed right after a grant its replica never got:
+ *   the promoted replica grants the lock again while the lease runs; the holder, not bound to its
+ *   connection, believes it is primary until a renew reaches the new primary: TWO PRIMARIES for up
+ *   to a renew interval (tokens still increase, by the clock).
  *
- * - Without the option (the default). A Sentinel failover with the primary killed (SIGKILL), and
- *   SENTINEL FAILOVER with ioredis's `failoverDetector: true`: every client's connection to the
- *   old primary closes, so the holder steps down at once (connection binding) before anyone can be
- *   elected on the new primary. On the new primary the holder's record names a connection of
- *   another server (`<CLIENT ID>@<run_id>`): its liveness is unknown there, so followers wait for
- *   the TTL and never take over a live holder because its CLIENT ID is unknown. SENTINEL FAILOVER
- *   (or a primary cut off from the Sentinels) with the default `failoverDetector: false`: clients
- *   connected to the old primary keep using it until the Sentinels turn it into a replica (8 to
- *   20 s by Sentinel's defaults) while new connections go to the new primary, whose copy of the
- *   lock stops being renewed: once it expires there, a candidate connecting there is elected while
- *   the holder renews on the old primary: TWO PRIMARIES, until the old primary is converted. A lost
- *   acquire (the primary dies before a replica has it) is harmless for the holder (its connection
- *   closes with the primary) but its token may be issued again by the new primary to a candidate
- *   that never saw it, if that primary's clock is behind the old one's by more than the failover
- *   took (tokens are never below the server clock in µs) and its counter lost the bump.
- *   Redis Cluster: connection binding is off (a crashed holder is replaced after the TTL). A slot
- *   migration (MIGRATE moves the keys with their TTL; a script whose keys are split between the
- *   nodes gets TRYAGAIN, retried by ioredis) and a manual CLUSTER FAILOVER (the primary waits for
- *   its replica to catch up) lose nothing. A primary killed right after a grant its replica never
- *   got: the replica is promoted without the lock, a follower is elected there while the holder,
- *   whose connection loss does not end its lease, believes it is primary until its next renew
- *   fails: TWO PRIMARIES for up to a renew interval.
- * - With `waitForReplicas`. A lease (its grant, its renews) counts only once n replicas have it.
- *   A failover that promotes one of those replicas, or any replica at least as far along (Sentinel
- *   promotes the one with the largest replication offset among equal priorities; a Cluster
- *   primary's most advanced replica usually wins), keeps the lease, its expiry and its token. A
- *   primary cut off from its replicas (the old primary of the SENTINEL FAILOVER case above, or of a
- *   network partition) acknowledges nothing: its holder steps down at its deadline, which comes
- *   before the lease's acknowledged expiry on the new primary, and nobody is elected on it. So
- *   the two-primaries cases above do not happen, and a lost grant is never used, nor its token.
+ * WITH IT (`'all'`, or a number as large as the replicas): the failovers above keep every counted
+ * lease, and a primary cut off from its replicas acknowledges nothing: its holder steps down at its
+ * deadline (before the lease's copy on the new primary expires) and nobody is elected there. No two
+ * primaries, and a grant a failover forgets is never used, nor its token. A number below the
+ * replicas is weaker: during a SENTINEL FAILOVER the old primary's renews are acknowledged by the
+ * replica not promoted, which then resyncs from the new primary and drops them (observed).
  *
- * What WAIT does not do: it does not make Redis strongly consistent. It bounds the loss to the
- * case where every replica that acknowledged a lease is lost too (or a replica behind them is
- * promoted, by priority or by a forced takeover): a failover then still forgets the lease. It
- * relies on the lease's expiry being carried as an absolute time (Redis 7 replicates PEXPIREAT),
- * so replicas' clocks must agree with the primary's within the drift margin. A replica that
- * acknowledged may not have written the lease to disk: replicas restarted together with the
- * primary may still lose it. A primary with fewer replicas online than required, or one that is
- * slow to acknowledge within ttl/5, elects nobody until they are back.
+ * What WAIT does not do: it does not make Redis strongly consistent. It bounds the loss to a
+ * failover that promotes a replica that did not acknowledge (every one that did is lost; a forced
+ * takeover; replica-priority), and to replicas restarting with the primary (acknowledged is in
+ * memory, not on disk). Expiry travels as an absolute time (PEXPIREAT): replicas' clocks must agree
+ * with the primary's within the drift margin. While a replica is down or slow (ttl/5), leases do
+ * not count: nobody is primary. Cost: one INFO ('all') and one WAIT per grant and renew, in the
+ * same round trip; 'all' on a primary that has no replica sends no WAIT.
  *
- * `'all'`: the primary's replicas are counted on every call (INFO replication, in the same round
- * trip): on a primary that has had no replica online (under its current replication id) nothing is
- * waited for, so it costs one INFO and no WAIT; else half of the most replicas seen online there,
- * rounded up (1 of 1 or 2, 2 of 3 or 4). Remembering the most seen is what makes a primary cut
- * off from its replicas refuse leases instead of counting none; its replication id changes when a
- * replica is promoted or the primary restarts, and the count starts again.
+ * `'all'`: the replicas of the primary that answered (INFO replication, in the same pipeline):
+ * those online, and those seen online there (under its replication id, renewed by a promotion or a
+ * restart) and gone for less than 30 s since this process noticed. A Sentinel or standalone client
+ * counts them as it connects, so a follower connected before a failover refuses a grant on the cut-off
+ * primary too (a Cluster's are counted at its grants and renews; a Cluster primary cut off from
+ * the majority stops taking writes after cluster-node-timeout). After 30 s a gone replica stops
+ * blocking leases: a primary cut off for longer (a partition beyond repl-timeout + 30 s) counts
+ * leases again; `min-replicas-to-write` on the server covers that.
  */
 import { serverError } from '../../src/adapter-kit.js';
 import type { CommandClient } from './connection.js';
@@ -200,7 +200,9 @@ export class ReplicaWait {
       if (asking) pipeline.call('ASKING');
       pipeline.eval(script.source, script.keys, ...args);
       if (this.#acks === 'all') pipeline.info('replication');
-      const replies = await pipeline.call('WAIT', asked, wait).exec();
+      // Nothing to wait for (yet): no WAIT at all, so a primary without replicas costs none.
+      if (asked > 0) pipeline.call('WAIT', asked, wait);
+      const replies = await pipeline.exec();
       if (!replies) throw new Error('the pipeline was discarded');
       return asking ? replies.slice(1) : replies;
     };
@@ -220,7 +222,7 @@ export class ReplicaWait {
     if (failed) throw failed;
     const answers = replies.map(([, answer]) => answer);
     const info = this.#acks === 'all' ? String(answers[1] ?? '') : undefined;
-    return { reply: answers[0], acks: Number(answers.at(-1) ?? 0), info };
+    return { reply: answers[0], acks: asked > 0 ? Number(answers.at(-1)) : 0, info };
   }
 
   /** 'all': the acknowledgements needed from the primary that answered `info`. */

@@ -16,6 +16,7 @@ import { createHolderIdentity } from '../../src/identity.js';
 import { describeLockAdapter } from '../conformance.js';
 import { Field } from '../helpers/redis-replicated-field.js';
 import { type SentinelDeployment, startSentinels } from '../helpers/redis-sentinel.js';
+import { startRedis } from '../helpers/redis-server.js';
 import { pause, until } from '../helpers/until.js';
 
 const prefix = 'sentinel-test:';
@@ -214,5 +215,50 @@ describe('redisLock on Redis Sentinel (1 primary, 2 replicas, 3 Sentinels)', () 
     expect(counted.token).toBeGreaterThan(warmUp.token);
     await sentinel.revive(primary);
     await sentinel.settled();
+  });
+
+  it('waitForReplicas: a number counts a lease once that many replicas have it; more than there are refuses every grant, naming why, and leaves the lock free', async () => {
+    const two = lockOn({ waitForReplicas: 2 });
+    const lease = await two.acquire('wait-two', createHolderIdentity(), 2000);
+    if (!lease) throw new Error('no lease with both replicas acknowledging');
+    expect(await two.renew(lease, 2000)).not.toBeNull();
+    await two.release(lease);
+    const three = lockOn({ waitForReplicas: 3 });
+    await expect(three.acquire('wait-three', createHolderIdentity(), 1000)).rejects.toThrow(
+      /acquire failed: only 2 of the 3 replica acknowledgements required \(waitForReplicas: 3\) came within 200 ms: not counted \(Sentinels /,
+    );
+    expect((await lockOn().inspect('wait-three'))?.state).toBe('free');
+  });
+});
+
+describe('waitForReplicas', () => {
+  it('is checked at construction', () => {
+    const url = 'redis://127.0.0.1:1';
+    for (const value of [-1, 1.5, 'auto', '2', Number.NaN]) {
+      expect(() => redisLock({ url, waitForReplicas: value as never })).toThrow(
+        /Expected `waitForReplicas` to be 'all', or a whole number/,
+      );
+    }
+    const client = { evalsha() {}, eval() {}, call() {}, get() {}, pttl() {}, duplicate() {}, on() {} };
+    expect(() => redisLock({ client: client as never, waitForReplicas: 'all' })).toThrow(
+      /Expected `client` to be an ioredis client .*with pipeline\(\), for waitForReplicas/,
+    );
+  });
+
+  it("'all' costs no WAIT on a primary without replicas", async () => {
+    const server = await startRedis();
+    const lock = redisLock({ url: server.url, waitForReplicas: 'all' });
+    try {
+      const lease = await lock.acquire('alone', createHolderIdentity(), 2000);
+      if (!lease) throw new Error('no lease');
+      expect(await lock.renew(lease, 2000)).not.toBeNull();
+      await lock.release(lease);
+      const stats = String(await server.admin().info('commandstats'));
+      expect(stats).toMatch(/cmdstat_info:calls=[1-9]/);
+      expect(stats).not.toMatch(/cmdstat_wait:/);
+    } finally {
+      await lock.close?.();
+      await server.stop();
+    }
   });
 });
