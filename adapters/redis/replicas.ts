@@ -43,18 +43,17 @@
  * failover that promotes a replica that did not acknowledge (every one that did is lost; a forced
  * takeover; replica-priority), and to replicas restarting with the primary (acknowledged is in
  * memory, not on disk). Expiry travels as an absolute time (PEXPIREAT): replicas' clocks must agree
- * with the primary's within the drift margin. While a replica is down or slow (ttl/5), leases do
- * not count: nobody is primary. Cost: one INFO ('all') and one WAIT per grant and renew, in the
- * same round trip; 'all' on a primary that has no replica sends no WAIT.
+ * with the primary's within the drift margin. While a replica waited for is down (with 'all': for
+ * its first 30 s gone) or slower than ttl/5, leases do not count: nobody is primary. Cost: one INFO
+ * ('all') and one WAIT per grant and renew, in the same round trip; no WAIT where no replica is.
  *
  * `'all'`: the replicas of the primary that answered (INFO replication, in the same pipeline):
  * those online, and those seen online there (under its replication id, renewed by a promotion or a
- * restart) and gone for less than 30 s since this process noticed. A Sentinel or standalone client
- * counts them as it connects, so a follower connected before a failover refuses a grant on the cut-off
- * primary too (a Cluster's are counted at its grants and renews; a Cluster primary cut off from
- * the majority stops taking writes after cluster-node-timeout). After 30 s a gone replica stops
- * blocking leases: a primary cut off for longer (a partition beyond repl-timeout + 30 s) counts
- * leases again; `min-replicas-to-write` on the server covers that.
+ * restart) and gone for less than 30 s since this process noticed. A client counts them as it
+ * connects (a Cluster client, at every primary), so a follower connected before a failover refuses
+ * a grant on the cut-off primary too. After 30 s a gone replica no longer blocks leases, so a
+ * primary cut off for longer (a partition beyond repl-timeout + 30 s) counts them again:
+ * `min-replicas-to-write` on the server covers that case.
  */
 import { serverError } from '../../src/adapter-kit.js';
 import type { CommandClient } from './connection.js';
@@ -76,7 +75,7 @@ export interface PipelineClient extends ScriptClient, CommandClient {
   pipeline(): Pipeline;
   readonly status?: string;
   /** A Cluster's node connections (to follow an ASK redirection by hand). */
-  nodes?(role?: string): Array<{ options: { host?: string; port?: number }; pipeline(): Pipeline }>;
+  nodes?(role?: string): Array<{ options: { host?: string; port?: number }; pipeline(): Pipeline } & Pick<CommandClient, 'call'>>;
 }
 
 export interface ReplicaWaitOptions {
@@ -117,12 +116,15 @@ export class ReplicaWait {
   /** 'all': per key, the acknowledgements last required, asked for in the first round trip. */
   readonly #lastNeeded = new Map<string, number>();
 
-  /** 'all': counts the replicas of the primary a connection reaches, as soon as it is made. */
+  /** 'all': counts the replicas of the primary a connection reaches (a Cluster's: of each), as soon as it is made. */
   readonly #learn = () => {
-    void this.#client.call('INFO', 'replication').then(
-      (info) => this.#remember(String(info)),
-      () => undefined, // Counted again with the next call.
-    );
+    const primaries = this.#client.isCluster === true ? (this.#client.nodes?.('master') ?? []) : [this.#client];
+    for (const primary of primaries) {
+      void primary.call('INFO', 'replication').then(
+        (info) => this.#remember(String(info)),
+        () => undefined, // Counted again with the next call.
+      );
+    }
   };
 
   constructor({ client, acks, address }: ReplicaWaitOptions) {
@@ -131,8 +133,8 @@ export class ReplicaWait {
     this.#address = address;
     // A follower learns the primary's replicas when it connects, not first when it is granted the
     // lock: by then that primary may be cut off from them (a former primary still serving the
-    // connections made to it), and would show none. A Cluster's nodes are counted as they answer.
-    if (acks === 'all' && client.isCluster !== true) {
+    // connections made to it), and would show none.
+    if (acks === 'all') {
       client.on('ready', this.#learn);
       if (client.status === 'ready') this.#learn();
     }
