@@ -94,7 +94,12 @@ export class Field {
     clearInterval(this.#sampler);
     this.#sample();
     await Promise.all(this.#contenders.map((c) => c.election.stop()));
-    await Promise.all(this.#contenders.map(async (c) => (await c.lock.close?.(), await c.close())));
+    await Promise.all(
+      this.#contenders.map(async (c) => {
+        await c.lock.close?.();
+        await c.close();
+      }),
+    );
   }
 
   #sample(): void {

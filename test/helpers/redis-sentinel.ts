@@ -2,9 +2,10 @@
  * A private Redis Sentinel deployment for tests: one primary and two replicas (`--replicaof`), each
  * a redis-server on a free loopback port (test/helpers/redis-server.ts), watched by three Sentinels
  * (`redis-server <conf> --sentinel`, quorum 2) whose configurations live in a temporary directory.
- * down-after-milliseconds and failover-timeout are small, so a failover takes a second or three.
+ * down-after-milliseconds and failover-timeout are small, so a failover takes two to three seconds.
  * A missing redis-server is a failure, never a skip. `stop()` kills everything and removes the
- * directory, whatever state a failed test left it in.
+ * directory, whatever state a failed test left it in. SENTINEL_LOG=1 copies the Sentinels' logs
+ * (+sdown, +switch-master...) to stderr, to see what they did in a failing run.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -17,8 +18,11 @@ import { until } from './until.js';
 
 /** The name the Sentinels monitor the primary under. */
 const MASTER = 'primacy-test';
-/** How long the Sentinels wait before they call an unanswering primary down. */
-export const DOWN_AFTER_MS = 1500;
+/**
+ * How long the Sentinels wait before they call an unanswering primary down (800 ms flapped on a
+ * busy machine: a primary just promoted was called down and failed over again).
+ */
+const DOWN_AFTER_MS = 1500;
 const FAILOVER_TIMEOUT_MS = 3000;
 
 export interface Address {
@@ -241,9 +245,11 @@ function launchSentinel(conf: string, port: number): Promise<ChildProcess> {
       clearTimeout(timer);
       reject(new Error(`cannot run redis-server --sentinel (${error.message}); install it (apt-get install redis-server redis-sentinel)`));
     });
+    // Read on for the Sentinel's life (a full pipe would stall it); kept only until it is up.
     child.stdout?.on('data', (chunk) => {
-      output += chunk;
       if (process.env.SENTINEL_LOG) process.stderr.write(`[sentinel :${port}] ${chunk}`);
+      if (output.includes('+monitor master')) return;
+      output += chunk;
       if (output.includes('+monitor master')) {
         clearTimeout(timer);
         resolve(child);
