@@ -4,7 +4,7 @@
  * the grant, two elections of one name on one lock, a row's token edited down under its holder,
  * and `close()` with calls in flight. (The defects the review found are reported, not tested here.)
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type PostgresLock, postgresLock } from '../../adapters/postgres.js';
@@ -17,14 +17,14 @@ import { pause, until } from '../helpers/until.js';
 
 /** A TCP relay that resets both ends when the client sends a statement containing `trigger`: before forwarding it, or once its answer is back. */
 interface TripRelay {
-  readonly port: number;
+  port: number;
   tripped: boolean;
   close(): Promise<void>;
 }
 
 function startTripRelay(target: number, trigger: string, when: 'before' | 'after'): Promise<TripRelay> {
   const sockets = new Set<Socket>();
-  const relay: TripRelay & { server?: Server } = { port: 0, tripped: false, close: async () => undefined };
+  const relay: TripRelay = { port: 0, tripped: false, close: async () => undefined };
   const server = createServer((inbound) => {
     const outbound = connect(target, '127.0.0.1');
     for (const socket of [inbound, outbound]) {
