@@ -5,6 +5,7 @@
  * reports `acquired`. Then a replacement is spawned so four remain, and the next round starts.
  */
 import { wallNow } from '../harness/clock.js';
+import { busyShare, cpuSnapshot } from './cpu.js';
 import { type Contender, type ContenderSpec, Field } from './field.js';
 import { type OverlapReport, overlapReport } from './overlaps.js';
 
@@ -62,10 +63,27 @@ export interface FailoverOptions {
   log: (line: string) => void;
 }
 
+/**
+ * One round, step by step, in ms from the moment the bench sent the signal (the sample itself runs
+ * to the new holder's own `acquired` stamp: the moment it became primary).
+ */
+export interface RoundTiming {
+  /** To the signalled holder's own `released`/`lost` stamp (primacy: `revoked`, isPrimary false); null when it reported none (SIGKILL). */
+  stepDownMs: number | null;
+  /** To the moment the bench process read the new holder's `acquired` line: what a harness outside the contenders sees. */
+  seenMs: number;
+  /** To the moment the bench saw the signalled process exit. */
+  exitMs: number | null;
+}
+
 export interface FailoverResult {
   signal: KillSignal;
-  /** Signal → next `acquired` elsewhere, ms, one per round. */
+  /** Signal sent → next `acquired` elsewhere (the new holder's own stamp), ms, one per round. */
   samples: number[];
+  /** The same rounds step by step (absent in runs recorded before it was measured). */
+  rounds?: RoundTiming[];
+  /** Share of the machine's CPU time busy during the phase, 0–1 (absent in older runs). */
+  cpuBusy?: number;
   overlaps: OverlapReport;
   /** Things a reader should know (a SIGTERMed holder that never reported its release, ...). */
   anomalies: string[];
@@ -81,8 +99,10 @@ export interface FailoverResult {
 export async function measureFailover(options: FailoverOptions): Promise<FailoverResult> {
   const { spec, signal, rounds, contenders, patienceMs, log } = options;
   const started = wallNow();
+  const cpuAtStart = cpuSnapshot();
   const field = new Field(spec);
   const samples: number[] = [];
+  const timings: RoundTiming[] = [];
   const anomalies: string[] = [];
   try {
     for (let i = 0; i < contenders; i++) field.spawn();
@@ -101,7 +121,14 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
       });
       samples.push(winner.t - killedAt);
       log(`${signal} round ${round}/${rounds}: ${(winner.t - killedAt).toFixed(2)} ms`);
+      const fromVictim = seen.get(victim) ?? 0;
       await victimGone(victim, anomalies);
+      const stepDown = victim.events.slice(fromVictim).find((e) => e.ev === 'released' || e.ev === 'lost');
+      timings.push({
+        stepDownMs: stepDown ? stepDown.t - killedAt : null,
+        seenMs: winner.received - killedAt,
+        exitMs: victim.exit ? victim.exit.t - killedAt : null,
+      });
       if (signal === 'SIGTERM' && !victim.events.some((e) => e.ev === 'released')) {
         anomalies.push(`round ${round}: the SIGTERMed holder (pid ${victim.pid}) exited without reporting a release`);
       }
@@ -115,6 +142,8 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
   return {
     signal,
     samples,
+    rounds: timings,
+    cpuBusy: busyShare(cpuAtStart, cpuSnapshot()),
     overlaps: overlapReport(field.contenders, phaseEnd, started),
     anomalies,
     minDeliveryMs: Math.min(...events.map((e) => e.received - e.t)),

@@ -9,8 +9,8 @@
 
 import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import { type MonitorRecord, OWN, recordCommands, shareOf, windowEdge } from './counters/redis-window.js';
 import { type ContenderSpec, Field } from './field.js';
-import { monitor } from './monitor.js';
 import { connectionPorts } from './sockets.js';
 
 export interface RedisNode {
@@ -31,17 +31,6 @@ export interface IdleResult {
   /** The holder's own commands per second (Lua-internal included), subtracted above. */
   holderPerSec: number;
   anomalies: string[];
-}
-
-/** The orchestrator's own commands in the window (the MULTIs and the MONITOR), never the contenders'. */
-const OWN = new Set(['info', 'config|resetstat', 'monitor', 'multi', 'exec', 'time']);
-/** Commands whose name in commandstats includes the subcommand (`client|list`). */
-const CONTAINERS = new Set(['client', 'config', 'script', 'cluster', 'command', 'object', 'memory', 'function', 'acl', 'pubsub', 'xinfo']);
-
-interface Line {
-  time: number;
-  source: string;
-  command: string;
 }
 
 export async function measureIdle(options: {
@@ -69,15 +58,8 @@ export async function measureIdle(options: {
     // Past start-up: connections made, scripts loaded, every follower in its steady waiting rhythm.
     await new Promise((resolve) => setTimeout(resolve, 2000));
 
-    const lines = nodes.map(() => [] as Line[]);
-    for (const [i, node] of nodes.entries()) {
-      const stream = await monitor(node.port, ({ time, source, args }) => {
-        const name = String(args[0] ?? '').toLowerCase();
-        const command = CONTAINERS.has(name) && args[1] ? `${name}|${String(args[1]).toLowerCase()}` : name;
-        lines[i]?.push({ time, source, command });
-      });
-      monitors.push(stream);
-    }
+    const lines = nodes.map(() => [] as MonitorRecord[]);
+    for (const [i, node] of nodes.entries()) monitors.push(await recordCommands(node.port, lines[i] as MonitorRecord[]));
     const starts = await Promise.all(admins.map((admin) => windowEdge(admin, 'start')));
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     const ends = await Promise.all(admins.map((admin) => windowEdge(admin, 'end')));
@@ -102,21 +84,7 @@ export async function measureIdle(options: {
       totalSeconds += end - start;
       const stats = (ends[i] as { stats: Map<string, number> }).stats;
       // Attribute: a command from a client is its own; a Lua line belongs to the script just sent.
-      const holderByCommand = new Map<string, number>();
-      let scriptCaller = '';
-      let luaCalls = 0;
-      let holderLua = 0;
-      for (const line of lines[i] ?? []) {
-        if (line.time < start || line.time > end) continue;
-        const isLua = line.source === 'lua';
-        if (!isLua && (line.command === 'eval' || line.command === 'evalsha')) scriptCaller = line.source;
-        const caller = isLua ? scriptCaller : line.source;
-        if (isLua) luaCalls++;
-        if (holderPorts.has(Number(caller.split(':').pop()))) {
-          holderByCommand.set(line.command, (holderByCommand.get(line.command) ?? 0) + 1);
-          if (isLua) holderLua++;
-        }
-      }
+      const { byCommand: holderByCommand, lua: holderLua, luaTotal: luaCalls } = shareOf(lines[i] ?? [], start, end, holderPorts);
       followerLuaCalls += luaCalls - holderLua;
       for (const [command, calls] of stats) {
         if (OWN.has(command)) continue;
@@ -147,24 +115,4 @@ export async function measureIdle(options: {
     for (const admin of admins) admin.disconnect();
     await field.killAll();
   }
-}
-
-/** Start: reset the stats; end: read them; either way with the server's clock, atomically. */
-async function windowEdge(admin: Redis, edge: 'start'): Promise<number>;
-async function windowEdge(admin: Redis, edge: 'end'): Promise<{ time: number; stats: Map<string, number> }>;
-async function windowEdge(admin: Redis, edge: 'start' | 'end'): Promise<number | { time: number; stats: Map<string, number> }> {
-  const multi = admin.multi();
-  if (edge === 'start') multi.call('CONFIG', 'RESETSTAT');
-  else multi.info('commandstats');
-  const replies = (await multi.time().exec()) ?? [];
-  for (const [error] of replies) if (error) throw error;
-  const [seconds, micros] = (replies[1]?.[1] ?? []) as [string?, string?];
-  if (seconds === undefined || micros === undefined) throw new Error('TIME did not answer');
-  const time = Number(seconds) + Number(micros) / 1e6;
-  if (edge === 'start') return time;
-  const stats = new Map<string, number>();
-  for (const match of String(replies[0]?.[1]).matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)) {
-    stats.set(match[1] as string, Number(match[2]));
-  }
-  return { time, stats };
 }
