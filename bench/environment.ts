@@ -20,6 +20,13 @@ export interface Environment {
   redlock: string;
   redisSemaphore: string;
   pm2: string;
+  /** The PostgreSQL, MySQL and etcd parts' clients and servers (absent in runs recorded before them). */
+  pg?: string;
+  mysql2?: string;
+  etcd3?: string;
+  postgresServer?: string;
+  mariadbServer?: string;
+  etcdServer?: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -55,6 +62,16 @@ function redisServerVersion(): string {
   }
 }
 
+/** `command --version`'s version number (the first `x.y.z` in its output), or 'not installed'. */
+function serverVersion(command: string): string {
+  try {
+    const text = execFileSync(command, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return /\d+\.\d+(\.\d+)?(-MariaDB)?/.exec(text)?.[0] ?? text.trim();
+  } catch {
+    return 'not installed';
+  }
+}
+
 function distribution(): string {
   try {
     const text = readFileSync('/etc/os-release', 'utf8');
@@ -81,5 +98,11 @@ export function describeEnvironment(): Environment {
     redlock: installedVersion('redlock'),
     redisSemaphore: installedVersion('redis-semaphore'),
     pm2: installedVersion('pm2'),
+    pg: installedVersion('pg'),
+    mysql2: installedVersion('mysql2'),
+    etcd3: installedVersion('etcd3'),
+    postgresServer: serverVersion('/usr/lib/postgresql/15/bin/postgres'),
+    mariadbServer: serverVersion('mariadbd'),
+    etcdServer: serverVersion('etcd'),
   };
 }

@@ -34,40 +34,52 @@ export interface Measure {
   rows: MeasureRow[];
 }
 
-type Row = Omit<MeasureRow, 'summary' | 'primacy' | 'versus'> & { nodes?: number };
+/** `nodes` and `group` (a backend) decide which primacy row a peer is compared with. */
+type Row = Omit<MeasureRow, 'summary' | 'primacy' | 'versus'> & { nodes?: number; group?: string };
 
 const isPrimacy = (label: string) => label.startsWith('primacy');
 const nodesOf = (label: string) => (/\(3 nodes\)/.test(label) ? 3 : 1);
 
 /**
- * Peers are compared with the primacy row on as many nodes (redlock on 3 nodes with primacy's
- * redlock adapter), else with the first primacy row: the same like-for-like rule as the tables.
+ * Peers are compared with the primacy row of their group (a backend) on as many nodes (redlock on 3
+ * nodes with primacy's redlock adapter), else with the first primacy row: the same like-for-like
+ * rule as the tables.
  */
 function compare(rows: readonly Row[]): MeasureRow[] {
   const primacyRows = rows.filter((r) => isPrimacy(r.label));
-  return rows.map(({ nodes, ...row }) => {
+  return rows.map(({ nodes, group, ...row }) => {
     const primacy = isPrimacy(row.label);
-    const base = primacyRows.find((p) => (p.nodes ?? 1) === (nodes ?? 1)) ?? primacyRows[0];
+    const base = primacyRows.find((p) => p.group === group && (p.nodes ?? 1) === (nodes ?? 1)) ?? primacyRows[0];
     const out: MeasureRow = { ...row, summary: row.samples.length ? summarize(row.samples) : null, primacy };
     if (!primacy && base && base.value > 0 && Number.isFinite(row.value)) out.versus = { label: base.label, ratio: row.value / base.value };
     return out;
   });
 }
 
-function failoverRows(runs: readonly ContenderRun[], signal: KillSignal, byNodes: boolean): Row[] {
+function failoverRows(runs: readonly (ContenderRun & { backend?: string })[], signal: KillSignal, byNodes: boolean): Row[] {
   const rows: Row[] = [];
   for (const run of runs) {
     const result = run.results[signal];
     if (!result?.samples.length) continue;
     const p50 = summarize(result.samples).p50;
-    rows.push({ label: run.label, settings: run.settings, samples: result.samples, value: p50, nodes: byNodes ? nodesOf(run.label) : 1 });
+    const nodes = byNodes ? nodesOf(run.label) : 1;
+    rows.push({ label: run.label, settings: run.settings, samples: result.samples, value: p50, nodes, group: run.backend });
   }
   return grouped(rows);
 }
 
-/** Each group of as many nodes together, primacy first, so every peer sits under the row it is compared with. */
+/**
+ * Each group (a backend, then as many nodes) together, primacy first, so every peer sits under the
+ * row it is compared with; groups keep the order they came in.
+ */
 function grouped(rows: Row[]): Row[] {
-  return rows.sort((a, b) => (a.nodes ?? 1) - (b.nodes ?? 1) || Number(isPrimacy(b.label)) - Number(isPrimacy(a.label)));
+  const groups = [...new Set(rows.map((r) => r.group ?? ''))];
+  return rows.sort(
+    (a, b) =>
+      groups.indexOf(a.group ?? '') - groups.indexOf(b.group ?? '') ||
+      (a.nodes ?? 1) - (b.nodes ?? 1) ||
+      Number(isPrimacy(b.label)) - Number(isPrimacy(a.label)),
+  );
 }
 
 const DOTS = 'each dot is one round; thick tick p50, dashed tick p95';
@@ -79,6 +91,7 @@ function mainMeasures(main: MainRun): Measure[] {
   const parts = [
     { prefix: 'file', name: 'File lock', runs: main.runs, byNodes: false },
     { prefix: 'redis', name: 'Redis', runs: main.redis?.runs ?? [], byNodes: true },
+    { prefix: 'sql-etcd', name: 'PostgreSQL, MySQL, etcd', runs: main.sqlEtcd?.runs ?? [], byNodes: false },
   ];
   for (const { prefix, name, runs, byNodes } of parts) {
     for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
@@ -114,6 +127,18 @@ function mainMeasures(main: MainRun): Measure[] {
   bars('redis-contention', 'Redis: acquisitions per second, 4 processes contending', 'all processes together, 3 s', 'acq/s', contention);
   const idle = (redis?.idle ?? []).map(({ label, nodes, result }) => ({ label, samples: [], value: result.perFollower, nodes }));
   bars('redis-idle', 'Redis: commands per second per idle follower (lower is cheaper)', 'summed over the nodes', 'cmd/s', grouped(idle));
+  const perLock = main.idlePerLock;
+  if (perLock) {
+    const rows = perLock.backends.flatMap((b) =>
+      b.levels.map((level) => ({
+        label: `${b.label}, ${level.followers} ${level.followers === 1 ? 'follower' : 'followers'}`,
+        samples: [],
+        value: level.perSec,
+      })),
+    );
+    const caption = `holder + N idle followers of one lock, counted by the server over ${perLock.windowSeconds} s (commands, statements or requests); goal ≤ ${perLock.goalPerSec} at 200`;
+    bars('idle-per-lock', 'Idle cost per lock, per second (lower is cheaper)', caption, 'per s', rows);
+  }
   return measures;
 }
 

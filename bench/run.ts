@@ -2,16 +2,21 @@
  * `npm run bench`: failover and hand-over of primacy's file lock against proper-lockfile (defaults
  * and tuned), in-process costs, then the Redis part (primacy's redis and redlock adapters against
  * raw ioredis, redlock and redis-semaphore: failover, throughput, contention, idle cost, on private
- * redis-servers); records every sample in bench/results.json, renders bench/RESULTS.md and one SVG chart
+ * redis-servers), the PostgreSQL, MySQL/MariaDB and etcd failover part (each beside a hand-written
+ * loop or the client's own election), the idle cost per lock of every network adapter, then the
+ * worker manager; records every sample in bench/results.json, renders bench/RESULTS.md and one SVG chart
  * per measure in bench/charts/ from it (bench/render.ts), and prints the tables.
  *
  * Everything runs sequentially: on a 2-core machine, contenders of another kind running alongside
  * would steal the CPU that millisecond failovers are measured with.
  *
  * Env: BENCH_ROUNDS (default 20) rounds per contender and signal; BENCH_ONLY=id,id to run a subset
- * while iterating. ids: primacy-file, proper-lockfile-defaults, proper-lockfile-tuned, micro (group
+ * while iterating (bench/ids.ts). ids: primacy-file, proper-lockfile-defaults, proper-lockfile-tuned, micro (group
  * `file`); primacy-redis, primacy-redlock, ioredis, redlock, redis-semaphore (failover), redis-ops,
- * redis-contention, redis-idle (group `redis`); manager-failover, manager-hang, manager-http, manager-reload, pm2-hang
+ * redis-contention, redis-idle (group `redis`); primacy-postgres, pg-advisory-loop (group `postgres`), primacy-mysql,
+ * mysql-get-lock-loop (group `mysql`), primacy-etcd, etcd3-election (group `etcd`), all six: group `sql-etcd`;
+ * idle-redis, idle-redlock, idle-postgres, idle-mysql, idle-etcd (group `idle-per-lock`: idle cost per lock at 1, 10, 50
+ * and 200 followers); manager-failover, manager-hang, manager-http, manager-reload, pm2-hang
  * (group `manager`: primacy's WorkerManager against plain node:cluster and PM2). A run of the manager part alone
  * replaces the `manager` part of results.json and keeps the rest; a run without it keeps the recorded manager part.
  * BENCH_RENDER_ONLY=1 measures nothing: it re-renders RESULTS.md and the charts from the recorded results.json.
@@ -25,32 +30,27 @@ import { killEverything, killEverythingNow } from '../harness/child.js';
 import { wallNow } from '../harness/clock.js';
 import { describeEnvironment } from './environment.js';
 import { type Kind, measureKind } from './failover.js';
+import { handOverTable } from './handover-report.js';
+import { IDLE_PER_LOCK_IDS, measureIdlePerLock } from './idle-per-lock.js';
+import { idlePerLockStdout } from './idle-per-lock-report.js';
+import { selection } from './ids.js';
 import { MANAGER_PART_IDS, runManagerPart } from './manager/part.js';
 import { killPm2Now } from './manager/pm2.js';
 import { managerSection } from './manager/report.js';
 import { measureMicro } from './micro.js';
+import { killPrivateServersNow, stopPrivateServers } from './private-servers.js';
 import { killRedisServersNow, REDIS_PART_IDS, runRedisPart } from './redis-part.js';
 import { redisStdout } from './redis-report.js';
 import { machineOf, publish, renderFromDisk } from './render.js';
 import { type ContenderRun, failoverTable } from './report.js';
 import { assemble, type MainRun, type ManagerRun, readResults, SCHEMA, serialize } from './results.js';
+import { runSqlEtcdPart, SQL_ETCD_IDS } from './sql-etcd-part.js';
+import { sqlEtcdStdout } from './sql-etcd-report.js';
 
 const CONTENDERS = 4;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 20);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS must be a positive integer, got ${process.env.BENCH_ROUNDS}`);
-const FILE_PART_IDS = ['primacy-file', 'proper-lockfile-defaults', 'proper-lockfile-tuned', 'micro'];
-const GROUPS: Record<string, readonly string[]> = { file: FILE_PART_IDS, redis: REDIS_PART_IDS, manager: MANAGER_PART_IDS };
-const KNOWN_IDS: readonly string[] = [...FILE_PART_IDS, ...REDIS_PART_IDS, ...MANAGER_PART_IDS];
-const only = process.env.BENCH_ONLY?.split(',')
-  .map((s) => s.trim())
-  .filter(Boolean);
-const onlyIds = only?.flatMap((id) => GROUPS[id] ?? [id]);
-for (const id of onlyIds ?? []) {
-  if (!KNOWN_IDS.includes(id)) {
-    throw new Error(`BENCH_ONLY: unknown id ${id} (known: file, redis, manager, ${KNOWN_IDS.join(', ')})`);
-  }
-}
-const selected = (id: string) => !onlyIds || onlyIds.includes(id);
+const { only, selected } = selection(process.env.BENCH_ONLY);
 
 const contenderScript = (file: string) => fileURLToPath(new URL(`./contenders/${file}`, import.meta.url));
 const resultsPath = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
@@ -88,6 +88,7 @@ let tempDir: string | undefined;
 
 async function cleanUp(): Promise<void> {
   await killEverything();
+  await stopPrivateServers();
   if (tempDir) await rm(tempDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
 }
 
@@ -107,6 +108,8 @@ async function main(): Promise<void> {
       runs.push(await measureKind(kind, dir, { rounds, contenders: CONTENDERS, log }));
     }
     const redis = REDIS_PART_IDS.some(selected) ? await runRedisPart({ dir, rounds, contenders: CONTENDERS, selected, log }) : null;
+    const sqlEtcd = SQL_ETCD_IDS.some(selected) ? await runSqlEtcdPart({ dir, rounds, contenders: CONTENDERS, selected, log }) : null;
+    const idlePerLock = IDLE_PER_LOCK_IDS.some(selected) ? await measureIdlePerLock({ selected, log }) : null;
     const manager = MANAGER_PART_IDS.some(selected) ? await runManagerPart({ dir, rounds, selected, log }) : null;
     const runtimeMs = wallNow() - started;
     const command = `${only ? `BENCH_ONLY=${only.join(',')} ` : ''}npm run bench`;
@@ -115,9 +118,9 @@ async function main(): Promise<void> {
       log(`ignoring the recorded ${dataPath}: ${error instanceof Error ? error.message : String(error)}`);
       return null;
     });
-    const ranMain = Boolean(micro || runs.length || redis);
+    const ranMain = Boolean(micro || runs.length || redis || sqlEtcd || idlePerLock);
     const mainRun: MainRun | null = ranMain
-      ? { env, command, rounds, contenders: CONTENDERS, runs, micro, redis, runtimeMs, only }
+      ? { env, command, rounds, contenders: CONTENDERS, runs, micro, redis, sqlEtcd, idlePerLock, runtimeMs, only }
       : (recorded?.main ?? null);
     const managerRun: ManagerRun | null = manager ? { env, command, result: manager } : (recorded?.manager ?? null);
     let published: Awaited<ReturnType<typeof publish>>;
@@ -138,6 +141,10 @@ async function main(): Promise<void> {
       );
     }
     if (redis) process.stdout.write(`\n${redisStdout(redis)}\n\n`);
+    if (sqlEtcd) process.stdout.write(`\n${sqlEtcdStdout(sqlEtcd)}\n\n`);
+    if (idlePerLock) process.stdout.write(`\n${idlePerLockStdout(idlePerLock)}\n\n`);
+    const signalled = [...runs, ...(redis?.runs ?? []), ...(sqlEtcd?.runs ?? [])];
+    if (signalled.length) process.stdout.write(`\nSIGTERM hand-over, step by step:\n\n${handOverTable(signalled)}\n\n`);
     if (manager) process.stdout.write(`\n${managerSection(manager, { date: env.date, command, ...machineOf(env) })}\n`);
     process.stdout.write(
       `total runtime ${(runtimeMs / 1000).toFixed(1)} s; written to ${resultsPath}, ${dataPath} and ${published.charts.length} charts\n`,
@@ -154,6 +161,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     log(`${signal}: cleaning up`);
     killEverythingNow();
     killRedisServersNow();
+    killPrivateServersNow();
     killPm2Now();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
     process.exit(130);

@@ -1,13 +1,16 @@
 /**
  * A small hand-made bench dataset, shaped like bench/results.json, with round numbers so the tests
  * can state the expected figures: primacy file SIGKILL p50 10 ms against proper-lockfile's 10000 ms
- * (1000×), a peer faster than primacy on SIGTERM, a 3-node group, and a manager part from a later run.
+ * (1000×), a peer faster than primacy on SIGTERM, a 3-node group, PostgreSQL and etcd beside their
+ * peers, the idle cost per lock at 1 and 200 followers, and a manager part from a later run.
  */
 import type { Environment } from '../../bench/environment.js';
 import type { ContenderRun, FailoverResult, KillSignal } from '../../bench/failover.js';
+import type { IdleLevel } from '../../bench/idle-per-lock.js';
 import type { KillSample } from '../../bench/manager/failover.js';
 import type { LoadResult } from '../../bench/manager/http.js';
 import type { MainRun, ManagerRun } from '../../bench/results.js';
+import type { SqlEtcdBackend, SqlEtcdRun } from '../../bench/sql-etcd-part.js';
 
 export function environment(date: string): Environment {
   return {
@@ -25,13 +28,22 @@ export function environment(date: string): Environment {
     redlock: '5.0.0-beta.2',
     redisSemaphore: '5.8.0',
     pm2: '6.0.14',
+    pg: '8.23.1',
+    mysql2: '3.24.6',
+    etcd3: '1.1.2',
+    postgresServer: '15.20',
+    mariadbServer: '10.11.19-MariaDB',
+    etcdServer: '3.4.23',
   };
 }
 
+/** SIGTERM rounds step by step: the holder steps down 1 ms after the signal, the bench reads the new primary's line 2 ms after its stamp. */
 function failover(signal: KillSignal, samples: number[]): FailoverResult {
   return {
     signal,
     samples,
+    rounds: samples.map((ms) => ({ stepDownMs: signal === 'SIGTERM' ? 1 : null, seenMs: ms + 2, exitMs: 20 })),
+    cpuBusy: 0.5,
     overlaps: { intervals: samples.length + 1, overlaps: 0, worst: 0, details: [] },
     anomalies: [],
     minDeliveryMs: 0.1,
@@ -44,6 +56,25 @@ function failover(signal: KillSignal, samples: number[]): FailoverResult {
 
 function run(label: string, kill: number[], term: number[]): ContenderRun {
   return { label, settings: `${label} settings`, results: { SIGKILL: failover('SIGKILL', kill), SIGTERM: failover('SIGTERM', term) } };
+}
+
+function backendRun(backend: SqlEtcdBackend, label: string, kill: number[], term: number[]): SqlEtcdRun {
+  return { ...run(label, kill, term), backend };
+}
+
+function idleLevel(followers: number, perSec: number, holderPerSec: number): IdleLevel {
+  return {
+    followers,
+    processes: followers > 50 ? 4 : 1,
+    seconds: 60,
+    total: perSec * 60,
+    holder: holderPerSec * 60,
+    perSec,
+    holderPerSec,
+    top: [{ what: 'client|list', perSec: perSec - holderPerSec }],
+    cpuBusy: 0.25,
+    notes: [],
+  };
 }
 
 export function mainRun(date = '2026-01-01T00:00:00.000Z'): MainRun {
@@ -105,6 +136,25 @@ export function mainRun(date = '2026-01-01T00:00:00.000Z'): MainRun {
       idle: [
         { label: 'primacy redis', nodes: 1, result: idle(9, 1) },
         { label: 'ioredis SET NX PX + Lua', nodes: 1, result: idle(1, 1) },
+      ],
+    },
+    sqlEtcd: {
+      runs: [
+        backendRun('postgres', 'primacy postgres', [100, 200, 300], [8, 10, 12]),
+        backendRun('postgres', 'pg advisory-lock loop', [400, 500, 600], [300, 400, 500]),
+        backendRun('etcd', 'primacy etcd', [4000, 4500, 5000], [50, 60, 70]),
+        backendRun('etcd', 'etcd3 Election', [4000, 4200, 4400], [30, 30, 30]),
+      ],
+      loopPollMs: 1000,
+      etcdTtlMs: 5000,
+    },
+    idlePerLock: {
+      settleSeconds: 10,
+      windowSeconds: 60,
+      goalPerSec: 20,
+      backends: [
+        { backend: 'redis', label: 'primacy redis', unit: 'commands', nodes: 1, levels: [idleLevel(1, 11, 1), idleLevel(200, 14, 1)] },
+        { backend: 'redlock', label: 'primacy redlock (3 nodes)', unit: 'commands', nodes: 3, levels: [idleLevel(200, 24, 3)] },
       ],
     },
   };
