@@ -1,31 +1,38 @@
 /**
  * A lock in PostgreSQL (pg): a session advisory lock on a connection of the lock's own.
  *
- * - acquire is one `pg_try_advisory_lock(namespace, hash(name))`; under the lock, the lock's row in
- *   the lock table gets the next fencing token (the row is never deleted, so tokens survive every
- *   restart) and the holder, with an expiry on the server's clock;
+ * - acquire is one statement: `pg_try_advisory_lock(namespace, hash(name))` and, if got, the lock's
+ *   row in the lock table gets the next fencing token and the holder (the row is never deleted, and
+ *   a token is at least the server's clock in µs, so tokens never go back, even past a lost row);
  * - a holder that crashes is replaced at once: the server frees the lock with its session, and the
  *   lock's watcher (one follower) sees it within `livenessInterval` and wakes the others (NOTIFY);
- * - a holder that is paused keeps its session and so the lock: once its lease has expired on the
- *   server's clock, a follower ends its session (`pg_terminate_backend`) and takes over;
+ * - a holder that is paused keeps its session and so the lock: once its lease has certainly ended,
+ *   judged on the follower's monotonic clock (never the server's wall clock), a follower ends its
+ *   session (`pg_terminate_backend`) and takes over. One adapter holds all its locks on one
+ *   session, so a session is ended only when every lease it holds is over;
  * - the holder steps down the moment its connection errors or ends (`isIntact`, `connectionBound`);
  * - release unlocks, marks the row released and NOTIFYs, so followers take over at once.
  *
- * Needs a real session: PgBouncer in transaction or statement mode is detected and refused.
+ * Needs a real session on a primary: PgBouncer in transaction or statement mode, and a read-only
+ * standby, are detected and refused.
  */
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from '../src/adapter.js';
 import { parseOutcome } from '../src/adapter-kit.js';
 import type { PrimacyBackendError } from '../src/errors.js';
-import { attempt, grant } from './postgres/acquire.js';
+import { attempt, storedHolder } from './postgres/acquire.js';
+import { Collisions } from './postgres/collisions.js';
 import { LockConnection } from './postgres/connection.js';
+import { privilegeError } from './postgres/errors.js';
 import { Followers } from './postgres/followers.js';
 import { addressOf, type InspectRow, locationOf, recordOf, UNDEFINED_TABLE } from './postgres/inspect.js';
 import { channelOf, type LockKeys, lockKeys, payloadOf } from './postgres/keys.js';
 import { type PostgresLockOptions, type ResolvedPostgresOptions, resolvePostgresOptions } from './postgres/options.js';
 import type { Session } from './postgres/session.js';
 import { type Statements, statements } from './postgres/sql.js';
-import { isExpiredHolder, terminateExpiredHolder } from './postgres/takeover.js';
-import { leave, look, say } from './postgres/watching.js';
+import { INSUFFICIENT_PRIVILEGE } from './postgres/table.js';
+import type { TableName } from './postgres/table-name.js';
+import { Takeovers } from './postgres/takeover.js';
+import { followersHost, say } from './postgres/watching.js';
 
 export { type InspectOptions, inspectPostgresLock } from './postgres/inspect.js';
 export type { ClientLike, PoolLike, PostgresLockOptions } from './postgres/options.js';
@@ -51,19 +58,23 @@ class PostgresAdvisoryLock implements PostgresLock {
   readonly kind = 'postgres';
   readonly connectionBound = true;
   readonly #namespace: number;
-  readonly #table: string;
+  readonly #table: TableName;
   readonly #sql: Statements;
   readonly #channel: string;
   readonly #connection: LockConnection;
   readonly #followers: Followers;
   /** The highest token seen per name: a new holder's token never goes below it (a deleted row). */
   readonly #floor = new Map<string, bigint>();
+  /** What this adapter saw of each lock's holder (on its monotonic clock), and the ending of paused ones. */
+  readonly #takeovers: Takeovers;
+  readonly #collisions = new Collisions();
 
   constructor(options: ResolvedPostgresOptions) {
     const { connection, connectTimeout, queryTimeout, table, namespace, livenessInterval } = options;
     this.#namespace = namespace;
-    this.#table = table.text;
+    this.#table = table;
     this.#sql = statements(table);
+    this.#takeovers = new Takeovers(table);
     this.#channel = channelOf(table.text);
     const settings = { connection, connectTimeout, queryTimeout, channel: this.#channel, address: addressOf(connection) };
     this.#connection = new LockConnection({
@@ -73,33 +84,15 @@ class PostgresAdvisoryLock implements PostgresLock {
       onLost: () => this.#followers.sessionLost(),
       onNotification: (payload) => this.#followers.onNotification(payload),
     });
-    const current = () => this.#connection.current();
-    this.#followers = new Followers(
-      {
-        look: async (keys, notify) => {
-          const session = current();
-          if (!session) throw new Error('no session');
-          const row = await look(session, this.#sql, this.#channel, keys, notify);
-          this.#see(keys.name, row.token);
-          return row;
-        },
-        terminate: async (keys, row, context) => {
-          const session = current();
-          if (!session) return false;
-          return terminateExpiredHolder(session, this.#sql, keys, row, context).catch((error) => {
-            context?.warn?.((error as Error).message);
-            return false;
-          });
-        },
-        leave: (keys) => {
-          const session = current();
-          if (session) leave(session, this.#channel, keys);
-        },
-        idle: () => this.#connection.idle(),
-        listening: () => current() !== null,
-      },
-      livenessInterval,
-    );
+    const host = followersHost({
+      current: () => this.#connection.current(),
+      sql: this.#sql,
+      channel: this.#channel,
+      takeovers: this.#takeovers,
+      seen: (name, token) => this.#see(name, token),
+      idle: () => this.#connection.idle(),
+    });
+    this.#followers = new Followers(host, livenessInterval);
   }
 
   async acquire(name: string, holder: HolderIdentity, ttl: number, context?: AdapterCallContext): Promise<Lease | null> {
@@ -111,19 +104,21 @@ class PostgresAdvisoryLock implements PostgresLock {
     session.held.set(name, { holderId: holder.id, token: -1 });
     try {
       for (let pass = 0; pass < 2; pass++) {
-        const row = await attempt(session, this.#sql, keys, this.#followers.isWatched(name));
-        if (row.got) return this.#granted(session, keys, holder, ttl);
+        const floor = this.#floor.get(name) ?? 0n;
+        const row = await attempt(session, this.#sql, keys, { watched: this.#followers.isWatched(name), holder, ttl, floor });
+        const at = this.#takeovers.sightings.nowMs();
+        if (row.got) return this.#granted(session, keys, holder, ttl, Number(row.granted), context);
         this.#see(name, row.token);
+        this.#collisions.lost(keys, row.held_as, context);
         this.#followers.follow(name, { seated: session.seats.has(name), followers: row.followers }, context);
-        // A paused holder past its TTL: end its session, then try once more.
-        if (pass > 0 || !isExpiredHolder(row)) break;
-        if (!(await terminateExpiredHolder(session, this.#sql, keys, row, context))) break;
+        // A paused holder whose lease has ended: end its session, then try once more.
+        if (pass > 0 || !(await this.#takeovers.endIfOver(session, keys, row, at, context))) break;
       }
       session.held.delete(name);
       return null;
     } catch (error) {
       if (session.held.get(name)?.token === -1) session.held.delete(name);
-      throw this.#error('acquire', error);
+      throw this.#error('acquire', error, session);
     }
   }
 
@@ -134,7 +129,7 @@ class PostgresAdvisoryLock implements PostgresLock {
     const keys = this.#keys(name);
     const { seat, marker } = keys;
     const { backendStart, db } = session.info;
-    const values = [keys.namespace, keys.key, name, String(token), JSON.stringify(holder), backendStart, ttl, db, lease.acquiredAt];
+    const values = [keys.namespace, keys.key, name, String(token), storedHolder(holder, ttl), backendStart, ttl, db, lease.acquiredAt];
     try {
       const { rows } = await session.query<{ seat_vacant: boolean }>('renew', this.#sql.renew, [
         ...values,
@@ -182,7 +177,7 @@ class PostgresAdvisoryLock implements PostgresLock {
     const session = await this.#connection.live('inspect');
     try {
       const { rows } = await session.query<InspectRow>('inspect', this.#sql.inspect, [keys.namespace, keys.key, name]);
-      return recordOf(name, rows[0], locationOf(this.#connection.address, this.#table, keys.namespace));
+      return recordOf(name, rows[0], locationOf(this.#connection.address, this.#table.text, keys.namespace));
     } catch (error) {
       throw this.#error('inspect', error);
     }
@@ -237,10 +232,11 @@ class PostgresAdvisoryLock implements PostgresLock {
     return held?.holderId === lease.holder.id && held.token === lease.token ? session : null;
   }
 
-  async #granted(session: Session, keys: LockKeys, holder: HolderIdentity, ttl: number): Promise<Lease> {
-    const token = await grant(session, this.#sql, keys, { holder, ttl, floor: this.#floor.get(keys.name) ?? 0n });
+  #granted(session: Session, keys: LockKeys, holder: HolderIdentity, ttl: number, token: number, context?: AdapterCallContext): Lease {
     this.#see(keys.name, String(token));
+    this.#takeovers.sightings.forget(keys.name);
     this.#followers.stopFollowing(keys.name);
+    this.#collisions.granted(session, keys, context);
     const now = Date.now();
     const data: PostgresLeaseData = { session: session.id };
     return { name: keys.name, token, holder, acquiredAt: now, renewedAt: now, ttl, data };
@@ -252,9 +248,11 @@ class PostgresAdvisoryLock implements PostgresLock {
     if (seen > (this.#floor.get(name) ?? 0n)) this.#floor.set(name, seen);
   }
 
-  #error(operation: string, error: unknown): PrimacyBackendError {
+  #error(operation: string, error: unknown, session = this.#connection.current()): PrimacyBackendError {
+    const code = (error as { code?: string } | null)?.code;
     // The lock table is gone (dropped, renamed): the next session creates it again.
-    if ((error as { code?: string } | null)?.code === UNDEFINED_TABLE) this.#connection.current()?.destroy();
+    if (code === UNDEFINED_TABLE) this.#connection.current()?.destroy();
+    if (code === INSUFFICIENT_PRIVILEGE && session) return privilegeError(operation, this.#table, session.info.role, error);
     return this.#connection.error(operation, error);
   }
 }

@@ -1,5 +1,6 @@
 import { serverError, unreachableError } from '../../src/adapter-kit.js';
 import { PrimacyBackendError } from '../../src/errors.js';
+import type { TableName } from './table-name.js';
 
 /**
  * `error` as a backend error of `operation` naming the server at `address`: a failed connection as
@@ -16,4 +17,17 @@ export function backendError(operation: string, address: string, error: unknown)
 /** A call after `close()`. */
 export function closedError(operation: string): PrimacyBackendError {
   return new PrimacyBackendError('postgres', operation, 'the lock is closed (close() was called)');
+}
+
+/**
+ * A statement the role may not run on the lock table (SQLSTATE 42501): names the GRANT to run. (A
+ * follower's `pg_terminate_backend` refused has its own wording, takeover.ts.)
+ */
+export function privilegeError(operation: string, table: TableName, role: string, error: unknown): PrimacyBackendError {
+  return new PrimacyBackendError(
+    'postgres',
+    operation,
+    `role "${role}" may not use the lock table ${table.text} (${(error as Error).message}). Run, as its owner: GRANT SELECT, INSERT, UPDATE ON ${table.sql} TO "${role}";`,
+    { cause: error },
+  );
 }

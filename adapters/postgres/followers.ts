@@ -6,8 +6,8 @@
  *   lock has no watcher (`seat`);
  * - one follower per lock, the one whose session holds the lock's watcher seat (an advisory lock
  *   of its own), checks every `livenessInterval` that the holder's session still holds the lock
- *   (a crash frees it: NOTIFY `free`) and that its lease has not expired on the server's clock (a
- *   paused holder's session is ended, then the lock is free: NOTIFY `free`);
+ *   (a crash frees it: NOTIFY `free`) and that its lease has not ended, judged on this process's
+ *   monotonic clock (sightings.ts: a paused holder's session is ended, then the lock is free: NOTIFY `free`);
  * - the others try again only now and then (`idleRetry`): every follower holds the lock's follower
  *   mark (a shared advisory lock), so a try counts them, and each waits about `count / 2` seconds
  *   (at random, so their tries spread): the lock sees some 2 tries a second however many they are,
@@ -28,8 +28,10 @@ export interface WatchRow extends LockRow {
 export interface FollowersHost {
   /** One look at the lock (`notify`: say `free` if it is free). Rejects when the session is gone. */
   look(keys: LockKeys, notify: boolean): Promise<WatchRow>;
-  /** Ends the session of a holder past its TTL (see sql.ts `terminate`). */
-  terminate(keys: LockKeys, row: WatchRow, context: AdapterCallContext | undefined): Promise<boolean>;
+  /** The lock is held: ends its holder's session if its lease has certainly ended (takeover.ts). */
+  takeOver(keys: LockKeys, row: WatchRow, at: number, context: AdapterCallContext | undefined): Promise<boolean>;
+  /** Monotonic ms (the clock the takeover judges on). */
+  now(): number;
   /** The last watcher of `keys` left: give up its seat and mark. */
   leave(keys: LockKeys): void;
   /** Nobody watches any lock any more. */
@@ -156,11 +158,10 @@ export class Followers {
     watched.looking = true;
     try {
       const row = await this.#host.look(watched.keys, !watched.saidFree);
+      const at = this.#host.now();
       // Free: the NOTIFY reaches every follower, this one too.
       watched.saidFree = row.holder_pid === null;
-      if (row.holder_pid !== null && row.state === 'held' && row.expired && row.backend_pid === row.holder_pid) {
-        await this.#host.terminate(watched.keys, row, watched.context);
-      }
+      if (row.holder_pid !== null) await this.#host.takeOver(watched.keys, row, at, watched.context);
     } catch {
       // The session's trouble is reported by the calls the elector makes; its loss wakes everyone.
     } finally {

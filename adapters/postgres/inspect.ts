@@ -22,18 +22,26 @@ export const UNDEFINED_TABLE = '42P01';
 
 export function recordOf(name: string, row: InspectRow | undefined, location: string): LockRecord | null {
   if (!row || row.token === null) return null;
-  const held = row.state === 'held';
+  // `ending`: a follower is ending the holder's session; held until it has.
+  const held = row.state === 'held' || row.state === 'ending';
   return {
     name,
     state: held ? 'held' : 'free',
     token: Number(row.token),
-    holder: (row.holder as HolderIdentity | null) ?? null,
+    holder: identityOf(row.holder),
     acquiredAt: row.acquired_at,
     renewedAt: held ? row.renewed_at : null,
     expiresAt: held ? row.expires_at : null,
     alive: held ? row.lock_pid !== null && row.lock_pid === row.backend_pid : null,
     location,
   };
+}
+
+/** The holder as people know it: the row's `holder` without the lease note the followers read (sightings.ts). */
+function identityOf(holder: unknown): HolderIdentity | null {
+  if (typeof holder !== 'object' || holder === null) return null;
+  const { _lease, ...identity } = holder as HolderIdentity & { _lease?: unknown };
+  return identity;
 }
 
 /** Where a lock is, for people: the server, database, table and namespace (never the password). */

@@ -41,7 +41,13 @@ export interface PostgresLockOptions {
    * The table that keeps each lock's fencing token, holder and `runOnce` outcome (one row per lock
    * name and namespace, never deleted), optionally schema-qualified (`app.locks`). Lower-case
    * letters, digits and `_`. Created on first use if missing.
-   * @default 'primacy_locks'
+   *
+   * Every candidate of a lock must use the very same table. The default is schema-qualified for
+   * that reason: an unqualified name is resolved through each role's `search_path`, so a role with
+   * a schema of its own name (`"$user"` comes first) would read and write `<role>.<table>`, another
+   * table, with its own tokens, and its followers would never see (nor end) a paused holder of
+   * another role. Qualify a name you choose when your candidates connect as different roles.
+   * @default 'public.primacy_locks'
    */
   table?: string;
   /**
@@ -84,6 +90,9 @@ const KEYS = optionKeys<PostgresLockOptions>({
   queryTimeout: true,
 });
 
+/** Schema-qualified, so every role means the same table whatever its search_path. */
+export const DEFAULT_TABLE = 'public.primacy_locks';
+
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -118,7 +127,7 @@ export function resolvePostgresOptions(options: PostgresLockOptions): ResolvedPo
     }
     connection = { connectionString };
   }
-  const { namespace = 'primacy', table = 'primacy_locks' } = options;
+  const { namespace = 'primacy', table = DEFAULT_TABLE } = options;
   let ns: number;
   if (typeof namespace === 'string' && namespace !== '') ns = namespaceKey(namespace);
   else if (typeof namespace === 'number' && Number.isInteger(namespace) && namespace >= INT32_MIN && namespace <= INT32_MAX) ns = namespace;

@@ -7,6 +7,11 @@
  * - the server must not end it while it idles: `idle_session_timeout` and
  *   `idle_in_transaction_session_timeout` are 0 on it, and server-side keepalives and
  *   `tcp_user_timeout` end it (freeing the locks) once its client's host is gone;
+ * - no role setting may cancel its statements or change what they mean: `statement_timeout`,
+ *   `lock_timeout` (and `transaction_timeout`) are 0 (a takeover waits for a row lock and for the
+ *   ended backend to exit; `queryTimeout` bounds every statement on our side), and the isolation is
+ *   READ COMMITTED, which the takeover's and the renew's row locks rely on (sql-takeover.ts);
+ * - it must be on a primary: a hot standby (`pg_is_in_recovery()`) is refused when it opens;
  * - once it errors or ends it is `lost` for good, and the adapter opens another for the next call:
  *   a lease made on a lost session is over (the server freed its lock), so it is never renewed;
  * - a statement without an answer within `queryTimeout` ends it: a server that does not answer
@@ -188,17 +193,25 @@ export class Session {
       backend_start: string | null;
       client_port: number | null;
       probe: boolean;
+      standby: boolean;
     }>(
       'connect',
       `SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS version,
               (SELECT oid::text FROM pg_database WHERE datname = current_database()) AS db, current_user::text AS role,
               (SELECT backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()) AS backend_start,
               (SELECT client_port FROM pg_stat_activity WHERE pid = pg_backend_pid()) AS client_port,
-              pg_try_advisory_lock($1::int, $2::int) AS probe`,
+              pg_is_in_recovery() AS standby, pg_try_advisory_lock($1::int, $2::int) AS probe`,
       [PROBE_SPACE, probe],
     );
     const row = rows[0];
     if (!row) throw new Error('the server described no session');
+    if (row.standby) {
+      throw new PrimacyBackendError(
+        'postgres',
+        'connect',
+        `${this.#settings.address} is a read-only standby (pg_is_in_recovery() is true): connect to the primary`,
+      );
+    }
     return {
       pid: row.pid,
       version: row.version,
@@ -215,11 +228,15 @@ export class Session {
     const { version } = this.info;
     const lines = [
       'SET idle_in_transaction_session_timeout = 0',
+      'SET statement_timeout = 0',
+      'SET lock_timeout = 0',
+      "SET default_transaction_isolation = 'read committed'",
       `SET tcp_keepalives_idle = ${SERVER_KEEPALIVE.idle}`,
       `SET tcp_keepalives_interval = ${SERVER_KEEPALIVE.interval}`,
       `SET tcp_keepalives_count = ${SERVER_KEEPALIVE.count}`,
     ];
     if (version >= 140000) lines.push('SET idle_session_timeout = 0');
+    if (version >= 170000) lines.push('SET transaction_timeout = 0');
     if (version >= 120000) lines.push(`SET tcp_user_timeout = ${Math.round(this.#settings.queryTimeout)}`);
     return lines.join('; ');
   }

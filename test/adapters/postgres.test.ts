@@ -123,7 +123,7 @@ describe('postgresLock on a private server', () => {
     const held = await inspectPostgresLock(server.url, 'looked-at', { namespace: 'inspect' });
     expect(held).toMatchObject({ state: 'held', token: lease.token, alive: true, holder: { id: lease.holder.id, label: 'pod-1' } });
     expect(held?.expiresAt).toBeGreaterThan(Date.now());
-    expect(held?.location).toMatch(/^postgres:\/\/127\.0\.0\.1:\d+\/postgres table primacy_locks namespace -?\d+$/);
+    expect(held?.location).toMatch(/^postgres:\/\/127\.0\.0\.1:\d+\/postgres table public\.primacy_locks namespace -?\d+$/);
     await a.close(); // its session ends without a release: a dead holder
     expect(await inspectPostgresLock(server.url, 'looked-at', { namespace: 'inspect' })).toMatchObject({ state: 'held', alive: false });
     const b = lockOf({ namespace: 'inspect' });
