@@ -104,7 +104,8 @@ export class Election extends EventEmitter<ElectionEvents> {
 
   /** Stops campaigning; aborts and awaits the work, then releases the lock (compare-and-delete). */
   stop(): Promise<void> {
-    return (this.#stopPromise ??= this.#shutdown());
+    this.#stopPromise ??= this.#shutdown();
+    return this.#stopPromise;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -230,8 +231,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.#deadline = deadline;
     clearTimeout(this.#deadlineTimer);
     // Fires revoked on time even when a renew hangs; isPrimary never depends on it.
-    this.#deadlineTimer = setTimeout(() => this.#expireIfDue(), Math.max(0, deadline - this.#clock.now()) + 1);
-    this.#deadlineTimer.unref();
+    this.#deadlineTimer = setTimeout(() => this.#expireIfDue(), Math.max(0, deadline - this.#clock.now()) + 1).unref();
   }
 
   /** Ends leadership the adapter no longer vouches for (`lost`), or whose deadline has passed (`expired`). */

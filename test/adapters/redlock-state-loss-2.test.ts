@@ -23,7 +23,8 @@ describe('redlock: state loss, values left on a minority and newer leases', () =
   /** A fresh adapter (a process of its own) on a fresh prefix per test. */
   let prefix = '';
   const lock = () => {
-    const made = redlockLock({ urls: nodes.map((node) => node.url), prefix });
+    // nodeTimeout: a busy machine may take longer than the default 50 ms to connect; the steps are the point.
+    const made = redlockLock({ urls: nodes.map((node) => node.url), prefix, nodeTimeout: 300 });
     adapters.push(made);
     return made;
   };
