@@ -41,6 +41,8 @@ export type { ClientLike, PoolLike, PostgresLockOptions } from './postgres/optio
 export interface PostgresLock extends LockAdapter {
   readonly kind: 'postgres';
   readonly connectionBound: true;
+  /** False once the lease's session is gone (its lock went with it). */
+  isIntact(lease: Lease): boolean;
   close(): Promise<void>;
 }
 

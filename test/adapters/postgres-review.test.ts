@@ -1,8 +1,8 @@
 /**
  * An outside review of the Postgres lock, on a private server: what holds under role settings a
- * DBA may impose, names that look like SQL, a connection reset between `pg_try_advisory_lock` and
- * the grant, two elections of one name on one lock, a row's token edited down under its holder,
- * and `close()` with calls in flight. (The defects the review found are reported, not tested here.)
+ * DBA may impose, names that look like SQL, a connection reset as the acquire statement is sent,
+ * two elections of one name on one lock, a row's token edited down under its holder, and `close()`
+ * with calls in flight. (The defects it found are fixed: postgres-review-fixes.test.ts, postgres-takeover.test.ts.)
  */
 import { connect, createServer, type Socket } from 'node:net';
 import type pg from 'pg';
@@ -108,9 +108,10 @@ describe('postgres lock, reviewed', () => {
       expect(await a.renew(lease, 400), role).not.toBeNull();
       expect(await b.acquire(name, createHolderIdentity(), 5000), role).toBeNull();
       await pause(700); // a never renews again: paused, as far as anyone can tell
-      // A try may fail (statement_timeout 100 ms can cancel the terminate's wait for the old backend
-      // to exit; reported): the holder was signalled all the same, and the next try takes over.
-      const taken = await until(() => b.acquire(name, createHolderIdentity(), 5000).catch(() => null), 5000, `${role}: the takeover`);
+      // The session's own settings win over the role's (statement_timeout, lock_timeout, isolation):
+      // the first try after the lease is over takes over.
+      const taken = await b.acquire(name, createHolderIdentity(), 5000);
+      if (!taken) throw new Error(`${role}: no takeover`);
       expect(taken.token, role).toBeGreaterThan(lease.token);
       await until(() => a.isIntact?.(lease) === false, 5000, `${role}: the old holder's lease ends`);
       expect((await b.inspect(name))?.state, role).toBe('held');
@@ -130,7 +131,7 @@ describe('postgres lock, reviewed', () => {
   });
 
   for (const when of ['before', 'after'] as const) {
-    it(`a reset after pg_try_advisory_lock succeeded, ${when} the grant reached the server: a backend error, and the lock is not left held`, async () => {
+    it(`a reset as the acquire statement (lock and grant in one) is sent, ${when} it reached the server: a backend error, and the lock is not left held`, async () => {
       const relay = await startTripRelay(server.port, 'INSERT INTO', when);
       relays.push(relay);
       const name = `tripped-${when}`;
@@ -139,9 +140,10 @@ describe('postgres lock, reviewed', () => {
       const previous = await acquired(other, name);
       await other.release(previous); // a used lock: the row exists
       const started = performance.now();
-      // Rejects, never a lease. (Not yet as a PrimacyBackendError: the grant's failure escapes acquire's
-      // try/catch, `return this.#granted(...)` without await; reported.)
-      await expect(cut.acquire(name, createHolderIdentity(), 10_000)).rejects.toThrow(/ECONNRESET|connection/);
+      // Rejects as a backend error naming the server, never a lease.
+      const attempt = cut.acquire(name, createHolderIdentity(), 10_000);
+      await expect(attempt).rejects.toBeInstanceOf(PrimacyBackendError);
+      await expect(attempt).rejects.toThrow(/\[primacy\] \[postgres\] acquire failed: .*(ECONNRESET|connection)/);
       expect(relay.tripped).toBe(true);
       // The server saw the reset and freed the lock: taken long before the 10 s TTL.
       const taken = await until(() => other.acquire(name, createHolderIdentity(), 10_000), 5000, 'the lock is free');

@@ -43,6 +43,8 @@ export interface PostgresServer {
 export interface StartOptions {
   /** Keep the server's log (`log()`), e.g. with `log_statement: 'all'` to count statements. */
   readonly log?: boolean;
+  /** A hot standby of this server (pg_basebackup -R): read-only, streaming from it. */
+  readonly standbyOf?: PostgresServer;
 }
 
 function lookUpUser(name: string): { uid: number; gid: number } | null {
@@ -138,19 +140,21 @@ function signalAll(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
- * initdb and start a private server. `settings` are postgresql.conf lines (`idle_session_timeout:
- * '1s'`). Data survives `restart()`; `stop()` removes it.
+ * initdb (or, for a standby, pg_basebackup) and start a private server. `settings` are
+ * postgresql.conf lines (`idle_session_timeout: '1s'`). Data survives `restart()`; `stop()` removes it.
  */
 export async function startPostgres(settings: Record<string, string | number> = {}, options: StartOptions = {}): Promise<PostgresServer> {
   const home = ownedTempDir('primacy-pg-');
   const data = join(home, 'data');
-  await run(join(BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-N', '--no-instructions']);
+  const primary = options.standbyOf;
+  if (primary) await run(join(BIN, 'pg_basebackup'), ['-D', data, '-R', '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres']);
+  else await run(join(BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-N', '--no-instructions']);
   const port = await freePort();
   const conf = { listen_addresses: '127.0.0.1', unix_socket_directories: home, fsync: 'off', max_connections: 300, ...settings };
   const args = ['-D', data, '-p', String(port), ...Object.entries(conf).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   let log = '';
   const keep = options.log ? (chunk: string) => (log += chunk) : undefined;
-  const start = () => launch(join(BIN, 'postgres'), args, /ready to accept connections/, `postgres on port ${port}`, keep);
+  const start = () => launch(join(BIN, 'postgres'), args, /ready to accept (read-only )?connections/, `postgres on port ${port}`, keep);
   let child = await start();
   const admins: pg.Client[] = [];
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
