@@ -2,14 +2,16 @@
  * The statement that ends a paused holder's session, in one transaction so nothing slips between
  * the judgment and the signal:
  *
- * - `w`: the lock's row, exactly as the follower judged it (token, backend, `renewed_at` to the µs),
- *   whose backend (pid and start time: a reused pid is never hit) still holds the lock; locked
- *   (FOR UPDATE), so a renew of that holder either commits first (then `renewed_at` differs and
- *   nothing is ended: READ COMMITTED re-reads the row after the wait) or waits and then finds the
- *   row `ending` (sql.ts `renew` renews only `held` rows);
- * - `others`: every other lease that backend holds (a row naming it whose lock it still holds), also
- *   locked. One session holds all the locks of its adapter: ending it ends them all, so it is ended
- *   only if every one of them is over too (`OVER`);
+ * - `locked`: every row naming the holder's backend pid, locked (FOR UPDATE, in one order, so two
+ *   followers ending one session never deadlock), so a renew of any of them either commits first
+ *   (READ COMMITTED then reads its new version: the judged row's `renewed_at` differs and nothing is
+ *   ended) or waits and then finds its row `ending` (sql.ts `renew` renews only `held` rows), or
+ *   its backend gone;
+ * - `w`: the lock's row, exactly as the follower judged it (token, `renewed_at` to the µs), whose
+ *   backend (pid and start time: a reused pid is never hit) still holds the lock;
+ * - `others`: every other lease that backend holds (a row naming it whose lock it still holds). One
+ *   session holds all the locks of its adapter: ending it ends them all, so it is ended only if
+ *   every one of them is over too (`OVER`);
  * - `ending`: the row is marked `ending`, and only then is the backend signalled. From PostgreSQL
  *   14 on, pg_terminate_backend waits (up to 1 s) for the backend to be gone.
  *
@@ -39,22 +41,24 @@ const OVER = `coalesce(CASE WHEN $9::text IS NOT NULL AND o.holder->'_lease'->>'
 export function takeoverStatement(table: TableName, serverVersion: number): string {
   const t = table.sql;
   const wait = serverVersion >= 140000 ? ', 1000' : '';
-  return `WITH w AS (
-  SELECT t.namespace, t.name, t.backend_pid, t.backend_start, t.renewed_at
-  FROM ${t} t
-  JOIN (${lockRows('$1', '$2', '$4')}) l ON l.pid = t.backend_pid
+  return `WITH locked AS (
+  SELECT t.namespace, t.name, t.lock_key, t.token, t.state, t.holder, t.backend_pid, t.backend_start, t.renewed_at, t.expires_at
+  FROM ${t} t WHERE t.backend_pid = $6::int AND t.state IN ('held', 'ending')
+  ORDER BY t.namespace, t.name
+  FOR UPDATE
+), w AS (
+  SELECT k.namespace, k.name, k.backend_pid, k.backend_start, k.renewed_at
+  FROM locked k
+  JOIN (${lockRows('$1', '$2', '$4')}) l ON l.pid = k.backend_pid
   LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-  WHERE t.namespace = $1::int AND t.name = $3::text AND t.token = $5::bigint AND t.state IN ('held', 'ending')
-    AND t.backend_pid = $6::int AND (extract(epoch FROM t.renewed_at) * 1000000)::bigint = $7::bigint
-    AND (t.backend_start IS NULL OR a.backend_start IS NULL OR a.backend_start = t.backend_start)
-  FOR UPDATE OF t
+  WHERE k.namespace = $1::int AND k.name = $3::text AND k.token = $5::bigint
+    AND (extract(epoch FROM k.renewed_at) * 1000000)::bigint = $7::bigint
+    AND (k.backend_start IS NULL OR a.backend_start IS NULL OR a.backend_start = k.backend_start)
 ), others AS (
   SELECT o.holder, o.renewed_at, o.expires_at, w.renewed_at AS judged_renewed_at
-  FROM ${t} o JOIN w ON o.backend_pid = w.backend_pid AND o.backend_start IS NOT DISTINCT FROM w.backend_start
-    AND (o.namespace, o.name) <> (w.namespace, w.name)
+  FROM locked o JOIN w ON o.backend_start IS NOT DISTINCT FROM w.backend_start AND (o.namespace, o.name) <> (w.namespace, w.name)
   WHERE o.state = 'held' AND EXISTS (SELECT 1 FROM pg_locks k WHERE k.locktype = 'advisory' AND k.pid = o.backend_pid
     AND k.classid = o.namespace::oid AND k.objid = o.lock_key::oid AND k.objsubid = 2 AND k.granted)
-  FOR UPDATE OF o
 ), ending AS (
   UPDATE ${t} t SET state = 'ending' FROM w
   WHERE t.namespace = w.namespace AND t.name = w.name AND NOT EXISTS (SELECT 1 FROM others o WHERE NOT ${OVER})

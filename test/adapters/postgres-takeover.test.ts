@@ -67,6 +67,23 @@ describe('postgres takeovers', () => {
     });
   }
 
+  it('two followers ending one paused session at once (for two of its leases) both take over: no deadlock', async () => {
+    const [x, y, z] = [lockOf(), lockOf(), lockOf()];
+    const paused = [await acquired(x, 'pair-1', 300), await acquired(x, 'pair-2', 300)];
+    await pause(500);
+    const [first, second] = await Promise.all([
+      y.acquire('pair-1', createHolderIdentity(), 5000),
+      z.acquire('pair-2', createHolderIdentity(), 5000),
+    ]);
+    // One ends the session; the other finds it ended (the lock free) on its second try, or right after.
+    expect(first?.token ?? (await until(() => y.acquire('pair-1', createHolderIdentity(), 5000), 3000, 'pair-1'))?.token).toBeGreaterThan(
+      paused[0]?.token as number,
+    );
+    expect(second?.token ?? (await until(() => z.acquire('pair-2', createHolderIdentity(), 5000), 3000, 'pair-2'))?.token).toBeGreaterThan(
+      paused[1]?.token as number,
+    );
+  });
+
   for (const clock of ['same host', 'another host'] as const) {
     it(`a forward step of the server's clock (${clock}) does not get a live, renewing holder ended`, async () => {
       const name = `stepped-${clock}`;
