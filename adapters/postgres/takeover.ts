@@ -80,7 +80,8 @@ export class Takeovers {
   /** Someone else holds `keys`' lock (`row`, read at `at`): ends its session if its lease has certainly ended. */
   async endIfOver(session: Session, keys: LockKeys, row: HolderRow, at: number, context?: AdapterCallContext): Promise<boolean> {
     const verdict = judge(this.sightings, keys.name, row, at);
-    if (!verdict) return false;
+    // Never our own session (a lease of ours past its end is the elector's to give back).
+    if (!verdict || row.holder_pid === session.info.pid) return false;
     return endHolder(session, this.table, keys, { row, verdict, sightings: this.sightings }, context);
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Real processes electing through a private PostgreSQL: the primary SIGKILLed (its session ends,
  * the server frees the lock, the watcher sees it), SIGTERMed (release + NOTIFY), SIGSTOPped (its
- * session keeps the lock: replaced only once its lease expired on the server's clock, by ending
- * its session; resumed, it reads isPrimary false), and the server itself restarted with its data.
+ * session keeps the lock: replaced only once its lease has ended, judged on the followers'
+ * monotonic clock, by ending its session; resumed, it reads isPrimary false), and the server itself
+ * restarted with its data.
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
