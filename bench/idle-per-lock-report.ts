@@ -91,8 +91,9 @@ ${idlePerLockTable(result)}${figure('idle-per-lock')}
   resting; a PostgreSQL follower's is drawn like every later one (uniform up to N s for N followers, so about 2 tries a
   second in the long run), so this early after the start their tries come at about 60 % of the long-run rate (200
   followers: some 1.2 tries a second instead of 2): PostgreSQL's followers' share is a little below its long-run value.
-- The five backends are measured side by side, each on servers of its own (server-side counts do not mix), the levels one
-  after another; this measures requests, not latencies. *machine CPU busy* is the whole machine's over the window.
+- Every backend and level runs on servers of its own (server-side counts do not mix), started for it and stopped after it.
+  The backends are measured side by side, the levels in rounds (${result.rounds.map((round) => round.join(', ')).join(' followers together, then ')}
+  followers): this measures requests, not latencies. *machine CPU busy* is the whole machine's over the window.
 - Redis (\`redis\`, and \`redlock\` summed over its 3 independent nodes): commands the server executed, \`INFO commandstats\`
   reset and read in one MULTI with TIME at the window's ends, so including the commands scripts run (\`redis.call\` inside
   EVALSHA); the holder's share is what a MONITOR attributes to the holder process's connections (found through /proc).

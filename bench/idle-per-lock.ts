@@ -10,18 +10,23 @@
  * (`windowSeconds`) is counted. The window is long because some followers rest for long and in
  * step: MySQL's wait in the server lasts 60 s (followerWait) and etcd's idle retry 30 s, and every
  * follower of a level started within a few seconds, so their re-tries come in waves; a 60 s window
- * holds one whole period and so the true average. The backends run side by side (each on its own
- * servers: server-side counts do not mix), the levels one after another; only requests are
- * counted here, not latencies.
+ * holds one whole period and so the true average. Every backend and level runs on servers of its
+ * own (server-side counts do not mix); the backends side by side, and the levels in rounds
+ * (`IDLE_ROUNDS`): only requests are counted here, not latencies.
  */
 import { fileURLToPath } from 'node:url';
 import { NETWORK_BACKENDS, type NetworkBackend } from './backend-locks.js';
 import { busyShare, cpuSnapshot } from './cpu.js';
 import { Field } from './field.js';
-import { type IdleRig, startRig } from './idle-rigs.js';
+import { type IdleRig, startRig, UNITS } from './idle-rigs.js';
 import { stopPrivateServers } from './private-servers.js';
 
-export const IDLE_LEVELS = [1, 10, 50, 200] as const;
+/**
+ * The follower counts measured, in rounds: the levels of a round side by side (each on servers of
+ * its own), the rounds one after another. 1, 10 and 50 followers together load the machine less
+ * than 200 alone, and take a third of the time.
+ */
+export const IDLE_ROUNDS: readonly (readonly number[])[] = [[1, 10, 50], [200]];
 export const IDLE_PER_LOCK_IDS: readonly string[] = NETWORK_BACKENDS.map((backend) => `idle-${backend}`);
 /** The goal: at most this many per second for one lock, at 200 followers, holder included. */
 export const IDLE_GOAL_PER_SEC = 20;
@@ -55,13 +60,15 @@ export interface IdleBackendResult {
   unit: string;
   nodes: number;
   levels: IdleLevel[];
-  /** Set when this backend could not be measured to the end (the levels before it stand). */
+  /** Set when a level of this backend could not be measured (the others stand). */
   failure?: string;
 }
 
 export interface IdlePerLockResult {
   settleSeconds: number;
   windowSeconds: number;
+  /** The follower counts of each round, measured side by side (see `IDLE_ROUNDS`). */
+  rounds: number[][];
   goalPerSec: number;
   backends: IdleBackendResult[];
 }
@@ -125,7 +132,7 @@ async function measureLevel(
       notes,
     };
     log(
-      `idle ${backend}, ${followers} followers: ${level.perSec.toFixed(1)} ${rig.unit}/s per lock` +
+      `idle ${backend}, ${followers} follower${followers === 1 ? '' : 's'}: ${level.perSec.toFixed(1)} ${rig.unit}/s per lock` +
         ` (holder ${level.holderPerSec?.toFixed(1) ?? '?'}) over ${count.seconds.toFixed(1)} s${notes.length ? `; ${notes.join('; ')}` : ''}`,
     );
     return level;
@@ -135,50 +142,58 @@ async function measureLevel(
   }
 }
 
-async function measureBackend(
+/** One level of one backend on servers of its own: counts never mix with another level's. */
+async function measureJob(
   backend: NetworkBackend,
-  levels: readonly number[],
+  followers: number,
   timing: Timing,
   log: (line: string) => void,
-): Promise<IdleBackendResult> {
-  const label = backend === 'redlock' ? 'primacy redlock (3 nodes)' : `primacy ${backend}`;
-  const result: IdleBackendResult = { backend, label, unit: '', nodes: backend === 'redlock' ? 3 : 1, levels: [] };
+): Promise<IdleLevel | string> {
   let rig: IdleRig | undefined;
   try {
     rig = await startRig(backend);
-    result.unit = rig.unit;
-    for (const followers of levels) {
-      result.levels.push(await measureLevel(backend, rig, followers, timing, log));
-      // The killed level's sessions and leases end before the next level's count starts.
-      await pause(2000);
-    }
+    return await measureLevel(backend, rig, followers, timing, log);
   } catch (error) {
-    result.failure = error instanceof Error ? error.message : String(error);
-    log(`idle ${backend}: failed: ${result.failure}`);
+    const failure = `${followers} followers: ${error instanceof Error ? error.message : String(error)}`;
+    log(`idle ${backend}: failed at ${failure}`);
+    return failure;
   } finally {
     await rig?.stop().catch(() => undefined);
   }
-  return result;
 }
 
 export async function measureIdlePerLock(options: {
   selected: (id: string) => boolean;
   log: (line: string) => void;
   /** Shorter settings for trying the bench out; the report states what was used. */
-  levels?: readonly number[];
+  rounds?: readonly (readonly number[])[];
   settleSeconds?: number;
   windowSeconds?: number;
 }): Promise<IdlePerLockResult> {
-  const { levels = IDLE_LEVELS, settleSeconds = SETTLE_SECONDS, windowSeconds = WINDOW_SECONDS, log } = options;
+  const { rounds = IDLE_ROUNDS, settleSeconds = SETTLE_SECONDS, windowSeconds = WINDOW_SECONDS, log } = options;
   const backends = NETWORK_BACKENDS.filter((backend) => options.selected(`idle-${backend}`));
   const timing = { settleSeconds, windowSeconds };
+  const results = backends.map(
+    (backend): IdleBackendResult => ({
+      backend,
+      label: backend === 'redlock' ? 'primacy redlock (3 nodes)' : `primacy ${backend}`,
+      unit: UNITS[backend],
+      nodes: backend === 'redlock' ? 3 : 1,
+      levels: [],
+    }),
+  );
   try {
-    return {
-      settleSeconds,
-      windowSeconds,
-      goalPerSec: IDLE_GOAL_PER_SEC,
-      backends: await Promise.all(backends.map((backend) => measureBackend(backend, levels, timing, log))),
-    };
+    for (const round of rounds) {
+      const jobs = results.flatMap((result) => round.map((followers) => ({ result, followers })));
+      const outcomes = await Promise.all(jobs.map(({ result, followers }) => measureJob(result.backend, followers, timing, log)));
+      for (const [i, outcome] of outcomes.entries()) {
+        const { result } = jobs[i] as (typeof jobs)[number];
+        if (typeof outcome === 'string') result.failure = [result.failure, outcome].filter(Boolean).join('; ');
+        else result.levels.push(outcome);
+      }
+    }
+    for (const result of results) result.levels.sort((a, b) => a.followers - b.followers);
+    return { settleSeconds, windowSeconds, rounds: rounds.map((round) => [...round]), goalPerSec: IDLE_GOAL_PER_SEC, backends: results };
   } finally {
     await stopPrivateServers();
   }

@@ -21,11 +21,12 @@ export const SQL_ETCD_IDS: readonly string[] = Object.values(SQL_ETCD_GROUPS).fl
 /** How often the hand-written loops try, ms: the "poll every second" they are usually written with. */
 export const LOOP_POLL = 1000;
 /**
- * The TTL of both etcd contenders, ms: primacy's `ttl` and the etcd3 Election's lease (5 s). Both
+ * The TTL of both etcd contenders, ms: primacy's `ttl` and the etcd3 Election's lease (3 s). Both
  * fail over after a crash once the holder's lease has run out, so this bounds either; shorter than
- * primacy's default 10 s only to keep the 40 SIGKILL rounds at ~4 minutes.
+ * primacy's default 10 s only to keep the 40 SIGKILL rounds near 2 minutes (etcd's own minimum
+ * lease is 2 s with its default timing).
  */
-export const ETCD_TTL = 5000;
+export const ETCD_TTL = 3000;
 
 export interface SqlEtcdRun extends ContenderRun {
   backend: SqlEtcdBackend;

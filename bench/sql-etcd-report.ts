@@ -57,7 +57,7 @@ ${sqlEtcdRatios(result.runs)}
 - TTLs: primacy's PostgreSQL and MySQL contenders run with every default (ttl 10 s); their peers have no TTL at all (a session
   lock lives as long as its connection), so none is set. Both etcd contenders use a ${ttl / 1000} s TTL (primacy's \`ttl\`, and the
   etcd3 Election's lease): after a crash both wait for the holder's lease to run out, so the TTL bounds either; ${ttl / 1000} s rather
-  than primacy's default 10 s only keeps the etcd SIGKILL rounds to a few minutes.
+  than primacy's default 10 s only keeps the etcd SIGKILL rounds to about two minutes.
 - \`bench/contenders/primacy-backend.ts\`: \`elect({ name, lock })\` on \`postgresLock({ connectionString })\`, \`mysqlLock({ uri })\` or
   \`etcdLock({ hosts })\`, every default but the etcd TTL (handleSignals: SIGTERM releases, then exits). PostgreSQL: a session
   advisory lock; one follower checks the holder's session every 200 ms and NOTIFYs the others. MySQL: GET_LOCK on a session of

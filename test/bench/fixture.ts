@@ -151,6 +151,7 @@ export function mainRun(date = '2026-01-01T00:00:00.000Z'): MainRun {
     idlePerLock: {
       settleSeconds: 10,
       windowSeconds: 60,
+      rounds: [[1, 10, 50], [200]],
       goalPerSec: 20,
       backends: [
         { backend: 'redis', label: 'primacy redis', unit: 'commands', nodes: 1, levels: [idleLevel(1, 11, 1), idleLevel(200, 14, 1)] },
