@@ -95,6 +95,7 @@ class RedisLock implements LockAdapter {
       owned: client === undefined,
       adapter: 'redis',
       onConnectionLost: () => this.#server.followers.notifyAll(),
+      onHolder: (name, value) => this.#seen.announced(name, value),
     });
     this.#eviction = new EvictionCheck(this.#server.client);
     const address = () => this.#server.reach.address;
@@ -133,7 +134,7 @@ class RedisLock implements LockAdapter {
             return this.#granted(name, taken, clientId, holder, ttl);
           }
         }
-        followers.followHolder(name, holderConnection);
+        followers.followHolder(name, holderConnection, current?.holderId ?? null);
         return null;
       }
       return null;
@@ -155,7 +156,9 @@ class RedisLock implements LockAdapter {
       // An answer on another connection than the lease's: ioredis resent the renew after a reset,
       // and the server may have let someone take over in between. The lease is over.
       if (!binding.isCurrent(clientId)) return null;
-      return renewed === 1 ? { ...lease, renewedAt: Date.now(), ttl } : null;
+      if (renewed !== 1) return null;
+      this.#server.followers.askForWatcher(lease.name);
+      return { ...lease, renewedAt: Date.now(), ttl };
     } catch (error) {
       throw reach.error('renew', error);
     }
@@ -234,7 +237,8 @@ class RedisLock implements LockAdapter {
       void run(client, RELEASE, releaseArgs(keys, value, { held: false, wake: true })).catch(() => undefined);
       return null;
     }
-    followers.stopFollowing(name);
+    followers.stopFollowing(name, holder.id);
+    this.#server.announce(keys.events, value);
     const token = parseValue(value)?.token ?? 0;
     this.#seen.hold(name, token);
     const now = Date.now();

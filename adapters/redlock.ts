@@ -80,6 +80,7 @@ class QuorumLock implements LockAdapter {
           owned,
           timeout: nodeTimeout ?? 500,
           onConnectionLost: () => this.#notifyAll(),
+          onHolder: (name, value) => this.#seen.announced(name, value),
         }),
     );
     this.#quorum = Math.floor(this.#nodes.length / 2) + 1;
@@ -144,7 +145,10 @@ class QuorumLock implements LockAdapter {
     const values = votes.map((v) => v.value);
     const granted = values.filter((v) => v !== null).length;
     if (granted >= this.#quorum && performance.now() - started < ttl - this.#drift(ttl)) {
-      for (const node of nodes) node.followers.stopFollowing(name);
+      for (const [i, node] of nodes.entries()) {
+        node.followers.stopFollowing(name, holder.id);
+        if (values[i]) node.announce(keys.events, values[i] as string);
+      }
       this.#seen.hold(name, token);
       const now = Date.now();
       const data: QuorumLeaseData = { values, clientIds };
@@ -176,6 +180,7 @@ class QuorumLock implements LockAdapter {
         const clientId = clientIds[i] ?? null;
         if (!value || !node.binding.isCurrent(clientId)) return false;
         const renewed = (await node.script(RENEW, renewArgs(keys, value, ttl))) === 1;
+        if (renewed) node.followers.askForWatcher(lease.name);
         return renewed && node.binding.isCurrent(clientId);
       }),
     );

@@ -4,13 +4,15 @@
  * holder's death is seen by polling its connection (`CLIENT LIST ID`, one cheap command) every
  * `livenessInterval` ms, by one follower per lock: the one holding the lock's watcher claim
  * (adapters/redis/watcher.ts), which also wakes its election when the lease's TTL runs out. The
- * others rest, and retry about once per `restingRetry` ms all together.
+ * others rest, and retry about once per `restingRetry` ms all together. A new holder announces
+ * itself on the channel (`HELD`), so a resting follower knows whom a lost key belonged to.
  *
  * The subscriber lives only while someone watches: it is closed when the last watcher leaves (an
  * election stopped), so a lock never keeps a process alive, whoever owns the client it came from.
  */
 import type { ConnectionBinding } from './connection.js';
 import type { LockKeys } from './keys.js';
+import { type ParsedValue, parseValue } from './record.js';
 import { NEED_WATCHER } from './scripts.js';
 import { type Claim, WATCHER_CLAIM_TTL, type WatcherClaims } from './watcher.js';
 
@@ -19,8 +21,12 @@ export interface Subscriber {
   unsubscribe(channel: string): Promise<unknown>;
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'ready' | 'close', listener: () => void): unknown;
   disconnect(): void;
 }
+
+/** The prefix of the message a new holder publishes with its value, for followers that rest. */
+export const HELD = 'held:';
 
 /**
  * This adapter's part in watching a lock: `holding` it (nothing to watch), `unclaimed` (it will try
@@ -41,8 +47,10 @@ interface Watched {
   subscribers: number;
   /** Someone (maybe we) held the watcher claim at our last attempt; we may rest meanwhile. */
   watcherKnown: boolean;
-  /** We rested before (see `idleRetry`). */
-  rested: boolean;
+  /** The claim attempt in flight (settled: resolved), which gives the claim back if we stopped meanwhile. */
+  claiming: Promise<void>;
+  /** Holder ids of leases this adapter was granted: a follower of ours never watches them (it would watch itself). */
+  readonly ours: Set<string>;
   poll: NodeJS.Timeout | undefined;
   refresh: NodeJS.Timeout | undefined;
   /** As the watcher: wakes the election when the holder's TTL runs out. */
@@ -60,6 +68,8 @@ export interface FollowersOptions {
   readonly restingRetry: number;
   /** The last watcher left: no election uses the lock any more. */
   readonly onIdle: () => void;
+  /** A holder announced itself on the lock's channel (see `HELD`). */
+  readonly onHolder: (name: string, value: ParsedValue) => void;
 }
 
 export class Followers {
@@ -79,7 +89,8 @@ export class Followers {
         subscribed: false,
         subscribers: 1,
         watcherKnown: false,
-        rested: false,
+        ours: new Set(),
+        claiming: Promise.resolve(),
         poll: undefined,
         refresh: undefined,
         expiry: undefined,
@@ -93,11 +104,12 @@ export class Followers {
       if (!current) return;
       current.listeners.delete(onChange);
       if (current.listeners.size > 0) return;
-      this.#stopWatching(current);
+      const unclaimed = this.#stopWatching(current);
       this.#watched.delete(name);
       if (this.#watched.size === 0) {
         this.closeSubscriber();
-        this.options.onIdle();
+        // The claim goes before the client: an owned one closes when idle.
+        void unclaimed.then(() => this.#watched.size === 0 && this.options.onIdle());
       } else void this.#subscriber?.unsubscribe(current.keys.events).catch(() => undefined);
     };
   }
@@ -107,11 +119,18 @@ export class Followers {
    * we hold the lock's watcher claim or can take it; else rest (see `idleRetry`). A resting
    * follower asks again each time: the claim may have lapsed, and the followers' count changed.
    */
-  followHolder(name: string, clientId: string | null): void {
+  followHolder(name: string, clientId: string | null, holderId: string | null): void {
     const watched = this.#watched.get(name);
     if (!watched) return;
     const changed = watched.holder !== clientId;
     watched.holder = clientId;
+    // Another election of this adapter holds it: a process cannot watch itself die.
+    const ours = (holderId !== null && watched.ours.has(holderId)) || (clientId !== null && clientId === this.options.binding.known);
+    if (ours) {
+      if (watched.role === 'watching') void this.#stopWatching(watched);
+      watched.role = 'holding';
+      return;
+    }
     if (watched.role === 'holding') watched.role = 'unclaimed';
     if (watched.role === 'watching' && (changed || watched.poll === undefined)) this.#poll(name, watched);
     if (watched.role === 'unclaimed' || watched.role === 'resting') this.#claim(name, watched);
@@ -124,13 +143,11 @@ export class Followers {
    */
   idleRetry(name: string): number | undefined {
     const watched = this.#watched.get(name);
-    if (!watched?.subscribed || !watched.watcherKnown) return undefined;
-    // At random, so followers that started together do not try together: the first wait anywhere
-    // within one share (as if they had been resting for long), the later ones within half of it.
+    if (!watched?.subscribed || (!watched.watcherKnown && watched.role !== 'holding')) return undefined;
+    // Exponential (memoryless): however recently the followers were woken together, all of them
+    // together try about once per restingRetry from any moment on, never all after one long silence.
     const share = watched.subscribers * this.options.restingRetry;
-    const first = !watched.rested;
-    watched.rested = true;
-    return share * (first ? Math.random() : 0.5 + Math.random());
+    return share * -Math.log(1 - Math.random());
   }
 
   /** Wakes the followers of `name` after `ms` (at once if <= 0): when a takeover grace ends. */
@@ -139,12 +156,20 @@ export class Followers {
     else setTimeout(() => this.notify(name), ms).unref();
   }
 
-  /** We hold `name` now: nothing to watch, and another follower may take the watch. */
-  stopFollowing(name: string): void {
+  /** We hold `name` now (as `holderId`): nothing to watch, and another follower may take the watch. */
+  stopFollowing(name: string, holderId: string): void {
     const watched = this.#watched.get(name);
     if (!watched) return;
-    this.#stopWatching(watched);
+    void this.#stopWatching(watched);
     watched.role = 'holding';
+    watched.ours.add(holderId);
+    if (watched.ours.size > 16) watched.ours.delete(watched.ours.values().next().value as string); // the oldest
+  }
+
+  /** As the holder of `name`, after a renew: asks for a watcher if none (but ours) watches. */
+  askForWatcher(name: string): void {
+    const watched = this.#watched.get(name);
+    if (watched) this.options.claims.askForWatcher(watched.keys);
   }
 
   notify(name: string): void {
@@ -156,9 +181,10 @@ export class Followers {
   }
 
   async close(): Promise<void> {
-    for (const watched of this.#watched.values()) this.#stopWatching(watched);
+    const unclaimed = [...this.#watched.values()].map((watched) => this.#stopWatching(watched));
     this.#watched.clear();
     this.closeSubscriber();
+    await Promise.all(unclaimed);
   }
 
   /**
@@ -195,10 +221,10 @@ export class Followers {
 
   #claim(name: string, watched: Watched): void {
     watched.role = 'claiming';
-    this.options.claims.claim(watched.keys).then(
-      (claim) => {
+    watched.claiming = this.options.claims.claim(watched.keys).then(
+      async (claim) => {
         if (this.#watched.get(name) !== watched || watched.role !== 'claiming') {
-          if (claim.mine) this.options.claims.unclaim(watched.keys);
+          if (claim.mine) await this.options.claims.unclaim(watched.keys); // stopped meanwhile
           return;
         }
         watched.role = claim.mine ? 'watching' : 'resting';
@@ -268,17 +294,25 @@ export class Followers {
     watched.expiry = undefined;
   }
 
-  #stopWatching(watched: Watched): void {
+  /** Resolves once our claim, if any, is given up, one in flight included (never rejects). */
+  #stopWatching(watched: Watched): Promise<void> {
     this.#stopTimers(watched);
-    if (watched.role === 'watching') this.options.claims.unclaim(watched.keys);
+    const unclaimed = watched.role === 'watching' ? this.options.claims.unclaim(watched.keys) : watched.claiming;
     watched.role = 'unclaimed';
     watched.watcherKnown = false;
+    return unclaimed;
   }
 
   /** The holder asks for a watcher: the claim lapsed (its watcher died). Every resting follower tries. */
   #needWatcher(name: string, watched: Watched): void {
     watched.watcherKnown = false;
     if (watched.role === 'resting' || watched.role === 'unclaimed') this.#claim(name, watched);
+  }
+
+  #announced(name: string, watched: Watched, value: string): void {
+    const parsed = parseValue(value);
+    // Our own grant is no holder to wait for (the adapter knows it holds).
+    if (parsed && !watched.ours.has(parsed.holderId)) this.options.onHolder(name, parsed);
   }
 
   #ensureSubscriber(): Subscriber {
@@ -289,8 +323,17 @@ export class Followers {
       for (const [name, watched] of this.#watched) {
         if (watched.keys.events !== channel) continue;
         if (message === NEED_WATCHER) this.#needWatcher(name, watched);
+        else if (message.startsWith(HELD)) this.#announced(name, watched, message.slice(HELD.length));
         else this.notify(name);
       }
+    });
+    // ioredis resubscribes what it had subscribed; a SUBSCRIBE it dropped while the server was
+    // down (after its reconnect attempts) is sent again here, so no follower rests unsubscribed.
+    subscriber.on('close', () => {
+      for (const watched of this.#watched.values()) watched.subscribed = false;
+    });
+    subscriber.on('ready', () => {
+      for (const watched of this.#watched.values()) if (!watched.subscribed && this.#subscriber === subscriber) this.#subscribe(watched);
     });
     this.#subscriber = subscriber;
     return subscriber;

@@ -81,26 +81,24 @@ redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
 return value`,
 );
 
-/** The message RENEW publishes when nobody watches the holder for the followers. */
+/** The message asking resting followers for a watcher of the lock (adapters/redis/watcher.ts). */
 export const NEED_WATCHER = 'watch';
 
 /**
- * Compare-and-renew; when nobody watches the holder for the followers (the watcher claim is gone),
- * asks them for one (adapters/redis/watcher.ts).
- * KEYS[1] lock, KEYS[2] watcher claim. ARGV[1] our value, ARGV[2] ttl ms, ARGV[3] channel.
- * Returns 1 or 0.
+ * Compare-and-renew. One key: on a Cluster, a second key absent while the slot migrates would make
+ * the server answer TRYAGAIN and the holder step down.
+ * KEYS[1] lock. ARGV[1] our value, ARGV[2] ttl ms. Returns 1 or 0.
  */
 export const RENEW = script(
-  2,
+  1,
   `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('PUBLISH', ARGV[3], '${NEED_WATCHER}') end
 return 1`,
 );
 
 /** RENEW's keys and arguments for `value`. */
 export function renewArgs(keys: LockKeys, value: string, ttl: number): Array<string | number> {
-  return [keys.lock, keys.watcher, value, ttl, keys.events];
+  return [keys.lock, value, ttl];
 }
 
 /** RELEASE's ARGV[3]: a lease someone held, or a value never granted. */

@@ -61,6 +61,19 @@ export class SeenHolders {
     }
   }
 
+  /**
+   * A new holder announced itself on the lock's channel (its grant: on a majority, for Redlock): a
+   * follower that rests, and so rarely looks, still knows whom a key lost later belonged to. Only
+   * a newer one than remembered counts (messages may arrive late).
+   */
+  announced(name: string, value: ParsedValue): void {
+    const known = this.#seen.get(name);
+    if (known && known.token >= value.token) return;
+    this.#floor.raise(name, value.token);
+    this.#seen.set(name, seenHolder(value, known?.ttl ?? 0));
+    this.#vanishedAt.delete(name);
+  }
+
   /** `token` was seen (on any value a Redlock candidate finds, remembered as a holder or not): the floor rises. */
   raise(name: string, token: number): void {
     this.#floor.raise(name, token);

@@ -7,9 +7,10 @@ import { Redis } from 'ioredis';
 import type { AdapterCallContext } from '../../src/adapter.js';
 import type { RedisClientLike } from '../redis.js';
 import { ConnectionBinding } from './connection.js';
-import { Followers, type Subscriber } from './followers.js';
+import { Followers, HELD, type Subscriber } from './followers.js';
 import type { ServerSettings } from './options.js';
 import { closeOwnedClient, Reachability } from './reach.js';
+import type { ParsedValue } from './record.js';
 import { WatcherClaims } from './watcher.js';
 
 export interface ServerOptions extends Omit<ServerSettings, 'prefix'> {
@@ -20,6 +21,8 @@ export interface ServerOptions extends Omit<ServerSettings, 'prefix'> {
   readonly adapter: 'redis' | 'redlock';
   /** The connection leases were made on closed: wake the lock's followers (its holder steps down). */
   readonly onConnectionLost: () => void;
+  /** A new holder announced itself (see `HELD`): the adapter remembers it as seen. */
+  readonly onHolder: (name: string, value: ParsedValue) => void;
   /** See `FollowersOptions`: Redlock spreads its nodes' polls and its followers' tries. */
   readonly pollOffset?: number;
   /** @default 2000 */
@@ -60,6 +63,7 @@ export class RedisServer {
       pollOffset: options.pollOffset,
       restingRetry: options.restingRetry ?? 2000,
       onIdle: () => this.reach.idle(),
+      onHolder: options.onHolder,
     });
   }
 
@@ -78,6 +82,11 @@ export class RedisServer {
     const grace = this.binding.takeoverGrace;
     if (gone !== null && gone < grace) this.followers.wakeAfter(name, grace - gone);
     return gone !== null && gone >= grace;
+  }
+
+  /** We were just granted a lock with `value`: tell the resting followers whom to wait for if its key is lost. Best effort. */
+  announce(events: string, value: string): void {
+    void this.client.call('PUBLISH', events, `${HELD}${value}`).catch(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -2,17 +2,22 @@
  * One watcher per lock, whatever the number of followers: idle cost grows with locks, not with
  * followers. The follower that holds a lock's watcher claim polls the holder's connection, and
  * wakes its election when the lease's TTL runs out (a paused holder); the others wait for a
- * message on the lock's channel. The claim lapses unless its watcher refreshes it, and the holder's
- * renew publishes `watch` when it finds no claim, so a watcher that died is replaced within a claim
- * TTL and a renew interval.
+ * message on the lock's channel. The claim lapses unless its watcher refreshes it; a watcher that
+ * stops gives it up and asks the others for a new one; and after each renew the holder asks for a
+ * watcher when it finds none (or only its own process's, which cannot watch itself die), so a
+ * watcher that died is replaced within a claim TTL and a renew interval.
  *
- * Followers still try now and then, in case a wake-up was lost or holder and watcher died
- * together: each waits `perFollower` ms times the number of subscribers to the lock's channel, so
- * all of them together try about once per `perFollower`, however many they are.
+ * Followers still try now and then, in case a wake-up was lost or holder and watcher failed
+ * together: each waits an exponentially distributed time with mean `restingRetry` ms times the
+ * number of subscribers to the lock's channel, so all of them together try about once per
+ * `restingRetry` ms at any moment, however many they are and however recently they were woken
+ * together. Bound after a double fault (watcher and holder both gone): about `restingRetry` on
+ * average, a few times that rarely (on a Cluster the subscriber count is the lock's node's only,
+ * so followers try more often).
  */
 import { randomUUID } from 'node:crypto';
 import type { LockKeys } from './keys.js';
-import { run, type ScriptClient, script } from './scripts.js';
+import { NEED_WATCHER, run, type ScriptClient, script } from './scripts.js';
 
 /** How long a claim lives without a refresh, in ms. Its watcher refreshes it every third of that. */
 export const WATCHER_CLAIM_TTL = 6000;
@@ -42,10 +47,32 @@ end
 return {mine, redis.call('PTTL', KEYS[2]), redis.call('PUBSUB', 'NUMSUB', ARGV[3])[2]}`,
 );
 
-/** KEYS[1] watcher claim. ARGV[1] claimant id. Deletes the claim if it is the caller's. */
+/**
+ * KEYS[1] watcher claim. ARGV[1] claimant id, ARGV[2] channel. Deletes the claim if it is the
+ * caller's, and asks the resting followers for a new watcher.
+ */
 const UNCLAIM = script(
   1,
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], '${NEED_WATCHER}')
+end
+return 1`,
+);
+
+/**
+ * The holder's question after a renew. KEYS[1] watcher claim. ARGV[1] the holder adapter's own
+ * claimant id, ARGV[2] channel. A claim of the holder's own adapter is none (it would watch
+ * itself): it is dropped. No claim: the resting followers are asked for a watcher.
+ */
+const ASK_FOR_WATCHER = script(
+  1,
+  `local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  current = false
+end
+if not current then redis.call('PUBLISH', ARGV[2], '${NEED_WATCHER}') end
 return 1`,
 );
 
@@ -67,8 +94,20 @@ export class WatcherClaims {
     return { mine: mine === 1, leaseLeft: Number(leaseLeft), subscribers: Number(subscribers) || 1 };
   }
 
-  /** Gives the claim up (we hold the lock now, or stopped following it), so another follower takes it at once. */
-  unclaim(keys: LockKeys): void {
-    void run(this.client, UNCLAIM, [keys.watcher, this.#id]).catch(() => undefined); // lapses by itself otherwise
+  /**
+   * Gives the claim up (we hold the lock now, or stopped following it), so another follower takes
+   * it at once. EVAL, not EVALSHA: it is often the last command before an owned client closes, and
+   * a NOSCRIPT answer's fallback would come too late. Never rejects: the claim lapses by itself.
+   */
+  unclaim(keys: LockKeys): Promise<void> {
+    return this.client.eval(UNCLAIM.source, 1, keys.watcher, this.#id, keys.events).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** As the holder, after a renew: asks for a watcher if none (but our own adapter) holds the claim. Best effort. */
+  askForWatcher(keys: LockKeys): void {
+    void run(this.client, ASK_FOR_WATCHER, [keys.watcher, this.#id, keys.events]).catch(() => undefined);
   }
 }

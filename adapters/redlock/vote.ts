@@ -43,11 +43,12 @@ export async function vote(node: QuorumNode, ballot: Ballot, clientId: string | 
   if (result[0] === 1) return { ...NONE, value: node.onSameConnection(clientId, result[1]) };
   if (result[0] === 2) return { ...NONE, lost: true };
   const held = result[1];
-  const holderConnection = parseValue(held)?.clientId ?? null;
+  const shown = parseValue(held);
+  const holderConnection = shown?.clientId ?? null;
   if (await node.holderGone(name, holderConnection, context)) {
     const taken = (await node.script(TAKE_OVER_WITH_TOKEN, [keys.lock, keys.token, held, ttl, holderId, token, tail])) as string | null;
     return { value: node.onSameConnection(clientId, taken ?? null), held, lost: false };
   }
-  node.followers.followHolder(name, holderConnection);
+  node.followers.followHolder(name, holderConnection, shown?.holderId ?? null);
   return { ...NONE, held };
 }

@@ -1,0 +1,153 @@
+/**
+ * Regressions for the defects a review of the one-watcher design (e8dd387) found; each of these
+ * failed on 39666ac: a process watching its own holder (D1), a claim left behind by a watcher that
+ * stopped (D2), a double fault bounded by the followers' count (D3: resting waits were not
+ * memoryless), a sole holder stepping down during a Cluster slot migration (D5: RENEW had a second
+ * key), and followers that never subscribed after a long outage (D6).
+ */
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { lockKeys } from '../../adapters/redis/keys.js';
+import { type RedisClientLike, redisLock } from '../../adapters/redis.js';
+import { Child, killAll } from '../../harness/child.js';
+import { wallNow } from '../../harness/clock.js';
+import type { LockAdapter } from '../../src/adapter.js';
+import { type Election, elect } from '../../src/elector.js';
+import { type ClusterDeployment, startCluster } from '../helpers/redis-cluster.js';
+import { type RedisServer, startRedis } from '../helpers/redis-server.js';
+import { pause, until } from '../helpers/until.js';
+
+const candidate = join(import.meta.dirname, '../fixtures/redis-watcher-candidate.ts');
+const keysOf = (name: string) => lockKeys('primacy:', name);
+
+describe('redis watcher defects (standalone)', () => {
+  let redis: RedisServer;
+  let admin: Redis;
+  const children: Child[] = [];
+  const elections: Election[] = [];
+  const adapters: LockAdapter[] = [];
+  const follow = (name: string, count: number, ttl: number) =>
+    Array.from({ length: count }, () => {
+      const lock = redisLock({ url: redis.url });
+      adapters.push(lock);
+      const e = elect({ name, lock, ttl, retryInterval: 200, handleSignals: false, logger: false });
+      e.on('error', () => undefined);
+      elections.push(e);
+      return e;
+    });
+  const spawn = (name: string, ttl: number, count = 1) => {
+    const child = new Child(candidate, [redis.url, name, String(ttl), '200', String(count)]);
+    children.push(child);
+    return child;
+  };
+  /** What every release publishes: the followers campaign, then rest in step. */
+  const restInStep = async (name: string) => {
+    // Twice: a follower reads its share from the subscriber count of its previous claim, low for
+    // followers that started together (their SUBSCRIBEs were still in flight), right the second time.
+    for (const wait of [1000, 300]) {
+      await admin.publish(keysOf(name).events, 'released');
+      await pause(wait);
+    }
+  };
+  beforeAll(async () => {
+    redis = await startRedis();
+    admin = redis.admin();
+  });
+  afterEach(async () => {
+    await killAll(children);
+    await Promise.all(elections.splice(0).map((e) => e.stop()));
+    await Promise.all(adapters.splice(0).map((a) => a.close?.()));
+  });
+  afterAll(() => redis.stop());
+
+  it('D1: a process with two elections of one name on one adapter does not watch its own holder; its SIGKILL is taken over fast', async () => {
+    const ttl = 10_000;
+    const pair = spawn('self', ttl, 2); // election 0 holds, election 1 follows on the same adapter
+    await pair.waitFor((e) => e.ev === 'ready' && e.i === 1, 15_000);
+    const others = follow('self', 20, ttl);
+    await Promise.all(others.map((e) => e.ready));
+    await until(() => admin.get(keysOf('self').watcher), 10_000, 'a watcher');
+    await restInStep('self');
+    const killedAt = wallNow();
+    pair.kill('SIGKILL');
+    await until(() => others.some((e) => e.isPrimary), 120_000, 'a takeover');
+    const took = wallNow() - killedAt;
+    console.log(
+      `D1 SIGKILL of a process holding and following, 20 followers resting: taken over after ${Math.round(took)} ms (ttl ${ttl})`,
+    );
+    expect(took).toBeLessThan(ttl / 4); // crash: fast (it was 18-46 s when the process watched itself)
+  }, 150_000);
+
+  it('D2: a watcher on redisLock({ url }) that stops gives its claim up (UNCLAIM by EVAL, before the idle close)', async () => {
+    const holderLock = redisLock({ url: redis.url });
+    adapters.push(holderLock);
+    const holder = elect({ name: 'leak', lock: holderLock, ttl: 10_000, handleSignals: false, logger: false });
+    elections.push(holder);
+    await until(() => holder.isPrimary, 5000, 'a primary');
+    const [watcher] = follow('leak', 1, 10_000);
+    await (watcher as Election).ready;
+    await until(() => admin.get(keysOf('leak').watcher), 5000, 'a claim');
+    await (watcher as Election).stop();
+    await pause(200);
+    const left = await admin.pttl(keysOf('leak').watcher);
+    console.log(`D2 claim left after the watcher stopped: pttl ${left} ms`);
+    expect(left).toBe(-2);
+  });
+
+  it("D3: watcher SIGSTOPped and holder SIGKILLed, 20 followers resting: taken over at the resting followers' next try (about 2 s on average for all together), well before the TTL", async () => {
+    const ttl = 10_000;
+    const holder = spawn('double', ttl);
+    await holder.waitFor((e) => e.ev === 'elected', 15_000);
+    const watcher = spawn('double', ttl);
+    await watcher.waitFor((e) => e.ev === 'ready', 15_000);
+    await until(() => admin.get(keysOf('double').watcher), 5000, 'a claim');
+    const others = follow('double', 20, ttl);
+    await Promise.all(others.map((e) => e.ready));
+    await restInStep('double');
+    const at = wallNow();
+    watcher.kill('SIGSTOP');
+    holder.kill('SIGKILL');
+    await until(() => others.some((e) => e.isPrimary), 120_000, 'a takeover');
+    const took = wallNow() - at;
+    console.log(`D3 watcher SIGSTOP + holder SIGKILL, 20 followers in step: taken over after ${Math.round(took)} ms (ttl ${ttl})`);
+    expect(took).toBeLessThan(ttl + 5000); // in step, before the fix: 19-27 s
+  }, 150_000);
+
+  it('D6: followers started while Redis is down for more than ~10 s subscribe once it is back', async () => {
+    await redis.down();
+    const others = follow('late', 6, 10_000);
+    await pause(13_000); // ioredis gives the queued SUBSCRIBE up after 20 reconnection attempts (~10.5 s)
+    await redis.up();
+    await until(() => others.some((e) => e.isPrimary), 20_000, 'a primary');
+    await pause(3000);
+    const [, subscribers] = (await admin.call('PUBSUB', 'NUMSUB', keysOf('late').events)) as [string, number];
+    console.log(`D6 subscribers of the lock's channel: ${subscribers} of 6 candidates`);
+    expect(subscribers).toBe(6);
+  }, 60_000);
+});
+
+describe('redis watcher defects (Cluster)', () => {
+  let cluster: ClusterDeployment;
+  beforeAll(async () => {
+    cluster = await startCluster();
+  }, 120_000);
+  afterAll(() => cluster?.stop());
+
+  it('D5: a sole holder on a Cluster keeps the lock through a migration of its slot (RENEW has one key)', async () => {
+    const ttl = 1500;
+    const lock = redisLock({ client: cluster.client() as unknown as RedisClientLike, prefix: 'wr:' });
+    const election = elect({ name: 'solo', lock, ttl, logger: false, handleSignals: false });
+    const revoked: string[] = [];
+    election.on('revoked', ({ reason }) => revoked.push(reason));
+    election.on('error', () => undefined);
+    await until(() => election.isPrimary, 10_000, 'a primary');
+    await cluster.moveSlot(await cluster.slotOf(lockKeys('wr:', 'solo').lock), () => pause(ttl * 2));
+    await pause(ttl);
+    const during = [...revoked];
+    console.log(`D5 revoked during the migration: ${during.join(', ') || 'never'}`);
+    await election.stop();
+    await lock.close?.();
+    expect(during).toEqual([]);
+  }, 60_000);
+});
