@@ -12,9 +12,10 @@
  */
 import type { ConnectionBinding } from './connection.js';
 import type { LockKeys } from './keys.js';
+import { LockWatch } from './lock-watch.js';
 import { type ParsedValue, parseValue } from './record.js';
 import { NEED_WATCHER } from './scripts.js';
-import { type Claim, WATCHER_CLAIM_TTL, type WatcherClaims } from './watcher.js';
+import type { WatcherClaims } from './watcher.js';
 
 export interface Subscriber {
   subscribe(channel: string): Promise<unknown>;
@@ -28,33 +29,12 @@ export interface Subscriber {
 /** The prefix of the message a new holder publishes with its value, for followers that rest. */
 export const HELD = 'held:';
 
-/**
- * This adapter's part in watching a lock: `holding` it (nothing to watch), `unclaimed` (it will try
- * for the watcher claim when next it follows a holder), `claiming`, `watching` the holder for
- * every follower, or `resting` while another follower watches.
- */
-type Role = 'holding' | 'unclaimed' | 'claiming' | 'watching' | 'resting';
-
 interface Watched {
   readonly keys: LockKeys;
   readonly listeners: Set<() => void>;
-  /** The holder's connection, while we follow one (null: unbound). */
-  holder: string | null;
-  role: Role;
   /** Whether the channel is subscribed now: a resting follower relies on it. */
   subscribed: boolean;
-  /** The channel's subscribers at the last claim: about how many followers share the lock. */
-  subscribers: number;
-  /** Someone (maybe we) held the watcher claim at our last attempt; we may rest meanwhile. */
-  watcherKnown: boolean;
-  /** The claim attempt in flight (settled: resolved), which gives the claim back if we stopped meanwhile. */
-  claiming: Promise<void>;
-  /** Holder ids of leases this adapter was granted: a follower of ours never watches them (it would watch itself). */
-  readonly ours: Set<string>;
-  poll: NodeJS.Timeout | undefined;
-  refresh: NodeJS.Timeout | undefined;
-  /** As the watcher: wakes the election when the holder's TTL runs out. */
-  expiry: NodeJS.Timeout | undefined;
+  readonly watch: LockWatch;
 }
 
 export interface FollowersOptions {
@@ -81,20 +61,10 @@ export class Followers {
   add(name: string, keys: LockKeys, onChange: () => void): () => void {
     let watched = this.#watched.get(name);
     if (!watched) {
-      watched = {
-        keys,
-        listeners: new Set(),
-        holder: null,
-        role: 'unclaimed',
-        subscribed: false,
-        subscribers: 1,
-        watcherKnown: false,
-        ours: new Set(),
-        claiming: Promise.resolve(),
-        poll: undefined,
-        refresh: undefined,
-        expiry: undefined,
-      };
+      const { claims, binding, livenessInterval, pollOffset = 0, restingRetry } = this.options;
+      const wake = (ms: number) => this.wakeAfter(name, ms);
+      const watch = new LockWatch(keys, { claims, binding, livenessInterval, pollOffset, restingRetry, wake });
+      watched = { keys, listeners: new Set(), subscribed: false, watch };
       this.#watched.set(name, watched);
       this.#subscribe(watched);
     }
@@ -104,7 +74,7 @@ export class Followers {
       if (!current) return;
       current.listeners.delete(onChange);
       if (current.listeners.size > 0) return;
-      const unclaimed = this.#stopWatching(current);
+      const unclaimed = current.watch.stop();
       this.#watched.delete(name);
       if (this.#watched.size === 0) {
         this.closeSubscriber();
@@ -116,38 +86,16 @@ export class Followers {
 
   /**
    * Someone else holds `name` on connection `clientId`: watch that connection until it closes, if
-   * we hold the lock's watcher claim or can take it; else rest (see `idleRetry`). A resting
-   * follower asks again each time: the claim may have lapsed, and the followers' count changed.
+   * we hold the lock's watcher claim or can take it; else rest (see `idleRetry`).
    */
   followHolder(name: string, clientId: string | null, holderId: string | null): void {
-    const watched = this.#watched.get(name);
-    if (!watched) return;
-    const changed = watched.holder !== clientId;
-    watched.holder = clientId;
-    // Another election of this adapter holds it: a process cannot watch itself die.
-    const ours = (holderId !== null && watched.ours.has(holderId)) || (clientId !== null && clientId === this.options.binding.known);
-    if (ours) {
-      if (watched.role === 'watching') void this.#stopWatching(watched);
-      watched.role = 'holding';
-      return;
-    }
-    if (watched.role === 'holding') watched.role = 'unclaimed';
-    if (watched.role === 'watching' && (changed || watched.poll === undefined)) this.#poll(name, watched);
-    if (watched.role === 'unclaimed' || watched.role === 'resting') this.#claim(name, watched);
+    this.#watched.get(name)?.watch.follow(clientId, holderId);
   }
 
-  /**
-   * How long a follower of `name` may go without trying (see `LockAdapter.idleRetry`): its share
-   * of `restingRetry` while a watcher (maybe itself) is known and our channel is subscribed, else
-   * the elector's own pace.
-   */
+  /** How long a follower of `name` may go without trying (see `LockWatch.idleRetry`). */
   idleRetry(name: string): number | undefined {
     const watched = this.#watched.get(name);
-    if (!watched?.subscribed || (!watched.watcherKnown && watched.role !== 'holding')) return undefined;
-    // Exponential (memoryless): however recently the followers were woken together, all of them
-    // together try about once per restingRetry from any moment on, never all after one long silence.
-    const share = watched.subscribers * this.options.restingRetry;
-    return share * -Math.log(1 - Math.random());
+    return watched?.watch.idleRetry(watched.subscribed);
   }
 
   /** Wakes the followers of `name` after `ms` (at once if <= 0): when a takeover grace ends. */
@@ -158,18 +106,12 @@ export class Followers {
 
   /** We hold `name` now (as `holderId`): nothing to watch, and another follower may take the watch. */
   stopFollowing(name: string, holderId: string): void {
-    const watched = this.#watched.get(name);
-    if (!watched) return;
-    void this.#stopWatching(watched);
-    watched.role = 'holding';
-    watched.ours.add(holderId);
-    if (watched.ours.size > 16) watched.ours.delete(watched.ours.values().next().value as string); // the oldest
+    this.#watched.get(name)?.watch.held(holderId);
   }
 
   /** As the holder of `name`, after a renew: asks for a watcher if none (but ours) watches. */
   askForWatcher(name: string): void {
-    const watched = this.#watched.get(name);
-    if (watched) this.options.claims.askForWatcher(watched.keys);
+    this.#watched.get(name)?.watch.askForWatcher();
   }
 
   notify(name: string): void {
@@ -181,7 +123,7 @@ export class Followers {
   }
 
   async close(): Promise<void> {
-    const unclaimed = [...this.#watched.values()].map((watched) => this.#stopWatching(watched));
+    const unclaimed = [...this.#watched.values()].map((watched) => watched.watch.stop());
     this.#watched.clear();
     this.closeSubscriber();
     await Promise.all(unclaimed);
@@ -219,100 +161,10 @@ export class Followers {
       .catch(() => undefined); // The watcher's polling still covers us; the subscriber reconnects by itself.
   }
 
-  #claim(name: string, watched: Watched): void {
-    watched.role = 'claiming';
-    watched.claiming = this.options.claims.claim(watched.keys).then(
-      async (claim) => {
-        if (this.#watched.get(name) !== watched || watched.role !== 'claiming') {
-          if (claim.mine) await this.options.claims.unclaim(watched.keys); // stopped meanwhile
-          return;
-        }
-        watched.role = claim.mine ? 'watching' : 'resting';
-        watched.subscribers = claim.subscribers;
-        watched.watcherKnown = true;
-        if (claim.mine) this.#watch(name, watched, claim);
-      },
-      () => {
-        watched.watcherKnown = false;
-        if (watched.role === 'claiming') watched.role = 'unclaimed'; // tried again on the next round
-      },
-    );
-  }
-
-  /** We are the lock's watcher now: keep the claim alive, poll the holder's connection, wake at its expiry. */
-  #watch(name: string, watched: Watched, claim: Claim): void {
-    this.#wakeAtExpiry(name, watched, claim);
-    watched.refresh = setInterval(async () => {
-      const refreshed = await this.options.claims.claim(watched.keys).catch(() => null); // unreachable: it lapses by itself
-      if (refreshed === null || this.#watched.get(name) !== watched || watched.role !== 'watching') return;
-      watched.subscribers = refreshed.subscribers;
-      if (refreshed.mine) return this.#wakeAtExpiry(name, watched, refreshed);
-      this.#stopTimers(watched); // we were away longer than the claim: another follower watches now
-      watched.role = 'unclaimed';
-    }, WATCHER_CLAIM_TTL / 3);
-    watched.refresh.unref();
-    this.#poll(name, watched);
-  }
-
-  /** A paused holder keeps its connection: only its lease's TTL ends it. Wake the election then. */
-  #wakeAtExpiry(name: string, watched: Watched, { leaseLeft }: Claim): void {
-    clearTimeout(watched.expiry);
-    watched.expiry = setTimeout(() => this.notify(name), Math.max(0, leaseLeft) + 1);
-    watched.expiry.unref();
-  }
-
-  /** As the lock's watcher: poll the holder's connection until it closes. */
-  #poll(name: string, watched: Watched): void {
-    clearInterval(watched.poll);
-    watched.poll = undefined;
-    const { binding, livenessInterval, pollOffset = 0 } = this.options;
-    const clientId = watched.holder;
-    if (clientId === null || !binding.enabled) return;
-    const check = async () => {
-      const gone = await binding.goneFor(clientId).catch(() => null);
-      if (gone === null || this.#watched.get(name) !== watched) return;
-      clearInterval(watched.poll);
-      watched.poll = undefined;
-      this.wakeAfter(name, binding.takeoverGrace - gone);
-    };
-    // The first check after the offset, then every interval (a timeout's handle, cleared alike).
-    watched.poll = setTimeout(() => {
-      if (watched.poll === undefined) return;
-      watched.poll = setInterval(check, livenessInterval);
-      watched.poll.unref();
-      void check();
-    }, pollOffset);
-    watched.poll.unref();
-  }
-
-  #stopTimers(watched: Watched): void {
-    clearInterval(watched.poll);
-    clearInterval(watched.refresh);
-    clearTimeout(watched.expiry);
-    watched.poll = undefined;
-    watched.refresh = undefined;
-    watched.expiry = undefined;
-  }
-
-  /** Resolves once our claim, if any, is given up, one in flight included (never rejects). */
-  #stopWatching(watched: Watched): Promise<void> {
-    this.#stopTimers(watched);
-    const unclaimed = watched.role === 'watching' ? this.options.claims.unclaim(watched.keys) : watched.claiming;
-    watched.role = 'unclaimed';
-    watched.watcherKnown = false;
-    return unclaimed;
-  }
-
-  /** The holder asks for a watcher: the claim lapsed (its watcher died). Every resting follower tries. */
-  #needWatcher(name: string, watched: Watched): void {
-    watched.watcherKnown = false;
-    if (watched.role === 'resting' || watched.role === 'unclaimed') this.#claim(name, watched);
-  }
-
   #announced(name: string, watched: Watched, value: string): void {
     const parsed = parseValue(value);
     // Our own grant is no holder to wait for (the adapter knows it holds).
-    if (parsed && !watched.ours.has(parsed.holderId)) this.options.onHolder(name, parsed);
+    if (parsed && !watched.watch.isOurs(parsed.holderId)) this.options.onHolder(name, parsed);
   }
 
   #ensureSubscriber(): Subscriber {
@@ -322,7 +174,7 @@ export class Followers {
     subscriber.on('message', (channel, message) => {
       for (const [name, watched] of this.#watched) {
         if (watched.keys.events !== channel) continue;
-        if (message === NEED_WATCHER) this.#needWatcher(name, watched);
+        if (message === NEED_WATCHER) watched.watch.needWatcher();
         else if (message.startsWith(HELD)) this.#announced(name, watched, message.slice(HELD.length));
         else this.notify(name);
       }
