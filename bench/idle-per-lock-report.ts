@@ -84,13 +84,14 @@ ${idlePerLockTable(result)}${figure('idle-per-lock')}
 
 - Per level, the holder's process starts and wins first, then the followers' processes; once every election is ready the
   field settles for ${result.settleSeconds} s (start-up attempts, connections, LISTEN/watch set-up), then the server's counts are taken
-  over a ${result.windowSeconds} s window. Long, because followers rest for long and in step: a MySQL follower's wait in the server
-  lasts 60 s (followerWait) and an etcd follower retries every 30 s (idleRetry) while its watch is healthy, and every follower
-  of a level started within a few seconds, so their re-tries come in waves; ${result.windowSeconds} s holds one whole period. Redis and
-  PostgreSQL followers rest at random, so their tries spread. A Redis follower's first rest is drawn as if it had long been
-  resting; a PostgreSQL follower's is drawn like every later one (uniform up to N s for N followers, so about 2 tries a
-  second in the long run), so this early after the start their tries come at about 60 % of the long-run rate (200
-  followers: some 1.2 tries a second instead of 2): PostgreSQL's followers' share is a little below its long-run value.
+  over a ${result.windowSeconds} s window. Long, because followers rest for long and nearly in step: a MySQL follower's wait in the
+  server lasts 48–60 s (followerWait 60 s) and an etcd follower retries every 30 s (idleRetry, ± the election's jitter)
+  while its watch is healthy, and every follower of a level started within a few seconds, so their re-tries come in waves;
+  ${result.windowSeconds} s holds one whole period. Redis and PostgreSQL followers rest at random, so their tries spread: a Redis
+  follower's rest is exponential (memoryless), so the followers try at their long-run rate from any moment on; a PostgreSQL
+  follower's is uniform up to N s for N followers (about 2 tries a second in the long run), and all of a level's started
+  together, so this early their tries come at about 60 % of the long-run rate (200 followers: some 1.2 tries a second
+  instead of 2): PostgreSQL's followers' share is a little below its long-run value.
 - Every backend and level runs on servers of its own (server-side counts do not mix), started for it and stopped after it.
   The backends are measured side by side, the levels in rounds (${result.rounds.map((round) => round.join(', ')).join(' followers together, then ')}
   followers): this measures requests, not latencies. *machine CPU busy* is the whole machine's over the window.
