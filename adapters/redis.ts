@@ -4,6 +4,7 @@ import type { CommandClient } from './redis/connection.js';
 import { EvictionCheck } from './redis/eviction.js';
 import { inspectRedisLock } from './redis/inspect.js';
 import { type LockKeys, lockKeys } from './redis/keys.js';
+import { restingWait } from './redis/lock-watch.js';
 import { resolveRedisOptions } from './redis/options.js';
 import { belongsTo, parseValue, valueTail } from './redis/record.js';
 import { type PipelineClient, type ReplicaAcks, ReplicaWait } from './redis/replicas.js';
@@ -202,7 +203,8 @@ class RedisLock implements LockAdapter {
   }
 
   idleRetry(name: string): number | undefined {
-    return this.#server.followers.idleRetry(name);
+    const share = this.#server.followers.restingShare(name);
+    return share === undefined ? undefined : restingWait(share);
   }
 
   watch(name: string, onChange: () => void): () => void {

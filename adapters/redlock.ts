@@ -2,6 +2,7 @@ import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord
 import { noQuorumError } from '../src/adapter-kit.js';
 import type { PrimacyBackendError } from '../src/errors.js';
 import { type LockKeys, lockKeys } from './redis/keys.js';
+import { restingWait } from './redis/lock-watch.js';
 import { belongsTo, valueTail } from './redis/record.js';
 import { RELEASE, RENEW, releaseArgs, renewArgs } from './redis/scripts.js';
 import { SeenHolders } from './redis/seen.js';
@@ -64,12 +65,14 @@ class QuorumLock implements LockAdapter {
     const owned = clients === undefined;
     const servers = clients ?? (urls ?? []).map(ownedClient);
     // A holder's crash closes its connection on every node: the watchers' polls take turns over
-    // the nodes, and all followers together try about once per 10 s, so a lock costs about what one
-    // Redis lock does however many nodes and followers it has.
+    // the nodes, their claims live 15 s (refreshed every 5 s), and all followers together try about
+    // once per 10 s, so a lock costs about what one Redis lock does however many nodes and
+    // followers it has.
     const spread = (i: number) => ({
       livenessInterval: settings.livenessInterval * servers.length,
       pollOffset: settings.livenessInterval * i,
       restingRetry: 10_000,
+      claimTtl: 15_000,
     });
     this.#nodes = servers.map(
       (client, i) =>
@@ -214,10 +217,10 @@ class QuorumLock implements LockAdapter {
     return readQuorumOutcome(this.#nodes, this.#quorum, this.#keys(name), (answered) => this.#noQuorum('readOutcome', answered));
   }
 
-  /** Long only while a quorum of nodes can wake us: the shortest of their waits. */
+  /** Long only while a quorum of nodes can wake us: one wait for all nodes (see `restingWait`). */
   idleRetry(name: string): number | undefined {
-    const waits = this.#nodes.map((node) => node.followers.idleRetry(name)).filter((wait) => wait !== undefined);
-    return waits.length >= this.#quorum ? Math.min(...waits) : undefined;
+    const shares = this.#nodes.map((node) => node.followers.restingShare(name)).filter((share) => share !== undefined);
+    return shares.length >= this.#quorum ? restingWait(Math.max(...shares)) : undefined;
   }
 
   watch(name: string, onChange: () => void): () => void {

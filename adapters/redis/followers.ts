@@ -92,10 +92,10 @@ export class Followers {
     this.#watched.get(name)?.watch.follow(clientId, holderId);
   }
 
-  /** How long a follower of `name` may go without trying (see `LockWatch.idleRetry`). */
-  idleRetry(name: string): number | undefined {
+  /** The mean time a follower of `name` may go without trying (see `LockWatch.restingShare`). */
+  restingShare(name: string): number | undefined {
     const watched = this.#watched.get(name);
-    return watched?.watch.idleRetry(watched.subscribed);
+    return watched?.watch.restingShare(watched.subscribed);
   }
 
   /** Wakes the followers of `name` after `ms` (at once if <= 0): when a takeover grace ends. */

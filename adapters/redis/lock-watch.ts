@@ -5,7 +5,7 @@
  */
 import type { ConnectionBinding } from './connection.js';
 import type { LockKeys } from './keys.js';
-import { type Claim, WATCHER_CLAIM_TTL, type WatcherClaims } from './watcher.js';
+import type { Claim, WatcherClaims } from './watcher.js';
 
 /**
  * `holding`: an election of this adapter holds the lock (nothing to watch: a process cannot watch
@@ -24,6 +24,15 @@ export interface WatchParts {
   readonly restingRetry: number;
   /** Wakes the lock's waiting elections after `ms` (at once if <= 0). */
   readonly wake: (ms: number) => void;
+}
+
+/**
+ * One resting follower's wait, exponential with mean `share` (memoryless): however recently the
+ * followers were woken together, all of them together try about once per restingRetry from any
+ * moment on. Draw it once per wait: the least of several draws would come several times as often.
+ */
+export function restingWait(share: number): number {
+  return share * -Math.log(1 - Math.random());
 }
 
 export class LockWatch {
@@ -77,14 +86,13 @@ export class LockWatch {
   }
 
   /**
-   * How long a follower may go without trying (see `LockAdapter.idleRetry`), given that our channel
-   * is `subscribed`: its share of `restingRetry` while a watcher (maybe itself) is known, else the
-   * elector's own pace. Exponential (memoryless): however recently the followers were woken
-   * together, all of them together try about once per restingRetry from any moment on.
+   * The mean time a follower may go without trying (see `restingWait`), given that our channel is
+   * `subscribed`: its share of `restingRetry` while a watcher (maybe itself) is known; undefined
+   * (the elector's own pace) otherwise.
    */
-  idleRetry(subscribed: boolean): number | undefined {
+  restingShare(subscribed: boolean): number | undefined {
     if (!subscribed || (!this.#watcherKnown && this.#role !== 'holding')) return undefined;
-    return this.#subscribers * this.parts.restingRetry * -Math.log(1 - Math.random());
+    return this.#subscribers * this.parts.restingRetry;
   }
 
   /** The holder asks for a watcher (the claim lapsed or was given up): a resting follower tries. */
@@ -142,7 +150,7 @@ export class LockWatch {
       if (refreshed.mine) return this.#wakeAtExpiry(refreshed);
       this.#stopTimers(); // we were away longer than the claim: another follower watches now
       this.#role = 'unclaimed';
-    }, WATCHER_CLAIM_TTL / 3).unref();
+    }, this.parts.claims.claimTtl / 3).unref();
     this.#startPoll();
   }
 

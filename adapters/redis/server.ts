@@ -27,11 +27,23 @@ export interface ServerOptions extends Omit<ServerSettings, 'prefix'> {
   readonly pollOffset?: number;
   /** @default 2000 */
   readonly restingRetry?: number;
+  /** How long a watcher claim lives without a refresh, in ms (see watcher.ts). @default 6000 */
+  readonly claimTtl?: number;
 }
 
 /** A client primacy creates from `url`: it connects on first use and closes whenever no election uses the lock (Reachability.idle). */
 export function ownedClient(url: string): RedisClientLike {
   return new Redis(url, { lazyConnect: true }) as unknown as RedisClientLike;
+}
+
+/**
+ * The connection followers listen on: a duplicate of the client. Without ioredis's own
+ * resubscription, whose SUBSCRIBE after a reconnect has no handler (an unhandled rejection if the
+ * subscriber is closed right then); Followers subscribes again itself on `ready`.
+ */
+function subscriberOf(client: RedisClientLike): Subscriber {
+  const duplicate = client.duplicate as (options?: { autoResubscribe: boolean }) => unknown;
+  return (client.isCluster === true ? client.duplicate() : duplicate.call(client, { autoResubscribe: false })) as Subscriber;
 }
 
 export class RedisServer {
@@ -56,9 +68,9 @@ export class RedisServer {
     });
     this.binding = new ConnectionBinding({ client, enabled: connectionBinding, takeoverGrace, onLost: onConnectionLost });
     this.followers = new Followers({
-      createSubscriber: () => client.duplicate() as Subscriber,
+      createSubscriber: () => subscriberOf(client),
       binding: this.binding,
-      claims: new WatcherClaims(client),
+      claims: new WatcherClaims(client, options.claimTtl),
       livenessInterval,
       pollOffset: options.pollOffset,
       restingRetry: options.restingRetry ?? 2000,

@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import type { LockKeys } from './keys.js';
 import { NEED_WATCHER, run, type ScriptClient, script } from './scripts.js';
 
-/** How long a claim lives without a refresh, in ms. Its watcher refreshes it every third of that. */
+/** How long a claim lives without a refresh, in ms, by default. Its watcher refreshes it every third of that. */
 export const WATCHER_CLAIM_TTL = 6000;
 
 /** What a claim attempt learns. */
@@ -80,7 +80,11 @@ export class WatcherClaims {
   /** One per adapter (per node for Redlock): two elections of one process share its claim. */
   readonly #id = randomUUID();
 
-  constructor(private readonly client: ScriptClient) {}
+  constructor(
+    private readonly client: ScriptClient,
+    /** How long a claim lives without a refresh, in ms. */
+    readonly claimTtl: number = WATCHER_CLAIM_TTL,
+  ) {}
 
   /** Claims or refreshes the watch of a lock, and reads what a follower needs to pace itself. */
   async claim(keys: LockKeys): Promise<Claim> {
@@ -88,7 +92,7 @@ export class WatcherClaims {
       keys.watcher,
       keys.lock,
       this.#id,
-      WATCHER_CLAIM_TTL,
+      this.claimTtl,
       keys.events,
     ])) as number[];
     return { mine: mine === 1, leaseLeft: Number(leaseLeft), subscribers: Number(subscribers) || 1 };
