@@ -46,7 +46,7 @@ import { Takeover } from './mysql/takeover.js';
 
 export type { MysqlLockOptions } from './mysql/options.js';
 
-/** How long an idle follower may go without asking while its wait in the server is healthy (the elector caps it at 60 s). */
+/** How long an idle follower may go without asking while its wait in the server is healthy. */
 const IDLE_RETRY = 60_000;
 
 /** A lock in MySQL or MariaDB (mysql2). See `MysqlLockOptions`. */

@@ -8,6 +8,9 @@ import { restingWait } from './redis/lock-watch.js';
 import { resolveRedisOptions } from './redis/options.js';
 import { belongsTo, parseValue, valueTail } from './redis/record.js';
 import { type PipelineClient, type ReplicaAcks, ReplicaWait } from './redis/replicas.js';
+
+export type { ReplicaAcks } from './redis/replicas.js';
+
 import { ACQUIRE, RELEASE, RENEW, releaseArgs, renewArgs, run, type ScriptClient, TAKE_OVER, WRITE_OUTCOME } from './redis/scripts.js';
 import { SeenHolders } from './redis/seen.js';
 import { ownedClient, RedisServer } from './redis/server.js';
@@ -44,7 +47,7 @@ export interface RedisLockOptions {
    * @default true
    */
   connectionBinding?: boolean;
-  /** How often a waiting follower checks the holder's connection, in ms. @default 150 */
+  /** How often the lock's watcher (one waiting follower for all) checks the holder's connection, in ms. @default 150 */
   livenessInterval?: number;
   /**
    * How long a follower waits, once it finds the holder's connection closed, before it takes

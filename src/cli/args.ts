@@ -33,8 +33,11 @@ export type ServerKind = 'postgres' | 'mysql' | 'etcd';
 /** What each server option accepts: its URL schemes, for the usage error. */
 const SERVER_URLS: Record<ServerKind, { pattern: RegExp; expected: string }> = {
   postgres: { pattern: /^postgres(ql)?:\/\//, expected: 'a postgres:// or postgresql:// URL' },
-  mysql: { pattern: /^(mysql|mariadb):\/\//, expected: 'a mysql:// URL' },
-  etcd: { pattern: /^https?:\/\/[^,]+(,https?:\/\/[^,]+)*$/, expected: 'comma-separated http:// or https:// endpoints' },
+  mysql: { pattern: /^(mysql|mariadb):\/\//, expected: 'a mysql:// or mariadb:// URL' },
+  etcd: {
+    pattern: /^https?:\/\/[^/\s,]+\/?(,https?:\/\/[^/\s,]+\/?)*$/,
+    expected: 'comma-separated http:// or https:// endpoints (host:port, no path)',
+  },
 };
 
 export interface StatusArgs {

@@ -160,12 +160,32 @@ async function redisTarget(name: string, urls: string[], kind: 'redis' | 'redloc
  * other backends need not install its client). The adapter's errors name the server and the errno;
  * a server that accepts the connection and never answers is cut short like Redis.
  */
+/** The client package each server option needs (an optional peer dependency). */
+const CLIENTS: Record<ServerKind, string> = { postgres: 'pg', mysql: 'mysql2', etcd: 'etcd3' };
+
 async function serverTarget(name: string, kind: ServerKind, url: string): Promise<LockTarget> {
   const location = url.split(',').map(redact).join(',');
-  let adapter: LockAdapter;
-  if (kind === 'postgres') adapter = (await import('../../adapters/postgres.js')).postgresLock({ connectionString: url });
-  else if (kind === 'mysql') adapter = (await import('../../adapters/mysql.js')).mysqlLock({ uri: url });
-  else adapter = (await import('../../adapters/etcd.js')).etcdLock({ hosts: url.split(',') });
+  let adapter: Pick<LockAdapter, 'inspect' | 'close'>;
+  try {
+    // Postgres: a one-shot read that creates nothing (no table, no LISTEN, no session settings).
+    if (kind === 'postgres') {
+      const { inspectPostgresLock } = await import('../../adapters/postgres.js');
+      adapter = { inspect: (lock) => inspectPostgresLock(url, lock) };
+    } else if (kind === 'mysql') adapter = (await import('../../adapters/mysql.js')).mysqlLock({ uri: url });
+    else adapter = (await import('../../adapters/etcd.js')).etcdLock({ hosts: url.split(',') });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    const client = CLIENTS[kind];
+    throw new LockTargetError(
+      name,
+      location,
+      `reading ${kind} locks needs the ${client} package: npm install ${client}`,
+      'ERR_MODULE_NOT_FOUND',
+      {
+        cause: error,
+      },
+    );
+  }
   const inspect = async (): Promise<Look> => {
     try {
       return { record: await within(adapter.inspect(name), LOOK_TIMEOUT, 'inspect'), unreachable: [] };
