@@ -62,3 +62,27 @@ describe.each(backends)('lock-status --%s', (option, url, makeLock, unreachableU
     expect(unreachable.stdout).toMatch(/ECONNREFUSED|127\.0\.0\.1:1/);
   });
 });
+
+describe('lock-status --postgres on a database never used by primacy', () => {
+  it('answers "never taken" and creates nothing there (no table)', async () => {
+    const { default: pg } = await import('pg');
+    const admin = new pg.Client({ connectionString: SHARED_URL });
+    await admin.connect();
+    const database = `status_${Math.random().toString(36).slice(2)}`;
+    await admin.query(`CREATE DATABASE ${database}`);
+    try {
+      const url = new URL(SHARED_URL);
+      url.pathname = `/${database}`;
+      const look = status('reports', '--postgres', url.toString());
+      expect(look.status, look.stdout + look.stderr).toBe(1);
+      const fresh = new pg.Client({ connectionString: url.toString() });
+      await fresh.connect();
+      const { rows } = await fresh.query("SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'primacy_locks'");
+      await fresh.end();
+      expect(rows[0]?.n).toBe(0);
+    } finally {
+      await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+});
