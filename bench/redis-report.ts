@@ -187,7 +187,7 @@ ${goals(result)}
 
 - Contenders (all with a 10 s TTL; each peer's loop is what its README leads a user to write, with its default retry behaviour):
   - \`bench/contenders/primacy-redis.ts\`: \`elect({ name, lock: redisLock({ url }) })\`, every default (ttl 10 s, renew every
-    ttl/3, retryInterval 1 s, a waiting follower checks the holder's connection with \`CLIENT LIST ID\` every 150 ms and wakes
+    ttl/3, retryInterval 1 s, one waiting follower, the lock's watcher, checks the holder's connection with \`CLIENT LIST ID\` every 150 ms, all wake
     on the release's PUBLISH; SIGTERM releases, then exits). \`primacy-redlock.ts\`: the same on \`redlockLock({ urls })\`.
   - \`bench/contenders/ioredis.ts\`: \`SET key token NX PX 10000\` every 1000 ms while a follower; once OK, renew with a
     compare-and-PEXPIRE Lua script every ttl/3 (3333 ms), \`lost\` when it answers 0 or fails; SIGTERM: stop acting as leader,
