@@ -40,6 +40,7 @@ export default defineConfig([
       'cli/lock-status': 'src/cli/lock-status.ts',
       'cli/primacy': 'src/cli/primacy.ts',
       'manager-bootstrap': 'src/manager/bootstrap.ts',
+      'manager-command-runner': 'src/manager/command-runner.ts',
     },
     format: ['esm'],
     target: 'node20',

@@ -1,22 +1,34 @@
 /**
- * `primacy start app.js --workers 4 [--inspector]`: runs an app under the worker manager. The
- * first SIGTERM/SIGINT stops it gracefully; a second one kills every worker at once.
+ * `primacy start app.js --workers 4 [--inspector]`, or `primacy start` with a config file
+ * (primacy.config.{js,mjs,cjs,json}, or `--config FILE`) naming several apps: runs them under the
+ * worker manager. The first SIGTERM/SIGINT stops it gracefully; a second one kills every process
+ * at once.
  */
-import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { PrimacyUsageError } from '../errors.js';
-import { prefixed } from '../logger.js';
+import type { LockAdapter } from '../adapter.js';
+import { PrimacyConfigError, PrimacyUsageError } from '../errors.js';
+import { planFromConfig, type StartPlan } from '../manager/config-apps.js';
+import { findConfigFile, readConfigFile } from '../manager/config-file.js';
 import { Inspector } from '../manager/inspector.js';
 import { WorkerManager } from '../manager/manager.js';
-import { defaultManagerName, inspectorSocket, usableStateDir } from '../manager/options.js';
+import { defaultManagerName, inspectorSocket, type ManagerOptions, usableStateDir } from '../manager/options.js';
+import { killTree } from '../manager/process-tree.js';
 import { scriptProblem } from '../manager/script-check.js';
 import { EXIT } from './args.js';
 import { LOCK_SPECS, lockFromSpec } from './manager-lock.js';
+import { applyManagerFlags, MANAGER_FLAG_OPTIONS, managerFlagsHelp, nameTheFlag } from './start-flags.js';
+import { startLog } from './start-log.js';
 
 export const START_HELP = `Usage: primacy start <app.js> [options] [-- app arguments]
+       primacy start [--config FILE] [options]
+
+With no app, the apps come from primacy.config.js, .mjs, .cjs or .json in the working directory
+(or --config FILE): a server app and named processes (any command), each with its instances,
+env, cwd, args, restart policy, kill timeout, memory limit and health check. Flags override it.
 
 Options:
-  --workers N          worker processes (default: the number of CPUs)
+  --config FILE        the config file to run (default: primacy.config.* here)
+  --workers N          server worker processes (default: the number of CPUs)
   --name NAME          names this manager's claim and socket (default: the app's package.json
                        name); a second manager with the same name refuses to start
   --state-dir DIR      where the claim and the socket live (default: the private per-user
@@ -25,53 +37,51 @@ Options:
                        process of the app: ${LOCK_SPECS} (default file)
   --ack listening|ready  ack when the worker's server listens (default) or calls worker.ready()
   --inspector          open the control socket (mode 0600) for primacy inspect
+
+Supervision (TIME: ms, or 500ms, 15s, 2m; SIZE: bytes, or 512M, 1G):
+${managerFlagsHelp()}
 `;
 
+const OPTIONS = {
+  config: { type: 'string' },
+  workers: { type: 'string' },
+  name: { type: 'string' },
+  'state-dir': { type: 'string' },
+  lock: { type: 'string' },
+  ack: { type: 'string' },
+  inspector: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  ...MANAGER_FLAG_OPTIONS,
+} as const;
+
+type StartValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
+
 export async function runStart(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      workers: { type: 'string' },
-      name: { type: 'string' },
-      'state-dir': { type: 'string' },
-      lock: { type: 'string' },
-      ack: { type: 'string' },
-      inspector: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: OPTIONS });
   if (values.help) {
     process.stdout.write(START_HELP);
     return 0;
   }
-  const [script, ...args] = positionals;
-  if (!script) throw new PrimacyUsageError('start needs the app to run, e.g. primacy start server.js --workers 4');
-  const workers = values.workers === undefined ? undefined : Number(values.workers);
-  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) {
-    throw new PrimacyUsageError(`--workers must be a whole number >= 1, got "${values.workers}"`);
-  }
-  if (values.ack !== undefined && values.ack !== 'listening' && values.ack !== 'ready') {
-    throw new PrimacyUsageError(`--ack must be listening or ready, got "${values.ack}"`);
-  }
-  const missing = scriptProblem(script);
-  if (missing) {
-    // One line, before anything is forked (a usage error, without the --help pointer).
-    process.stderr.write(`primacy start: ${script}: ${missing.problem}\n`);
-    return EXIT.usage;
-  }
-  const name = values.name ?? defaultManagerName(script);
-  const stateDir = usableStateDir({ stateDir: values['state-dir'] });
-  const lock = values.lock === undefined ? undefined : await lockFromSpec(values.lock);
+  const plan = await startPlan(values, positionals);
+  if (typeof plan === 'number') return plan;
+  const name = values.name ?? plan.manager.name ?? defaultManagerName(plan.manager.script ?? process.cwd());
+  const stateDir = usableStateDir({ stateDir: values['state-dir'] ?? plan.manager.stateDir });
+  const lock = await managerLock(values.lock ?? plan.lock);
   const ackOn = values.ack as 'listening' | 'ready' | undefined;
-  const manager = new WorkerManager({ script, args, workers, name, stateDir, lock, ackOn });
-  // One prefix per line: the manager's errors (start failed...) carry theirs already.
-  const log = (text: string) => process.stderr.write(`${prefixed('manager', text)}\n`);
-  manager.on('warning', (message: string) => process.stderr.write(`${message}\n`));
-  manager.on('restarting', (w, delay) => log(`${w.name} exited; restarting in ${delay} ms`));
-  manager.on('failed', (w, reason) => log(`${w.name} FAILED: ${reason}`));
-  manager.on('hung', (w, silent) => log(`${w.name} (pid ${w.pid}) sent no heartbeat for ${Math.round(silent)} ms: killed`));
+  let manager: WorkerManager;
+  try {
+    manager = new WorkerManager({
+      ...applyManagerFlags(plan.manager, values),
+      name,
+      stateDir,
+      lock,
+      ...(ackOn ? { ackOn } : {}),
+    } as ManagerOptions);
+  } catch (error) {
+    await lock?.close?.();
+    throw nameTheFlag(error, values);
+  }
+  const log = startLog(manager);
 
   let inspector: Inspector | null = null;
   let signals = 0;
@@ -79,8 +89,8 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     const onSignal = (signal: NodeJS.Signals) => {
       signals++;
       if (signals > 1) {
-        log(`second ${signal}: killing every worker now`);
-        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+        log(`second ${signal}: killing every process now`);
+        for (const worker of manager.workers()) if (worker.pid !== null) killTree(worker.pid);
         resolve(130);
         return;
       }
@@ -99,7 +109,7 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     await lock?.close?.();
     return 1;
   }
-  if (values.inspector) {
+  if (values.inspector || plan.inspector) {
     const socket = inspectorSocket(stateDir, name);
     inspector = new Inspector(manager, { socket }, () => process.kill(process.pid, 'SIGTERM'));
     await inspector.listen();
@@ -111,4 +121,53 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   await inspector?.close();
   await lock?.close?.();
   return code;
+}
+
+/** What to run: the app on the command line, or the config file's apps; a number is the exit code of a refusal. */
+async function startPlan(values: StartValues, positionals: string[]): Promise<StartPlan | number> {
+  const [script, ...args] = positionals;
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) {
+    throw new PrimacyUsageError(`--workers must be a whole number >= 1, got "${values.workers}"`);
+  }
+  if (values.ack !== undefined && values.ack !== 'listening' && values.ack !== 'ready') {
+    throw new PrimacyUsageError(`--ack must be listening or ready, got "${values.ack}"`);
+  }
+  if (script === undefined) {
+    const file = values.config ?? findConfigFile(process.cwd());
+    if (file === null) {
+      throw new PrimacyUsageError(
+        `start needs the app to run (primacy start server.js --workers 4) or a primacy.config.{js,mjs,cjs,json} in ${process.cwd()} (or --config FILE)`,
+      );
+    }
+    const config = await readConfigFile(file);
+    const plan = asUsageError(() => planFromConfig(config, file));
+    if (workers !== undefined) {
+      if (plan.manager.script === undefined) throw new PrimacyUsageError(`--workers: ${file} has no server app to give workers to`);
+      plan.manager.workers = workers;
+    }
+    return plan;
+  }
+  if (values.config !== undefined) throw new PrimacyUsageError(`give either an app (${script}) or --config, not both`);
+  const missing = scriptProblem(script);
+  if (missing) {
+    // One line, before anything is forked (a usage error, without the --help pointer).
+    process.stderr.write(`primacy start: ${script}: ${missing.problem}\n`);
+    return EXIT.usage;
+  }
+  return { manager: { script, args, ...(workers === undefined ? {} : { workers }) }, lock: undefined, inspector: false };
+}
+
+/** A config file's bad value is bad usage (exit 64), like a bad flag: the message names file, app and key. */
+function asUsageError<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw error instanceof PrimacyConfigError ? new PrimacyUsageError(error.message) : error;
+  }
+}
+
+/** A `--lock` spec or a config's lock (a spec, or an adapter a JS config built). */
+async function managerLock(lock: string | LockAdapter | undefined): Promise<LockAdapter | undefined> {
+  return typeof lock === 'string' ? lockFromSpec(lock) : lock;
 }

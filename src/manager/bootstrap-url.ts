@@ -3,26 +3,28 @@ import { fileURLToPath } from 'node:url';
 import { PrimacyError } from '../errors.js';
 
 /**
- * Where the built bootstrap may sit relative to the code asking: the library's chunks are in
- * dist/, beside `dist/manager-bootstrap.js`; the CLI is bundled into dist/cli/, one level down.
+ * A module the manager hands to the processes it starts, by URL: the TypeScript source in
+ * development (`./<source>.ts`, beside this file), or the built `dist/<built>.js`. The library's
+ * chunks are in dist/, beside it; the CLI is bundled into dist/cli/, one level down.
  */
-const BUILT_BOOTSTRAP = ['./manager-bootstrap.js', '../manager-bootstrap.js'];
-
-/**
- * The bootstrap preloaded into workers: the TypeScript source in development, or the built
- * `dist/manager-bootstrap.js`.
- */
-export function bootstrapUrl(): string {
-  const candidates = ['./bootstrap.ts', ...BUILT_BOOTSTRAP].map((path) => new URL(path, import.meta.url));
+function shippedModuleUrl(source: string, built: string, what: string): string {
+  const candidates = [`./${source}.ts`, `./${built}.js`, `../${built}.js`].map((path) => new URL(path, import.meta.url));
   const found = candidates.find((url) => existsSync(fileURLToPath(url)));
   if (found === undefined) {
     const tried = candidates.map((url) => fileURLToPath(url)).join(', ');
-    throw new PrimacyError(
-      'ERR_PRIMACY_INSTALL',
-      `[primacy] [manager] the worker bootstrap is missing from this install (looked for ${tried})`,
-    );
+    throw new PrimacyError('ERR_PRIMACY_INSTALL', `[primacy] [manager] the ${what} is missing from this install (looked for ${tried})`);
   }
   return found.href;
+}
+
+/** The bootstrap preloaded into workers (heartbeats, no orphans, drain). */
+export function bootstrapUrl(): string {
+  return shippedModuleUrl('bootstrap', 'manager-bootstrap', 'worker bootstrap');
+}
+
+/** The runner that stands in for a config app's `command` (see command-runner.ts). */
+export function commandRunnerPath(): string {
+  return fileURLToPath(shippedModuleUrl('command-runner', 'manager-command-runner', 'command runner'));
 }
 
 /** Workers run with the manager's own flags plus the bootstrap (heartbeats, no orphans). */

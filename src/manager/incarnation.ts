@@ -61,16 +61,27 @@ export interface Slot {
   custom?: CustomProcess;
 }
 
-/** How a custom managed process (`manager.manage()`) runs. */
+/** How a custom managed process (`manager.manage()`, a config's non-server app) runs. */
 export interface CustomProcess {
-  readonly module: string;
+  /** A Node module, forked with the worker bootstrap (heartbeats, the `worker` API). */
+  readonly module?: string;
+  /** Any command instead, as an argv, run through the command runner (command-runner.ts). */
+  readonly command?: readonly string[];
   readonly args: string[];
+  /** Added to the manager's environment. */
+  readonly env: Readonly<Record<string, string>>;
+  /** @default the manager's working directory */
+  readonly cwd: string | undefined;
   /** Restarted by `reload()` like the server workers. @default false */
   readonly transient: boolean;
   /** Kept in the worker table once it has exited for good. @default true */
   readonly tracked: boolean;
   /** Restarted by the restart policy when it exits. @default true */
   readonly restartable: boolean;
+  /** Its own SIGTERM-to-SIGKILL time; the manager's `killTimeout` when unset. */
+  readonly killTimeout: number | undefined;
+  /** Its own memory limit in bytes; the manager's `maxMemory` when unset. */
+  readonly maxMemory: number | undefined;
 }
 
 export function createSlot(index: number, policy: RestartPolicy, name = `worker-${index}`, custom?: CustomProcess): Slot {
@@ -190,6 +201,7 @@ export async function firstFailure(incarnations: Incarnation[], ackTimeout: numb
 /** The environment of a slot's process: how it knows it is managed, which slot it is, and its heartbeat interval. */
 export function workerEnv(slot: Slot, workers: number, heartbeatInterval: number): Record<string, string> {
   return {
+    ...slot.custom?.env,
     PRIMACY_MANAGED: '1',
     PRIMACY_WORKER_NAME: slot.name,
     PRIMACY_WORKER_INDEX: String(slot.index),

@@ -9,18 +9,20 @@ import { EventEmitter } from 'node:events';
 import { runningTimeout } from '../_internal/running-time.js';
 import { PrimacyError } from '../errors.js';
 import { workerExecArgv } from './bootstrap-url.js';
-import { customSlots, type ManageOptions } from './custom.js';
+import { customSlots, type ManageOptions, type ProcessRun } from './custom.js';
 import { startHealthChecks } from './health.js';
 import { createSlot, firstFailure, Incarnation, type Slot, slotInfo, type WorkerInfo, type WorkerState, workerEnv } from './incarnation.js';
 import { controlCommands } from './inspector.js';
+import { memoryLimit, overMemoryLimit } from './memory-limit.js';
 import { ManagerNameClaim } from './name-claim.js';
 import { type ManagerOptions, type ResolvedManagerOptions, resolveManagerOptions, usableStateDir } from './options.js';
-import { clusterHandle, forkHandle } from './process-handle.js';
 import type { ManagerMessage } from './protocol.js';
 import { answerControlRequest } from './requests.js';
 import { afterExit, RestartPolicy } from './restart-policy.js';
 import { checkScript } from './script-check.js';
+import { startProcess } from './spawn.js';
 import { retire, terminate } from './stop-process.js';
+import { urlHealthCheck } from './url-health.js';
 import { HeartbeatWatchdog } from './watchdog.js';
 import { WorkerLocks } from './worker-locks.js';
 import { onWorkerMessage, type WorkerMessageSteps } from './worker-messages.js';
@@ -38,7 +40,8 @@ export class WorkerManager extends EventEmitter {
   readonly #running = new Map<string, Incarnation>();
   readonly #watchdog: HeartbeatWatchdog;
   #nameClaim: ManagerNameClaim | null = null;
-  #stopHealthChecks: () => void = () => {};
+  /** Stops each health-check loop (the manager's `healthCheck`, each process's `health.url`). */
+  readonly #healthLoops: Array<() => void> = [];
   #stopping: Promise<void> | null = null;
   #starting = true;
   /** The configured worker count (`workers`, then the last `scale(n)`): each new process's PRIMACY_WORKERS. */
@@ -46,6 +49,7 @@ export class WorkerManager extends EventEmitter {
 
   readonly #messageSteps: WorkerMessageSteps = {
     acked: (incarnation) => this.#acked(incarnation),
+    memory: (incarnation) => this.#checkMemory(incarnation),
     lock: (incarnation, message) => this.#locks.request(incarnation, message),
     control: (incarnation, message) => {
       const from = { id: incarnation.id, send: (reply: ManagerMessage) => incarnation.worker.send(reply) };
@@ -80,16 +84,17 @@ export class WorkerManager extends EventEmitter {
 
   /** Starts every worker; resolves once all have acked, rejects (after stopping) if one cannot start. */
   async start(): Promise<void> {
-    const { script, args, workers, healthCheck, health, processes, ackTimeout, name } = this.#options;
-    checkScript(script);
+    const { script, args, cwd, workers, healthCheck, health, processes, ackTimeout, name } = this.#options;
+    if (script !== undefined) checkScript(script);
     // Refuses to start beside a live manager of the same name (state and socket are named after it).
     this.#nameClaim = await ManagerNameClaim.take(usableStateDir(this.#options), name, (message) => this.#warn(message));
-    cluster.setupPrimary({ exec: script, args, execArgv: workerExecArgv() });
+    if (script !== undefined) cluster.setupPrimary({ exec: script, args, cwd, execArgv: workerExecArgv() });
     this.#watchdog.start();
-    if (healthCheck) this.#stopHealthChecks = startHealthChecks(healthCheck, health, () => this.workers(), this.#unhealthy);
+    if (healthCheck) this.#healthLoops.push(startHealthChecks(healthCheck, health, () => this.workers(), this.#unhealthy));
     this.#total = workers;
     const incarnations = Array.from({ length: workers }, (_, index) => this.#spawn(this.#newSlot(index)));
-    const custom = () => Promise.all(processes.map(({ name, module, ...rest }) => this.manage(name, module, rest)));
+    const custom = () =>
+      Promise.all(processes.map(({ name, module, command, ...rest }) => this.manage(name, module ?? { command: command ?? [] }, rest)));
     const failure =
       (await firstFailure(incarnations, ackTimeout)) ??
       (await custom().then(
@@ -112,12 +117,17 @@ export class WorkerManager extends EventEmitter {
   /**
    * Runs a custom process (a queue consumer, a scheduler...) beside the server workers, supervised
    * the same way: heartbeats, restarts with backoff, status. Its first heartbeat is its ack. Named `name`,
-   * or `name-<i>` for several.
+   * or `name-<i>` for several. `run` is a Node module's path, or `{ command }`: any program (its
+   * heartbeats then come from the command runner, so a hang inside it is not detected).
    */
-  async manage(name: string, module: string, options: ManageOptions = {}): Promise<void> {
-    const { restart, backoff, crashLoop } = this.#options;
-    const slots = customSlots(name, module, options, this.#all(), () => new RestartPolicy({ policy: restart, ...backoff, ...crashLoop }));
+  async manage(name: string, run: ProcessRun, options: ManageOptions = {}): Promise<void> {
+    const slots = customSlots(name, run, options, this.#all(), (policy) => this.#restartPolicy(policy));
     this.#processes.push(...slots);
+    if (options.health) {
+      const { url, interval = this.#options.health.interval, timeout = this.#options.health.timeout } = options.health;
+      const group = () => slots.map((slot) => this.#info(slot));
+      this.#healthLoops.push(startHealthChecks(urlHealthCheck(url, timeout), { interval, timeout }, group, this.#unhealthy));
+    }
     const acked = await Promise.all(slots.map((slot) => this.#spawn(slot).acked));
     if (acked.includes(false)) throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] ${name} did not start`);
   }
@@ -137,7 +147,7 @@ export class WorkerManager extends EventEmitter {
       if (!(await next.acked)) {
         slot.current = old;
         next.draining = true;
-        await terminate(next, 'SIGKILL', this.#options.killTimeout);
+        await terminate(next, 'SIGKILL', this.#killTimeout(slot));
         throw new PrimacyError(
           'ERR_PRIMACY_RESTART',
           `[primacy] [manager] restart of ${name} aborted: its new process did not ack; the old one keeps serving`,
@@ -166,6 +176,8 @@ export class WorkerManager extends EventEmitter {
 
   /** Grows or shrinks to `count` slots; a scale-down removes the highest slots first. */
   async scale(count: number): Promise<void> {
+    if (this.#options.script === undefined)
+      throw new PrimacyError('ERR_PRIMACY_MANAGER', '[primacy] [manager] this manager runs no server app (no `script`): nothing to scale');
     if (!Number.isInteger(count) || count < 1)
       throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] Expected a worker count >= 1, got ${count}`);
     const added: Incarnation[] = [];
@@ -184,10 +196,10 @@ export class WorkerManager extends EventEmitter {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#watchdog.stop();
-      this.#stopHealthChecks();
+      for (const stopLoop of this.#healthLoops) stopLoop();
       for (const slot of this.#all()) clearTimeout(slot.restartTimer);
       await Promise.all(
-        this.#all().map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#options.killTimeout) : undefined)),
+        this.#all().map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#killTimeout(slot)) : undefined)),
       );
       await this.#locks.close();
       await this.#nameClaim?.release();
@@ -197,16 +209,15 @@ export class WorkerManager extends EventEmitter {
   }
 
   #newSlot(index: number): Slot {
-    const { restart, backoff, crashLoop } = this.#options;
-    const slot = createSlot(index, new RestartPolicy({ policy: restart, ...backoff, ...crashLoop }));
+    const slot = createSlot(index, this.#restartPolicy(), `${this.#options.workerName}-${index}`);
     this.#slots[index] = slot;
     return slot;
   }
 
   #spawn(slot: Slot): Incarnation {
-    const { heartbeatInterval, ackTimeout, ackOn } = this.#options;
-    const env = workerEnv(slot, this.#total, heartbeatInterval);
-    const worker = slot.custom ? forkHandle(slot.custom.module, slot.custom.args, env, workerExecArgv()) : clusterHandle(cluster.fork(env));
+    const { heartbeatInterval, ackTimeout, ackOn, env: serverEnv } = this.#options;
+    const env = { ...(slot.custom ? {} : serverEnv), ...workerEnv(slot, this.#total, heartbeatInterval) };
+    const worker = startProcess(slot, env, this.#killTimeout(slot));
     const incarnation = new Incarnation(slot, worker, `${slot.name}#${slot.starts}`);
     slot.starts++;
     slot.current = incarnation;
@@ -230,7 +241,8 @@ export class WorkerManager extends EventEmitter {
   }
 
   #retire(incarnation: Incarnation): Promise<void> {
-    const { killTimeout, drainTime } = this.#options;
+    const { drainTime } = this.#options;
+    const killTimeout = this.#killTimeout(incarnation.slot);
     const steppedDown = () => this.#locks.relinquished(incarnation.id, killTimeout);
     return retire(incarnation, { killTimeout, drainTime, steppedDown });
   }
@@ -239,7 +251,8 @@ export class WorkerManager extends EventEmitter {
     if (incarnation.state === 'ACKED') return;
     incarnation.markAckTimedOut();
     // At start-up the manager gives up as a whole; later, a silent newcomer is killed (and retried).
-    if (!this.#starting && incarnation.slot.current === incarnation) void terminate(incarnation, 'SIGKILL', this.#options.killTimeout);
+    if (!this.#starting && incarnation.slot.current === incarnation)
+      void terminate(incarnation, 'SIGKILL', this.#killTimeout(incarnation.slot));
   }
 
   #onExit(incarnation: Incarnation, code: number | null, signal: string | null): void {
@@ -270,7 +283,7 @@ export class WorkerManager extends EventEmitter {
     this.emit('hung', this.#info(incarnation.slot), silentFor);
     // A hung loop cannot run a SIGTERM handler: kill it outright (SIGCONT first, so a stopped one dies now).
     incarnation.worker.process.kill('SIGCONT');
-    void terminate(incarnation, 'SIGKILL', this.#options.killTimeout);
+    void terminate(incarnation, 'SIGKILL', this.#killTimeout(incarnation.slot));
   }
 
   /** Reported, never thrown: a backend hiccup must not take the manager (and its workers) down. */
@@ -283,8 +296,24 @@ export class WorkerManager extends EventEmitter {
     const incarnation = this.#all().find((slot) => slot.name === info.name)?.current;
     if (!incarnation || incarnation.pid !== info.pid || incarnation.draining) return;
     this.emit('unhealthy', info, reason);
-    void terminate(incarnation, 'SIGKILL', this.#options.killTimeout);
+    void terminate(incarnation, 'SIGKILL', this.#killTimeout(incarnation.slot));
   };
+
+  #restartPolicy(policy = this.#options.restart): RestartPolicy {
+    return new RestartPolicy({ policy, ...this.#options.backoff, ...this.#options.crashLoop });
+  }
+
+  #killTimeout(slot: Slot): number {
+    return slot.custom?.killTimeout ?? this.#options.killTimeout;
+  }
+
+  /** Above its memory limit: replaced without downtime (its successor acks first). */
+  #checkMemory(incarnation: Incarnation): void {
+    const limit = memoryLimit(incarnation, this.#options.maxMemory);
+    if (this.#stopping || !overMemoryLimit(incarnation, limit)) return;
+    this.emit('memory', this.#info(incarnation.slot), incarnation.rss, limit);
+    this.restart(incarnation.slot.name).catch((error: Error) => this.#warn(error.message));
+  }
 
   #broadcast(message: ManagerMessage): void {
     for (const slot of this.#all()) slot.current?.worker.send(message);

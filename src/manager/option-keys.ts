@@ -1,15 +1,17 @@
 /** The manager's option keys: an unknown one, at the top or in a nested options object, fails with the nearest known. */
 import type { Checks } from '../_internal/checks.js';
 import { optionKeys } from '../_internal/unknown-keys.js';
-import type { ManagerOptions } from './options.js';
-
-type ProcessOptions = NonNullable<ManagerOptions['processes']>[number];
+import type { ManagerOptions, ProcessOptions } from './options.js';
 
 // Written out once (optionKeys: a key missing here or not in the type fails to compile).
 export const MANAGER_OPTION_KEYS = optionKeys<ManagerOptions>({
   script: true,
   workers: true,
   args: true,
+  workerName: true,
+  env: true,
+  cwd: true,
+  maxMemory: true,
   name: true,
   stateDir: true,
   lock: true,
@@ -31,21 +33,25 @@ const NESTED_KEYS = {
   crashLoop: optionKeys<NonNullable<ManagerOptions['crashLoop']>>({ burst: true, window: true }),
   health: optionKeys<NonNullable<ManagerOptions['health']>>({ interval: true, timeout: true }),
 };
-const PROCESS_KEYS = optionKeys<ProcessOptions>({
+/** A custom process's keys (`processes[i]`, `manage()` options). */
+export const PROCESS_KEYS = optionKeys<ProcessOptions>({
   name: true,
   module: true,
+  command: true,
   args: true,
   workers: true,
+  env: true,
+  cwd: true,
   transient: true,
   tracked: true,
   restartable: true,
+  restart: true,
+  killTimeout: true,
+  maxMemory: true,
+  health: true,
 });
 
-/** Throws a PrimacyConfigError naming the first unknown nested key (`backoff.initial`) and the nearest known one. */
+/** Throws a PrimacyConfigError naming the first unknown nested key (`backoff.initial`) and the nearest known one (`processes[i]`: see custom.ts). */
 export function rejectUnknownNested(check: Checks, options: ManagerOptions): void {
   for (const path of ['backoff', 'crashLoop', 'health'] as const) check.nested(path, options[path], NESTED_KEYS[path]);
-  if (!Array.isArray(options.processes)) return;
-  options.processes.forEach((entry, i) => {
-    if (typeof entry === 'object' && entry !== null) check.nested(`processes[${i}]`, entry, PROCESS_KEYS);
-  });
 }

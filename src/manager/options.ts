@@ -1,21 +1,37 @@
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { checksFor } from '../_internal/checks.js';
+import { type Checks, checksFor } from '../_internal/checks.js';
 import { ensurePrivateDir, privateRoot } from '../_internal/private-dir.js';
 import type { LockAdapter } from '../adapter.js';
 import { defaultLockName } from '../is-primary-worker.js';
 import { checkLockAdapter } from '../options.js';
+import { checkEnv, checkManageOptions, type ManageOptions } from './custom.js';
 import type { HealthCheck } from './health.js';
 import { MANAGER_OPTION_KEYS, rejectUnknownNested } from './option-keys.js';
 
 export interface ManagerOptions {
-  /** The worker module (the app). */
-  script: string;
-  /** Worker slots. @default os.availableParallelism() */
+  /**
+   * The server workers' module (the app; one shared port through node:cluster). Omit it to run
+   * only `processes` (a config without a server app): there are then no server workers.
+   */
+  script?: string;
+  /** Server worker slots. @default os.availableParallelism(), 0 without `script` */
   workers?: number;
   /** Arguments for the workers. @default [] */
   args?: string[];
+  /** The server workers' names: `<workerName>-<index>` (a config's server app: the app's name). @default 'worker' */
+  workerName?: string;
+  /** Added to the server workers' environment (`{ TYPE: 'web' }`). @default {} */
+  env?: Record<string, string>;
+  /** The server workers' working directory. @default the manager's */
+  cwd?: string;
+  /**
+   * A process whose resident memory (reported with its heartbeats) exceeds this many bytes is
+   * replaced without downtime: its successor starts and acks first (PM2's `max_memory_restart`).
+   * Custom processes may set their own. @default no limit
+   */
+  maxMemory?: number;
   /**
    * Names this manager on its host: its claim and its inspector socket (`<stateDir>/<name>.sock`).
    * A second manager with the same name and state directory refuses to start, so two apps get two
@@ -57,25 +73,24 @@ export interface ManagerOptions {
   /** More than `burst` exits within `window` ms marks the slot FAILED. @default { burst: 5, window: 10000 } */
   crashLoop?: { burst?: number; window?: number };
   /** Custom processes to run beside the workers from the start (see `WorkerManager.manage`). */
-  processes?: Array<{
-    name: string;
-    module: string;
-    args?: string[];
-    workers?: number;
-    transient?: boolean;
-    tracked?: boolean;
-    restartable?: boolean;
-  }>;
+  processes?: Array<ProcessOptions>;
   /** Custom async health check per acked worker; false, a throw or a timeout replaces the worker. */
   healthCheck?: HealthCheck;
   /** @default { interval: 5000, timeout: 2000 } */
   health?: { interval?: number; timeout?: number };
 }
 
+/** A custom process: a Node `module` or any `command` (a string runs through /bin/sh -c), and how it runs. */
+export type ProcessOptions = { name: string; module?: string; command?: string | string[] } & ManageOptions;
+
 export interface ResolvedManagerOptions {
-  script: string;
+  script: string | undefined;
   workers: number;
   args: string[];
+  workerName: string;
+  env: Record<string, string>;
+  cwd: string | undefined;
+  maxMemory: number | undefined;
   name: string;
   stateDir: string | undefined;
   lock: LockAdapter | undefined;
@@ -98,8 +113,15 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
   check.options(options, MANAGER_OPTION_KEYS);
   rejectUnknownNested(check, options);
   const script = check.text('script', options.script, undefined, 'the path of the worker module');
-  if (script === undefined) return check.fail('script', script, 'the path of the worker module');
-  const workers = check.number('workers', options.workers, availableParallelism(), { min: 1, whole: true });
+  const workers = check.number('workers', options.workers, script === undefined ? 0 : availableParallelism(), {
+    min: script === undefined ? 0 : 1,
+    whole: true,
+  });
+  if (script === undefined && workers > 0) check.fail('workers', workers, '0 without a `script` (server workers run the script)');
+  if (script === undefined && !options.processes?.length)
+    check.fail('script', script, 'the path of the worker module (or `processes` to run)');
+  const workerName = check.text('workerName', options.workerName, 'worker');
+  if (!MANAGER_NAME.test(workerName)) check.fail('workerName', workerName, 'letters, digits, `_`, `.` or `-`, at most 64');
   const duration = check.duration;
   const heartbeatInterval = duration('heartbeatInterval', options.heartbeatInterval, 1000, 10);
   const heartbeatTimeout = duration('heartbeatTimeout', options.heartbeatTimeout, 5000, 10);
@@ -109,12 +131,14 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
   const restart = check.oneOf('restart', options.restart ?? undefined, ['always', 'on-failure', 'never'], 'always');
   const ackOn = check.oneOf('ackOn', options.ackOn ?? undefined, ['listening', 'ready'], 'listening');
   check.callback('healthCheck', options.healthCheck, 'a function (worker) => boolean | Promise<boolean>');
-  if (
-    options.processes !== undefined &&
-    (!Array.isArray(options.processes) || options.processes.some((p) => typeof p?.name !== 'string' || typeof p?.module !== 'string'))
-  ) {
-    check.fail('processes', options.processes, 'an array of { name, module, ... }');
-  }
+  checkProcesses(check, options.processes);
+  checkEnv(check, 'env', options.env);
+  check.text('cwd', options.cwd, undefined, 'a directory path');
+  const maxMemory = check.number('maxMemory', options.maxMemory, undefined, {
+    min: 1,
+    whole: true,
+    expected: 'a whole number of bytes >= 1',
+  });
   if (options.lock !== undefined) checkLockAdapter(check, options.lock);
   if (options.lock?.connectionBound) {
     // Followers would take over the moment the manager's connection closes, while the worker acting
@@ -134,10 +158,14 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
     check.fail('args', options.args, 'an array of strings');
   }
   return {
-    script: resolve(script),
+    script: script === undefined ? undefined : resolve(script),
     workers,
     args: options.args ?? [],
-    name: options.name ?? defaultManagerName(options.script),
+    workerName,
+    env: options.env ?? {},
+    cwd: options.cwd,
+    maxMemory,
+    name: options.name ?? defaultManagerName(options.script ?? process.cwd()),
     stateDir: options.stateDir,
     lock: options.lock,
     ackOn,
@@ -163,6 +191,21 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
       timeout: duration('health.timeout', options.health?.timeout, 2000, 1),
     },
   };
+}
+
+/** `processes`: an array of `{ name, module | command, ... }`, each checked as `manage()` checks it. */
+function checkProcesses(check: Checks, processes: unknown): void {
+  if (processes === undefined) return;
+  if (!Array.isArray(processes)) check.fail('processes', processes, 'an array of { name, module | command, ... }');
+  for (const [i, entry] of (processes as ProcessOptions[]).entries()) {
+    if (typeof entry !== 'object' || entry === null) check.fail(`processes[${i}]`, entry, 'an object { name, module | command, ... }');
+    if (typeof entry.name !== 'string' || entry.name === '') check.fail(`processes[${i}].name`, entry.name, 'a non-empty string');
+    if ((entry.module === undefined) === (entry.command === undefined)) {
+      check.fail(`processes[${i}]`, entry, 'an object with either `module` (a Node module) or `command` (any command), not both');
+    }
+    const { name: _, module, command, ...options } = entry;
+    checkManageOptions(check, `processes[${i}]`, module ?? { command }, options);
+  }
 }
 
 /** The manager's state directory, created 0700 if missing and checked as private (see private-dir.ts). */

@@ -38,8 +38,8 @@ export function clusterHandle(worker: Worker): ProcessHandle {
 }
 
 /** A custom process forked from `module`, with the same bootstrap (heartbeats, no orphans) as workers. */
-export function forkHandle(module: string, args: string[], env: NodeJS.ProcessEnv, execArgv: string[]): ProcessHandle {
-  const child = fork(module, args, { env: { ...process.env, ...env }, execArgv });
+export function forkHandle(module: string, args: string[], env: NodeJS.ProcessEnv, execArgv: string[], cwd?: string): ProcessHandle {
+  const child = fork(module, args, { env: { ...process.env, ...env }, execArgv, cwd });
   // Its 'exit' is what the manager acts on; an error (a failed send, a failed kill) is not news.
   child.on('error', ignoreSendError);
   return {

@@ -7,6 +7,8 @@ import { isPrimacyMessage, type WorkerMessage } from './protocol.js';
 
 export interface WorkerMessageSteps {
   acked(incarnation: Incarnation): void;
+  /** A heartbeat brought a new memory figure (`incarnation.rss`). */
+  memory(incarnation: Incarnation): void;
   lock(incarnation: Incarnation, message: WorkerMessage & { primacy: 'lock' }): void;
   control(incarnation: Incarnation, message: WorkerMessage & { primacy: 'control' }): void;
 }
@@ -18,7 +20,10 @@ export function onWorkerMessage(incarnation: Incarnation, message: unknown, step
     // A custom process has no port to listen on: its first heartbeat (sent at load) is the ack.
     if (incarnation.slot.custom && incarnation.state !== 'ACKED') steps.acked(incarnation);
     if (incarnation.state === 'ACKED') incarnation.heard();
-    if (typeof m.rss === 'number') incarnation.rss = m.rss;
+    if (typeof m.rss === 'number') {
+      incarnation.rss = m.rss;
+      steps.memory(incarnation);
+    }
   } else if (m.primacy === 'ready') steps.acked(incarnation);
   else if (m.primacy === 'lock') steps.lock(incarnation, m);
   else if (m.primacy === 'control') steps.control(incarnation, m);
