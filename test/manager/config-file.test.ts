@@ -53,7 +53,12 @@ describe('primacy start with a config file', { timeout: 90_000 }, () => {
     children.push(manager);
     return manager;
   };
-  const ready = (manager: Child) => until(() => /workers? ready/.test(manager.stderr), 40_000, () => `ready; stderr: ${manager.stderr}`);
+  const ready = (manager: Child) =>
+    until(
+      () => /workers? ready/.test(manager.stderr),
+      40_000,
+      () => `ready; stderr: ${manager.stderr}`,
+    );
 
   it('runs the PaaS-style example: web workers, a Node program and a shell script, each with its env, restarted on a crash', async () => {
     const port = await freePort();
@@ -68,14 +73,20 @@ describe('primacy start with a config file', { timeout: 90_000 }, () => {
     await until(() => /mail worker up: TYPE=worker/.test(manager.strayLines.join('\n')), 10_000, 'mail up');
 
     // A signup goes web -> queue (node) -> mail (sh).
-    const { id } = (await (await fetch(`http://127.0.0.1:${port}/signup?email=x@example.com`, { method: 'POST' })).json()) as { id: string };
+    const { id } = (await (await fetch(`http://127.0.0.1:${port}/signup?email=x@example.com`, { method: 'POST' })).json()) as {
+      id: string;
+    };
     await until(async () => (await readdir(join(dir, 'spool/sent'))).includes(`${id}.txt`), 10_000, 'the mail sent');
 
     // The shell script itself (not the runner standing in for it) crashes: its app is restarted.
     const [script] = running(manager.pid, 'mail-worker.sh');
     expect(script).toBeDefined();
     process.kill(script as number, 'SIGKILL');
-    await until(() => /mail exited; restarting/.test(manager.stderr), 10_000, () => `mail restart; stderr: ${manager.stderr}`);
+    await until(
+      () => /mail exited; restarting/.test(manager.stderr),
+      10_000,
+      () => `mail restart; stderr: ${manager.stderr}`,
+    );
     await until(() => running(manager.pid, 'mail-worker.sh').some((pid) => pid !== script), 10_000, 'a new mail worker');
 
     // A graceful stop: every command gets SIGTERM (the script's trap runs) and none outlives the manager.
@@ -87,7 +98,7 @@ describe('primacy start with a config file', { timeout: 90_000 }, () => {
     expect(commands.filter(alive)).toEqual([]);
   });
 
-  it('sends SIGTERM, then SIGKILL after the app\'s own kill timeout, to a command that ignores SIGTERM', async () => {
+  it("sends SIGTERM, then SIGKILL after the app's own kill timeout, to a command that ignores SIGTERM", async () => {
     await writeFile(
       join(dir, 'primacy.config.json'),
       JSON.stringify({
@@ -121,7 +132,11 @@ describe('primacy start with a config file', { timeout: 90_000 }, () => {
     const sleepers = running(manager.pid, 'sleep 300');
     manager.kill('SIGKILL');
     await manager.exited;
-    await until(() => sleepers.every((pid) => !alive(pid)), 20_000, () => `sleepers gone: ${sleepers.filter(alive)}`);
+    await until(
+      () => sleepers.every((pid) => !alive(pid)),
+      20_000,
+      () => `sleepers gone: ${sleepers.filter(alive)}`,
+    );
   });
 
   it('refuses a bad config with the file, the app and the key named, before starting anything', async () => {
@@ -135,13 +150,31 @@ describe('primacy start with a config file', { timeout: 90_000 }, () => {
     };
     const apps = (list: unknown[]) => ({ apps: list });
     const cases: Array<[unknown, RegExp]> = [
-      [apps([{ name: 'queue', command: 'x', instances: 0 }]), /app "queue"\] Expected `instances` to be a whole number >= 1 or 'max', got 0/],
-      [apps([{ name: 'mail', script: 'a.js', command: 'b' }]), /app "mail"\] Expected `script` to be a Node module path, or else `command`/],
+      [
+        apps([{ name: 'queue', command: 'x', instances: 0 }]),
+        /app "queue"\] Expected `instances` to be a whole number >= 1 or 'max', got 0/,
+      ],
+      [
+        apps([{ name: 'mail', script: 'a.js', command: 'b' }]),
+        /app "mail"\] Expected `script` to be a Node module path, or else `command`/,
+      ],
       [apps([{ name: 'web', server: true, command: 'x' }]), /app "web"\] Expected `script` to be the path of a Node module/],
       [apps([{ name: 'q', command: 'x', killTimeout: 'soon' }]), /app "q"\] Expected `killTimeout` to be a duration/],
       [apps([{ name: 'q', command: 'x', memory: '1G' }]), /apps\[0\]\] .*"memory".*"maxMemory"/],
-      [apps([{ name: 'a', command: 'x' }, { name: 'a', command: 'y' }]), /apps\[1\]\] Expected `name` to be a name no other app has/],
-      [apps([{ name: 'w', server: true, script: 'w.js' }, { name: 'v', server: true, script: 'v.js' }]), /at most one app with `server: true`/],
+      [
+        apps([
+          { name: 'a', command: 'x' },
+          { name: 'a', command: 'y' },
+        ]),
+        /apps\[1\]\] Expected `name` to be a name no other app has/,
+      ],
+      [
+        apps([
+          { name: 'w', server: true, script: 'w.js' },
+          { name: 'v', server: true, script: 'v.js' },
+        ]),
+        /at most one app with `server: true`/,
+      ],
       [apps([{ name: 'w', command: 'x', health: { url: 'ftp://x' } }]), /app "w"\] Expected `health.url` to be an http/],
       [apps([{ name: 'w', server: true, script: 'w.js', health: { url: 'http://x/' } }]), /app "w"\] Expected `health.url` to be absent/],
       [apps([{ name: 'w', command: 'x', env: { PORT: 3000 } }]), /app "w"\] Expected `env` to be an object of string values/],

@@ -86,7 +86,10 @@ describe('primacy start flags', { timeout: 90_000 }, () => {
       [['--restart', 'sometimes'], /--restart must be always, on-failure or never, got "sometimes"/],
       [['--crash-loop-burst', '0'], /--crash-loop-burst must be a whole number >= 1, got "0"/],
       // Judged by the manager together with another value, and still said with the flag's name.
-      [['--heartbeat-interval', '100', '--heartbeat-timeout', '150'], /--heartbeat-timeout: Expected `heartbeatTimeout` to be more than twice heartbeatInterval/],
+      [
+        ['--heartbeat-interval', '100', '--heartbeat-timeout', '150'],
+        /--heartbeat-timeout: Expected `heartbeatTimeout` to be more than twice heartbeatInterval/,
+      ],
     ];
     for (const [args, expected] of cases) {
       const result = run(...args);
@@ -97,7 +100,11 @@ describe('primacy start flags', { timeout: 90_000 }, () => {
 
   it('uses the heartbeat flags: a stopped worker is killed at their timeout, not the default 5 s', async () => {
     const manager = start([httpApp, '--workers', '1', '--heartbeat-interval', '100', '--heartbeat-timeout', '500'], { PORT: '0' });
-    await until(() => /1 worker ready: worker-0 pid (\d+)/.exec(manager.stderr), 30_000, () => `ready: ${manager.stderr}`);
+    await until(
+      () => /1 worker ready: worker-0 pid (\d+)/.exec(manager.stderr),
+      30_000,
+      () => `ready: ${manager.stderr}`,
+    );
     const pid = Number(/worker-0 pid (\d+)/.exec(manager.stderr)?.[1]);
     process.kill(pid, 'SIGSTOP');
     const line = await until(() => /worker-0 \(pid \d+\) sent no heartbeat for (\d+) ms: killed/.exec(manager.stderr), 20_000, 'hung');
@@ -109,7 +116,11 @@ describe('primacy start flags', { timeout: 90_000 }, () => {
   it('replaces a worker above --max-memory without failing a request', async () => {
     const port = await freePort();
     const manager = start([memoryApp, '--workers', '1', '--max-memory', '200M', '--heartbeat-interval', '200'], { PORT: String(port) });
-    await until(() => /1 worker ready/.test(manager.stderr), 30_000, () => `ready: ${manager.stderr}`);
+    await until(
+      () => /1 worker ready/.test(manager.stderr),
+      30_000,
+      () => `ready: ${manager.stderr}`,
+    );
     const first = await (await fetch(`http://127.0.0.1:${port}/grow?mb=250`)).text();
     // Requests go on throughout the replacement; every one is answered.
     let failures = 0;
@@ -126,7 +137,9 @@ describe('primacy start flags', { timeout: 90_000 }, () => {
       30_000,
       () => `a new worker; stderr: ${manager.stderr}`,
     );
-    expect(manager.stderr).toMatch(new RegExp(`worker-0 \\(pid ${first}\\) uses \\d+ MB, above its 200 MB limit: replacing it without downtime`));
+    expect(manager.stderr).toMatch(
+      new RegExp(`worker-0 \\(pid ${first}\\) uses \\d+ MB, above its 200 MB limit: replacing it without downtime`),
+    );
     expect(failures).toBe(0);
   });
 });
