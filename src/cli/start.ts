@@ -9,6 +9,7 @@ import { prefixed } from '../logger.js';
 import { Inspector } from '../manager/inspector.js';
 import { WorkerManager } from '../manager/manager.js';
 import { defaultManagerName, inspectorSocket, usableStateDir } from '../manager/options.js';
+import { formatLine, type OutputFormat } from '../manager/output.js';
 import { scriptProblem } from '../manager/script-check.js';
 import { EXIT } from './args.js';
 import { LOCK_SPECS, lockFromSpec } from './manager-lock.js';
@@ -25,7 +26,14 @@ Options:
                        process of the app: ${LOCK_SPECS} (default file)
   --ack listening|ready  ack when the worker's server listens (default) or calls worker.ready()
   --inspector          open the control socket (mode 0600) for primacy inspect
+  --log-format FORMAT  how the workers' stdout and stderr reach this process's own:
+                         prefix   each line as worker-0[4242] | <line> (default)
+                         json     each line as {"time","name","pid","stream","msg"}, and the
+                                  manager's own lines too (name "manager")
+                         inherit  as the workers write them, unmarked
 `;
+
+const LOG_FORMATS: readonly OutputFormat[] = ['prefix', 'json', 'inherit'];
 
 export async function runStart(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -39,6 +47,7 @@ export async function runStart(argv: readonly string[]): Promise<number> {
       lock: { type: 'string' },
       ack: { type: 'string' },
       inspector: { type: 'boolean' },
+      'log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -55,6 +64,10 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   if (values.ack !== undefined && values.ack !== 'listening' && values.ack !== 'ready') {
     throw new PrimacyUsageError(`--ack must be listening or ready, got "${values.ack}"`);
   }
+  const output = (values['log-format'] ?? 'prefix') as OutputFormat;
+  if (!LOG_FORMATS.includes(output)) {
+    throw new PrimacyUsageError(`--log-format must be prefix, json or inherit, got "${values['log-format']}"`);
+  }
   const missing = scriptProblem(script);
   if (missing) {
     // One line, before anything is forked (a usage error, without the --help pointer).
@@ -65,10 +78,10 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   const stateDir = usableStateDir({ stateDir: values['state-dir'] });
   const lock = values.lock === undefined ? undefined : await lockFromSpec(values.lock);
   const ackOn = values.ack as 'listening' | 'ready' | undefined;
-  const manager = new WorkerManager({ script, args, workers, name, stateDir, lock, ackOn });
+  const manager = new WorkerManager({ script, args, workers, name, stateDir, lock, ackOn, output });
   // One prefix per line: the manager's errors (start failed...) carry theirs already.
-  const log = (text: string) => process.stderr.write(`${prefixed('manager', text)}\n`);
-  manager.on('warning', (message: string) => process.stderr.write(`${message}\n`));
+  const log = (text: string) => process.stderr.write(managerLine(output, prefixed('manager', text)));
+  manager.on('warning', (message: string) => process.stderr.write(managerLine(output, message)));
   manager.on('restarting', (w, delay) => log(`${w.name} exited; restarting in ${delay} ms`));
   manager.on('failed', (w, reason) => log(`${w.name} FAILED: ${reason}`));
   manager.on('hung', (w, silent) => log(`${w.name} (pid ${w.pid}) sent no heartbeat for ${Math.round(silent)} ms: killed`));
@@ -111,4 +124,13 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   await inspector?.close();
   await lock?.close?.();
   return code;
+}
+
+/**
+ * One of the manager's own lines (on stderr). In JSON it is an object like its workers' lines,
+ * named "manager"; `[primacy] [manager]` is then said by the name (another scope's prefix stays).
+ */
+function managerLine(format: OutputFormat, text: string): string {
+  if (format !== 'json') return `${text}\n`;
+  return formatLine('json', { name: 'manager', pid: process.pid }, 'stderr', text.replace(/^\[primacy\] \[manager\] /, ''));
 }

@@ -15,6 +15,7 @@ import { createSlot, firstFailure, Incarnation, type Slot, slotInfo, type Worker
 import { controlCommands } from './inspector.js';
 import { ManagerNameClaim } from './name-claim.js';
 import { type ManagerOptions, type ResolvedManagerOptions, resolveManagerOptions, usableStateDir } from './options.js';
+import { childStdio, relayOutput } from './output.js';
 import { clusterHandle, forkHandle } from './process-handle.js';
 import type { ManagerMessage } from './protocol.js';
 import { answerControlRequest } from './requests.js';
@@ -80,11 +81,11 @@ export class WorkerManager extends EventEmitter {
 
   /** Starts every worker; resolves once all have acked, rejects (after stopping) if one cannot start. */
   async start(): Promise<void> {
-    const { script, args, workers, healthCheck, health, processes, ackTimeout, name } = this.#options;
+    const { script, args, workers, healthCheck, health, processes, ackTimeout, name, output } = this.#options;
     checkScript(script);
     // Refuses to start beside a live manager of the same name (state and socket are named after it).
     this.#nameClaim = await ManagerNameClaim.take(usableStateDir(this.#options), name, (message) => this.#warn(message));
-    cluster.setupPrimary({ exec: script, args, execArgv: workerExecArgv() });
+    cluster.setupPrimary({ exec: script, args, execArgv: workerExecArgv(), stdio: childStdio(output) });
     this.#watchdog.start();
     if (healthCheck) this.#stopHealthChecks = startHealthChecks(healthCheck, health, () => this.workers(), this.#unhealthy);
     this.#total = workers;
@@ -204,10 +205,13 @@ export class WorkerManager extends EventEmitter {
   }
 
   #spawn(slot: Slot): Incarnation {
-    const { heartbeatInterval, ackTimeout, ackOn } = this.#options;
+    const { heartbeatInterval, ackTimeout, ackOn, output } = this.#options;
     const env = workerEnv(slot, this.#total, heartbeatInterval);
-    const worker = slot.custom ? forkHandle(slot.custom.module, slot.custom.args, env, workerExecArgv()) : clusterHandle(cluster.fork(env));
+    const worker = slot.custom
+      ? forkHandle(slot.custom.module, slot.custom.args, env, workerExecArgv(), childStdio(output))
+      : clusterHandle(cluster.fork(env));
     const incarnation = new Incarnation(slot, worker, `${slot.name}#${slot.starts}`);
+    if (output !== 'inherit' && incarnation.pid !== null) relayOutput(worker.process, { name: slot.name, pid: incarnation.pid }, output);
     slot.starts++;
     slot.current = incarnation;
     this.#running.set(incarnation.id, incarnation);
