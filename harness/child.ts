@@ -47,6 +47,9 @@ export interface ChildOptions {
 /** How many stray stdout lines a child keeps: enough to diagnose, bounded for a long run. */
 const STRAY_LINES_KEPT = 200;
 
+/** A line `primacy start --log-format prefix` relayed from a worker: `worker-0[4242] | {...}`. */
+const RELAYED = /^\S+\[\d+\] \| (\{.*)$/;
+
 /** Every child whose pipes are still open, for `killEverything`. */
 const unclosed = new Set<Child>();
 
@@ -163,7 +166,8 @@ export class Child {
     const received = this.#clock();
     let parsed: unknown;
     try {
-      parsed = JSON.parse(line);
+      // A worker's line relayed by `primacy start` under its name and pid is still that worker's event.
+      parsed = JSON.parse(RELAYED.exec(line)?.[1] ?? line);
     } catch {
       parsed = undefined;
     }

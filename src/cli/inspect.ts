@@ -1,10 +1,12 @@
 /** `primacy inspect <command> [args]`: talks to a manager's inspector (commands: `CONTROL_COMMANDS`). */
 import { readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { MAX_DELAY } from '../_internal/checks.js';
 import { PrimacyUsageError } from '../errors.js';
 import { askInspector, CONTROL_COMMANDS, controlUsageProblem } from '../manager/inspector.js';
 import type { WorkerInfo } from '../manager/manager.js';
 import { defaultManagerName, defaultStateDir, inspectorSocket } from '../manager/options.js';
+import { watchStatus } from './inspect-watch.js';
 
 const commandList = (): string => {
   const specs = Object.values(CONTROL_COMMANDS);
@@ -24,6 +26,10 @@ Options:
   --state-dir DIR    where its socket lives (default: the private per-user directory's managers/)
   --socket PATH      the socket itself
   --json             print the raw JSON answer
+  --watch            status only: re-render until Ctrl-C or SIGTERM (on a terminal redrawn in
+                     place; otherwise printed again when a worker changes; with --json one line
+                     per change); exits 3 if the manager goes away meanwhile
+  --interval MS      how often --watch asks, in milliseconds (default 1000)
 
 Exit codes: 0 done, 1 the manager refused or failed the command, 3 cannot reach it,
 64 bad usage (checked before connecting: the same whether a manager runs or not).
@@ -39,6 +45,8 @@ export async function runInspect(argv: readonly string[]): Promise<number> {
       'state-dir': { type: 'string' },
       socket: { type: 'string' },
       json: { type: 'boolean' },
+      watch: { type: 'boolean' },
+      interval: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -51,8 +59,10 @@ export async function runInspect(argv: readonly string[]): Promise<number> {
   // Bad usage is bad usage whether or not a manager answers: said here, before connecting.
   const problem = controlUsageProblem(command, args);
   if (problem !== null) throw new PrimacyUsageError(problem);
+  const interval = watchInterval(command, values.watch === true, values.interval);
   const stateDir = values['state-dir'] ?? defaultStateDir();
   const socket = values.socket ?? inspectorSocket(stateDir, values.name ?? defaultManagerName(process.cwd()));
+  if (interval !== null) return watchStatus({ socket, json: values.json === true, interval, render: renderWorkers });
   let response: Awaited<ReturnType<typeof askInspector>>;
   try {
     response = await askInspector({ socket }, { command, args });
@@ -91,6 +101,17 @@ function renderWorkers(workers: WorkerInfo[]): string {
         .trimEnd(),
     )
     .join('\n')}\n`;
+}
+
+/** `--watch`'s poll interval in ms, or null when not watching; a usage error for any misuse. */
+function watchInterval(command: string, watch: boolean, interval: string | undefined): number | null {
+  if (watch && command !== 'status') throw new PrimacyUsageError(`--watch only applies to status, not ${command}`);
+  if (!watch && interval !== undefined) throw new PrimacyUsageError('--interval only applies with --watch');
+  const ms = interval === undefined ? 1000 : Number(interval);
+  if (!(Number.isInteger(ms) && ms >= 10 && ms <= MAX_DELAY)) {
+    throw new PrimacyUsageError(`--interval must be a whole number of milliseconds from 10 to ${MAX_DELAY}, got "${interval}"`);
+  }
+  return watch ? ms : null;
 }
 
 /** The managers with a socket in `stateDir`, as a hint after a miss (`--name` picks one). */

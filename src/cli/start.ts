@@ -12,6 +12,7 @@ import { findConfigFile, readConfigFile } from '../manager/config-file.js';
 import { Inspector } from '../manager/inspector.js';
 import { WorkerManager } from '../manager/manager.js';
 import { defaultManagerName, inspectorSocket, type ManagerOptions, usableStateDir } from '../manager/options.js';
+import type { OutputFormat } from '../manager/output.js';
 import { killTree } from '../manager/process-tree.js';
 import { scriptProblem } from '../manager/script-check.js';
 import { EXIT } from './args.js';
@@ -37,6 +38,11 @@ Options:
                        process of the app: ${LOCK_SPECS} (default file)
   --ack listening|ready  ack when the worker's server listens (default) or calls worker.ready()
   --inspector          open the control socket (mode 0600) for primacy inspect
+  --log-format FORMAT  how the workers' stdout and stderr reach this process's own:
+                         prefix   each line as worker-0[4242] | <line> (default)
+                         json     each line as {"time","name","pid","stream","msg"}, and the
+                                  manager's own lines too (name "manager")
+                         inherit  as the workers write them, unmarked
 
 Supervision (TIME: ms, or 500ms, 15s, 2m; SIZE: bytes, or 512M, 1G):
 ${managerFlagsHelp()}
@@ -50,9 +56,12 @@ const OPTIONS = {
   lock: { type: 'string' },
   ack: { type: 'string' },
   inspector: { type: 'boolean' },
+  'log-format': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   ...MANAGER_FLAG_OPTIONS,
 } as const;
+
+const LOG_FORMATS: readonly OutputFormat[] = ['prefix', 'json', 'inherit'];
 
 type StartValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
 
@@ -68,6 +77,10 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   const stateDir = usableStateDir({ stateDir: values['state-dir'] ?? plan.manager.stateDir });
   const lock = await managerLock(values.lock ?? plan.lock);
   const ackOn = values.ack as 'listening' | 'ready' | undefined;
+  const output = (values['log-format'] ?? 'prefix') as OutputFormat;
+  if (!LOG_FORMATS.includes(output)) {
+    throw new PrimacyUsageError(`--log-format must be prefix, json or inherit, got "${values['log-format']}"`);
+  }
   let manager: WorkerManager;
   try {
     manager = new WorkerManager({
@@ -75,13 +88,14 @@ export async function runStart(argv: readonly string[]): Promise<number> {
       name,
       stateDir,
       lock,
+      output,
       ...(ackOn ? { ackOn } : {}),
     } as ManagerOptions);
   } catch (error) {
     await lock?.close?.();
     throw nameTheFlag(error, values);
   }
-  const log = startLog(manager);
+  const log = startLog(manager, output);
 
   let inspector: Inspector | null = null;
   let signals = 0;

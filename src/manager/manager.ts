@@ -16,6 +16,7 @@ import { controlCommands } from './inspector.js';
 import { memoryLimit, overMemoryLimit } from './memory-limit.js';
 import { ManagerNameClaim } from './name-claim.js';
 import { type ManagerOptions, type ResolvedManagerOptions, resolveManagerOptions, usableStateDir } from './options.js';
+import { childStdio, relayOutput } from './output.js';
 import type { ManagerMessage } from './protocol.js';
 import { answerControlRequest } from './requests.js';
 import { afterExit, RestartPolicy } from './restart-policy.js';
@@ -84,11 +85,11 @@ export class WorkerManager extends EventEmitter {
 
   /** Starts every worker; resolves once all have acked, rejects (after stopping) if one cannot start. */
   async start(): Promise<void> {
-    const { script, args, cwd, workers, healthCheck, health, processes, ackTimeout, name } = this.#options;
+    const { script, args, cwd, workers, healthCheck, health, processes, ackTimeout, name, output } = this.#options;
     if (script !== undefined) checkScript(script);
     // Refuses to start beside a live manager of the same name (state and socket are named after it).
     this.#nameClaim = await ManagerNameClaim.take(usableStateDir(this.#options), name, (message) => this.#warn(message));
-    if (script !== undefined) cluster.setupPrimary({ exec: script, args, cwd, execArgv: workerExecArgv() });
+    if (script !== undefined) cluster.setupPrimary({ exec: script, args, cwd, execArgv: workerExecArgv(), stdio: childStdio(output) });
     this.#watchdog.start();
     if (healthCheck) this.#healthLoops.push(startHealthChecks(healthCheck, health, () => this.workers(), this.#unhealthy));
     this.#total = workers;
@@ -215,10 +216,11 @@ export class WorkerManager extends EventEmitter {
   }
 
   #spawn(slot: Slot): Incarnation {
-    const { heartbeatInterval, ackTimeout, ackOn, env: serverEnv } = this.#options;
+    const { heartbeatInterval, ackTimeout, ackOn, env: serverEnv, output } = this.#options;
     const env = { ...(slot.custom ? {} : serverEnv), ...workerEnv(slot, this.#total, heartbeatInterval) };
-    const worker = startProcess(slot, env, this.#killTimeout(slot));
+    const worker = startProcess(slot, env, this.#killTimeout(slot), childStdio(output));
     const incarnation = new Incarnation(slot, worker, `${slot.name}#${slot.starts}`);
+    if (output !== 'inherit' && incarnation.pid !== null) relayOutput(worker.process, { name: slot.name, pid: incarnation.pid }, output);
     slot.starts++;
     slot.current = incarnation;
     this.#running.set(incarnation.id, incarnation);

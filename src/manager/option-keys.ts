@@ -27,6 +27,7 @@ export const MANAGER_OPTION_KEYS = optionKeys<ManagerOptions>({
   processes: true,
   healthCheck: true,
   health: true,
+  output: true,
 });
 const NESTED_KEYS = {
   backoff: optionKeys<NonNullable<ManagerOptions['backoff']>>({ backoffInitial: true, backoffMax: true, stableAfter: true }),

@@ -9,6 +9,7 @@ import { checkLockAdapter } from '../options.js';
 import { checkEnv, checkManageOptions, type ManageOptions } from './custom.js';
 import type { HealthCheck } from './health.js';
 import { MANAGER_OPTION_KEYS, rejectUnknownNested } from './option-keys.js';
+import type { OutputFormat } from './output.js';
 
 export interface ManagerOptions {
   /**
@@ -78,6 +79,15 @@ export interface ManagerOptions {
   healthCheck?: HealthCheck;
   /** @default { interval: 5000, timeout: 2000 } */
   health?: { interval?: number; timeout?: number };
+  /**
+   * What becomes of the stdout and stderr of every process the manager starts. `inherit`: they
+   * write to the manager's own streams directly. `prefix`: each line is written again on the
+   * manager's stream of the same name as `<name>[<pid>] | <line>` (`worker-0[4242] | listening`),
+   * the pid being that of the process that wrote it. `json`: each line becomes one JSON object
+   * `{ time, name, pid, stream, msg }` (the line, even a JSON one, kept as the string `msg`).
+   * @default 'inherit'
+   */
+  output?: 'inherit' | 'prefix' | 'json';
 }
 
 /** A custom process: a Node `module` or any `command` (a string runs through /bin/sh -c), and how it runs. */
@@ -106,6 +116,7 @@ export interface ResolvedManagerOptions {
   healthCheck: HealthCheck | undefined;
   health: { interval: number; timeout: number };
   processes: NonNullable<ManagerOptions['processes']>;
+  output: OutputFormat;
 }
 
 export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerOptions {
@@ -130,6 +141,7 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
   }
   const restart = check.oneOf('restart', options.restart ?? undefined, ['always', 'on-failure', 'never'], 'always');
   const ackOn = check.oneOf('ackOn', options.ackOn ?? undefined, ['listening', 'ready'], 'listening');
+  const output = check.oneOf('output', options.output ?? undefined, ['inherit', 'prefix', 'json'], 'inherit');
   check.callback('healthCheck', options.healthCheck, 'a function (worker) => boolean | Promise<boolean>');
   checkProcesses(check, options.processes);
   checkEnv(check, 'env', options.env);
@@ -190,6 +202,7 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
       interval: duration('health.interval', options.health?.interval, 5000, 10),
       timeout: duration('health.timeout', options.health?.timeout, 2000, 1),
     },
+    output,
   };
 }
 

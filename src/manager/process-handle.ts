@@ -2,7 +2,7 @@
  * What the manager needs of a process it runs: a cluster worker (server workers, one shared port)
  * and a plain forked child (custom managed processes) both fit behind this shape.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, type StdioOptions } from 'node:child_process';
 import type { Worker } from 'node:cluster';
 
 export interface ProcessHandle {
@@ -38,8 +38,14 @@ export function clusterHandle(worker: Worker): ProcessHandle {
 }
 
 /** A custom process forked from `module`, with the same bootstrap (heartbeats, no orphans) as workers. */
-export function forkHandle(module: string, args: string[], env: NodeJS.ProcessEnv, execArgv: string[], cwd?: string): ProcessHandle {
-  const child = fork(module, args, { env: { ...process.env, ...env }, execArgv, cwd });
+export function forkHandle(
+  module: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  execArgv: string[],
+  { cwd, stdio }: { cwd?: string | undefined; stdio: StdioOptions },
+): ProcessHandle {
+  const child = fork(module, args, { env: { ...process.env, ...env }, execArgv, cwd, stdio });
   // Its 'exit' is what the manager acts on; an error (a failed send, a failed kill) is not news.
   child.on('error', ignoreSendError);
   return {

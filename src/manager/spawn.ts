@@ -3,15 +3,16 @@
  * Node module forked with the worker bootstrap, or a config's `command` through the command
  * runner (command-runner.ts: process group, signals passed on, no orphans, memory reported).
  */
+import type { StdioOptions } from 'node:child_process';
 import cluster from 'node:cluster';
 import { commandRunnerPath, workerExecArgv } from './bootstrap-url.js';
 import type { Slot } from './incarnation.js';
 import { clusterHandle, forkHandle, type ProcessHandle } from './process-handle.js';
 
-export function startProcess(slot: Slot, env: Record<string, string>, killTimeout: number): ProcessHandle {
+export function startProcess(slot: Slot, env: Record<string, string>, killTimeout: number, stdio: StdioOptions): ProcessHandle {
   const { custom } = slot;
   if (!custom) return clusterHandle(cluster.fork(env));
-  if (custom.module !== undefined) return forkHandle(custom.module, custom.args, env, workerExecArgv(), custom.cwd);
+  if (custom.module !== undefined) return forkHandle(custom.module, custom.args, env, workerExecArgv(), { cwd: custom.cwd, stdio });
   const argv = [...(custom.command ?? []), ...custom.args];
   const runnerEnv = {
     ...env,
@@ -21,5 +22,5 @@ export function startProcess(slot: Slot, env: Record<string, string>, killTimeou
   };
   // The runner is ours: it runs where the manager does, with its flags (its loader, in development)
   // and without the app bootstrap; the command runs in the app's directory.
-  return forkHandle(commandRunnerPath(), [], runnerEnv, process.execArgv);
+  return forkHandle(commandRunnerPath(), [], runnerEnv, process.execArgv, { stdio });
 }

@@ -108,7 +108,8 @@ describe('primacy start with a config file', { timeout: 90_000 }, () => {
     );
     const manager = start(['--config', join(dir, 'primacy.config.json')]);
     await ready(manager);
-    await until(() => manager.strayLines.includes('up'), 10_000, 'the command up');
+    // Its output reaches the manager's stdout as `stubborn[<pid>] | up` (the default --log-format prefix).
+    await until(() => manager.strayLines.some((line) => /^stubborn\[\d+\] \| up$/.test(line)), 10_000, 'the command up');
     const [shell] = running(manager.pid, 'trap');
     const startedStop = performance.now();
     manager.kill('SIGTERM');
