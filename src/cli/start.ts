@@ -12,6 +12,7 @@ import { defaultManagerName, inspectorSocket, usableStateDir } from '../manager/
 import { scriptProblem } from '../manager/script-check.js';
 import { EXIT } from './args.js';
 import { LOCK_SPECS, lockFromSpec } from './manager-lock.js';
+import { runSingleProcess } from './single-process.js';
 
 export const START_HELP = `Usage: primacy start <app.js> [options] [-- app arguments]
 
@@ -25,6 +26,9 @@ Options:
                        process of the app: ${LOCK_SPECS} (default file)
   --ack listening|ready  ack when the worker's server listens (default) or calls worker.ready()
   --inspector          open the control socket (mode 0600) for primacy inspect
+  --single-process     run the app in this process, with no manager (development, debugging):
+                       worker.mode is 'single-process', the app is worker-0 of 1; the options
+                       above do not apply (--workers 1 aside)
 `;
 
 export async function runStart(argv: readonly string[]): Promise<number> {
@@ -39,6 +43,7 @@ export async function runStart(argv: readonly string[]): Promise<number> {
       lock: { type: 'string' },
       ack: { type: 'string' },
       inspector: { type: 'boolean' },
+      'single-process': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -61,6 +66,7 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     process.stderr.write(`primacy start: ${script}: ${missing.problem}\n`);
     return EXIT.usage;
   }
+  if (values['single-process']) return runSingleProcess(script, args, values);
   const name = values.name ?? defaultManagerName(script);
   const stateDir = usableStateDir({ stateDir: values['state-dir'] });
   const lock = values.lock === undefined ? undefined : await lockFromSpec(values.lock);
