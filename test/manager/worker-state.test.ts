@@ -60,6 +60,11 @@ describe('worker.state', { timeout: 60_000 }, () => {
     expect(['STARTED,ACKED', 'ACKED']).toContain(statesOf(job.pid).join());
 
     await manager.waitFor((e) => e.ev === 'up' && e.pid === job.pid);
+    // A custom process registers inspector commands like a server worker (keyed by its name).
+    expect((await ask('hello')).result).toEqual({
+      'worker-0': { ok: true, result: 'hello  from worker-0' },
+      job: { ok: true, result: 'hello  from job' },
+    });
     // A shutdown: TERMINATED reaches each process by the time its SIGTERM handler looks again.
     manager.kill('SIGTERM');
     const exit = await until(
