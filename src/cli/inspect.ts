@@ -3,13 +3,15 @@ import { readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MAX_DELAY } from '../_internal/checks.js';
 import { PrimacyUsageError } from '../errors.js';
-import { askInspector, CONTROL_COMMANDS, controlUsageProblem } from '../manager/inspector.js';
+import { askInspector, CONTROL_COMMANDS } from '../manager/inspector.js';
 import type { WorkerInfo } from '../manager/manager.js';
 import { defaultManagerName, defaultStateDir, inspectorSocket } from '../manager/options.js';
+import { inspectUsageProblem, renderCustom } from './inspect-custom.js';
 import { watchStatus } from './inspect-watch.js';
 
 const commandList = (): string => {
-  const specs = Object.values(CONTROL_COMMANDS);
+  const custom = { usage: 'NAME [args]', summary: 'run a custom command on each worker that registered it; prints each result' };
+  const specs = [...Object.values(CONTROL_COMMANDS), custom];
   const width = Math.max(...specs.map((spec) => spec.usage.length)) + 2;
   return specs.map((spec) => `  ${spec.usage.padEnd(width)}${spec.summary}`).join('\n');
 };
@@ -57,7 +59,7 @@ export async function runInspect(argv: readonly string[]): Promise<number> {
   const [command, ...args] = positionals;
   if (!command) throw new PrimacyUsageError(`inspect needs a command: ${Object.keys(CONTROL_COMMANDS).join(', ')}`);
   // Bad usage is bad usage whether or not a manager answers: said here, before connecting.
-  const problem = controlUsageProblem(command, args);
+  const problem = inspectUsageProblem(command, args);
   if (problem !== null) throw new PrimacyUsageError(problem);
   const interval = watchInterval(command, values.watch === true, values.interval);
   const stateDir = values['state-dir'] ?? defaultStateDir();
@@ -71,8 +73,12 @@ export async function runInspect(argv: readonly string[]): Promise<number> {
     process.stderr.write(`primacy inspect: cannot reach the manager at ${socket}: ${(error as Error).message}${running}\n`);
     return 3;
   }
+  const custom = values.json ? null : renderCustom(command, response);
   if (values.json) process.stdout.write(`${JSON.stringify(response)}\n`);
-  else if (!response.ok) process.stderr.write(`primacy inspect: ${response.error}\n`);
+  else if (custom) {
+    process.stdout.write(custom.stdout);
+    process.stderr.write(custom.stderr);
+  } else if (!response.ok) process.stderr.write(`primacy inspect: ${response.error}\n`);
   else if (Array.isArray(response.result)) process.stdout.write(renderWorkers(response.result as WorkerInfo[]));
   else process.stdout.write(`${String(response.result)}\n`);
   return response.ok ? 0 : 1;

@@ -17,6 +17,7 @@ import { killTree } from '../manager/process-tree.js';
 import { scriptProblem } from '../manager/script-check.js';
 import { EXIT } from './args.js';
 import { LOCK_SPECS, lockFromSpec } from './manager-lock.js';
+import { runSingleProcess } from './single-process.js';
 import { applyManagerFlags, MANAGER_FLAG_OPTIONS, managerFlagsHelp, nameTheFlag } from './start-flags.js';
 import { startLog } from './start-log.js';
 
@@ -46,6 +47,9 @@ Options:
 
 Supervision (TIME: ms, or 500ms, 15s, 2m; SIZE: bytes, or 512M, 1G):
 ${managerFlagsHelp()}
+  --single-process     run the app in this process, with no manager (development, debugging):
+                       worker.mode is 'single-process', the app is worker-0 of 1; the options
+                       above do not apply (--workers 1 aside)
 `;
 
 const OPTIONS = {
@@ -57,6 +61,7 @@ const OPTIONS = {
   ack: { type: 'string' },
   inspector: { type: 'boolean' },
   'log-format': { type: 'string' },
+  'single-process': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   ...MANAGER_FLAG_OPTIONS,
 } as const;
@@ -71,6 +76,7 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     process.stdout.write(START_HELP);
     return 0;
   }
+  if (values['single-process']) return startSingleProcess(values, positionals);
   const plan = await startPlan(values, positionals);
   if (typeof plan === 'number') return plan;
   const name = values.name ?? plan.manager.name ?? defaultManagerName(plan.manager.script ?? process.cwd());
@@ -170,6 +176,18 @@ async function startPlan(values: StartValues, positionals: string[]): Promise<St
     return EXIT.usage;
   }
   return { manager: { script, args, ...(workers === undefined ? {} : { workers }) }, lock: undefined, inspector: false };
+}
+
+/** `--single-process`: one app, run in this process (no config file: it names several apps). */
+function startSingleProcess(values: StartValues, [script, ...args]: string[]): Promise<number> | number {
+  if (script === undefined)
+    throw new PrimacyUsageError('--single-process needs the app to run, e.g. primacy start --single-process server.js');
+  const missing = scriptProblem(script);
+  if (missing) {
+    process.stderr.write(`primacy start: ${script}: ${missing.problem}\n`);
+    return EXIT.usage;
+  }
+  return runSingleProcess(script, args, values);
 }
 
 /** A config file's bad value is bad usage (exit 64), like a bad flag: the message names file, app and key. */

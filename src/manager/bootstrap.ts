@@ -7,6 +7,7 @@
 import { RETIRING_EVENT } from '../_internal/signals.js';
 import { installDrain, startDraining } from './drain.js';
 import { isManaged, isPrimacyMessage, type WorkerMessage } from './protocol.js';
+import { followManagerState } from './worker-state.js';
 
 if (isManaged()) {
   const interval = Number(process.env.PRIMACY_HEARTBEAT_INTERVAL) || 1000;
@@ -20,6 +21,7 @@ if (isManaged()) {
   let retiring = false;
   process.on('disconnect', () => process.exit(retiring ? 0 : 1));
   if (!process.connected) process.exit(1);
+  followManagerState();
   // The first heartbeat at once: it tells the manager this process is up and supervised.
   heartbeat();
   installDrain();

@@ -5,17 +5,22 @@
 import type { ProcessHandle } from './process-handle.js';
 import type { RestartPolicy } from './restart-policy.js';
 
-export type WorkerState =
-  | 'NONE'
-  | 'IDLE'
-  | 'STARTING'
-  | 'STARTED'
-  | 'ACKED'
-  | 'JOINED'
-  | 'TERMINATED'
-  | 'RESTARTING'
-  | 'FAILED'
-  | 'COMPLETED';
+/**
+ * A worker's state (after Sanic's, without JOINED: a Node process that exited is TERMINATED, there is
+ * no separate join). The manager's view (`WorkerInfo.state`) and the process's own (`worker.state`):
+ * - `NONE`: not managed. Only `worker.state` says it, in a process no manager runs.
+ * - `IDLE`: a slot with no process yet.
+ * - `STARTING`: forked, not yet running.
+ * - `STARTED`: running, not yet acked (the process sees itself STARTED while it loads).
+ * - `ACKED`: acked (listening, `worker.ready()`, or a custom process's first heartbeat); the
+ *   manager tells the process so.
+ * - `TERMINATED`: exited, to the manager; to the process itself, asked to stop (drained before a
+ *   retire, or told just before the SIGTERM of a shutdown), on its way out.
+ * - `RESTARTING`: exited; the restart policy starts it again after a backoff.
+ * - `FAILED`: gave up on (crash loop, or the policy does not restart it).
+ * - `COMPLETED`: exited 0 and not restarted (a custom process that finished its work).
+ */
+export type WorkerState = 'NONE' | 'IDLE' | 'STARTING' | 'STARTED' | 'ACKED' | 'TERMINATED' | 'RESTARTING' | 'FAILED' | 'COMPLETED';
 
 /** A snapshot of one worker slot. */
 export interface WorkerInfo {
@@ -142,6 +147,8 @@ export class Incarnation {
     if (this.state === 'ACKED' || this.state === 'TERMINATED') return false;
     this.cancelAckTimeout();
     this.state = 'ACKED';
+    // So `worker.state` reads ACKED in the process too (see worker-state.ts).
+    this.worker.send({ primacy: 'state', state: 'ACKED' });
     this.heard();
     this.#settleAck(true);
     return true;

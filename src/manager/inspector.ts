@@ -19,7 +19,8 @@ export interface InspectorRequest {
   token?: string;
 }
 
-export type InspectorResponse = { ok: true; result: unknown } | { ok: false; error: string };
+/** `result` on a failure: a custom command's outcome on each worker, when some of them failed it. */
+export type InspectorResponse = { ok: true; result: unknown } | { ok: false; error: string; result?: unknown };
 
 /** A control command as `primacy inspect --help` shows it, and what its arguments must be. */
 interface CommandSpec {
@@ -65,6 +66,11 @@ export const CONTROL_COMMANDS = {
     },
   },
   shutdown: { usage: 'shutdown', summary: 'stop every worker gracefully, then the manager', check: noArgs('shutdown') },
+  commands: {
+    usage: 'commands',
+    summary: 'the custom commands the app registered (worker.command): name, summary, workers',
+    check: noArgs('commands'),
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export type ControlCommand = keyof typeof CONTROL_COMMANDS;
@@ -105,6 +111,7 @@ export function controlCommands(manager: WorkerManager, shutdown: () => void): R
       setImmediate(shutdown);
       return 'shutting down';
     },
+    commands: async () => manager.commands.list(),
   };
   return Object.fromEntries(
     Object.entries(run).map(([command, execute]) => [
@@ -169,16 +176,18 @@ export class Inspector {
         return respond({ ok: false, error: 'not a JSON request' });
       }
       if (!this.#authorized(request.token)) return respond({ ok: false, error: 'unauthorized: wrong or missing token' });
-      const command = Object.hasOwn(commands, request.command) ? commands[request.command] : undefined;
-      if (!command)
-        return respond({
-          ok: false,
-          error: `unknown command ${JSON.stringify(request.command)} (known: ${Object.keys(commands).join(', ')})`,
-        });
+      // The built-ins first: a custom command can never shadow one (command-names.ts).
+      const custom = this.manager.commands;
+      const command = Object.hasOwn(commands, request.command)
+        ? commands[request.command]
+        : custom.has(request.command)
+          ? (args: string[]) => custom.run(request.command, args)
+          : undefined;
+      if (!command) return respond({ ok: false, error: unknownCommand(request.command, Object.keys(commands), custom.list()) });
       try {
         respond({ ok: true, result: await command(Array.isArray(request.args) ? request.args.map(String) : []) });
       } catch (error) {
-        respond({ ok: false, error: (error as Error).message });
+        respond({ ok: false, error: (error as Error).message, result: (error as { result?: unknown }).result });
       }
     });
   }
@@ -191,6 +200,12 @@ export class Inspector {
     const digest = (s: string) => createHash('sha256').update(s).digest();
     return timingSafeEqual(digest(token), digest(expected));
   }
+}
+
+/** Names what the manager knows: the built-ins, then the custom commands live processes registered. */
+function unknownCommand(command: unknown, builtIns: string[], custom: { name: string }[]): string {
+  const registered = custom.length > 0 ? `custom: ${custom.map((c) => c.name).join(', ')}` : 'no custom command is registered';
+  return `unknown command ${JSON.stringify(command)} (known: ${builtIns.join(', ')}); ${registered}`;
 }
 
 /**

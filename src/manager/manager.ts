@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { runningTimeout } from '../_internal/running-time.js';
 import { PrimacyError } from '../errors.js';
 import { workerExecArgv } from './bootstrap-url.js';
+import { CustomCommands } from './command-registry.js';
 import { customSlots, type ManageOptions, type ProcessRun } from './custom.js';
 import { startHealthChecks } from './health.js';
 import { createSlot, firstFailure, Incarnation, type Slot, slotInfo, type WorkerInfo, type WorkerState, workerEnv } from './incarnation.js';
@@ -47,11 +48,14 @@ export class WorkerManager extends EventEmitter {
   #starting = true;
   /** The configured worker count (`workers`, then the last `scale(n)`): each new process's PRIMACY_WORKERS. */
   #total = 0;
+  /** The custom inspector commands the processes registered (`worker.command`). */
+  readonly commands = new CustomCommands();
 
   readonly #messageSteps: WorkerMessageSteps = {
     acked: (incarnation) => this.#acked(incarnation),
     memory: (incarnation) => this.#checkMemory(incarnation),
     lock: (incarnation, message) => this.#locks.request(incarnation, message),
+    command: (incarnation, message) => this.commands.receive(incarnation, message),
     control: (incarnation, message) => {
       const from = { id: incarnation.id, send: (reply: ManagerMessage) => incarnation.worker.send(reply) };
       answerControlRequest(

@@ -1,5 +1,6 @@
 /** The IPC messages between the manager and its workers (all tagged with `primacy`). */
 import type { HolderIdentity, LockRecord } from '../adapter.js';
+import type { WorkerState } from './incarnation.js';
 
 export type LockOp = 'acquire' | 'renew' | 'release' | 'inspect';
 
@@ -7,6 +8,10 @@ export type WorkerMessage =
   | { primacy: 'ready' }
   | { primacy: 'heartbeat'; rss?: number }
   | { primacy: 'control'; id: number; command: string; args: string[] }
+  /** Registers a custom inspector command (`worker.command`); `timeout`: how long the manager waits for its answer, in ms. */
+  | { primacy: 'command'; name: string; summary: string; timeout: number }
+  /** The answer to a `command-run`. */
+  | { primacy: 'command-reply'; id: number; ok: boolean; result?: unknown; error?: string }
   | {
       primacy: 'lock';
       /**
@@ -44,7 +49,11 @@ export type ManagerMessage =
   | { primacy: 'lock-lost'; name: string; token: number }
   /** Answer every response with `Connection: close`: the worker is about to be retired. */
   | { primacy: 'drain' }
-  | { primacy: 'control-reply'; id: number; ok: boolean; result?: unknown; error?: string };
+  | { primacy: 'control-reply'; id: number; ok: boolean; result?: unknown; error?: string }
+  /** Runs a custom command this process registered (see worker-commands.ts). */
+  | { primacy: 'command-run'; id: number; name: string; args: string[] }
+  /** What the manager now holds this process to be (`worker.state`; see worker-state.ts). */
+  | { primacy: 'state'; state: WorkerState };
 
 export function isPrimacyMessage(message: unknown): message is { primacy: string } {
   return typeof message === 'object' && message !== null && typeof (message as { primacy?: unknown }).primacy === 'string';

@@ -19,7 +19,11 @@ function onExitOrKill(incarnation: Incarnation, killTimeout: number, begin: () =
 export function terminate(incarnation: Incarnation, signal: NodeJS.Signals, killTimeout: number): Promise<void> {
   return onExitOrKill(incarnation, killTimeout, () => {
     if (signal === 'SIGKILL') killTree(incarnation.worker.process.pid as number);
-    else incarnation.worker.process.kill(signal);
+    else {
+      // What `worker.state` reads from now on; IPC is not ordered with the signal (see worker-state.ts).
+      incarnation.worker.send({ primacy: 'state', state: 'TERMINATED' });
+      incarnation.worker.process.kill(signal);
+    }
   });
 }
 

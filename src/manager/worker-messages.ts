@@ -1,6 +1,7 @@
 /**
  * What a worker's IPC message means to the manager: a heartbeat (liveness, memory, and a custom
- * process's ack), its ready ack, a lock request, or a control request for the inspector's commands.
+ * process's ack), its ready ack, a lock request, a control request for the inspector's commands,
+ * or a custom inspector command's registration or answer.
  */
 import type { Incarnation } from './incarnation.js';
 import { isPrimacyMessage, type WorkerMessage } from './protocol.js';
@@ -11,6 +12,8 @@ export interface WorkerMessageSteps {
   memory(incarnation: Incarnation): void;
   lock(incarnation: Incarnation, message: WorkerMessage & { primacy: 'lock' }): void;
   control(incarnation: Incarnation, message: WorkerMessage & { primacy: 'control' }): void;
+  /** A custom inspector command registered, or a registered command's answer. */
+  command(incarnation: Incarnation, message: WorkerMessage & { primacy: 'command' | 'command-reply' }): void;
 }
 
 export function onWorkerMessage(incarnation: Incarnation, message: unknown, steps: WorkerMessageSteps): void {
@@ -27,4 +30,5 @@ export function onWorkerMessage(incarnation: Incarnation, message: unknown, step
   } else if (m.primacy === 'ready') steps.acked(incarnation);
   else if (m.primacy === 'lock') steps.lock(incarnation, m);
   else if (m.primacy === 'control') steps.control(incarnation, m);
+  else if (m.primacy === 'command' || m.primacy === 'command-reply') steps.command(incarnation, m);
 }

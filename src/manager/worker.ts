@@ -1,12 +1,16 @@
 /** The worker's side of the manager: who am I, "I am ready" (the ack), and asking the manager to act. */
 import { PrimacyError } from '../errors.js';
-import type { WorkerInfo } from './manager.js';
+import type { WorkerInfo, WorkerState } from './manager.js';
 import { isManaged, isPrimacyMessage, type ManagerMessage, type WorkerMessage } from './protocol.js';
+import { singleProcessControl } from './single-process-control.js';
+import { type CommandHandler, type CommandOptions, registerCommand } from './worker-commands.js';
+import { ownState, type WorkerMode, workerMode } from './worker-state.js';
 
 let nextId = 1;
 
 /** Sends a control command to the manager and resolves with its result. */
 function control(command: string, args: string[] = []): Promise<unknown> {
+  if (workerMode() === 'single-process') return singleProcessControl(command);
   if (!worker.managed || !process.connected) {
     return Promise.reject(new PrimacyError('ERR_PRIMACY_MANAGER', '[primacy] [manager] this process is not run by the primacy manager'));
   }
@@ -58,6 +62,27 @@ export const worker = {
   manage: (name: string, module: string, count = 1): Promise<unknown> => control('manage', [name, module, String(count)]),
   /** Asks the manager to shut everything down gracefully. */
   terminate: (): Promise<unknown> => control('shutdown'),
+  /** How this process runs: `'managed'`, `'single-process'` (`primacy start --single-process`) or `'standalone'`. */
+  get mode(): WorkerMode {
+    return workerMode();
+  },
+  /**
+   * What this process is to the manager: `STARTED` while it loads, `ACKED` once the manager has its
+   * ack, `TERMINATED` once the manager asked it to stop (retired by a reload, restart or
+   * scale-down, or shut down); `NONE` outside a manager. In single-process mode: STARTED, then
+   * ACKED once the app is loaded, TERMINATED on SIGTERM/SIGINT.
+   */
+  get state(): WorkerState {
+    return ownState();
+  },
+  /**
+   * Registers a custom inspector command: `primacy inspect NAME args...` runs `handler(args)` on every
+   * live process that registered NAME and prints each one's result (JSON-serializable), keyed by
+   * worker name. A handler that throws or outlasts `timeout` fails the command (exit 1). NAME:
+   * lowercase letters, digits and dashes, not a built-in; once per process. Kept without effect
+   * outside a manager.
+   */
+  command: (name: string, handler: CommandHandler, options?: CommandOptions): void => registerCommand(name, handler, options),
   /** Acknowledges a successful start; the manager's heartbeat watchdog starts from here. */
   ready(): void {
     if (this.managed && process.connected) process.send?.({ primacy: 'ready' } satisfies WorkerMessage);

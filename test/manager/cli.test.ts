@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Child, killAll } from '../../harness/child.js';
+import { CustomCommands } from '../../src/manager/command-registry.js';
 import { askInspector, Inspector } from '../../src/manager/inspector.js';
 import type { WorkerManager } from '../../src/manager/manager.js';
 
@@ -40,7 +41,8 @@ describe('primacy start / inspect', () => {
 
     const scaled = cli('inspect', 'scale', '3', '--state-dir', dir, '--json');
     expect(JSON.parse(scaled.stdout).result).toHaveLength(3);
-    expect(cli('inspect', 'frobnicate', '--state-dir', dir).status).toBe(64);
+    // Not a built-in: sent to the manager, which knows of no such custom command.
+    expect(cli('inspect', 'frobnicate', '--state-dir', dir).status).toBe(1);
 
     expect(cli('inspect', 'shutdown', '--state-dir', dir).status).toBe(0);
     expect((await manager.exited).code).toBe(0);
@@ -132,7 +134,7 @@ describe('primacy start / inspect', () => {
   });
 
   it('over TCP, refuses a wrong or missing token, compared in constant time', async () => {
-    const fakeManager = { workers: () => ['w'] } as unknown as WorkerManager;
+    const fakeManager = { workers: () => ['w'], commands: new CustomCommands() } as unknown as WorkerManager;
     expect(() => new Inspector(fakeManager, { port: 0, token: 'short' }, () => {})).toThrow(
       /Expected `token` to be a string of at least 16 characters/,
     );
