@@ -13,6 +13,7 @@ import { customSlots, type ManageOptions } from './custom.js';
 import { startHealthChecks } from './health.js';
 import { createSlot, firstFailure, Incarnation, type Slot, slotInfo, type WorkerInfo, type WorkerState, workerEnv } from './incarnation.js';
 import { controlCommands } from './inspector.js';
+import { routerFor } from './message-router.js';
 import { ManagerNameClaim } from './name-claim.js';
 import { type ManagerOptions, type ResolvedManagerOptions, resolveManagerOptions, usableStateDir } from './options.js';
 import { clusterHandle, forkHandle } from './process-handle.js';
@@ -37,6 +38,7 @@ export class WorkerManager extends EventEmitter {
   /** Every process that has not exited yet, by incarnation id (an old one during a restart included). */
   readonly #running = new Map<string, Incarnation>();
   readonly #watchdog: HeartbeatWatchdog;
+  readonly #router = routerFor(this, { slots: () => this.#all(), live: () => this.#running.values(), send: (i, m) => i.worker.send(m) });
   #nameClaim: ManagerNameClaim | null = null;
   #stopHealthChecks: () => void = () => {};
   #stopping: Promise<void> | null = null;
@@ -47,6 +49,7 @@ export class WorkerManager extends EventEmitter {
   readonly #messageSteps: WorkerMessageSteps = {
     acked: (incarnation) => this.#acked(incarnation),
     lock: (incarnation, message) => this.#locks.request(incarnation, message),
+    request: (incarnation, message) => this.#router.receive(incarnation, message),
     control: (incarnation, message) => {
       const from = { id: incarnation.id, send: (reply: ManagerMessage) => incarnation.worker.send(reply) };
       answerControlRequest(
@@ -185,6 +188,7 @@ export class WorkerManager extends EventEmitter {
     this.#stopping ??= (async () => {
       this.#watchdog.stop();
       this.#stopHealthChecks();
+      this.#router.stop();
       for (const slot of this.#all()) clearTimeout(slot.restartTimer);
       await Promise.all(
         this.#all().map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#options.killTimeout) : undefined)),
@@ -246,6 +250,7 @@ export class WorkerManager extends EventEmitter {
     incarnation.markExited();
     this.#running.delete(incarnation.id);
     this.#locks.exited(incarnation);
+    this.#router.exited(incarnation);
     const { slot } = incarnation;
     this.emit('exit', { ...this.#info(slot), pid: incarnation.pid }, { code, signal });
     // A replaced, aborted or retired process, or a shutdown: nothing to restart.

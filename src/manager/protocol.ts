@@ -1,5 +1,6 @@
 /** The IPC messages between the manager and its workers (all tagged with `primacy`). */
 import type { HolderIdentity, LockRecord } from '../adapter.js';
+import type { RequestFailure } from './request-error.js';
 
 export type LockOp = 'acquire' | 'renew' | 'release' | 'inspect';
 
@@ -7,6 +8,10 @@ export type WorkerMessage =
   | { primacy: 'ready' }
   | { primacy: 'heartbeat'; rss?: number }
   | { primacy: 'control'; id: number; command: string; args: string[] }
+  /** To another managed process, by name, through the manager (`worker.request()`); `id` is the sender's. */
+  | { primacy: 'request'; id: number; target: string; payload: unknown; timeout: number }
+  /** A handler's answer to a `request-deliver`; `id` is the manager's. */
+  | { primacy: 'request-answer'; id: number; ok: boolean; result?: unknown; error?: string; noHandler?: boolean }
   | {
       primacy: 'lock';
       /**
@@ -44,7 +49,11 @@ export type ManagerMessage =
   | { primacy: 'lock-lost'; name: string; token: number }
   /** Answer every response with `Connection: close`: the worker is about to be retired. */
   | { primacy: 'drain' }
-  | { primacy: 'control-reply'; id: number; ok: boolean; result?: unknown; error?: string };
+  | { primacy: 'control-reply'; id: number; ok: boolean; result?: unknown; error?: string }
+  /** A request for this process's handler; `from` is the sender as the manager knows it. */
+  | { primacy: 'request-deliver'; id: number; from: { name: string; pid: number }; payload: unknown }
+  /** The outcome of this process's `request` with this `id`: its result, or why it failed (`error` is the whole message). */
+  | { primacy: 'request-reply'; id: number; ok: boolean; result?: unknown; error?: string; reason?: RequestFailure };
 
 export function isPrimacyMessage(message: unknown): message is { primacy: string } {
   return typeof message === 'object' && message !== null && typeof (message as { primacy?: unknown }).primacy === 'string';

@@ -1,14 +1,17 @@
 /**
  * What a worker's IPC message means to the manager: a heartbeat (liveness, memory, and a custom
- * process's ack), its ready ack, a lock request, or a control request for the inspector's commands.
+ * process's ack), its ready ack, a lock request, a control request for the inspector's commands, or
+ * a request to (or an answer from) another managed process.
  */
 import type { Incarnation } from './incarnation.js';
+import type { RequestMessage } from './message-router.js';
 import { isPrimacyMessage, type WorkerMessage } from './protocol.js';
 
 export interface WorkerMessageSteps {
   acked(incarnation: Incarnation): void;
   lock(incarnation: Incarnation, message: WorkerMessage & { primacy: 'lock' }): void;
   control(incarnation: Incarnation, message: WorkerMessage & { primacy: 'control' }): void;
+  request(incarnation: Incarnation, message: RequestMessage): void;
 }
 
 export function onWorkerMessage(incarnation: Incarnation, message: unknown, steps: WorkerMessageSteps): void {
@@ -22,4 +25,5 @@ export function onWorkerMessage(incarnation: Incarnation, message: unknown, step
   } else if (m.primacy === 'ready') steps.acked(incarnation);
   else if (m.primacy === 'lock') steps.lock(incarnation, m);
   else if (m.primacy === 'control') steps.control(incarnation, m);
+  else if (m.primacy === 'request' || m.primacy === 'request-answer') steps.request(incarnation, m);
 }

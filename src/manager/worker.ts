@@ -2,6 +2,7 @@
 import { PrimacyError } from '../errors.js';
 import type { WorkerInfo } from './manager.js';
 import { isManaged, isPrimacyMessage, type ManagerMessage, type WorkerMessage } from './protocol.js';
+import { onRequest, request } from './worker-requests.js';
 
 let nextId = 1;
 
@@ -58,6 +59,10 @@ export const worker = {
   manage: (name: string, module: string, count = 1): Promise<unknown> => control('manage', [name, module, String(count)]),
   /** Asks the manager to shut everything down gracefully. */
   terminate: (): Promise<unknown> => control('shutdown'),
+  /** Asks the managed process named `target` (a group picks one), through the manager; resolves with its handler's reply. See worker-requests.ts. */
+  request,
+  /** Answers other processes' `worker.request()`s to this one (one handler per process); returns its unsubscribe. */
+  onRequest,
   /** Acknowledges a successful start; the manager's heartbeat watchdog starts from here. */
   ready(): void {
     if (this.managed && process.connected) process.send?.({ primacy: 'ready' } satisfies WorkerMessage);
