@@ -2,6 +2,7 @@
 import { PrimacyError } from '../errors.js';
 import type { WorkerInfo } from './manager.js';
 import { isManaged, isPrimacyMessage, type ManagerMessage, type WorkerMessage } from './protocol.js';
+import type { PrimacyRequestError } from './request-error.js';
 import { onRequest, request } from './worker-requests.js';
 
 let nextId = 1;
@@ -59,9 +60,21 @@ export const worker = {
   manage: (name: string, module: string, count = 1): Promise<unknown> => control('manage', [name, module, String(count)]),
   /** Asks the manager to shut everything down gracefully. */
   terminate: (): Promise<unknown> => control('shutdown'),
-  /** Asks the managed process named `target` (a group picks one), through the manager; resolves with its handler's reply. See worker-requests.ts. */
+  /**
+   * Sends `payload` (JSON-serialisable) to the managed process named `target`, through the manager,
+   * and resolves with what its `worker.onRequest()` handler returns. `target` is a slot name
+   * (`worker-0`, `jobs`, `jobs-1`) or a group of custom processes (`jobs` for `jobs-0`, `jobs-1`...:
+   * one live member, round robin). Rejects with a {@link PrimacyRequestError} naming the target and
+   * its `reason`: unknown name, no live process (restarting: retry later), no handler, the target
+   * exited before replying, no reply within `timeout` (default 30 s), or the handler's error.
+   */
   request,
-  /** Answers other processes' `worker.request()`s to this one (one handler per process); returns its unsubscribe. */
+  /**
+   * Registers this process's handler for other processes' `worker.request()`s: its return value (or
+   * resolved value, JSON-serialisable) is the reply; a throw reaches the sender as its error. `from`
+   * is the sender as the manager knows it. One handler per process; returns the function that
+   * removes it (a process without one answers "no handler").
+   */
   onRequest,
   /** Acknowledges a successful start; the manager's heartbeat watchdog starts from here. */
   ready(): void {
