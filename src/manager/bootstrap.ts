@@ -7,6 +7,7 @@
 import { RETIRING_EVENT } from '../_internal/signals.js';
 import { installDrain, startDraining } from './drain.js';
 import { isManaged, isPrimacyMessage, type WorkerMessage } from './protocol.js';
+import { answerRequests } from './worker-requests.js';
 import { followManagerState } from './worker-state.js';
 
 if (isManaged()) {
@@ -25,6 +26,8 @@ if (isManaged()) {
   // The first heartbeat at once: it tells the manager this process is up and supervised.
   heartbeat();
   installDrain();
+  // Every request delivered here is answered, by the app's handler or with "no handler".
+  answerRequests();
   process.on('message', (message: unknown) => {
     if (!isPrimacyMessage(message) || message.primacy !== 'drain') return;
     retiring = true;

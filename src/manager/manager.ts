@@ -15,6 +15,7 @@ import { startHealthChecks } from './health.js';
 import { createSlot, firstFailure, Incarnation, type Slot, slotInfo, type WorkerInfo, type WorkerState, workerEnv } from './incarnation.js';
 import { controlCommands } from './inspector.js';
 import { memoryLimit, overMemoryLimit } from './memory-limit.js';
+import { routerFor } from './message-router.js';
 import { ManagerNameClaim } from './name-claim.js';
 import { type ManagerOptions, type ResolvedManagerOptions, resolveManagerOptions, usableStateDir } from './options.js';
 import { childStdio, relayOutput } from './output.js';
@@ -41,6 +42,7 @@ export class WorkerManager extends EventEmitter {
   /** Every process that has not exited yet, by incarnation id (an old one during a restart included). */
   readonly #running = new Map<string, Incarnation>();
   readonly #watchdog: HeartbeatWatchdog;
+  readonly #router = routerFor(this, { slots: () => this.#all(), live: () => this.#running.values(), send: (i, m) => i.worker.send(m) });
   #nameClaim: ManagerNameClaim | null = null;
   /** Stops each health-check loop (the manager's `healthCheck`, each process's `health.url`). */
   readonly #healthLoops: Array<() => void> = [];
@@ -56,6 +58,7 @@ export class WorkerManager extends EventEmitter {
     memory: (incarnation) => this.#checkMemory(incarnation),
     lock: (incarnation, message) => this.#locks.request(incarnation, message),
     command: (incarnation, message) => this.commands.receive(incarnation, message),
+    request: (incarnation, message) => this.#router.receive(incarnation, message),
     control: (incarnation, message) => {
       const from = { id: incarnation.id, send: (reply: ManagerMessage) => incarnation.worker.send(reply) };
       answerControlRequest(
@@ -202,6 +205,7 @@ export class WorkerManager extends EventEmitter {
     this.#stopping ??= (async () => {
       this.#watchdog.stop();
       for (const stopLoop of this.#healthLoops) stopLoop();
+      this.#router.stop();
       for (const slot of this.#all()) clearTimeout(slot.restartTimer);
       await Promise.all(
         this.#all().map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#killTimeout(slot)) : undefined)),
@@ -265,6 +269,7 @@ export class WorkerManager extends EventEmitter {
     incarnation.markExited();
     this.#running.delete(incarnation.id);
     this.#locks.exited(incarnation);
+    this.#router.exited(incarnation);
     const { slot } = incarnation;
     this.emit('exit', { ...this.#info(slot), pid: incarnation.pid }, { code, signal });
     // A replaced, aborted or retired process, or a shutdown: nothing to restart.

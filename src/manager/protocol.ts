@@ -1,6 +1,7 @@
 /** The IPC messages between the manager and its workers (all tagged with `primacy`). */
 import type { HolderIdentity, LockRecord } from '../adapter.js';
 import type { WorkerState } from './incarnation.js';
+import type { RequestFailure } from './request-error.js';
 
 export type LockOp = 'acquire' | 'renew' | 'release' | 'inspect';
 
@@ -12,6 +13,10 @@ export type WorkerMessage =
   | { primacy: 'command'; name: string; summary: string; timeout: number }
   /** The answer to a `command-run`. */
   | { primacy: 'command-reply'; id: number; ok: boolean; result?: unknown; error?: string }
+  /** To another managed process, by name, through the manager (`worker.request()`); `id` is the sender's. */
+  | { primacy: 'request'; id: number; target: string; payload: unknown; timeout: number }
+  /** A handler's answer to a `request-deliver`; `id` is the manager's. */
+  | { primacy: 'request-answer'; id: number; ok: boolean; result?: unknown; error?: string; noHandler?: boolean }
   | {
       primacy: 'lock';
       /**
@@ -53,7 +58,11 @@ export type ManagerMessage =
   /** Runs a custom command this process registered (see worker-commands.ts). */
   | { primacy: 'command-run'; id: number; name: string; args: string[] }
   /** What the manager now holds this process to be (`worker.state`; see worker-state.ts). */
-  | { primacy: 'state'; state: WorkerState };
+  | { primacy: 'state'; state: WorkerState }
+  /** A request for this process's handler; `from` is the sender as the manager knows it. */
+  | { primacy: 'request-deliver'; id: number; from: { name: string; pid: number }; payload: unknown }
+  /** The outcome of this process's `request` with this `id`: its result, or why it failed (`error` is the whole message). */
+  | { primacy: 'request-reply'; id: number; ok: boolean; result?: unknown; error?: string; reason?: RequestFailure };
 
 export function isPrimacyMessage(message: unknown): message is { primacy: string } {
   return typeof message === 'object' && message !== null && typeof (message as { primacy?: unknown }).primacy === 'string';

@@ -1,9 +1,11 @@
 /**
  * What a worker's IPC message means to the manager: a heartbeat (liveness, memory, and a custom
  * process's ack), its ready ack, a lock request, a control request for the inspector's commands,
- * or a custom inspector command's registration or answer.
+ * a custom inspector command's registration or answer, or a request to (or an answer from)
+ * another managed process.
  */
 import type { Incarnation } from './incarnation.js';
+import type { RequestMessage } from './message-router.js';
 import { isPrimacyMessage, type WorkerMessage } from './protocol.js';
 
 export interface WorkerMessageSteps {
@@ -14,6 +16,7 @@ export interface WorkerMessageSteps {
   control(incarnation: Incarnation, message: WorkerMessage & { primacy: 'control' }): void;
   /** A custom inspector command registered, or a registered command's answer. */
   command(incarnation: Incarnation, message: WorkerMessage & { primacy: 'command' | 'command-reply' }): void;
+  request(incarnation: Incarnation, message: RequestMessage): void;
 }
 
 export function onWorkerMessage(incarnation: Incarnation, message: unknown, steps: WorkerMessageSteps): void {
@@ -31,4 +34,5 @@ export function onWorkerMessage(incarnation: Incarnation, message: unknown, step
   else if (m.primacy === 'lock') steps.lock(incarnation, m);
   else if (m.primacy === 'control') steps.control(incarnation, m);
   else if (m.primacy === 'command' || m.primacy === 'command-reply') steps.command(incarnation, m);
+  else if (m.primacy === 'request' || m.primacy === 'request-answer') steps.request(incarnation, m);
 }

@@ -2,8 +2,10 @@
 import { PrimacyError } from '../errors.js';
 import type { WorkerInfo, WorkerState } from './manager.js';
 import { isManaged, isPrimacyMessage, type ManagerMessage, type WorkerMessage } from './protocol.js';
+import type { PrimacyRequestError } from './request-error.js';
 import { singleProcessControl } from './single-process-control.js';
 import { type CommandHandler, type CommandOptions, registerCommand } from './worker-commands.js';
+import { onRequest, request } from './worker-requests.js';
 import { ownState, type WorkerMode, workerMode } from './worker-state.js';
 
 let nextId = 1;
@@ -83,6 +85,22 @@ export const worker = {
    * outside a manager.
    */
   command: (name: string, handler: CommandHandler, options?: CommandOptions): void => registerCommand(name, handler, options),
+  /**
+   * Sends `payload` (JSON-serialisable) to the managed process named `target`, through the manager,
+   * and resolves with what its `worker.onRequest()` handler returns. `target` is a slot name
+   * (`worker-0`, `jobs`, `jobs-1`) or a group of custom processes (`jobs` for `jobs-0`, `jobs-1`...:
+   * one live member, round robin). Rejects with a {@link PrimacyRequestError} naming the target and
+   * its `reason`: unknown name, no live process (restarting: retry later), no handler, the target
+   * exited before replying, no reply within `timeout` (default 30 s), or the handler's error.
+   */
+  request,
+  /**
+   * Registers this process's handler for other processes' `worker.request()`s: its return value (or
+   * resolved value, JSON-serialisable) is the reply; a throw reaches the sender as its error. `from`
+   * is the sender as the manager knows it. One handler per process; returns the function that
+   * removes it (a process without one answers "no handler").
+   */
+  onRequest,
   /** Acknowledges a successful start; the manager's heartbeat watchdog starts from here. */
   ready(): void {
     if (this.managed && process.connected) process.send?.({ primacy: 'ready' } satisfies WorkerMessage);
