@@ -12,6 +12,7 @@ import { defaultManagerName, inspectorSocket, usableStateDir } from '../manager/
 import { scriptProblem } from '../manager/script-check.js';
 import { EXIT } from './args.js';
 import { LOCK_SPECS, lockFromSpec } from './manager-lock.js';
+import { startWatching, takeWatchPaths, WATCH_HELP, WATCH_OPTIONS, watchSettings } from './watch-flags.js';
 
 export const START_HELP = `Usage: primacy start <app.js> [options] [-- app arguments]
 
@@ -25,11 +26,12 @@ Options:
                        process of the app: ${LOCK_SPECS} (default file)
   --ack listening|ready  ack when the worker's server listens (default) or calls worker.ready()
   --inspector          open the control socket (mode 0600) for primacy inspect
-`;
+${WATCH_HELP}`;
 
 export async function runStart(argv: readonly string[]): Promise<number> {
+  const watchArgs = takeWatchPaths(argv);
   const { values, positionals } = parseArgs({
-    args: [...argv],
+    args: watchArgs.argv,
     allowPositionals: true,
     strict: true,
     options: {
@@ -39,6 +41,7 @@ export async function runStart(argv: readonly string[]): Promise<number> {
       lock: { type: 'string' },
       ack: { type: 'string' },
       inspector: { type: 'boolean' },
+      ...WATCH_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -55,6 +58,7 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   if (values.ack !== undefined && values.ack !== 'listening' && values.ack !== 'ready') {
     throw new PrimacyUsageError(`--ack must be listening or ready, got "${values.ack}"`);
   }
+  const watch = watchSettings(values, watchArgs.paths, script);
   const missing = scriptProblem(script);
   if (missing) {
     // One line, before anything is forked (a usage error, without the --help pointer).
@@ -107,6 +111,7 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   }
   const ready = manager.workers();
   log(`${ready.length} ${ready.length === 1 ? 'worker' : 'workers'} ready: ${ready.map((w) => `${w.name} pid ${w.pid}`).join(', ')}`);
+  if (watch) startWatching(manager, watch, log);
   const code = await done;
   await inspector?.close();
   await lock?.close?.();

@@ -104,6 +104,11 @@ export class WorkerManager extends EventEmitter {
     }
   }
 
+  /** Where this manager's claim and inspector socket live (created, private, if missing). */
+  get stateDir(): string {
+    return usableStateDir(this.#options);
+  }
+
   /** Every server worker, then every custom managed process. */
   workers(): WorkerInfo[] {
     return this.#all().map((slot) => this.#info(slot));
@@ -183,6 +188,7 @@ export class WorkerManager extends EventEmitter {
   /** Stops every worker: SIGTERM, then SIGKILL after `killTimeout`; resolves once all have exited. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      this.emit('stopping'); // a file watch, say, must not start a reload now
       this.#watchdog.stop();
       this.#stopHealthChecks();
       for (const slot of this.#all()) clearTimeout(slot.restartTimer);
