@@ -20,6 +20,7 @@ import { LOCK_SPECS, lockFromSpec } from './manager-lock.js';
 import { runSingleProcess } from './single-process.js';
 import { applyManagerFlags, MANAGER_FLAG_OPTIONS, managerFlagsHelp, nameTheFlag } from './start-flags.js';
 import { startLog } from './start-log.js';
+import { startWatching, takeWatchPaths, WATCH_HELP, WATCH_OPTIONS, watchSettings } from './watch-flags.js';
 
 export const START_HELP = `Usage: primacy start <app.js> [options] [-- app arguments]
        primacy start [--config FILE] [options]
@@ -44,12 +45,12 @@ Options:
                          json     each line as {"time","name","pid","stream","msg"}, and the
                                   manager's own lines too (name "manager")
                          inherit  as the workers write them, unmarked
-
+  --single-process     run the app in this process, with no manager (development, debugging):
+                       worker.mode is 'single-process', the app is worker-0 of 1; the other
+                       options do not apply (--workers 1 aside)
+${WATCH_HELP}
 Supervision (TIME: ms, or 500ms, 15s, 2m; SIZE: bytes, or 512M, 1G):
 ${managerFlagsHelp()}
-  --single-process     run the app in this process, with no manager (development, debugging):
-                       worker.mode is 'single-process', the app is worker-0 of 1; the options
-                       above do not apply (--workers 1 aside)
 `;
 
 const OPTIONS = {
@@ -60,6 +61,7 @@ const OPTIONS = {
   lock: { type: 'string' },
   ack: { type: 'string' },
   inspector: { type: 'boolean' },
+  ...WATCH_OPTIONS,
   'log-format': { type: 'string' },
   'single-process': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -71,7 +73,8 @@ const LOG_FORMATS: readonly OutputFormat[] = ['prefix', 'json', 'inherit'];
 type StartValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
 
 export async function runStart(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: OPTIONS });
+  const watchArgs = takeWatchPaths(argv);
+  const { values, positionals } = parseArgs({ args: watchArgs.argv, allowPositionals: true, strict: true, options: OPTIONS });
   if (values.help) {
     process.stdout.write(START_HELP);
     return 0;
@@ -79,6 +82,7 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   if (values['single-process']) return startSingleProcess(values, positionals);
   const plan = await startPlan(values, positionals);
   if (typeof plan === 'number') return plan;
+  const watch = watchSettings(values, watchArgs.paths, plan.origin);
   const name = values.name ?? plan.manager.name ?? defaultManagerName(plan.manager.script ?? process.cwd());
   const stateDir = usableStateDir({ stateDir: values['state-dir'] ?? plan.manager.stateDir });
   const lock = await managerLock(values.lock ?? plan.lock);
@@ -137,6 +141,7 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   }
   const ready = manager.workers();
   log(`${ready.length} ${ready.length === 1 ? 'worker' : 'workers'} ready: ${ready.map((w) => `${w.name} pid ${w.pid}`).join(', ')}`);
+  if (watch) startWatching(manager, watch, log);
   const code = await done;
   await inspector?.close();
   await lock?.close?.();
@@ -175,7 +180,7 @@ async function startPlan(values: StartValues, positionals: string[]): Promise<St
     process.stderr.write(`primacy start: ${script}: ${missing.problem}\n`);
     return EXIT.usage;
   }
-  return { manager: { script, args, ...(workers === undefined ? {} : { workers }) }, lock: undefined, inspector: false };
+  return { manager: { script, args, ...(workers === undefined ? {} : { workers }) }, origin: script, lock: undefined, inspector: false };
 }
 
 /** `--single-process`: one app, run in this process (no config file: it names several apps). */

@@ -62,6 +62,8 @@ export interface PrimacyConfig
 /** What `primacy start` needs from a config file. */
 export interface StartPlan {
   manager: ManagerOptions;
+  /** Where the apps come from (the script, or the config file): `--watch` watches its directory. */
+  origin: string;
   lock: string | LockAdapter | undefined;
   inspector: boolean;
 }
@@ -154,7 +156,7 @@ export function planFromConfig(config: unknown, file: string): StartPlan {
     else manager.processes?.push(processOptions(app, appCheck, base, top));
   }
   if (top.inspector !== undefined && typeof top.inspector !== 'boolean') check.fail('inspector', top.inspector, 'a boolean');
-  return { manager, lock: top.lock, inspector: top.inspector === true };
+  return { manager, origin: resolve(file), lock: top.lock, inspector: top.inspector === true };
 }
 
 function serverOptions(app: AppConfig, check: Checks, base: string, top: PrimacyConfig): Partial<ManagerOptions> {

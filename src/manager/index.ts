@@ -3,6 +3,7 @@ export type { CommandOutcome, CustomCommandInfo } from './command-registry.js';
 export { askInspector, Inspector, type InspectorAddress, type InspectorRequest, type InspectorResponse } from './inspector.js';
 export { type WorkerInfo, WorkerManager, type WorkerState } from './manager.js';
 export type { ManagerOptions } from './options.js';
+export { type FileWatch, type ReloadOnChangeOptions, reloadOnChange } from './reload-on-change.js';
 export { PrimacyRequestError, type RequestFailure } from './request-error.js';
 export { worker } from './worker.js';
 export type { CommandHandler, CommandOptions } from './worker-commands.js';

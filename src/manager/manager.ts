@@ -117,6 +117,11 @@ export class WorkerManager extends EventEmitter {
     }
   }
 
+  /** Where this manager's claim and inspector socket live (created, private, if missing). */
+  get stateDir(): string {
+    return usableStateDir(this.#options);
+  }
+
   /** Every server worker, then every custom managed process. */
   workers(): WorkerInfo[] {
     return this.#all().map((slot) => this.#info(slot));
@@ -203,6 +208,7 @@ export class WorkerManager extends EventEmitter {
   /** Stops every worker: SIGTERM, then SIGKILL after `killTimeout`; resolves once all have exited. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      this.emit('stopping'); // a file watch, say, must not start a reload now
       this.#watchdog.stop();
       for (const stopLoop of this.#healthLoops) stopLoop();
       this.#router.stop();
