@@ -11,21 +11,24 @@ import { PrimacyError } from '../errors.js';
 import { workerExecArgv } from './bootstrap-url.js';
 import { CustomCommands } from './command-registry.js';
 import { customSlots, type ManageOptions, type ProcessRun } from './custom.js';
+import { followExit } from './exit-handling.js';
 import { startHealthChecks } from './health.js';
 import { createSlot, firstFailure, Incarnation, type Slot, slotInfo, type WorkerInfo, type WorkerState, workerEnv } from './incarnation.js';
 import { controlCommands } from './inspector.js';
-import { memoryLimit, overMemoryLimit } from './memory-limit.js';
 import { routerFor } from './message-router.js';
 import { ManagerNameClaim } from './name-claim.js';
 import { type ManagerOptions, type ResolvedManagerOptions, resolveManagerOptions, usableStateDir } from './options.js';
 import { childStdio, relayOutput } from './output.js';
 import type { ManagerMessage } from './protocol.js';
 import { answerControlRequest } from './requests.js';
-import { afterExit, RestartPolicy } from './restart-policy.js';
+import { RestartPolicy } from './restart-policy.js';
+import { replaceEach, replaceWithoutDowntime } from './rolling.js';
 import { checkScript } from './script-check.js';
+import { killHung, killUnhealthy, replaceIfOverMemory } from './sick-process.js';
 import { startProcess } from './spawn.js';
+import type { ManagerSteps } from './steps.js';
 import { retire, terminate } from './stop-process.js';
-import { urlHealthCheck } from './url-health.js';
+import { startUrlHealthChecks } from './url-health.js';
 import { HeartbeatWatchdog } from './watchdog.js';
 import { WorkerLocks } from './worker-locks.js';
 import { onWorkerMessage, type WorkerMessageSteps } from './worker-messages.js';
@@ -53,20 +56,35 @@ export class WorkerManager extends EventEmitter {
   /** The custom inspector commands the processes registered (`worker.command`). */
   readonly commands = new CustomCommands();
 
+  readonly #steps: ManagerSteps = {
+    info: (slot) => this.#info(slot),
+    emit: (event, ...args) => this.emit(event, ...args),
+    spawn: (slot) => this.#spawn(slot),
+    respawn: (slot) => {
+      if (this.#stopping || slot.retiring) return;
+      slot.restarts++;
+      this.#spawn(slot);
+    },
+    retire: (incarnation) => this.#retire(incarnation),
+    killTimeout: (slot) => slot.custom?.killTimeout ?? this.#options.killTimeout,
+    restart: (name) => this.restart(name),
+    forget: (slot) => this.#processes.splice(this.#processes.indexOf(slot), 1),
+    warn: (message) => this.#warn(message),
+    stopping: () => this.#stopping !== null,
+  };
+
   readonly #messageSteps: WorkerMessageSteps = {
     acked: (incarnation) => this.#acked(incarnation),
-    memory: (incarnation) => this.#checkMemory(incarnation),
+    memory: (incarnation) => replaceIfOverMemory(incarnation, this.#options.maxMemory, this.#steps),
     lock: (incarnation, message) => this.#locks.request(incarnation, message),
     command: (incarnation, message) => this.commands.receive(incarnation, message),
     request: (incarnation, message) => this.#router.receive(incarnation, message),
-    control: (incarnation, message) => {
-      const from = { id: incarnation.id, send: (reply: ManagerMessage) => incarnation.worker.send(reply) };
+    control: (incarnation, message) =>
       answerControlRequest(
         controlCommands(this, () => void this.stop()),
-        from,
+        { id: incarnation.id, send: (m) => incarnation.worker.send(m) },
         message,
-      );
-    },
+      ),
   };
 
   constructor(options: ManagerOptions) {
@@ -86,7 +104,7 @@ export class WorkerManager extends EventEmitter {
     this.#watchdog = new HeartbeatWatchdog(
       { tick: Math.max(50, heartbeatInterval / 2), timeout: heartbeatTimeout },
       () => this.#all().flatMap((slot) => (slot.current ? [slot.current] : [])),
-      (incarnation, silentFor) => this.#hung(incarnation, silentFor),
+      (incarnation, silentFor) => killHung(incarnation, silentFor, this.#steps),
     );
   }
 
@@ -136,11 +154,8 @@ export class WorkerManager extends EventEmitter {
   async manage(name: string, run: ProcessRun, options: ManageOptions = {}): Promise<void> {
     const slots = customSlots(name, run, options, this.#all(), (policy) => this.#restartPolicy(policy));
     this.#processes.push(...slots);
-    if (options.health) {
-      const { url, interval = this.#options.health.interval, timeout = this.#options.health.timeout } = options.health;
-      const group = () => slots.map((slot) => this.#info(slot));
-      this.#healthLoops.push(startHealthChecks(urlHealthCheck(url, timeout), { interval, timeout }, group, this.#unhealthy));
-    }
+    const group = () => slots.map((slot) => this.#info(slot));
+    if (options.health) this.#healthLoops.push(startUrlHealthChecks(options.health, this.#options.health, group, this.#unhealthy));
     const acked = await Promise.all(slots.map((slot) => this.#spawn(slot).acked));
     if (acked.includes(false)) throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] ${name} did not start`);
   }
@@ -153,38 +168,14 @@ export class WorkerManager extends EventEmitter {
   async restart(name: string): Promise<void> {
     const slot = this.#all().find((s) => s.name === name);
     if (!slot) throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] no worker named "${name}"`);
-    const old = slot.current;
-    slot.rolling = true;
-    try {
-      const next = this.#spawn(slot);
-      if (!(await next.acked)) {
-        slot.current = old;
-        next.draining = true;
-        await terminate(next, 'SIGKILL', this.#killTimeout(slot));
-        throw new PrimacyError(
-          'ERR_PRIMACY_RESTART',
-          `[primacy] [manager] restart of ${name} aborted: its new process did not ack; the old one keeps serving`,
-        );
-      }
-      slot.reloads++;
-      if (old) await this.#retire(old);
-    } finally {
-      slot.rolling = false;
-    }
+    await replaceWithoutDowntime(slot, this.#steps);
     this.emit('restarted', this.#info(slot));
   }
 
   /** Rolling restart of every slot, one at a time; stops at the first slot that fails to restart. */
   async reload(): Promise<void> {
     const rolling = this.#all().filter((slot) => !slot.retiring && (!slot.custom || slot.custom.transient));
-    const outgoing = rolling.flatMap((slot) => (slot.current ? [slot.current] : []));
-    for (const incarnation of outgoing) incarnation.outgoing = true;
-    try {
-      for (const slot of rolling) await this.restart(slot.name);
-    } finally {
-      // A reload that stopped at a failed restart leaves the old processes serving: eligible again.
-      for (const incarnation of outgoing) incarnation.outgoing = false;
-    }
+    await replaceEach(rolling, (name) => this.restart(name));
   }
 
   /** Grows or shrinks to `count` slots; a scale-down removes the highest slots first. */
@@ -214,7 +205,7 @@ export class WorkerManager extends EventEmitter {
       this.#router.stop();
       for (const slot of this.#all()) clearTimeout(slot.restartTimer);
       await Promise.all(
-        this.#all().map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#killTimeout(slot)) : undefined)),
+        this.#all().map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#steps.killTimeout(slot)) : undefined)),
       );
       await this.#locks.close();
       await this.#nameClaim?.release();
@@ -232,7 +223,7 @@ export class WorkerManager extends EventEmitter {
   #spawn(slot: Slot): Incarnation {
     const { heartbeatInterval, ackTimeout, ackOn, env: serverEnv, output } = this.#options;
     const env = { ...(slot.custom ? {} : serverEnv), ...workerEnv(slot, this.#total, heartbeatInterval) };
-    const worker = startProcess(slot, env, this.#killTimeout(slot), childStdio(output));
+    const worker = startProcess(slot, env, this.#steps.killTimeout(slot), childStdio(output));
     const incarnation = new Incarnation(slot, worker, `${slot.name}#${slot.starts}`);
     if (output !== 'inherit' && incarnation.pid !== null) relayOutput(worker.process, { name: slot.name, pid: incarnation.pid }, output);
     slot.starts++;
@@ -258,7 +249,7 @@ export class WorkerManager extends EventEmitter {
 
   #retire(incarnation: Incarnation): Promise<void> {
     const { drainTime } = this.#options;
-    const killTimeout = this.#killTimeout(incarnation.slot);
+    const killTimeout = this.#steps.killTimeout(incarnation.slot);
     const steppedDown = () => this.#locks.relinquished(incarnation.id, killTimeout);
     return retire(incarnation, { killTimeout, drainTime, steppedDown });
   }
@@ -268,7 +259,7 @@ export class WorkerManager extends EventEmitter {
     incarnation.markAckTimedOut();
     // At start-up the manager gives up as a whole; later, a silent newcomer is killed (and retried).
     if (!this.#starting && incarnation.slot.current === incarnation)
-      void terminate(incarnation, 'SIGKILL', this.#killTimeout(incarnation.slot));
+      void terminate(incarnation, 'SIGKILL', this.#steps.killTimeout(incarnation.slot));
   }
 
   #onExit(incarnation: Incarnation, code: number | null, signal: string | null): void {
@@ -278,29 +269,8 @@ export class WorkerManager extends EventEmitter {
     this.#router.exited(incarnation);
     const { slot } = incarnation;
     this.emit('exit', { ...this.#info(slot), pid: incarnation.pid }, { code, signal });
-    // A replaced, aborted or retired process, or a shutdown: nothing to restart.
-    if (slot.current !== incarnation || slot.retiring || slot.rolling || this.#stopping || this.#starting) return;
-    slot.current = null;
-    const next = afterExit(slot, code === 0 && signal === null);
-    slot.state = next.state;
-    if (next.state === 'FAILED') this.emit('failed', this.#info(slot), next.reason);
-    else if (next.state === 'RESTARTING') {
-      slot.restartedAt = Date.now();
-      this.emit('restarting', this.#info(slot), next.delay);
-      slot.restartTimer = setTimeout(() => {
-        if (this.#stopping || slot.retiring) return;
-        slot.restarts++;
-        this.#spawn(slot);
-      }, next.delay);
-    } else if (next.forget) this.#processes.splice(this.#processes.indexOf(slot), 1);
-  }
-
-  /** A worker whose event loop has been silent past the heartbeat timeout (hung or stopped). */
-  #hung(incarnation: Incarnation, silentFor: number): void {
-    this.emit('hung', this.#info(incarnation.slot), silentFor);
-    // A hung loop cannot run a SIGTERM handler: kill it outright (SIGCONT first, so a stopped one dies now).
-    incarnation.worker.process.kill('SIGCONT');
-    void terminate(incarnation, 'SIGKILL', this.#killTimeout(incarnation.slot));
+    // A shutdown or a failed start: nothing to restart.
+    if (!this.#stopping && !this.#starting) followExit(incarnation, code === 0 && signal === null, this.#steps);
   }
 
   /** Reported, never thrown: a backend hiccup must not take the manager (and its workers) down. */
@@ -309,27 +279,11 @@ export class WorkerManager extends EventEmitter {
     else process.emitWarning(message, 'PrimacyWarning');
   }
 
-  readonly #unhealthy = (info: WorkerInfo, reason: string): void => {
-    const incarnation = this.#all().find((slot) => slot.name === info.name)?.current;
-    if (!incarnation || incarnation.pid !== info.pid || incarnation.draining) return;
-    this.emit('unhealthy', info, reason);
-    void terminate(incarnation, 'SIGKILL', this.#killTimeout(incarnation.slot));
-  };
+  readonly #unhealthy = (info: WorkerInfo, reason: string): void =>
+    killUnhealthy(this.#all().find((slot) => slot.name === info.name)?.current, info, reason, this.#steps);
 
   #restartPolicy(policy = this.#options.restart): RestartPolicy {
     return new RestartPolicy({ policy, ...this.#options.backoff, ...this.#options.crashLoop });
-  }
-
-  #killTimeout(slot: Slot): number {
-    return slot.custom?.killTimeout ?? this.#options.killTimeout;
-  }
-
-  /** Above its memory limit: replaced without downtime (its successor acks first). */
-  #checkMemory(incarnation: Incarnation): void {
-    const limit = memoryLimit(incarnation, this.#options.maxMemory);
-    if (this.#stopping || !overMemoryLimit(incarnation, limit)) return;
-    this.emit('memory', this.#info(incarnation.slot), incarnation.rss, limit);
-    this.restart(incarnation.slot.name).catch((error: Error) => this.#warn(error.message));
   }
 
   #broadcast(message: ManagerMessage): void {

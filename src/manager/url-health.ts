@@ -1,5 +1,6 @@
 /** A health check over HTTP for a managed process: its URL must answer 2xx (`{index}`: the copy's index). */
-import type { HealthCheck } from './health.js';
+import { type HealthCheck, startHealthChecks } from './health.js';
+import type { WorkerInfo } from './incarnation.js';
 
 export function urlHealthCheck(url: string, timeout: number): HealthCheck {
   return async (worker) => {
@@ -16,4 +17,15 @@ export function urlHealthCheck(url: string, timeout: number): HealthCheck {
     if (!response.ok) throw new Error(`GET ${target} answered ${response.status}`);
     return true;
   };
+}
+
+/** Checks a process group's `url` every `interval` (the manager's `health` for what it leaves unset); returns the stopper. */
+export function startUrlHealthChecks(
+  health: { url: string; interval?: number; timeout?: number },
+  defaults: { interval: number; timeout: number },
+  group: () => WorkerInfo[],
+  onUnhealthy: (worker: WorkerInfo, reason: string) => void,
+): () => void {
+  const { url, interval = defaults.interval, timeout = defaults.timeout } = health;
+  return startHealthChecks(urlHealthCheck(url, timeout), { interval, timeout }, group, onUnhealthy);
 }
