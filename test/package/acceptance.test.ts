@@ -14,6 +14,7 @@ import { Child, killAll } from '../../harness/child.js';
 import { type CommandResult, runCommand } from '../../harness/command.js';
 import { freePort } from '../helpers/free-port.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
+import { until } from '../helpers/until.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const fixtures = join(import.meta.dirname, 'fixtures');
@@ -312,6 +313,59 @@ describe('the packed package in an app on the newest peer majors', ROOM, () => {
     expect(after.filter((w) => before.has(w.pid))).toEqual([]);
 
     expectExit(await inspect('shutdown'), 0, 'inspect shutdown');
+    expect(await manager.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('runs the PaaS-style config under npx primacy start: web workers, a Node program and a shell script as named apps', async () => {
+    const state = await mkdtemp(join(work, 'paas-'));
+    const spool = join(state, 'spool');
+    const port = await freePort();
+    const manager = new Child(
+      'node_modules/.bin/primacy',
+      ['start', '--config', 'examples/paas/primacy.config.mjs', '--state-dir', state],
+      { PORT: String(port), SPOOL: spool, XDG_RUNTIME_DIR: state },
+      { cwd: apps.newest },
+    );
+    children.push(manager);
+    await startedUp(manager);
+    expect(manager.stderr).toMatch(/4 workers ready: web-0 pid \d+, web-1 pid \d+, queue pid \d+, mail pid \d+/);
+    const signup = await fetch(`http://127.0.0.1:${port}/signup?email=a@example.com`, { method: 'POST' });
+    const { id } = (await signup.json()) as { id: string };
+    // Through the queue worker (node) and the mail worker (sh), run by the packed command runner.
+    await until(() => manager.strayLines.some((line) => /^mail\[\d+\] \| sent /.test(line) && line.endsWith(id)), 20_000, 'mail sent');
+    const status = await npx(apps.newest, ['primacy', 'inspect', 'status', '--name', 'paas-example', '--state-dir', state, '--json']);
+    expectExit(status, 0, 'primacy inspect status');
+    const names = (JSON.parse(status.stdout).result as Array<{ name: string; state: string }>).map((w) => `${w.name}:${w.state}`);
+    expect(names).toEqual(['web-0:ACKED', 'web-1:ACKED', 'queue:ACKED', 'mail:ACKED']);
+    manager.kill('SIGTERM');
+    expect(await manager.exited).toEqual({ code: 0, signal: null });
+    expect(manager.strayLines.join('\n')).toMatch(/mail worker: SIGTERM, stopping/);
+  });
+
+  it('runs the background-job example from its config under npx primacy start: a submitted job runs to done', async () => {
+    const state = await mkdtemp(join(work, 'jobs-'));
+    const port = await freePort();
+    const manager = new Child(
+      'node_modules/.bin/primacy',
+      ['start', '--config', 'examples/background-jobs/primacy.config.mjs', '--state-dir', state],
+      { PORT: String(port), JOBS_DIR: join(state, 'jobs'), STEP_MS: '50', WORKERS: '2', XDG_RUNTIME_DIR: state },
+      { cwd: apps.newest },
+    );
+    children.push(manager);
+    await startedUp(manager);
+    const submitted = await fetch(`http://127.0.0.1:${port}/jobs`, { method: 'POST', body: JSON.stringify({ steps: 3 }) });
+    expect(submitted.status).toBe(202);
+    const { id } = (await submitted.json()) as { id: string };
+    const done = await until(
+      async () => {
+        const job = (await (await fetch(`http://127.0.0.1:${port}/jobs/${id}`)).json()) as { state: string };
+        return job.state === 'done' && job;
+      },
+      20_000,
+      'the job done',
+    );
+    expect(done.state).toBe('done');
+    manager.kill('SIGTERM');
     expect(await manager.exited).toEqual({ code: 0, signal: null });
   });
 });
