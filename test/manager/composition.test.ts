@@ -18,8 +18,15 @@ const managerMain = join(import.meta.dirname, '../fixtures/manager-main.ts');
 const app = join(import.meta.dirname, '../fixtures/managed-app.ts');
 const candidate = join(import.meta.dirname, '../fixtures/candidate.ts');
 const primacyCli = join(import.meta.dirname, '../../src/cli/primacy.ts');
-/** Past the apps' retryInterval (5 s ± 20%): every follower has campaigned at least once since. */
-const EVERY_FOLLOWER_TRIED = 6500;
+/** The apps' retryInterval: 5 s by default; APP_RETRY_INTERVAL sets it (the file lock test: 1 s). */
+const APP_RETRY = 5000;
+const QUICK_RETRY = 1000;
+/**
+ * Past a retryInterval (± 20%) with room for a campaign: every follower has campaigned at least once
+ * since (6.5 s for the apps' 5 s). Redis followers rest between tries instead (their draws, not the
+ * retryInterval), so the Redis test keeps the apps' default and its window.
+ */
+const everyFollowerTried = (retry: number) => retry * 1.2 + 500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('one primary per lock name across managers and plain processes', () => {
@@ -61,31 +68,31 @@ describe('one primary per lock name across managers and plain processes', () => 
    * runs (another worker of the same manager, the other manager, a plain process), and nobody else
    * is elected while every follower campaigns at least once more.
    */
-  const killAndExpectOneSuccessor = async (holder: ChildEvent): Promise<ChildEvent> => {
+  const killAndExpectOneSuccessor = async (holder: ChildEvent, retry: number): Promise<ChildEvent> => {
     const killedAt = wallNow();
     process.kill(holder.pid, 'SIGKILL');
     const next = await nextElected(killedAt);
     expect(next.pid).not.toBe(holder.pid);
     expect(next.token as number).toBeGreaterThan(holder.token as number);
-    await sleep(EVERY_FOLLOWER_TRIED);
+    await sleep(everyFollowerTried(retry));
     expect(elections().filter((e) => e.t > killedAt)).toEqual([next]);
     return next;
   };
 
   it('elects exactly one primary among two managers and a plain process, and hands over across them', { timeout: 90_000 }, async () => {
-    const env = { XDG_RUNTIME_DIR: dir, WORKERS: '2' };
+    const env = { XDG_RUNTIME_DIR: dir, WORKERS: '2', APP_RETRY_INTERVAL: String(QUICK_RETRY) };
     const blue = new Child(managerMain, [], { ...env, STATE_DIR: join(dir, 'blue'), MANAGER_NAME: 'blue' });
     const green = new Child(managerMain, [], { ...env, STATE_DIR: join(dir, 'green'), MANAGER_NAME: 'green' });
-    const plain = new Child(app, [], { XDG_RUNTIME_DIR: dir });
+    const plain = new Child(app, [], { XDG_RUNTIME_DIR: dir, APP_RETRY_INTERVAL: String(QUICK_RETRY) });
     children.push(blue, green, plain);
     await Promise.all([blue, green].map((m) => m.waitFor((e) => e.ev === 'started', 30_000)));
     const first = await nextElected(0);
-    await sleep(EVERY_FOLLOWER_TRIED);
+    await sleep(everyFollowerTried(QUICK_RETRY));
     expect(elections()).toEqual([first]);
 
     // Twice: whoever is primary, wherever it runs.
-    const second = await killAndExpectOneSuccessor(first);
-    await killAndExpectOneSuccessor(second);
+    const second = await killAndExpectOneSuccessor(first, QUICK_RETRY);
+    await killAndExpectOneSuccessor(second, QUICK_RETRY);
   });
 
   it('puts `primacy start --lock redis://...` workers and a plain process on one Redis lock', { timeout: 90_000 }, async () => {
@@ -97,9 +104,9 @@ describe('one primary per lock name across managers and plain processes', () => 
     const plain = new Child(candidate, [redis.url, 'jobs', '3000', '5000']);
     children.push(manager, plain);
     const first = await nextElected(0, 30_000);
-    await sleep(EVERY_FOLLOWER_TRIED);
+    await sleep(everyFollowerTried(APP_RETRY));
     expect(elections()).toEqual([first]);
-    await killAndExpectOneSuccessor(first);
+    await killAndExpectOneSuccessor(first, APP_RETRY);
   });
 
   it('leaves no second primary when a stopped manager loses its Redis connection (the worker cannot see that close)', {
