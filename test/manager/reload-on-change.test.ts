@@ -1,27 +1,11 @@
 /** `reloadOnChange`, the API under `primacy start --watch`, on a WorkerManager with custom processes. */
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Child, type ChildEvent, killAll } from '../../harness/child.js';
+import { answeringPid } from '../helpers/answering-pid.js';
 import { freePort } from '../helpers/free-port.js';
-
-/** The pid that answered, or null for a failed request. */
-function get(port: number): Promise<number | null> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (chunk) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve(res.statusCode === 200 ? Number(body.split(' ')[0]) : null));
-    });
-    req.on('error', () => resolve(null));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
 
 describe('reloadOnChange (the API under --watch)', { timeout: 90_000 }, () => {
   let dir: string;
@@ -80,13 +64,13 @@ describe('reloadOnChange (the API under --watch)', { timeout: 90_000 }, () => {
     const failed = await logged(/^reload failed/, mark);
     expect(failed.message).toMatch(/restart of worker-0 aborted: .* the old one keeps serving; the next change tries again$/);
     expect(pids(failed)).toEqual(after);
-    expect(await get(port)).toBe(after['worker-0']);
+    expect(await answeringPid(port)).toBe(after['worker-0']);
     // Fixed: the next change reloads.
     mark = manager.events.length;
     await server('v2');
     const fixed = pids(await logged(/^reloaded in/, mark));
     expect(fixed['worker-0']).not.toBe(after['worker-0']);
-    expect(await get(port)).toBe(fixed['worker-0']);
+    expect(await answeringPid(port)).toBe(fixed['worker-0']);
     // One reload per burst: none more than these.
     expect(manager.events.filter((e) => e.ev === 'log' && /reloading$/.test(e.message as string)).map((e) => e.message)).toEqual([
       'job.js changed: reloading',

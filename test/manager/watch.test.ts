@@ -1,7 +1,6 @@
 /** `primacy start --watch`: a changed file reloads the app without downtime; what is skipped, coalesced, kept. */
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Child, killAll } from '../../harness/child.js';
 import { takeWatchPaths, WATCH_OPTIONS, watchSettings } from '../../src/cli/watch-flags.js';
 import { ignoreTest } from '../../src/manager/watch-ignore.js';
+import { answeringPid } from '../helpers/answering-pid.js';
 import { freePort } from '../helpers/free-port.js';
 import { pause, until } from '../helpers/until.js';
 
@@ -16,22 +16,6 @@ const primacy = join(import.meta.dirname, '../../src/cli/primacy.ts');
 const custom = join(import.meta.dirname, '../fixtures/custom-process.ts');
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', primacy, ...args], { encoding: 'utf8', timeout: 40_000 });
-
-/** The pid that answered, or null for a failed request. */
-function get(port: number): Promise<number | null> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (chunk) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve(res.statusCode === 200 ? Number(body.split(' ')[0]) : null));
-    });
-    req.on('error', () => resolve(null));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
 
 /** The lines of primacy's own log that match. */
 const lines = (manager: Child, pattern: RegExp) => manager.stderr.split('\n').filter((line) => pattern.test(line));
@@ -86,7 +70,7 @@ describe('primacy start --watch', { timeout: 90_000 }, () => {
     let running = true;
     const traffic = (async () => {
       while (running) {
-        if ((await get(port)) === null) failed++;
+        if ((await answeringPid(port)) === null) failed++;
         else served++;
       }
     })();
@@ -110,7 +94,7 @@ describe('primacy start --watch', { timeout: 90_000 }, () => {
     expect(after.filter((pid) => before.includes(pid))).toEqual([]);
     expect(failed).toBe(0);
     expect(served).toBeGreaterThan(10);
-    expect(after).toContain(await get(port));
+    expect(after).toContain(await answeringPid(port));
   });
 
   it('skips node_modules, .git, ignored globs and scratch files, makes one reload of a burst, and leaves a durable process alone', async () => {
