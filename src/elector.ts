@@ -11,8 +11,8 @@ import type { ElectionEvents, RevokeReason } from './events.js';
 import { failureWarning } from './failure-warning.js';
 import { createHolderIdentity } from './identity.js';
 import { LeaderObserver } from './leader-observer.js';
-import { consoleWarnings, type Logger, silentLogger } from './logger.js';
 import { type ElectionOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { electionBindings, type PrimacyLog, primacyLog } from './structured-log.js';
 import { type PrimaryWork, WorkRunner } from './work.js';
 
 /** A running election for one lock name. Create with `elect()`. */
@@ -25,7 +25,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   readonly #lock: LockAdapter;
   readonly #ownsLock: boolean;
   readonly #clock: Clock;
-  readonly #logger: Logger;
+  readonly #log: PrimacyLog;
   readonly #context: AdapterCallContext;
   readonly #work: WorkRunner;
   readonly #cleanups: Array<() => void> = [];
@@ -49,9 +49,9 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.#ownsLock = options.lock === undefined;
     this.#lock = options.lock ?? defaultElectionLock();
     this.#clock = options.clock ?? monotonicClock;
-    this.#logger = options.logger === false ? silentLogger : (options.logger ?? consoleWarnings);
     this.holder = createHolderIdentity(this.#options.identity);
-    this.#context = { warn: (message, details) => (details ? this.#logger.warn(message, details) : this.#logger.warn(message)) };
+    this.#log = primacyLog(options.logger, electionBindings(this.name, this.holder, this.#lock.kind));
+    this.#context = this.#log.context;
     this.#work = new WorkRunner((error) => this.#report(error, 'whilePrimary work'));
     const report = (error: unknown, operation: string) => this.#report(error, operation);
     this.#leader = new LeaderObserver({ lock: this.#lock, name: this.name, timeout: this.#options.ttl, events: this, report });
@@ -118,7 +118,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     // Keep renewing while the work drains: it may still write with its fencing token.
     this.#work.end(new PrimacyError('ERR_PRIMACY_STOPPING', `[primacy] election "${this.name}" is stopping`));
     const drained = await settleWithin(this.#work.settled(), this.#options.stopTimeout);
-    if (drained === 'timeout') this.#logger.warn(`[primacy] work of "${this.name}" did not settle within stopTimeout; releasing anyway`);
+    if (drained === 'timeout') this.#log.warn(`[primacy] work of "${this.name}" did not settle within stopTimeout; releasing anyway`);
     this.#phase = 'ended';
     this.#nap.end();
     await this.#loop;
@@ -140,7 +140,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     while (this.#phase !== 'ended') {
       if (this.#lease === null) {
         if (this.#phase === 'draining') break;
-        const outcome = await this.#campaign();
+        const outcome = await this.#campaign(failures);
         this.#markReady();
         if (outcome === 'elected') continue;
         failures = outcome === 'error' ? failures + 1 : 0;
@@ -153,7 +153,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     }
   }
 
-  async #campaign(): Promise<'elected' | 'held' | 'error'> {
+  async #campaign(failures: number): Promise<'elected' | 'held' | 'error'> {
     const { ttl, drift } = this.#options;
     await this.#giveBack;
     const start = this.#clock.now();
@@ -164,7 +164,7 @@ export class Election extends EventEmitter<ElectionEvents> {
       const giveBack = (late: Lease | null) => late && void this.#releaseQuietly(late);
       lease = await bounded(attempt, { ms: ttl, adapter: this.#lock.kind, operation: 'acquire', onLate: giveBack });
     } catch (error) {
-      this.#report(error, 'acquire');
+      this.#report(error, 'acquire', failures + 1);
       return 'error';
     }
     if (lease === null) {
@@ -180,7 +180,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     }
     this.#lease = lease;
     this.#setDeadline(deadline);
-    this.#logger.info?.(`[primacy] elected primary of "${this.name}" with token ${lease.token}`);
+    this.#log.info(`[primacy] elected primary of "${this.name}" with token ${lease.token}`, { token: lease.token });
     this.emit('elected', lease);
     this.#leader.note(this.holder);
     this.#work.begin(lease);
@@ -209,7 +209,7 @@ export class Election extends EventEmitter<ElectionEvents> {
       const ms = Math.max(1, this.#deadline - start);
       renewed = await bounded(attempt, { ms, adapter: this.#lock.kind, operation: 'renew', onLate: giveBack });
     } catch (error) {
-      this.#report(error, 'renew');
+      this.#report(error, 'renew', failures + 1);
       return 'error';
     }
     if (this.#lease !== lease) {
@@ -253,14 +253,14 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (lease === null) return;
     this.#clearLease();
     this.#work.end(new PrimacyError('ERR_PRIMACY_REVOKED', `[primacy] leadership of "${this.name}" ${reason}`));
-    this.#logger.warn(`[primacy] lost leadership of "${this.name}" (${reason}), token ${lease.token}`);
+    this.#log.warn(`[primacy] lost leadership of "${this.name}" (${reason}), token ${lease.token}`, { token: lease.token, reason });
     this.emit('revoked', { reason, lease });
     // Give it back (compare-and-delete: a no-op once it is someone else's). A lease that merely
     // lapsed may still be recorded as ours, and the adapter drops what it kept for it (the file
     // lock's beacon socket, which would otherwise keep followers waiting on a holder gone).
     this.#giveBack = this.#releaseQuietly(lease);
     if (this.#options.onLoss === 'exit') {
-      this.#logger.error(`[primacy] exiting: leadership of "${this.name}" ${reason} and onLoss is 'exit'`);
+      this.#log.error(`[primacy] exiting: leadership of "${this.name}" ${reason} and onLoss is 'exit'`, { token: lease.token, reason });
       process.exit(1);
     }
     // Campaign again at once: the loop may be in its renew wait, which hints do not end.
@@ -288,8 +288,8 @@ export class Election extends EventEmitter<ElectionEvents> {
     else this.#expireIfDue();
   }
 
-  #report(error: unknown, operation: string): void {
-    this.#logger.warn(failureWarning(operation, this.name, error));
+  #report(error: unknown, operation: string, attempt?: number): void {
+    this.#log.warn(failureWarning(operation, this.name, error), { err: error, operation, attempt });
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 }

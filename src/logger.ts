@@ -1,4 +1,9 @@
-/** The logger shape primacy accepts: pino, bunyan, winston and `console` all fit. */
+/**
+ * The logger shape primacy accepts: pino, bunyan, winston and `console` all fit. pino (a logger
+ * with `child()` and `bindings()`) gets structured lines: primacy logs through a child bound with
+ * `{ primacy: { election, id, identity, lock } }` and puts each line's facts (`token`, `reason`,
+ * `err`, `operation`, `attempt`) in the merge object; any other logger gets the message text alone.
+ */
 export interface Logger {
   debug?(message: string, ...rest: unknown[]): void;
   info?(message: string, ...rest: unknown[]): void;

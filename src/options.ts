@@ -47,7 +47,9 @@ export interface ElectionOptions {
    */
   identity?: string;
   /**
-   * pino/console-shaped logger. `false` silences primacy.
+   * pino/console-shaped logger. `false` silences primacy. pino is used as it is: primacy logs
+   * through `logger.child({ primacy: { election, id, identity, lock } })`, with the token, the
+   * reason of a loss and the error (`err`) as fields of each line, not only in its text.
    * @default warnings and errors to the console; debug and info dropped
    */
   logger?: Logger | false;

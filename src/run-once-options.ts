@@ -18,7 +18,11 @@ export interface RunOnceOptions {
   progressInterval?: number;
   /** This process's id in the lock record. @default a random UUID */
   identity?: string;
-  /** Progress and outcome go to `info`, problems to `warn`/`error`. `false` silences it. @default console */
+  /**
+   * Progress and outcome go to `info`, problems to `warn`/`error`. `false` silences it. pino gets a
+   * child bound with `{ primacy: { runOnce: name } }` and `token`, `status`, `holder`... as fields.
+   * @default console
+   */
   logger?: Logger | false;
   /** Gives up waiting when aborted (a task already running here is not interrupted). */
   signal?: AbortSignal;

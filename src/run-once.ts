@@ -4,8 +4,8 @@ import type { Lease, LockAdapter, RunOutcome } from './adapter.js';
 import { defaultOutcomeLock } from './default-lock.js';
 import { type Election, elect } from './elector.js';
 import { PrimacyError } from './errors.js';
-import { type Logger, silentLogger } from './logger.js';
 import { type ResolvedRunOnceOptions, type RunOnceOptions, resolveRunOnceOptions } from './run-once-options.js';
+import { type PrimacyLog, primacyLog, withoutInfo } from './structured-log.js';
 
 export type { RunOnceOptions } from './run-once-options.js';
 
@@ -58,21 +58,25 @@ export async function runOnce<T>(name: string, fn: Task<T>, options: RunOnceOpti
   if (typeof lock.readOutcome !== 'function' || typeof lock.writeOutcome !== 'function') {
     check.fail('lock', lock.kind, 'a lock that stores outcomes (file, redis, redlock or memory)');
   }
+  // pino: a child bound with the task's name; each line adds its token, holder, status...
+  const log = primacyLog(settings.logger, { primacy: { runOnce: name } });
   try {
     const before = await readOutcome(lock as OutcomeLock, name, settings.ttl);
-    if (before?.status === 'completed') return tookOutcome(name, before, settings, 'already');
-    return await new OneRun(name, fn, lock as OutcomeLock, settings, before).result();
+    if (before?.status === 'completed') return tookOutcome(name, before, log, 'already');
+    return await new OneRun(name, fn, lock as OutcomeLock, settings, before, log).result();
   } finally {
     if (options.lock === undefined) await lock.close?.();
   }
 }
 
 /** Another process ran it: say so, and whose outcome this call returns. */
-function tookOutcome(name: string, outcome: RunOutcome, settings: ResolvedRunOnceOptions, when: 'already' | 'meanwhile') {
+function tookOutcome(name: string, outcome: RunOutcome, log: PrimacyLog, when: 'already' | 'meanwhile') {
   const { pid, hostname } = outcome.holder;
-  const by = `pid ${pid} on ${hostname} (token ${outcome.token}, ${outcome.finishedAt - outcome.startedAt} ms)`;
+  const { token, status } = outcome;
+  const durationMs = outcome.finishedAt - outcome.startedAt;
+  const by = `pid ${pid} on ${hostname} (token ${token}, ${durationMs} ms)`;
   const what = when === 'already' ? `already completed by ${by}` : `completed by ${by} while this process waited`;
-  if (settings.logger !== false) settings.logger.info?.(`[primacy] [runOnce] "${name}": ${what}; not run here`);
+  log.info(`[primacy] [runOnce] "${name}": ${what}; not run here`, { status, token, holder: { pid, hostname }, durationMs });
   return { ran: false, outcome } as const;
 }
 
@@ -83,7 +87,6 @@ function readOutcome(lock: OutcomeLock, name: string, ttl: number): Promise<RunO
 /** One call's campaign: every caller campaigns; whoever is elected reads the outcome, then runs or returns. */
 class OneRun<T> {
   readonly #election: Election;
-  readonly #logger: Logger;
   readonly #waitingSince = Date.now();
   #running = false;
 
@@ -94,14 +97,14 @@ class OneRun<T> {
     readonly settings: ResolvedRunOnceOptions,
     /** The outcome seen before campaigning: a failure recorded later is this deploy's answer. */
     readonly before: RunOutcome | null,
+    readonly log: PrimacyLog,
   ) {
-    this.#logger = settings.logger === false ? silentLogger : settings.logger;
     // Signals are left to the application: a killed runner is replaced (dead-holder detection or TTL).
     const { ttl, identity } = settings;
     // The election's own info ("elected primary of ...") would be wrong here: a waiter is elected
     // only to read the outcome. runOnce says what each process did; problems still get through.
     const { logger } = settings;
-    const quiet = logger === false ? false : { warn: logger.warn.bind(logger), error: logger.error.bind(logger) };
+    const quiet = logger === false ? false : withoutInfo(logger);
     this.#election = elect({ name, lock, ttl, identity, logger: quiet, handleSignals: false });
   }
 
@@ -126,10 +129,10 @@ class OneRun<T> {
 
   async #attempt(signal: AbortSignal, lease: Lease): Promise<RunOnceResult<Awaited<T>>> {
     const current = await readOutcome(this.lock, this.name, this.settings.ttl);
-    if (current?.status === 'completed') return tookOutcome(this.name, current, this.settings, 'meanwhile');
+    if (current?.status === 'completed') return tookOutcome(this.name, current, this.log, 'meanwhile');
     if (current?.status === 'failed' && current.token !== this.before?.token) throw new RunOnceFailedError(this.name, current);
     this.#running = true;
-    this.#logger.info?.(`[primacy] [runOnce] "${this.name}": running in pid ${process.pid} (token ${lease.token})`);
+    this.log.info(`[primacy] [runOnce] "${this.name}": running in pid ${process.pid} (token ${lease.token})`, { token: lease.token });
     const startedAt = Date.now();
     let value: Awaited<T> | undefined;
     let failure: unknown;
@@ -154,7 +157,9 @@ class OneRun<T> {
       const message = `[primacy] [runOnce] "${this.name}" lost its lock while running: the outcome was not recorded, another process may run it`;
       throw new PrimacyError('ERR_PRIMACY_REVOKED', message, { cause: failure });
     }
-    this.#logger.info?.(`[primacy] [runOnce] "${this.name}": ${ended.status} in ${ended.finishedAt - startedAt} ms`);
+    const durationMs = ended.finishedAt - startedAt;
+    const fields = { status: ended.status, token: lease.token, durationMs, ...(failed ? { err: failure } : {}) };
+    this.log.info(`[primacy] [runOnce] "${this.name}": ${ended.status} in ${durationMs} ms`, fields);
     if (failed) throw failure;
     return { ran: true, value: value as Awaited<T>, outcome: ended };
   }
@@ -162,8 +167,9 @@ class OneRun<T> {
   async #logProgress(): Promise<void> {
     if (this.#running) return;
     const record = await this.#election.leader().catch(() => null);
-    const who = record?.state === 'held' && record.holder ? `pid ${record.holder.pid} on ${record.holder.hostname}` : 'a runner';
-    const seconds = Math.round((Date.now() - this.#waitingSince) / 1000);
-    this.#logger.info?.(`[primacy] [runOnce] "${this.name}": waiting for ${who} (${seconds} s)`);
+    const holder = record?.state === 'held' && record.holder ? { pid: record.holder.pid, hostname: record.holder.hostname } : undefined;
+    const who = holder ? `pid ${holder.pid} on ${holder.hostname}` : 'a runner';
+    const waitedMs = Date.now() - this.#waitingSince;
+    this.log.info(`[primacy] [runOnce] "${this.name}": waiting for ${who} (${Math.round(waitedMs / 1000)} s)`, { holder, waitedMs });
   }
 }

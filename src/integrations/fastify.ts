@@ -7,6 +7,7 @@ import fp from 'fastify-plugin';
 import { settleWithin } from '../_internal/delay.js';
 import { type Election, elect } from '../elector.js';
 import { PrimacyConfigError, PrimacyError } from '../errors.js';
+import { primacyLog } from '../structured-log.js';
 import { type PrimacyPluginOptions, resolvePluginOptions } from './fastify-options.js';
 import { electionHealth } from './health.js';
 
@@ -61,8 +62,9 @@ const plugin: FastifyPluginAsync<PrimacyPluginOptions> = async (fastify, options
     if (!pluginTimeout)
       await election.ready; // 0: Fastify waits for ever, so do we
     else if ((await settleWithin(election.ready, pluginTimeout / 2)) === 'timeout') {
-      fastify.log.warn(
+      primacyLog(fastify.log, { primacy: { election: election.name } }).warn(
         `[primacy] [fastify] the first round for "${election.name}" is not over after ${pluginTimeout / 2} ms (half of pluginTimeout): serving as a follower meanwhile`,
+        { waitedMs: pluginTimeout / 2 },
       );
     }
   });
