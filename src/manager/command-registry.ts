@@ -69,9 +69,16 @@ export class CustomCommands {
         byName.set(name, entry);
       }
     }
-    return [...byName]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, { summary, workers }]) => ({ name, summary, workers: [...workers] }));
+    return (
+      [...byName]
+        .sort(([a], [b]) => a.localeCompare(b))
+        // Workers in slot order (worker-0, worker-1, ...), whichever registered first.
+        .map(([name, { summary, workers }]) => ({
+          name,
+          summary,
+          workers: [...workers].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })),
+        }))
+    );
   }
 
   has(name: string): boolean {
