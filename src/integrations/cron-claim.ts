@@ -97,7 +97,12 @@ async function decide(claim: Claim, lease: Lease, start: number): Promise<'claim
 /** `operation` bounded by what is left of the claim's time. */
 function call<T>(claim: Claim, operation: string, promise: Promise<T>, onLate?: (value: T) => void): Promise<T> {
   const ms = Math.max(1, claim.deadline - performance.now());
-  return bounded(promise, { ms, adapter: claim.lock.kind, operation, ...(onLate && { onLate }) });
+  const timeoutError = () =>
+    new PrimacyError(
+      'ERR_PRIMACY_CRON_TIMEOUT',
+      `[primacy] [cron] the ${claim.lock.kind} lock did not answer ${operation} in time: no decision on firing "${claim.firing.key}" within the coordinator's timeout, skipped here`,
+    );
+  return bounded(promise, { ms, adapter: claim.lock.kind, operation, timeoutError, ...(onLate && { onLate }) });
 }
 
 function stillHeld(claim: Claim): PrimacyError {

@@ -52,7 +52,8 @@ const MIN_LEASE = 1000;
 
 /**
  * A node-cron 4 `RunCoordinator` on a primacy lock: with `distributed: true`, each firing of a task
- * runs in one instance only, whichever instances fire it and however late.
+ * runs in one instance only, whichever instances fire it and however late. Needs node-cron 4.4.1 or
+ * later (distributed mode; `distributedLease`).
  *
  * Every instance claims the firing it is about to run on the task's lock: it takes the lock for a
  * moment (a lease of node-cron's `distributedLease`, `ttlMs`), adds the firing to the task's record

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { elect, envLock, fileLock, MemoryLockStore, memoryLock, runOnce } from 'primacy';
 import { runCoordinator } from 'primacy/cron';
+import { redisLock } from 'primacy/redis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startRedis } from '../helpers/redis-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'primacy-cron-coordinator-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -78,6 +80,25 @@ describe('runCoordinator fails closed', () => {
     expect(errors[0]?.[1]).toBe(at('busy', 0));
     await squatter.stop();
     expect(await coordinator.shouldRun(at('busy', 0), 1000)).toBe(true);
+  });
+
+  it('rejects within `timeout` when the backend does not answer (Redis paused)', async () => {
+    const redis = await startRedis();
+    const lock = redisLock({ url: redis.url });
+    try {
+      const coordinator = runCoordinator({ lock, timeout: 500 });
+      expect(await coordinator.shouldRun(at('paused', 0), 5000)).toBe(true);
+      redis.pause();
+      const started = performance.now();
+      await expect(coordinator.shouldRun(at('paused', 1), 5000)).rejects.toMatchObject({ code: 'ERR_PRIMACY_CRON_TIMEOUT' });
+      expect(performance.now() - started).toBeLessThan(3000);
+      redis.resume();
+      expect(await coordinator.shouldRun(at('paused', 2), 5000)).toBe(true);
+    } finally {
+      redis.resume();
+      await lock.close?.();
+      await redis.stop();
+    }
   });
 
   it('rejects when the backend fails (a closed memory lock), naming the firing', async () => {
