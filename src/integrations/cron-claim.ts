@@ -37,7 +37,8 @@ export async function claimFiring(claim: Claim): Promise<boolean> {
   let stopWatching: (() => void) | undefined;
   let wake: (() => void) | undefined;
   try {
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0 && performance.now() >= claim.deadline) throw stillHeld(claim);
       // Most instances arrive after the first one claimed: they decide without taking the lock.
       if (verdictOf(await call(claim, 'readOutcome', lock.readOutcome(lockName)), claim.firing, lockName) !== 'free') return false;
       const start = performance.now();
@@ -49,7 +50,6 @@ export async function claimFiring(claim: Claim): Promise<boolean> {
         if (decision !== 'lost') return decision === 'claimed';
         continue; // lost the lease mid-claim: whoever took it may have claimed; look again
       }
-      if (performance.now() >= claim.deadline) throw stillHeld(claim);
       if (!stopWatching && lock.watch) stopWatching = lock.watch(lockName, () => wake?.());
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(POLL * (1 + Math.random()), Math.max(0, claim.deadline - performance.now())));
