@@ -6,6 +6,7 @@ import { PrimacyError } from '../errors.js';
 import { type CronEngine, type EngineJob, prepareJob } from './cron-engines.js';
 import { checkElection } from './election-check.js';
 
+export { type PrimacyRunCoordinator, type RunCoordinatorOptions, runCoordinator } from './cron-coordinator.js';
 export type { CronEngine } from './cron-engines.js';
 
 /** What a guarded run receives: the term it runs in. */
