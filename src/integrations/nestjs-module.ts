@@ -18,6 +18,8 @@ import {
  * subscribe to its events in a constructor) but campaigns only on `onApplicationBootstrap`, so a
  * half-booted app never becomes primary; it stops on shutdown (`app.close()`, or a signal with
  * `app.enableShutdownHooks()`): `@PrimaryOnly()` runs are aborted and awaited, then the lock is released.
+ * `isPrimary` is meaningful once `app.init()` / `app.listen()` has resolved (the first real round is
+ * over by then); `election.ready` resolves earlier, after a round held back before bootstrap.
  *
  * Written without decorator syntax, so it needs no compiler setting from the app or from our build.
  */
