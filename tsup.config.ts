@@ -5,7 +5,19 @@ import { defineConfig } from 'tsup';
 const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 const define = { PRIMACY_BUILD_VERSION: JSON.stringify(version) };
 // Optional peer dependencies: never bundled, the user's own copy is used.
-const PEERS = ['ioredis', 'pg', 'mysql2', 'etcd3', 'fastify', 'fastify-plugin', 'express', 'croner', 'node-cron'];
+const PEERS = [
+  'ioredis',
+  'pg',
+  'mysql2',
+  'etcd3',
+  'fastify',
+  'fastify-plugin',
+  'express',
+  'croner',
+  'node-cron',
+  'prom-client',
+  '@opentelemetry/api',
+];
 
 export default defineConfig([
   {
@@ -22,6 +34,7 @@ export default defineConfig([
       fastify: 'src/integrations/fastify.ts',
       express: 'src/integrations/express.ts',
       cron: 'src/integrations/cron.ts',
+      metrics: 'src/metrics/index.ts',
     },
     format: ['esm', 'cjs'],
     splitting: true,
