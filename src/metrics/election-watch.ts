@@ -11,6 +11,10 @@ interface Watch {
   primary: boolean;
   /** The last holder seen (id), for failovers; undefined until one is seen. */
   lastHolder: string | undefined;
+  /** Stopped and let go of its events; its gauges read 0 until another election of its name comes. */
+  ended: boolean;
+  readonly unsubscribe: () => void;
+  /** Forgets it altogether (its gauges' series go). */
   readonly detach: () => void;
 }
 
@@ -32,7 +36,7 @@ export class ObservedElections {
     const { name, holder } = election;
     const existing = this.#watches.get(name);
     if (existing?.election === election) return existing.detach;
-    if (existing) {
+    if (existing && !existing.ended) {
       const why = `observe(): already observing a running election named "${name}" (one per lock name: the gauges are labelled by name)`;
       throw new PrimacyConfigError('election', election, '', 'metrics', why);
     }
@@ -57,15 +61,18 @@ export class ObservedElections {
       if (watch.lastHolder !== undefined && next.id !== watch.lastHolder) sink.failover(name);
       watch.lastHolder = next.id;
     };
-    const detach = () => {
-      if (this.#watches.get(name) !== watch) return;
-      this.#watches.delete(name);
+    const unsubscribe = () => {
       election.off('elected', onElected);
       election.off('revoked', onRevoked);
       election.off('attempt', onAttempt);
       election.off('leader', onLeader);
     };
-    const watch: Watch = { election, primary, lastHolder: primary ? holder.id : undefined, detach };
+    const detach = () => {
+      if (this.#watches.get(name) !== watch) return;
+      this.#watches.delete(name);
+      unsubscribe();
+    };
+    const watch: Watch = { election, primary, lastHolder: primary ? holder.id : undefined, ended: false, unsubscribe, detach };
     this.#watches.set(name, watch);
     sink.electionSeen(name);
     election.on('elected', onElected);
@@ -77,7 +84,12 @@ export class ObservedElections {
     return detach;
   }
 
-  /** The elections still running, for the gauges (those stopped are let go first). */
+  /**
+   * The elections observed, for the gauges: a stopped one reads 0 (not primary, no token) until
+   * another election of its name is observed. Its series stays rather than going: a metrics
+   * backend that keeps a vanished series' last value (OpenTelemetry's SDK does) would show it
+   * primary forever.
+   */
   live(): Election[] {
     this.#sweep();
     return [...this.#watches.values()].map((watch) => watch.election);
@@ -88,15 +100,16 @@ export class ObservedElections {
   }
 
   /**
-   * Lets go of stopped elections that are no longer primary (a stopping primary keeps its lease
+   * Lets go of the events of stopped elections that are no longer primary (a stopping primary keeps its lease
    * while its work drains: its final `revoked` is still to come). One whose lease ran out before
    * its `revoked` went out still counts its step down, so transitions to each side stay balanced.
    */
   #sweep(): void {
-    for (const watch of [...this.#watches.values()]) {
+    for (const watch of this.#watches.values()) {
       const { election } = watch;
-      if (!election.stopped || election.isPrimary) continue;
-      watch.detach();
+      if (watch.ended || !election.stopped || election.isPrimary) continue;
+      watch.ended = true;
+      watch.unsubscribe();
       if (watch.primary) this.sink.transition(election.name, 'follower');
     }
   }

@@ -3,10 +3,11 @@ import { PrimacyConfigError } from '../errors.js';
 import type { WorkerInfo, WorkerManager } from '../manager/manager.js';
 import { MANAGER_STATES, type MetricsSink } from './types.js';
 
-/** The one WorkerManager a metrics instance observes: its restarts and hangs, and its workers read live. */
+/** The one WorkerManager a metrics instance observes: its restarts and hangs counted, its workers read live. */
 export class ObservedManager {
   #manager: WorkerManager | null = null;
   #detach: (() => void) | null = null;
+  #stopped = false;
 
   constructor(
     private readonly sink: MetricsSink,
@@ -16,7 +17,7 @@ export class ObservedManager {
   add(manager: WorkerManager): () => void {
     this.check.shape('manager', manager, ['on', 'off', 'workers'], 'a WorkerManager (from primacy/manager)');
     if (this.#manager === manager && this.#detach) return this.#detach;
-    if (this.#manager) {
+    if (this.#manager && !this.#stopped) {
       const why = 'observeManager(): already observing another manager (one per metrics instance: its gauge is not labelled by manager)';
       throw new PrimacyConfigError('manager', manager, '', 'metrics', why);
     }
@@ -26,22 +27,32 @@ export class ObservedManager {
     // for a hang or a failed health check), as WorkerInfo.restarts counts; deliberate reloads are not restarts.
     const onRestarting = (info: WorkerInfo) => sink.restart(info.name);
     const onHung = (info: WorkerInfo) => sink.hang(info.name);
+    const unsubscribe = () => {
+      manager.off('acked', seen);
+      manager.off('restarting', onRestarting);
+      manager.off('hung', onHung);
+      manager.off('stopped', onStopped);
+    };
+    // A stopped manager's workers still read (all TERMINATED) until another manager is observed:
+    // a series that vanished would keep its last value in OpenTelemetry's SDK.
+    const onStopped = () => {
+      this.#stopped = true;
+      unsubscribe();
+    };
     const detach = () => {
       if (this.#manager !== manager) return;
       this.#manager = null;
       this.#detach = null;
-      manager.off('acked', seen);
-      manager.off('restarting', onRestarting);
-      manager.off('hung', onHung);
-      manager.off('stopped', detach);
+      unsubscribe();
     };
     this.#manager = manager;
     this.#detach = detach;
+    this.#stopped = false;
     for (const info of manager.workers()) seen(info);
     manager.on('acked', seen);
     manager.on('restarting', onRestarting);
     manager.on('hung', onHung);
-    manager.on('stopped', detach);
+    manager.on('stopped', onStopped);
     return detach;
   }
 

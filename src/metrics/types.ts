@@ -7,13 +7,15 @@ export interface PrimacyMetrics {
   /**
    * Records `election`'s metrics from now on: its role (read live at each collection, so a process
    * paused past its lease reports 0 at once), fencing token, transitions, acquire attempts, renew
-   * latency and failovers. Once the election has stopped its gauges go; its counters stay. One
-   * election per lock name at a time. Returns a function that stops observing it.
+   * latency and failovers. Once the election has stopped, its gauges read 0 until another election
+   * of its name is observed (one per lock name at a time). Returns a function that stops observing
+   * it (its gauges' series go; counters stay).
    */
   observe(election: Election): () => void;
   /**
-   * Records a `WorkerManager`'s workers by state, restarts and hangs, until it stops. One manager
-   * at a time. Returns a function that stops observing it.
+   * Records a `WorkerManager`'s restarts and hangs until it stops, and its workers by state (read
+   * at each collection; after a stop, as it left them, until another manager is observed). One
+   * manager at a time. Returns a function that stops observing it.
    */
   observeManager(manager: WorkerManager): () => void;
   /** Stops observing everything and unregisters the metrics (their names can be registered again). */

@@ -93,9 +93,10 @@ describe('prometheusMetrics', () => {
     expect(sampleValue(after, 'primacy_transitions_total', { name, to: 'primary' })).toBe(1);
     expect(sampleValue(after, 'primacy_failovers_total', { name })).toBe(1);
     expect(sampleValue(after, 'primacy_acquire_attempts_total', { name, result: 'won' })).toBe(1);
-    // A stopped: its gauges are gone, its counters stay (counted its step down).
+    // A stopped: its gauges read 0, its counters stay (with its step down).
     const gone = await a.scrape();
-    expect(sampleValue(gone, 'leader_election_master_status', { name })).toBeUndefined();
+    expect(sampleValue(gone, 'leader_election_master_status', { name })).toBe(0);
+    expect(sampleValue(gone, 'primacy_fencing_token', { name })).toBe(0);
     expect(sampleValue(gone, 'primacy_transitions_total', { name, to: 'follower' })).toBe(1);
   });
 
