@@ -75,6 +75,9 @@ export class ObservedElections {
     const watch: Watch = { election, primary, lastHolder: primary ? holder.id : undefined, ended: false, unsubscribe, detach };
     this.#watches.set(name, watch);
     sink.electionSeen(name);
+    // Observed already primary (a framework's election, observed once it is ready): that term
+    // counts, so transitions to primary minus those to follower always equal the role gauge.
+    if (primary) sink.transition(name, 'primary');
     election.on('elected', onElected);
     election.on('revoked', onRevoked);
     election.on('attempt', onAttempt);

@@ -7,7 +7,9 @@ export interface PrimacyMetrics {
   /**
    * Records `election`'s metrics from now on: its role (read live at each collection, so a process
    * paused past its lease reports 0 at once), fencing token, transitions, acquire attempts, renew
-   * latency and failovers. Once the election has stopped, its gauges read 0 until another election
+   * latency and failovers. An election observed while primary counts that term as a transition
+   * to primary (an app may observe it once its framework has run the first round). Once the
+   * election has stopped, its gauges read 0 until another election
    * of its name is observed (one per lock name at a time). Returns a function that stops observing
    * it (its gauges' series go; counters stay).
    */
