@@ -62,13 +62,15 @@ async function scenario(example: 'fastify' | 'express'): Promise<void> {
     15_000,
     'a renew',
   );
-  for (const follower of followers) {
-    await until(
-      async () => (sampleValue(await scrape(follower), 'primacy_acquire_attempts_total', { name, result: 'lost' }) ?? 0) >= 1,
-      15_000,
-      'a lost round',
-    );
-  }
+  await Promise.all(
+    followers.map((follower) =>
+      until(
+        async () => (sampleValue(await scrape(follower), 'primacy_acquire_attempts_total', { name, result: 'lost' }) ?? 0) >= 2,
+        15_000,
+        'two lost rounds',
+      ),
+    ),
+  );
   const primary = await scrape(first.instance);
   expect(sampleValue(primary, 'leader_election_master_status', labels)).toBe(1);
   expect(sampleValue(primary, 'primacy_fencing_token', labels)).toBe(first.event.token);
