@@ -1,6 +1,7 @@
 /**
- * A real WorkerManager's metrics, scraped over HTTP from its own process: workers by state, a
- * worker hung by SIGSTOP (counted as a hang and a restart), a worker SIGKILLed (a restart only).
+ * A real WorkerManager's metrics, scraped over HTTP from its own process (Prometheus's text, and
+ * OpenTelemetry's points): workers by state, a worker hung by SIGSTOP (counted as a hang and a
+ * restart), a worker SIGKILLed (a restart only).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -63,6 +64,15 @@ it('counts workers by state, hangs and restarts of a real manager', async () => 
   expect(sampleValue(after, 'primacy_manager_restarts_total', { worker: 'worker-0' })).toBe(1);
   expect(sampleValue(after, 'primacy_manager_hangs_total', { worker: 'worker-1' })).toBe(0);
   expect(sampleValue(after, 'primacy_manager_restarts_total', { worker: 'worker-1' })).toBe(1);
+  // The same through OpenTelemetry: `primacy.manager.*`, attributes namespaced.
+  const otel = (await (await fetch(`http://127.0.0.1:${port}/otel`)).json()) as Record<string, Array<[Record<string, string>, number]>>;
+  const value = (name: string, key: string, label: string) => otel[name]?.find(([attributes]) => attributes[key] === label)?.[1];
+  expect(value('primacy.manager.workers', 'primacy.worker.state', 'ACKED')).toBe(2);
+  expect(value('primacy.manager.workers', 'primacy.worker.state', 'RESTARTING')).toBe(0);
+  expect(value('primacy.manager.hangs', 'primacy.worker.name', 'worker-0')).toBe(1);
+  expect(value('primacy.manager.hangs', 'primacy.worker.name', 'worker-1')).toBe(0);
+  expect(value('primacy.manager.restarts', 'primacy.worker.name', 'worker-0')).toBe(1);
+  expect(value('primacy.manager.restarts', 'primacy.worker.name', 'worker-1')).toBe(1);
   manager.kill('SIGTERM');
   expect(await manager.exited).toEqual({ code: 0, signal: null });
 });
