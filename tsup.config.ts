@@ -20,6 +20,8 @@ const PEERS = [
   '@nestjs/schedule',
   'reflect-metadata',
   'rxjs',
+  'prom-client',
+  '@opentelemetry/api',
 ];
 
 export default defineConfig([
@@ -38,6 +40,7 @@ export default defineConfig([
       express: 'src/integrations/express.ts',
       cron: 'src/integrations/cron.ts',
       nestjs: 'src/integrations/nestjs.ts',
+      metrics: 'src/metrics/index.ts',
     },
     format: ['esm', 'cjs'],
     splitting: true,

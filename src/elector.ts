@@ -7,7 +7,7 @@ import { stopOnAbort, stopOnSignals } from './_internal/signals.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from './adapter.js';
 import { defaultElectionLock } from './default-lock.js';
 import { PrimacyError } from './errors.js';
-import type { ElectionEvents, RevokeReason } from './events.js';
+import { type ElectionEvents, probed, type RevokeReason } from './events.js';
 import { failureWarning } from './failure-warning.js';
 import { createHolderIdentity } from './identity.js';
 import { LeaderObserver } from './leader-observer.js';
@@ -162,7 +162,7 @@ export class Election extends EventEmitter<ElectionEvents> {
       // An answer later than the TTL is useless (the lease would be expired): give it back.
       const attempt = this.#lock.acquire(this.name, this.holder, ttl, this.#context);
       const giveBack = (late: Lease | null) => late && void this.#releaseQuietly(late);
-      lease = await bounded(attempt, { ms: ttl, adapter: this.#lock.kind, operation: 'acquire', onLate: giveBack });
+      lease = await probed(this, attempt, { ms: ttl, adapter: this.#lock.kind, operation: 'acquire', onLate: giveBack });
     } catch (error) {
       this.#report(error, 'acquire', failures + 1);
       return 'error';
@@ -207,7 +207,7 @@ export class Election extends EventEmitter<ElectionEvents> {
         if (late) void this.#releaseQuietly(late);
       };
       const ms = Math.max(1, this.#deadline - start);
-      renewed = await bounded(attempt, { ms, adapter: this.#lock.kind, operation: 'renew', onLate: giveBack });
+      renewed = await probed(this, attempt, { ms, adapter: this.#lock.kind, operation: 'renew', onLate: giveBack });
     } catch (error) {
       this.#report(error, 'renew', failures + 1);
       return 'error';

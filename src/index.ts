@@ -4,7 +4,7 @@ export { type MemoryLockOptions, MemoryLockStore, memoryLock } from '../adapters
 export type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord, RunOutcome } from './adapter.js';
 export { Election, elect } from './elector.js';
 export { PrimacyBackendError, PrimacyConfigError, PrimacyError } from './errors.js';
-export type { ElectionEvents, RevokeReason } from './events.js';
+export type { AttemptInfo, ElectionEvents, RevokeReason } from './events.js';
 export { type ElectionHealth, electionHealth, type HealthOptions } from './integrations/health.js';
 export { defaultLockName, isPrimaryWorker, type PrimaryWorkerResult } from './is-primary-worker.js';
 export type { Logger } from './logger.js';
