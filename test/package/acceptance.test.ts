@@ -33,6 +33,15 @@ const APPS = {
     '@types/pg': '^8.0.0',
     mysql2: '^3.0.0',
     etcd3: '^1.1.0',
+    '@nestjs/common': '^11.0.0',
+    '@nestjs/core': '^11.0.0',
+    '@nestjs/platform-express': '^11.0.0',
+    '@nestjs/schedule': '^6.0.0',
+    'reflect-metadata': '^0.2.0',
+    rxjs: '^7.8.0',
+    'prom-client': '^15.0.0',
+    '@opentelemetry/api': '^1.9.0',
+    pino: '^10.0.0',
   },
   oldest: {
     ioredis: '^5.0.0',
@@ -46,6 +55,15 @@ const APPS = {
     '@types/pg': '^8.0.0',
     mysql2: '^3.0.0',
     etcd3: '^1.1.0',
+    '@nestjs/common': '^10.0.0',
+    '@nestjs/core': '^10.0.0',
+    '@nestjs/platform-express': '^10.0.0',
+    '@nestjs/schedule': '^4.0.0',
+    'reflect-metadata': '^0.1.13',
+    rxjs: '^7.1.0',
+    'prom-client': '^14.0.0',
+    '@opentelemetry/api': '^1.4.0',
+    pino: '^9.0.0',
   },
 } as const;
 type AppName = keyof typeof APPS;
@@ -80,13 +98,15 @@ async function createApp(name: AppName, tarball: string): Promise<string> {
   });
   const strict = { strict: true, noEmit: true, skipLibCheck: false, types: ['node'], esModuleInterop: true, target: 'ES2022' };
   const include = ['usage.ts', 'usage.cts', 'examples/**/*.ts'];
+  // Nest's legacy decorators: its example has a tsconfig of its own (checked on its own below).
+  const exclude = ['examples/nestjs/**'];
   await writeFile(
     join(dir, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { ...strict, module: 'node16', moduleResolution: 'node16' }, include }),
+    JSON.stringify({ compilerOptions: { ...strict, module: 'node16', moduleResolution: 'node16' }, include, exclude }),
   );
   await writeFile(
     join(dir, 'tsconfig.bundler.json'),
-    JSON.stringify({ compilerOptions: { ...strict, module: 'preserve', moduleResolution: 'bundler' }, include }),
+    JSON.stringify({ compilerOptions: { ...strict, module: 'preserve', moduleResolution: 'bundler' }, include, exclude }),
   );
   const installed = await runCommand('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
     cwd: dir,
@@ -150,7 +170,11 @@ describe.each(Object.keys(APPS) as AppName[])('the packed package in an app on t
     expect(fromEsm.exported['primacy/manager']).toEqual(expect.arrayContaining(['WorkerManager', 'worker', 'managerLock']));
     expect(fromEsm.exported['primacy/fastify']).toContain('default');
     expect(fromEsm.exported['primacy/express']).toEqual(expect.arrayContaining(['listenWithPrimacy', 'primacyHealth']));
-    expect(fromEsm.exported['primacy/cron']).toContain('scheduleWhilePrimary');
+    expect(fromEsm.exported['primacy/cron']).toEqual(expect.arrayContaining(['scheduleWhilePrimary', 'runCoordinator']));
+    expect(fromEsm.exported['primacy/nestjs']).toEqual(
+      expect.arrayContaining(['PrimacyModule', 'PrimaryOnly', 'primaryRun', 'InjectElection', 'PRIMACY_ELECTION']),
+    );
+    expect(fromEsm.exported['primacy/metrics']).toEqual(expect.arrayContaining(['prometheusMetrics', 'openTelemetryMetrics']));
     expect(fromEsm.sharedErrorClass).toBe(true);
     expect(fromCjs.sharedErrorClass).toBe(true);
   });
@@ -158,6 +182,8 @@ describe.each(Object.keys(APPS) as AppName[])('the packed package in an app on t
   it('type-checks a strict app and the examples against the declarations, module node16 (and bundler on the newest)', async () => {
     const node16 = await npx(apps[name], ['tsc', '-p', 'tsconfig.json']);
     expectExit(node16, 0, 'tsc node16');
+    const nest = await npx(apps[name], ['tsc', '-p', 'examples/nestjs/tsconfig.json']);
+    expectExit(nest, 0, "tsc examples/nestjs (its decorators, on this app's Nest)");
     // Bundler resolution reads our exports map the same way whatever the peers' majors: once is enough.
     if (name !== 'newest') return;
     const bundler = await npx(apps[name], ['tsc', '-p', 'tsconfig.bundler.json']);
@@ -367,5 +393,38 @@ describe('the packed package in an app on the newest peer majors', ROOM, () => {
     expect(done.state).toBe('done');
     manager.kill('SIGTERM');
     expect(await manager.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('runs the NestJS example: one instance elected, its status route says so, SIGTERM releases', async () => {
+    const lockDir = await mkdtemp(join(work, 'nestjs-lock-'));
+    const app = new Child(
+      'main.ts',
+      [],
+      { PORT: '0', LOCK_DIR: lockDir, LOCK_NAME: 'acceptance-nestjs' },
+      { cwd: join(apps.newest, 'examples/nestjs') },
+    );
+    children.push(app);
+    await app.waitFor((e) => e.ev === 'elected', 20_000);
+    const { port } = await app.waitFor((e) => e.ev === 'listening', 20_000);
+    const status = await fetch(`http://127.0.0.1:${port}/primacy`);
+    expect(status.status).toBe(200);
+    expect(((await status.json()) as { isPrimary: boolean }).isPrimary).toBe(true);
+    app.kill('SIGTERM');
+    expect(await app.exited).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+
+  it('runs the metrics examples: /metrics says leader_election_master_status 1 on the primary (Fastify and Express)', async () => {
+    for (const example of ['examples/metrics/fastify.ts', 'examples/metrics/express.ts']) {
+      const lockDir = await mkdtemp(join(work, 'metrics-lock-'));
+      const name = `acceptance-${example.endsWith('fastify.ts') ? 'fastify' : 'express'}-metrics`;
+      const server = new Child(example, [], { PORT: '0', XDG_RUNTIME_DIR: lockDir, LOCK_NAME: name }, { cwd: apps.newest });
+      children.push(server);
+      await server.waitFor((e) => e.ev === 'elected', 20_000);
+      const { port } = await server.waitFor((e) => e.ev === 'listening', 20_000);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics, example).toContain(`leader_election_master_status{name="${name}"} 1`);
+      server.kill('SIGTERM');
+      await server.exited;
+    }
   });
 });
