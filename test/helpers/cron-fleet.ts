@@ -4,6 +4,7 @@
  * second late. What they printed, read back: which instance ran which firing, and when.
  */
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { Child, type ChildEvent } from '../../harness/child.js';
 import { wallNow } from '../../harness/clock.js';
 import { until } from './until.js';
@@ -85,4 +86,27 @@ export async function killMidRun(fleet: Fleet, warmUp = 2): Promise<{ killed: Ch
   const killedAt = wallNow();
   await next.child.exited;
   return { killed: next.child, firing: next.firing, killedAt };
+}
+
+/**
+ * The scenario both backends run: one instance SIGKILLed mid-run, the others go on; the late
+ * instance asks for the killed run's firing after the kill and is told no; no firing ran twice;
+ * on-time instances start runs on time; no claim failed.
+ */
+export async function expectOncePerFiringThroughKill(fleet: Fleet): Promise<void> {
+  const { killed, firing, killedAt } = await killMidRun(fleet);
+  const survivors = fleet.children.filter((child) => child !== killed);
+  await until(() => runsOf(survivors).filter((run) => run.t > killedAt).length >= 3, 15_000, 'three runs after the kill');
+  // The late instance asks for the killed run's firing a second after it started, the runner gone
+  // by then: it is told no.
+  const asked = await fleet.skewed.waitFor((e) => e.ev === 'skipped' && e.firing === firing, 5000, 0, 'its skip of the killed firing');
+  expect(asked.reason).toBe('not-elected');
+  expect(asked.t).toBeGreaterThan(killedAt);
+  const runs = runsOf(fleet.children);
+  expect(runTwice(fleet.children)).toEqual([]);
+  expect(runs.find((run) => run.firing === firing)).toMatchObject({ child: killed, ended: false });
+  // On-time instances start runs on time (firing time + the claim). The late one may run a firing
+  // only the others never fired (the first one after it started, before theirs): once as well.
+  for (const run of runs.filter((r) => r.child !== fleet.skewed)) expect(run.t - Date.parse(run.firing)).toBeLessThan(2500);
+  expect(eventsOf(fleet.children, 'claim-error')).toEqual([]);
 }

@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Child, killAll } from '../../harness/child.js';
 import { wallNow } from '../../harness/clock.js';
-import { eventsOf, killMidRun, runsOf, runTwice, startFleet } from '../helpers/cron-fleet.js';
+import { eventsOf, expectOncePerFiringThroughKill, runsOf, runTwice, startFleet } from '../helpers/cron-fleet.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 import { pause, until } from '../helpers/until.js';
 
@@ -23,18 +23,7 @@ describe('node-cron distributed mode on a Redis lock', () => {
   it('runs each firing once across three processes, through a SIGKILL mid-run and a clock a second late', async () => {
     const fleet = await startFleet(redis.url, 'redis-tick');
     children.push(...fleet.children);
-    const { killed, firing, killedAt } = await killMidRun(fleet);
-    const survivors = fleet.children.filter((child) => child !== killed);
-    await until(() => runsOf(survivors).filter((run) => run.t > killedAt).length >= 3, 15_000, 'three runs after the kill');
-    const asked = await fleet.skewed.waitFor((e) => e.ev === 'skipped' && e.firing === firing, 5000, 0, 'its skip of the killed firing');
-    expect(asked.reason).toBe('not-elected');
-    expect(asked.t).toBeGreaterThan(killedAt);
-
-    const runs = runsOf(fleet.children);
-    expect(runTwice(fleet.children)).toEqual([]);
-    expect(runs.find((run) => run.firing === firing)).toMatchObject({ child: killed, ended: false });
-    for (const run of runs.filter((r) => r.child !== fleet.skewed)) expect(run.t - Date.parse(run.firing)).toBeLessThan(2500);
-    expect(eventsOf(fleet.children, 'claim-error')).toEqual([]);
+    await expectOncePerFiringThroughKill(fleet);
     // One lock per task: its few keys, not a key per firing.
     const keys = await redis.admin().keys('*redis-tick*');
     expect(keys.length).toBeLessThanOrEqual(8);
