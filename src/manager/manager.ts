@@ -134,6 +134,7 @@ export class WorkerManager extends EventEmitter {
    * heartbeats then come from the command runner, so a hang inside it is not detected).
    */
   async manage(name: string, run: ProcessRun, options: ManageOptions = {}): Promise<void> {
+    if (this.#stopping) throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] stopping: ${name} not started`);
     const slots = customSlots(name, run, options, this.#all(), (policy) => this.#restartPolicy(policy));
     this.#processes.push(...slots);
     if (options.health) {
@@ -153,6 +154,8 @@ export class WorkerManager extends EventEmitter {
   async restart(name: string): Promise<void> {
     const slot = this.#all().find((s) => s.name === name);
     if (!slot) throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] no worker named "${name}"`);
+    // A reload or a memory restart racing a stop: a process started now would outlive the stop.
+    if (this.#stopping) throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] stopping: ${name} not restarted`);
     const old = slot.current;
     slot.rolling = true;
     try {
@@ -189,6 +192,7 @@ export class WorkerManager extends EventEmitter {
 
   /** Grows or shrinks to `count` slots; a scale-down removes the highest slots first. */
   async scale(count: number): Promise<void> {
+    if (this.#stopping) throw new PrimacyError('ERR_PRIMACY_MANAGER', '[primacy] [manager] stopping: not scaled');
     if (this.#options.script === undefined)
       throw new PrimacyError('ERR_PRIMACY_MANAGER', '[primacy] [manager] this manager runs no server app (no `script`): nothing to scale');
     if (!Number.isInteger(count) || count < 1)
@@ -213,9 +217,9 @@ export class WorkerManager extends EventEmitter {
       for (const stopLoop of this.#healthLoops) stopLoop();
       this.#router.stop();
       for (const slot of this.#all()) clearTimeout(slot.restartTimer);
-      await Promise.all(
-        this.#all().map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#killTimeout(slot)) : undefined)),
-      );
+      // Every process, not only each slot's current one: a restart under way has two (the old one
+      // retiring, or kept serving because its successor had not acked yet).
+      await Promise.all([...this.#running.values()].map((i) => terminate(i, 'SIGTERM', this.#killTimeout(i.slot))));
       await this.#locks.close();
       await this.#nameClaim?.release();
       this.emit('stopped');
