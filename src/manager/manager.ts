@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { runningTimeout } from '../_internal/running-time.js';
 import { PrimacyError } from '../errors.js';
 import { workerExecArgv } from './bootstrap-url.js';
+import { stopLeftoverGroup } from './command-group.js';
 import { CustomCommands } from './command-registry.js';
 import { customSlots, type ManageOptions, type ProcessRun } from './custom.js';
 import { startHealthChecks } from './health.js';
@@ -281,6 +282,7 @@ export class WorkerManager extends EventEmitter {
     this.#locks.exited(incarnation);
     this.#router.exited(incarnation);
     const { slot } = incarnation;
+    stopLeftoverGroup(incarnation, this.#killTimeout(slot));
     this.emit('exit', { ...this.#info(slot), pid: incarnation.pid }, { code, signal });
     // A replaced, aborted or retired process, or a shutdown: nothing to restart.
     if (slot.current !== incarnation || slot.retiring || slot.rolling || this.#stopping || this.#starting) return;
