@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Child, killAll } from '../../harness/child.js';
+import { isRunning } from '../../harness/pids.js';
+import { descendants } from '../../src/manager/process-tree.js';
 import { until } from '../helpers/until.js';
 
 const repo = join(import.meta.dirname, '../..');
@@ -22,7 +24,10 @@ describe('per-app values, manager-wide values and flags in a config file', { tim
     dir = await mkdtemp(join(tmpdir(), 'primacy-review-config-'));
   });
   afterEach(async () => {
+    // A failed run leaves the stubborn command to its runner's 60 s kill timeout: not to outlive the test.
+    const left = children.flatMap((child) => descendants(child.pid));
     await killAll(children);
+    for (const pid of left) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
     await rm(dir, { recursive: true, force: true });
   });
 
