@@ -13,6 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { descendants } from './process-tree.js';
 import { isPrimacyMessage, type WorkerMessage } from './protocol.js';
 
@@ -66,7 +67,8 @@ function residentBytes(): number {
 }
 
 function heartbeat(): void {
-  if (process.connected) process.send?.({ primacy: 'heartbeat', rss: residentBytes() } satisfies WorkerMessage);
+  // The group too, so the manager can stop it should this runner be SIGKILLed (command-group.ts).
+  if (process.connected) process.send?.({ primacy: 'heartbeat', rss: residentBytes(), group: child.pid } satisfies WorkerMessage);
 }
 
 child.once('spawn', () => {
@@ -84,9 +86,14 @@ child.once('exit', (code, signal) => {
   stop();
   void groupGone().then(() => {
     if (signal === null) process.exit(code ?? 1);
+    // Node does not die of every signal: it ignores SIGPIPE (and SIGXFSZ), and SIGUSR1 opens its
+    // debugger. For those, and as a backstop, the exit status a shell gives a command killed by it.
+    const shellStatus = 128 + (constants.signals[signal] ?? 0);
+    if (signal === 'SIGUSR1' || signal === 'SIGPIPE' || signal === 'SIGXFSZ') process.exit(shellStatus);
     // Ends the same way the command did, so the restart policy judges the command's exit.
     process.removeAllListeners(signal);
     process.kill(process.pid, signal);
+    setTimeout(() => process.exit(shellStatus), 1000);
   });
 });
 

@@ -115,6 +115,8 @@ export class Incarnation {
   silence = 0;
   /** Resident memory in bytes, as of the last heartbeat. */
   rss: number | null = null;
+  /** A command runner's command's process group (see command-group.ts); null for other processes. */
+  commandGroup: number | null = null;
   /** Asked to stop (replaced, scaled down, shutting down): never eligible to be primary again. */
   draining = false;
   /** To be replaced by the reload under way: not granted a lock meanwhile, so the lease moves once, to a new process. */

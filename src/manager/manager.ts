@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { runningTimeout } from '../_internal/running-time.js';
 import { PrimacyError } from '../errors.js';
 import { workerExecArgv } from './bootstrap-url.js';
+import { stopLeftoverGroup } from './command-group.js';
 import { CustomCommands } from './command-registry.js';
 import { customSlots, type ManageOptions, type ProcessRun } from './custom.js';
 import { followExit } from './exit-handling.js';
@@ -22,7 +23,7 @@ import { childStdio, relayOutput } from './output.js';
 import type { ManagerMessage } from './protocol.js';
 import { answerControlRequest } from './requests.js';
 import { RestartPolicy } from './restart-policy.js';
-import { replaceEach, replaceWithoutDowntime } from './rolling.js';
+import { replaceEach, replaceWithoutDowntime, resize } from './rolling.js';
 import { checkScript } from './script-check.js';
 import { killHung, killUnhealthy, replaceIfOverMemory } from './sick-process.js';
 import { startProcess } from './spawn.js';
@@ -60,6 +61,7 @@ export class WorkerManager extends EventEmitter {
     info: (slot) => this.#info(slot),
     emit: (event, ...args) => this.emit(event, ...args),
     spawn: (slot) => this.#spawn(slot),
+    newSlot: (index) => this.#newSlot(index),
     respawn: (slot) => {
       if (this.#stopping || slot.retiring) return;
       slot.restarts++;
@@ -152,6 +154,7 @@ export class WorkerManager extends EventEmitter {
    * heartbeats then come from the command runner, so a hang inside it is not detected).
    */
   async manage(name: string, run: ProcessRun, options: ManageOptions = {}): Promise<void> {
+    if (this.#stopping) throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] stopping: ${name} not started`);
     const slots = customSlots(name, run, options, this.#all(), (policy) => this.#restartPolicy(policy));
     this.#processes.push(...slots);
     const group = () => slots.map((slot) => this.#info(slot));
@@ -168,6 +171,8 @@ export class WorkerManager extends EventEmitter {
   async restart(name: string): Promise<void> {
     const slot = this.#all().find((s) => s.name === name);
     if (!slot) throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] no worker named "${name}"`);
+    // A reload or a memory restart racing a stop: a process started now would outlive the stop.
+    if (this.#stopping) throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] stopping: ${name} not restarted`);
     await replaceWithoutDowntime(slot, this.#steps);
     this.emit('restarted', this.#info(slot));
   }
@@ -180,20 +185,13 @@ export class WorkerManager extends EventEmitter {
 
   /** Grows or shrinks to `count` slots; a scale-down removes the highest slots first. */
   async scale(count: number): Promise<void> {
+    if (this.#stopping) throw new PrimacyError('ERR_PRIMACY_MANAGER', '[primacy] [manager] stopping: not scaled');
     if (this.#options.script === undefined)
       throw new PrimacyError('ERR_PRIMACY_MANAGER', '[primacy] [manager] this manager runs no server app (no `script`): nothing to scale');
     if (!Number.isInteger(count) || count < 1)
       throw new PrimacyError('ERR_PRIMACY_MANAGER', `[primacy] [manager] Expected a worker count >= 1, got ${count}`);
-    const added: Incarnation[] = [];
     this.#total = count;
-    for (let index = this.#slots.length; index < count; index++) added.push(this.#spawn(this.#newSlot(index)));
-    const removed = this.#slots.slice(count);
-    for (const slot of removed) slot.retiring = true;
-    await Promise.all([
-      ...added.map((incarnation) => incarnation.acked),
-      ...removed.map((slot) => (slot.current ? this.#retire(slot.current) : undefined)),
-    ]);
-    this.#slots.length = Math.min(this.#slots.length, count);
+    await resize(this.#slots, count, this.#steps);
   }
 
   /** Stops every worker: SIGTERM, then SIGKILL after `killTimeout`; resolves once all have exited. */
@@ -204,9 +202,9 @@ export class WorkerManager extends EventEmitter {
       for (const stopLoop of this.#healthLoops) stopLoop();
       this.#router.stop();
       for (const slot of this.#all()) clearTimeout(slot.restartTimer);
-      await Promise.all(
-        this.#all().map((slot) => (slot.current ? terminate(slot.current, 'SIGTERM', this.#steps.killTimeout(slot)) : undefined)),
-      );
+      // Every process, not only each slot's current one: a restart under way has two (the old one
+      // retiring, or kept serving because its successor had not acked yet).
+      await Promise.all([...this.#running.values()].map((i) => terminate(i, 'SIGTERM', this.#steps.killTimeout(i.slot))));
       await this.#locks.close();
       await this.#nameClaim?.release();
       this.emit('stopped');
@@ -268,6 +266,7 @@ export class WorkerManager extends EventEmitter {
     this.#locks.exited(incarnation);
     this.#router.exited(incarnation);
     const { slot } = incarnation;
+    stopLeftoverGroup(incarnation, this.#steps.killTimeout(slot));
     this.emit('exit', { ...this.#info(slot), pid: incarnation.pid }, { code, signal });
     // A shutdown or a failed start: nothing to restart.
     if (!this.#stopping && !this.#starting) followExit(incarnation, code === 0 && signal === null, this.#steps);

@@ -7,7 +7,8 @@ export type LockOp = 'acquire' | 'renew' | 'release' | 'inspect';
 
 export type WorkerMessage =
   | { primacy: 'ready' }
-  | { primacy: 'heartbeat'; rss?: number }
+  /** `group`: a command runner's command's process group (command-group.ts). */
+  | { primacy: 'heartbeat'; rss?: number; group?: number }
   | { primacy: 'control'; id: number; command: string; args: string[] }
   /** Registers a custom inspector command (`worker.command`); `timeout`: how long the manager waits for its answer, in ms. */
   | { primacy: 'command'; name: string; summary: string; timeout: number }

@@ -1,5 +1,5 @@
 /**
- * Zero-downtime replacement (`restart()`, `reload()`, a memory limit, `--watch`): a slot's new
+ * Zero-downtime replacement (`restart()`, `reload()`, a memory limit, `--watch`) and resizing: a slot's new
  * process starts and acks first, then the old one is retired (drained, stepped down, stopped). If
  * the new process never acks, it is killed and the old one keeps serving.
  */
@@ -43,4 +43,20 @@ export async function replaceEach(slots: Slot[], restart: (name: string) => Prom
     // A reload that stopped at a failed restart leaves the old processes serving: eligible again.
     for (const incarnation of outgoing) incarnation.outgoing = false;
   }
+}
+
+/**
+ * Grows or shrinks the server slots to `count`: new slots started (resolves once they acked),
+ * the highest ones retired (drained, stepped down, stopped) and dropped.
+ */
+export async function resize(slots: Slot[], count: number, steps: Pick<ManagerSteps, 'spawn' | 'retire' | 'newSlot'>): Promise<void> {
+  const added = [];
+  for (let index = slots.length; index < count; index++) added.push(steps.spawn(steps.newSlot(index)));
+  const removed = slots.slice(count);
+  for (const slot of removed) slot.retiring = true;
+  await Promise.all([
+    ...added.map((incarnation) => incarnation.acked),
+    ...removed.map((slot) => (slot.current ? steps.retire(slot.current) : undefined)),
+  ]);
+  slots.length = Math.min(slots.length, count);
 }

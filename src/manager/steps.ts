@@ -7,6 +7,8 @@ import type { Incarnation, Slot, WorkerInfo } from './incarnation.js';
 export interface ManagerSteps {
   info(slot: Slot): WorkerInfo;
   emit(event: string, ...args: unknown[]): void;
+  /** A new server worker slot at this index (its policy, its name). */
+  newSlot(index: number): Slot;
   /** Starts a slot's next process. */
   spawn(slot: Slot): Incarnation;
   /** Starts it after a restart delay, unless the manager began stopping (or the slot retiring) meanwhile. */

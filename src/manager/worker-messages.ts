@@ -4,6 +4,7 @@
  * a custom inspector command's registration or answer, or a request to (or an answer from)
  * another managed process.
  */
+import { noteCommandGroup } from './command-group.js';
 import type { Incarnation } from './incarnation.js';
 import type { RequestMessage } from './message-router.js';
 import { isPrimacyMessage, type WorkerMessage } from './protocol.js';
@@ -26,6 +27,7 @@ export function onWorkerMessage(incarnation: Incarnation, message: unknown, step
     // A custom process has no port to listen on: its first heartbeat (sent at load) is the ack.
     if (incarnation.slot.custom && incarnation.state !== 'ACKED') steps.acked(incarnation);
     if (incarnation.state === 'ACKED') incarnation.heard();
+    if (m.group !== undefined) noteCommandGroup(incarnation, m.group);
     if (typeof m.rss === 'number') {
       incarnation.rss = m.rss;
       steps.memory(incarnation);
