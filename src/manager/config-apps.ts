@@ -187,9 +187,12 @@ function serverOptions(app: AppConfig, check: Checks, base: string, top: Primacy
     ...(app.args === undefined ? {} : { args: app.args }),
     ...(app.env === undefined ? {} : { env: app.env }),
     cwd: resolve(base, app.cwd ?? '.'),
-    ...(app.restart === undefined ? {} : { restart: app.restart }),
-    ...(killTimeout === undefined ? {} : { killTimeout }),
-    ...(maxMemory === undefined ? {} : { maxMemory }),
+    // The server's own values: the file's manager-wide ones stay the other apps' default.
+    server: {
+      ...(app.restart === undefined ? {} : { restart: app.restart }),
+      ...(killTimeout === undefined ? {} : { killTimeout }),
+      ...(maxMemory === undefined ? {} : { maxMemory }),
+    },
     ...(health === undefined ? {} : { health }),
   };
 }
@@ -198,13 +201,15 @@ function processOptions(app: AppConfig, check: Checks, base: string, top: Primac
   if ((app.script === undefined) === (app.command === undefined)) {
     check.fail('script', app.script, 'a Node module path, or else `command` (any command): one of the two');
   }
-  const killTimeout = duration(check, 'killTimeout', app.killTimeout ?? top.killTimeout);
-  const maxMemory = bytes(check, 'maxMemory', app.maxMemory ?? top.maxMemory);
+  // Only the app's own values: where unset, it falls back at run time to the manager-wide ones
+  // (the file's top level, or a flag that overrides it).
+  const killTimeout = duration(check, 'killTimeout', app.killTimeout);
+  const maxMemory = bytes(check, 'maxMemory', app.maxMemory);
   const options: ManageOptions = {
     workers: instances(check, app.instances, 1),
     ...pick(app, ['args', 'env', 'transient', 'tracked', 'restartable']),
     cwd: resolve(base, app.cwd ?? '.'),
-    ...((app.restart ?? top.restart) ? { restart: app.restart ?? top.restart } : {}),
+    ...(app.restart === undefined ? {} : { restart: app.restart }),
     ...(killTimeout === undefined ? {} : { killTimeout }),
     ...(maxMemory === undefined ? {} : { maxMemory }),
   };

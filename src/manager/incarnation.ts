@@ -62,6 +62,10 @@ export interface Slot {
   retiring: boolean;
   /** A zero-downtime restart is under way: `restart()` decides what happens, not the policy. */
   rolling: boolean;
+  /** When a memory limit replaced this slot's process lately (monotonic ms): bounded like a crash loop. */
+  memoryReplacements: number[];
+  /** Above its limit, but not replaced again yet (said once). */
+  memoryHeld: boolean;
   /** Set for a custom managed process (forked, no shared port); absent for server workers. */
   custom?: CustomProcess;
 }
@@ -104,6 +108,8 @@ export function createSlot(index: number, policy: RestartPolicy, name = `worker-
     policy,
     retiring: false,
     rolling: false,
+    memoryReplacements: [],
+    memoryHeld: false,
   };
 }
 

@@ -68,7 +68,7 @@ export class WorkerManager extends EventEmitter {
       this.#spawn(slot);
     },
     retire: (incarnation) => this.#retire(incarnation),
-    killTimeout: (slot) => slot.custom?.killTimeout ?? this.#options.killTimeout,
+    killTimeout: (slot) => (slot.custom ? (slot.custom.killTimeout ?? this.#options.killTimeout) : this.#options.server.killTimeout),
     restart: (name) => this.restart(name),
     forget: (slot) => this.#processes.splice(this.#processes.indexOf(slot), 1),
     warn: (message) => this.#warn(message),
@@ -77,7 +77,7 @@ export class WorkerManager extends EventEmitter {
 
   readonly #messageSteps: WorkerMessageSteps = {
     acked: (incarnation) => this.#acked(incarnation),
-    memory: (incarnation) => replaceIfOverMemory(incarnation, this.#options.maxMemory, this.#steps),
+    memory: (incarnation) => replaceIfOverMemory(incarnation, this.#options, this.#steps),
     lock: (incarnation, message) => this.#locks.request(incarnation, message),
     command: (incarnation, message) => this.commands.receive(incarnation, message),
     request: (incarnation, message) => this.#router.receive(incarnation, message),
@@ -213,7 +213,7 @@ export class WorkerManager extends EventEmitter {
   }
 
   #newSlot(index: number): Slot {
-    const slot = createSlot(index, this.#restartPolicy(), `${this.#options.workerName}-${index}`);
+    const slot = createSlot(index, this.#restartPolicy(this.#options.server.restart), `${this.#options.workerName}-${index}`);
     this.#slots[index] = slot;
     return slot;
   }

@@ -12,6 +12,7 @@ export const MANAGER_OPTION_KEYS = optionKeys<ManagerOptions>({
   env: true,
   cwd: true,
   maxMemory: true,
+  server: true,
   name: true,
   stateDir: true,
   lock: true,
@@ -33,6 +34,7 @@ const NESTED_KEYS = {
   backoff: optionKeys<NonNullable<ManagerOptions['backoff']>>({ backoffInitial: true, backoffMax: true, stableAfter: true }),
   crashLoop: optionKeys<NonNullable<ManagerOptions['crashLoop']>>({ burst: true, window: true }),
   health: optionKeys<NonNullable<ManagerOptions['health']>>({ interval: true, timeout: true }),
+  server: optionKeys<NonNullable<ManagerOptions['server']>>({ restart: true, killTimeout: true, maxMemory: true }),
 };
 /** A custom process's keys (`processes[i]`, `manage()` options). */
 export const PROCESS_KEYS = optionKeys<ProcessOptions>({
@@ -54,5 +56,5 @@ export const PROCESS_KEYS = optionKeys<ProcessOptions>({
 
 /** Throws a PrimacyConfigError naming the first unknown nested key (`backoff.initial`) and the nearest known one (`processes[i]`: see custom.ts). */
 export function rejectUnknownNested(check: Checks, options: ManagerOptions): void {
-  for (const path of ['backoff', 'crashLoop', 'health'] as const) check.nested(path, options[path], NESTED_KEYS[path]);
+  for (const path of ['backoff', 'crashLoop', 'health', 'server'] as const) check.nested(path, options[path], NESTED_KEYS[path]);
 }

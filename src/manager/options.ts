@@ -34,6 +34,11 @@ export interface ManagerOptions {
    */
   maxMemory?: number;
   /**
+   * The server workers' own `restart`, `killTimeout` and `maxMemory` (a config file's server app),
+   * where they differ from the manager-wide values custom processes fall back to. @default the manager-wide values
+   */
+  server?: { restart?: 'always' | 'on-failure' | 'never'; killTimeout?: number; maxMemory?: number };
+  /**
    * Names this manager on its host: its claim and its inspector socket (`<stateDir>/<name>.sock`).
    * A second manager with the same name and state directory refuses to start, so two apps get two
    * names by default, and two managers of one app (blue/green) need one each.
@@ -101,6 +106,7 @@ export interface ResolvedManagerOptions {
   env: Record<string, string>;
   cwd: string | undefined;
   maxMemory: number | undefined;
+  server: { restart: 'always' | 'on-failure' | 'never'; killTimeout: number; maxMemory: number | undefined };
   name: string;
   stateDir: string | undefined;
   lock: LockAdapter | undefined;
@@ -140,6 +146,7 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
     check.fail('heartbeatTimeout', heartbeatTimeout, `more than twice heartbeatInterval (${heartbeatInterval} ms)`);
   }
   const restart = check.oneOf('restart', options.restart ?? undefined, ['always', 'on-failure', 'never'], 'always');
+  const killTimeout = duration('killTimeout', options.killTimeout, 15_000, 1);
   const ackOn = check.oneOf('ackOn', options.ackOn ?? undefined, ['listening', 'ready'], 'listening');
   const output = check.oneOf('output', options.output ?? undefined, ['inherit', 'prefix', 'json'], 'inherit');
   check.callback('healthCheck', options.healthCheck, 'a function (worker) => boolean | Promise<boolean>');
@@ -177,6 +184,15 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
     env: options.env ?? {},
     cwd: options.cwd,
     maxMemory,
+    server: {
+      restart: check.oneOf('server.restart', options.server?.restart ?? undefined, ['always', 'on-failure', 'never'], restart),
+      killTimeout: duration('server.killTimeout', options.server?.killTimeout, killTimeout, 1),
+      maxMemory: check.number('server.maxMemory', options.server?.maxMemory, maxMemory, {
+        min: 1,
+        whole: true,
+        expected: 'a whole number of bytes >= 1',
+      }),
+    },
     name: options.name ?? defaultManagerName(options.script ?? process.cwd()),
     stateDir: options.stateDir,
     lock: options.lock,
@@ -184,7 +200,7 @@ export function resolveManagerOptions(options: ManagerOptions): ResolvedManagerO
     ackTimeout: duration('ackTimeout', options.ackTimeout, 30_000, 1),
     heartbeatInterval,
     heartbeatTimeout,
-    killTimeout: duration('killTimeout', options.killTimeout, 15_000, 1),
+    killTimeout,
     drainTime: duration('drainTime', options.drainTime, 1000, 0),
     restart,
     backoff: {

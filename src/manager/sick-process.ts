@@ -5,6 +5,7 @@
  * zero-downtime restart, its successor acking first.
  */
 import type { Incarnation, WorkerInfo } from './incarnation.js';
+import type { ResolvedManagerOptions } from './options.js';
 import type { ManagerSteps } from './steps.js';
 import { terminate } from './stop-process.js';
 
@@ -25,13 +26,37 @@ export function killUnhealthy(incarnation: Incarnation | null | undefined, info:
   void terminate(incarnation, 'SIGKILL', steps.killTimeout(incarnation.slot));
 }
 
-/** After a heartbeat's memory figure: replaced without downtime when above the limit that applies to it. */
-export function replaceIfOverMemory(incarnation: Incarnation, managerLimit: number | undefined, steps: Steps): void {
+/**
+ * After a heartbeat's memory figure: replaced without downtime when above the limit that applies
+ * to it (its own app's, the server's, else the manager's). A limit no process of the app stays
+ * under would replace it every heartbeat forever: like a crash loop, at most `crashLoop.burst`
+ * replacements per `crashLoop.window`, then it is left running (said once) until the window allows more.
+ */
+export function replaceIfOverMemory(
+  incarnation: Incarnation,
+  options: Pick<ResolvedManagerOptions, 'maxMemory' | 'server' | 'crashLoop'>,
+  steps: Steps,
+): void {
   const { slot } = incarnation;
-  const limit = slot.custom?.maxMemory ?? managerLimit;
+  const limit = slot.custom ? (slot.custom.maxMemory ?? options.maxMemory) : options.server.maxMemory;
   if (limit === undefined || incarnation.rss === null || incarnation.rss <= limit || steps.stopping()) return;
   // Only a slot's current, acked process that is not already being replaced.
   if (slot.current !== incarnation || incarnation.state !== 'ACKED' || incarnation.draining || slot.rolling || slot.retiring) return;
+  const now = performance.now();
+  const { burst, window } = options.crashLoop;
+  slot.memoryReplacements = slot.memoryReplacements.filter((at) => now - at < window);
+  if (slot.memoryReplacements.length >= burst) {
+    if (!slot.memoryHeld) {
+      const megabytes = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
+      steps.warn(
+        `[primacy] [manager] ${slot.name} is above its ${megabytes(limit)} memory limit again after ${burst} replacements within ${window} ms: left running until that window allows another (is the limit below what the app needs?)`,
+      );
+    }
+    slot.memoryHeld = true;
+    return;
+  }
+  slot.memoryHeld = false;
+  slot.memoryReplacements.push(now);
   steps.emit('memory', steps.info(slot), incarnation.rss, limit);
   steps.restart(slot.name).catch((error: Error) => steps.warn(error.message));
 }
