@@ -83,14 +83,14 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   const plan = await startPlan(values, positionals);
   if (typeof plan === 'number') return plan;
   const watch = watchSettings(values, watchArgs.paths, plan.origin);
-  const name = values.name ?? plan.manager.name ?? defaultManagerName(plan.manager.script ?? process.cwd());
-  const stateDir = usableStateDir({ stateDir: values['state-dir'] ?? plan.manager.stateDir });
-  const lock = await managerLock(values.lock ?? plan.lock);
-  const ackOn = values.ack as 'listening' | 'ready' | undefined;
   const output = (values['log-format'] ?? 'prefix') as OutputFormat;
   if (!LOG_FORMATS.includes(output)) {
     throw new PrimacyUsageError(`--log-format must be prefix, json or inherit, got "${values['log-format']}"`);
   }
+  const name = values.name ?? plan.manager.name ?? defaultManagerName(plan.manager.script ?? process.cwd());
+  const stateDir = usableStateDir({ stateDir: values['state-dir'] ?? plan.manager.stateDir });
+  const lock = await managerLock(values.lock ?? plan.lock);
+  const ackOn = values.ack as 'listening' | 'ready' | undefined;
   let manager: WorkerManager;
   try {
     manager = new WorkerManager({
