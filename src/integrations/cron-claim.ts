@@ -43,7 +43,7 @@ export async function claimFiring(claim: Claim): Promise<boolean> {
       if (verdictOf(await call(claim, 'readOutcome', lock.readOutcome(lockName)), claim.firing, lockName) !== 'free') return false;
       const start = performance.now();
       const holder = createHolderIdentity(claim.label); // new id per claim: never mistaken for another claim's lease
-      const giveBack = (late: Lease | null) => late && void lock.release(late).catch(claim.report);
+      const giveBack = (late: Lease | null) => late && void releaseOf(lock, late).catch(claim.report);
       const lease = await call(claim, 'acquire', lock.acquire(lockName, holder, claim.ttl), giveBack);
       if (lease) {
         const decision = await decide(claim, lease, start);
@@ -90,7 +90,19 @@ async function decide(claim: Claim, lease: Lease, start: number): Promise<'claim
     // The firing's claim is in the record, whatever happens to the lock now: a failed release only
     // makes the next claimers wait (or, past their timeout, skip), it never allows a second run.
     const ms = Math.max(500, claim.deadline - performance.now());
-    await bounded(lock.release(lease), { ms, adapter: lock.kind, operation: 'release' }).catch(claim.report);
+    await bounded(releaseOf(lock, lease), { ms, adapter: lock.kind, operation: 'release' }).catch(claim.report);
+  }
+}
+
+/**
+ * `lock.release(lease)` as a promise even when a hand-written adapter throws synchronously: the
+ * throw would otherwise crash the host from a late lease's give-back, or undo a decision taken.
+ */
+function releaseOf(lock: ClaimLock, lease: Lease): Promise<void> {
+  try {
+    return Promise.resolve(lock.release(lease));
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

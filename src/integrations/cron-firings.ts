@@ -34,7 +34,8 @@ export interface ClaimRecord extends RunOutcome {
 }
 
 // node-cron 4 builds the key as `${task.name}:${slot.toISOString()}` (Runner.runCoordinated).
-const KEY = /^(.+):(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)$/;
+// The `s` flag: node-cron takes any name, line breaks included.
+const KEY = /^(.+):(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)$/s;
 
 /** The task and time of a node-cron firing key; an error (the firing is then skipped) for any other key. */
 export function parseFiring(key: unknown): Firing {
