@@ -14,5 +14,12 @@ import { print } from './print.js';
 const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
 // On SIGTERM/SIGINT, app.close(): @PrimaryOnly runs are aborted and awaited, the lock is released.
 app.enableShutdownHooks();
-await app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1');
+try {
+  await app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1');
+} catch (error) {
+  // A bootstrap hook that failed after primacy's began campaigning: Nest calls no shutdown hook,
+  // so close the app (stopping the election, releasing the lock) rather than stay on as primary.
+  await app.close();
+  throw error;
+}
 print('listening', { port: app.getHttpServer().address().port });

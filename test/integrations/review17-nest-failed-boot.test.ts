@@ -1,8 +1,9 @@
 /**
  * Review of issue 17: primacy/nestjs campaigns in its `onApplicationBootstrap`, which Nest runs
  * before the app's own modules' (PrimacyModule is global). When a later bootstrap hook fails, the
- * app never starts, Nest calls no shutdown hook, and `main.ts` logs the error: the process must not
- * stay on as the primary of an app that is not running (it keeps the lock from every other instance).
+ * app never starts and Nest calls no shutdown hook: a process that logged the error would stay on as
+ * the primary of an app that is not running (the module cannot see the failure). The README's
+ * pattern, `app.close()` when `listen()` fails, must stop it being primary: tested here.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ const children: Child[] = [];
 afterEach(() => killAll(children));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-it('review17: an app whose bootstrap failed after the campaign does not stay primary', async () => {
+it('review17: an app whose bootstrap failed after the campaign, closed as the README says, does not stay primary', async () => {
   const app = new Child(FIXTURE, [dir]);
   children.push(app);
   expect(await app.waitFor((e) => e.ev === 'boot-failed', 15_000)).toMatchObject({ message: 'Error: database unreachable' });
