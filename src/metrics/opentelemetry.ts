@@ -2,8 +2,10 @@
  * primacy's metrics through the OpenTelemetry metrics API. Nothing of OpenTelemetry is imported:
  * the app passes its own `Meter` (`metrics.getMeter('my-app')`), so the SDK and exporters are its choice.
  */
+
 import { checksFor } from '../_internal/checks.js';
 import { ObservedElections } from './election-watch.js';
+import { metricsHandle } from './handle.js';
 import { ObservedManager } from './manager-watch.js';
 import { renewBuckets } from './options.js';
 import type { MetricsSink, PrimacyMetrics } from './types.js';
@@ -130,13 +132,7 @@ export function openTelemetryMetrics(options: OpenTelemetryMetricsOptions): Prim
     ],
   ];
   for (const [observable, callback] of observables) observable.addCallback(callback);
-  return {
-    observe: (election) => elections.add(election),
-    observeManager: (observed) => manager.add(observed),
-    close() {
-      elections.close();
-      manager.close();
-      for (const [observable, callback] of observables) observable.removeCallback(callback);
-    },
-  };
+  return metricsHandle(elections, manager, () => {
+    for (const [observable, callback] of observables) observable.removeCallback(callback);
+  });
 }

@@ -2,11 +2,13 @@
  * primacy's metrics in prom-client. prom-client is loaded only when `prometheusMetrics()` is called,
  * so `primacy/metrics` costs nothing to an app that uses only its OpenTelemetry side.
  */
+
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import { checksFor } from '../_internal/checks.js';
 import { PrimacyConfigError } from '../errors.js';
 import { ObservedElections } from './election-watch.js';
+import { metricsHandle } from './handle.js';
 import { ObservedManager } from './manager-watch.js';
 import { renewBuckets } from './options.js';
 import type { MetricsSink, PrimacyMetrics } from './types.js';
@@ -70,7 +72,9 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prima
   const names = prometheusNames(prefix);
   for (const name of Object.values(names)) {
     if (registry.getSingleMetric(name)) {
-      const why = `prometheusMetrics(): the registry already has a metric named ${name} (close() the previous prometheusMetrics(), or give another \`prefix\`)`;
+      // leader_election_master_status takes no prefix (dashboards chart it by that name).
+      const way = name === names.status ? 'one per registry' : 'or give another `prefix`';
+      const why = `prometheusMetrics(): the registry already has a metric named ${name} (close() the previous prometheusMetrics(), ${way})`;
       throw new PrimacyConfigError('registry', options.registry, '', 'metrics', why);
     }
   }
@@ -144,15 +148,9 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prima
       for (const [state, count] of manager.workersByState() ?? []) this.set({ state }, count);
     },
   });
-  return {
-    observe: (election) => elections.add(election),
-    observeManager: (observed) => manager.add(observed),
-    close() {
-      elections.close();
-      manager.close();
-      for (const name of Object.values(names)) registry.removeSingleMetric(name);
-    },
-  };
+  return metricsHandle(elections, manager, () => {
+    for (const name of Object.values(names)) registry.removeSingleMetric(name);
+  });
 }
 
 function loadPromClient(): typeof PromClient {

@@ -157,7 +157,10 @@ describe('prometheusMetrics', () => {
     const registry = new Registry();
     const metrics = prometheusMetrics({ registry });
     cleanups.push(() => metrics.close());
-    expect(error(() => prometheusMetrics({ registry }))).toContain('the registry already has a metric named leader_election_master_status');
+    // The one name a prefix does not change: the message does not suggest one.
+    const conflict = error(() => prometheusMetrics({ registry, prefix: 'other_' }));
+    expect(conflict).toContain('the registry already has a metric named leader_election_master_status');
+    expect(conflict).not.toContain('prefix');
     expect(error(() => metrics.observe({} as never))).toContain('Expected `election` to be an Election (from elect())');
     const store = new MemoryLockStore();
     const name = `metrics-twice-${process.pid}`;
@@ -183,6 +186,9 @@ describe('prometheusMetrics', () => {
     // close() unregisters: the same names can be registered again.
     metrics.close();
     expect((await registry.metrics()).trim()).toBe('');
+    // Closed: it observes nothing more (its metrics are gone), and says so; a second close is a no-op.
+    expect(() => metrics.observe(second)).toThrow('[primacy] [metrics] observe(): this metrics instance was closed; create another');
+    metrics.close();
     const again = prometheusMetrics({ registry });
     again.close();
   });
