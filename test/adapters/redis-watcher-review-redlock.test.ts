@@ -14,6 +14,7 @@ import { Child, killAll } from '../../harness/child.js';
 import { wallNow } from '../../harness/clock.js';
 import type { LockAdapter } from '../../src/adapter.js';
 import { type Election, elect } from '../../src/elector.js';
+import { commandsPerSecond } from '../helpers/redis-commands.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 import { pause, until } from '../helpers/until.js';
 
@@ -33,19 +34,6 @@ describe('redlock watcher review: what holds', () => {
     children.push(child);
     return child;
   };
-  const commandsPerSecond = async (on: Redis[], ms: number) => {
-    const total = async () => {
-      let sum = 0;
-      for (const admin of on) sum += [...(await admin.info('commandstats')).matchAll(/calls=(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
-      return sum;
-    };
-    const before = await total();
-    const started = performance.now();
-    await pause(ms);
-    const after = await total();
-    return (after - before - on.length) / ((performance.now() - started) / 1000); // less the first INFOs
-  };
-
   beforeAll(async () => {
     nodes = await Promise.all([startRedis(), startRedis(), startRedis()]);
     admins = nodes.map((node) => node.admin());
