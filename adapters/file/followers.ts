@@ -78,7 +78,10 @@ export class Followers {
   async #holderGone(dir: string): Promise<void> {
     const entry = this.#entries.get(dir);
     if (!entry) return;
-    const { holder } = entry;
+    const { holder, token } = entry;
+    // Shunned while we judge: an attempt in the meantime (the judging takes 100 ms, and far longer
+    // on a busy machine) would otherwise reconnect to the very beacon that just closed on us.
+    entry.shunned = token;
     let stillHeld = holder !== null;
     // The kernel closes sockets a moment before the process becomes a zombie.
     for (let waited = 0; holder && stillHeld && waited < 100; waited += 2) {
@@ -86,10 +89,8 @@ export class Followers {
       stillHeld = isHolderDead(holder) === false && current?.state === 'held';
       if (stillHeld) await new Promise((r) => setTimeout(r, 2));
     }
-    if (stillHeld) {
-      entry.shunned = entry.token;
-      return;
-    }
+    if (stillHeld) return;
+    if (entry.shunned === token) entry.shunned = null;
     for (const listener of entry.listeners) listener();
   }
 }

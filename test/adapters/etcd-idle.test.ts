@@ -58,9 +58,11 @@ describe('idle followers of one etcd lock', () => {
 
     const releasedAt = performance.now();
     await holder.stop();
-    const handover = await timeUntil(() => elections.some((e) => e !== holder && e.isPrimary), 10_000, 'a follower elected');
-    // Not their 30 s idle retry, nor the old lease's TTL: the watch woke them.
-    expect(handover).toBeLessThan(2000);
-    expect(performance.now() - releasedAt).toBeLessThan(3000);
+    const handover = await timeUntil(() => elections.some((e) => e !== holder && e.isPrimary), 20_000, 'a follower elected');
+    // The watch woke them: their idle retries (30 s ± 20 %) are due no sooner than 24 s after the
+    // last wake, at their watches' connect, which was under 10 s ago. The bound leaves room for 200
+    // followers' wake-ups on a machine with one core busy elsewhere (2153 ms was seen there).
+    expect(handover).toBeLessThan(8000);
+    expect(performance.now() - releasedAt).toBeLessThan(12_000);
   });
 });
