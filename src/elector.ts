@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { bounded } from './_internal/bounded.js';
 import { type Clock, monotonicClock } from './_internal/clock.js';
 import { retryDelay, settleWithin, withJitter } from './_internal/delay.js';
+import { registerLiveElection } from './_internal/live-elections.js';
 import { Nap, type SleepKind } from './_internal/nap.js';
 import { stopOnAbort, stopOnSignals } from './_internal/signals.js';
 import type { AdapterCallContext, HolderIdentity, Lease, LockAdapter, LockRecord } from './adapter.js';
@@ -56,6 +57,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     const report = (error: unknown, operation: string) => this.#report(error, operation);
     this.#leader = new LeaderObserver({ lock: this.#lock, name: this.name, timeout: this.#options.ttl, events: this, report });
     this.ready = new Promise((resolve) => (this.#markReady = resolve));
+    this.#cleanups.push(registerLiveElection(this));
     if (this.#lock.watch) this.#cleanups.push(this.#lock.watch(this.name, () => this.#onHint()));
     if (this.#options.handleSignals) this.#cleanups.push(stopOnSignals(() => this.stop()));
     if (options.signal) this.#cleanups.push(stopOnAbort(options.signal, () => this.stop()));

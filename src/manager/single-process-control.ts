@@ -2,6 +2,7 @@
  * The worker API's manager requests in single-process mode (`primacy start --single-process`),
  * where no manager runs: answered here, in the one process, as sensibly as they can be.
  */
+import { anyElectionPrimary } from '../_internal/live-elections.js';
 import { PrimacyError } from '../errors.js';
 import type { WorkerInfo } from './incarnation.js';
 import { ownState, singleProcessLoadedAt } from './worker-state.js';
@@ -23,7 +24,7 @@ export async function singleProcessControl(command: string): Promise<unknown> {
   );
 }
 
-/** This process as the one worker: worker-0 of 1. `primary` is not tracked without a manager's arbiter: false. */
+/** This process as the one worker: worker-0 of 1, primary while any of its elections is. */
 function selfInfo(): WorkerInfo {
   const loadedAt = singleProcessLoadedAt();
   return {
@@ -38,6 +39,6 @@ function selfInfo(): WorkerInfo {
     restartedAt: null,
     lastHeartbeat: null,
     memory: process.memoryUsage.rss(),
-    primary: false,
+    primary: anyElectionPrimary(),
   };
 }

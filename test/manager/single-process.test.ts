@@ -49,7 +49,7 @@ describe('primacy start --single-process', { timeout: 60_000 }, () => {
       index: 0,
       total: 1,
       state: 'ACKED',
-      workers: [{ name: 'worker-0', index: 0, state: 'ACKED', pid: cli.pid, starts: 1, restarts: 0, primary: false }],
+      workers: [{ name: 'worker-0', index: 0, state: 'ACKED', pid: cli.pid, starts: 1, restarts: 0 }],
       restart: refused('restart'),
       reload: refused('restart'),
       scale: refused('scale'),
@@ -58,12 +58,16 @@ describe('primacy start --single-process', { timeout: 60_000 }, () => {
     expect(cli.stderr).toMatch(
       /\[primacy\] \[single-process\] .*single-app\.ts runs in this process \(pid \d+\): no manager, no inspector/,
     );
-    // Elections run on the default lock, as in a plain process.
-    await cli.waitFor((e) => e.ev === 'elected', 20_000);
+    // Elections run on the default lock, as in a plain process; the one worker is primary while
+    // one of them is (before: false, as no election had won).
+    const elected = await cli.waitFor((e) => e.ev === 'elected', 20_000);
+    expect(elected.workers).toMatchObject([{ name: 'worker-0', primary: true }]);
 
     cli.kill('SIGTERM');
     expect(await cli.exited).toEqual({ code: 0, signal: null });
     expect(cli.events.find((e) => e.ev === 'sigterm')).toMatchObject({ pid: cli.pid, state: 'TERMINATED' });
+    // Stepped down on SIGTERM: no longer primary.
+    expect(cli.events.find((e) => e.ev === 'revoked')).toMatchObject({ workers: [{ name: 'worker-0', primary: false }] });
   });
 
   it('worker.terminate() stops it the same way', async () => {
