@@ -23,6 +23,7 @@ export interface TreeWatchOptions {
 export function watchTrees(options: TreeWatchOptions): () => void {
   const watchers = new Map<string, FSWatcher>();
   const files: FSWatcher[] = [];
+  const rootPolls = new Map<string, NodeJS.Timeout>();
   const { ignored, changed, trouble } = options;
 
   const unwatch = (dir: string) => {
@@ -42,11 +43,15 @@ export function watchTrees(options: TreeWatchOptions): () => void {
       const watcher = watch(dir, (_event, name) => {
         if (name === null) return;
         const path = join(dir, name.toString());
-        // The directory itself deleted (the event then bears its own name): its parent reports that.
-        if (name.toString() === basename(dir) && !exists(path)) return;
+        // The directory itself deleted (the event then bears its own name): its parent reports that,
+        // or, for a root, whose parent nobody watches, the root's own watch.
+        if (name.toString() === basename(dir) && !exists(path)) {
+          if (dir === root && !exists(root)) rootGone(root);
+          return;
+        }
         seen(path, root);
       });
-      watcher.on('error', () => unwatch(dir));
+      watcher.on('error', () => (dir === root && !exists(root) ? rootGone(root) : unwatch(dir)));
       watchers.set(dir, watcher);
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name);
@@ -78,6 +83,32 @@ export function watchTrees(options: TreeWatchOptions): () => void {
     walk(path, root, true);
   };
 
+  /**
+   * A watched root deleted (a branch switch, a build that wipes its output): said, not silent, and
+   * looked for once a second, so watching resumes when it is made again (its files are news then).
+   */
+  const rootGone = (root: string) => {
+    unwatch(root);
+    if (rootPolls.has(root)) return;
+    trouble(`${root} was deleted: watching resumes when it is made again`);
+    const poll = setInterval(() => {
+      if (!isDirectory(root)) return;
+      clearInterval(poll);
+      rootPolls.delete(root);
+      walk(root, root, true);
+    }, ROOT_POLL_MS);
+    poll.unref();
+    rootPolls.set(root, poll);
+  };
+
+  const isDirectory = (path: string) => {
+    try {
+      return statSync(path).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+
   const exists = (path: string) => {
     try {
       lstatSync(path);
@@ -103,6 +134,11 @@ export function watchTrees(options: TreeWatchOptions): () => void {
   return () => {
     for (const watcher of watchers.values()) watcher.close();
     for (const watcher of files) watcher.close();
+    for (const poll of rootPolls.values()) clearInterval(poll);
     watchers.clear();
+    rootPolls.clear();
   };
 }
+
+/** How often a deleted root is looked for. */
+const ROOT_POLL_MS = 1000;
