@@ -33,8 +33,8 @@ export async function startEtcdBackend(count: 1 | 3): Promise<Backend> {
     ...lacking(count === 1 ? 'etcd' : 'etcd-cluster'),
     where: etcd.urls.join(','),
     nodes: count,
-    pause: (nodes) => {
-      for (const m of each(nodes)) m.pause();
+    pause: async (nodes) => {
+      await Promise.all(each(nodes).map((m) => m.pause()));
     },
     resume: (nodes) => {
       for (const m of each(nodes)) m.resume();

@@ -31,7 +31,7 @@ export async function startRedisBackend(count: number, workDir: string): Promise
     ...lacking(count === 1 ? 'redis' : 'redlock'),
     where: servers.map((s) => s.url).join(','),
     nodes: count,
-    pause: (nodes) => {
+    pause: async (nodes) => {
       for (const s of each(nodes)) s.pause();
     },
     resume: (nodes) => {

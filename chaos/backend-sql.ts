@@ -70,7 +70,7 @@ export async function startPostgresBackend(): Promise<Backend> {
     ...lacking('postgres'),
     where: server.url,
     nodes: 1,
-    pause: () => server.pause(),
+    pause: async () => server.pause(), // single-threaded processes: stopped before they run again
     resume: () => server.resume(),
     down: () => killTree(server.pid),
     up: () => server.restart(),

@@ -26,8 +26,8 @@ export interface Backend {
   readonly where: string;
   /** Server processes (Redis nodes, etcd members; 1 for a SQL server; 0 for file and manager). */
   readonly nodes: number;
-  /** SIGSTOP these nodes (for a SQL server, every process of it). */
-  pause(nodes: readonly number[]): void;
+  /** SIGSTOP these nodes (for a SQL server, every process of it); resolves once they are stopped. */
+  pause(nodes: readonly number[]): Promise<void>;
   resume(nodes: readonly number[]): void;
   /** SIGKILL these nodes and leave them down. */
   down(nodes: readonly number[]): Promise<void>;

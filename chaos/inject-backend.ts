@@ -47,7 +47,7 @@ export async function nodeOutage(hit: Hit): Promise<void> {
   const duration = hit.duration(primary);
   hit.say(`node ${nodes.join('+')}`, duration);
   const at = hostNow();
-  if (hit.kind.endsWith('-pause')) backend.pause(nodes);
+  if (hit.kind.endsWith('-pause')) await backend.pause(nodes);
   else if (hit.kind === 'redis-empty-restart') await backend.wipe(nodes);
   else await backend.down(nodes);
   await hit.sleep(at + duration - hostNow());

@@ -74,7 +74,7 @@ describe('elections on a three-member etcd cluster', () => {
     await pause(TTL);
     expect(holder.isPrimary).toBe(true);
     await killed?.start();
-    paused?.pause();
+    await paused?.pause();
     await pause(TTL);
     expect(holder.isPrimary).toBe(true);
     expect(revocations).toEqual([]); // not one term lost while a minority was down
@@ -107,8 +107,7 @@ describe('elections on a three-member etcd cluster', () => {
     const holder = await primary();
     const [a, b] = cluster.members;
     const pausedAt = performance.now();
-    a?.pause();
-    b?.pause();
+    await Promise.all([a?.pause(), b?.pause()]);
     await until(() => !holder.isPrimary, TTL + 500, 'the holder stepped down');
     expect(performance.now() - pausedAt).toBeLessThan(TTL + 200);
     const elected = terms.length;

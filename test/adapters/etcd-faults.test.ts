@@ -88,7 +88,7 @@ describe('elections on one etcd node under faults', () => {
     await f.elected();
     await pause(300);
     const pausedAt = performance.now();
-    etcd.members[0]?.pause();
+    await etcd.members[0]?.pause();
     await until(() => f.primaries().length === 0, TTL + 500, 'the holder stepped down');
     expect(performance.now() - pausedAt).toBeLessThan(TTL + 200);
     await pause(TTL);

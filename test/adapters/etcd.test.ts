@@ -78,7 +78,7 @@ describe('etcdLock errors', () => {
     cleanups.push(() => paused.stop());
     const adapter = etcdLock({ hosts: paused.urls, callTimeout: 500 });
     expect(await adapter.inspect(fresh())).toBeNull(); // connected first
-    paused.members[0]?.pause();
+    await paused.members[0]?.pause();
     const started = performance.now();
     const error = await adapter.acquire(fresh(), createHolderIdentity(), 5000).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PrimacyBackendError);

@@ -4,12 +4,13 @@
  * the wall clock, and the lock directory deleted under a live holder. Real files and processes.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fileLock, fileLockPath } from '../../adapters/file.js';
 import { Child, killAll } from '../../harness/child.js';
+import { untilStopped } from '../../harness/pids.js';
 import type { AdapterCallContext, Lease, LockAdapter } from '../../src/adapter.js';
 import { createHolderIdentity } from '../../src/identity.js';
 
@@ -39,12 +40,7 @@ async function acquireWhenDue(lock: LockAdapter, ttl: number, context?: AdapterC
  */
 async function stopped(child: Child): Promise<void> {
   await child.waitFor((e) => e.ev === 'stalling', 20_000);
-  for (let waited = 0; waited < 10_000; waited += 5) {
-    const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'T') return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`pid ${child.pid} did not stop`);
+  await untilStopped(child.pid);
 }
 
 /** The record a released holder leaves, as `<token>.free`. */

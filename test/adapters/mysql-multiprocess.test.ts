@@ -134,7 +134,7 @@ describe('several processes on one MySQL lock (MariaDB)', () => {
     const first = await electedIn(group, 0);
     await allReady(group);
     const pausedAt = wallNow();
-    server.pause();
+    await server.pause();
     const stepDown = await first.child.waitFor((e) => e.ev === 'revoked' && e.t > pausedAt, 10_000);
     expect(stepDown.t - pausedAt).toBeLessThan(ttl + 500); // before anyone could take over
     await new Promise((r) => setTimeout(r, 1000));

@@ -102,7 +102,7 @@ describe('mysqlLock: the holder', () => {
     const { proxy, adapter } = await proxied();
     const lease = await adapter.acquire(name, createHolderIdentity(), 5000);
     if (!lease) throw new Error('no lease');
-    server.pause();
+    await server.pause();
     const renewing = adapter.renew(lease, 5000).then(
       (renewed) => ({ renewed }),
       (error: unknown) => ({ error }),
@@ -122,7 +122,7 @@ describe('mysqlLock: the holder', () => {
   it('grants no lease when the connection resets with an acquire in flight', async () => {
     const { proxy, adapter } = await proxied();
     await adapter.inspect(name); // the table exists, the control path is open
-    server.pause();
+    await server.pause();
     const acquiring = adapter.acquire(name, createHolderIdentity(), 5000);
     await pause(200);
     proxy.cut();

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopProcess } from '../../harness/pids.js';
 import { freePort } from './free-port.js';
 
 /** One etcd member. */
@@ -19,8 +20,8 @@ export interface EtcdMember {
   readonly pid: number;
   /** Whether it runs (not killed). A paused member still runs. */
   readonly running: boolean;
-  /** SIGSTOP: its sockets stay open, nothing answers. */
-  pause(): void;
+  /** SIGSTOP: its sockets stay open, nothing answers; resolves once every thread of it is stopped. */
+  pause(): Promise<void>;
   resume(): void;
   /** SIGKILL and leave it down (its data stays). */
   kill(): Promise<void>;
@@ -118,7 +119,9 @@ function member(spec: MemberSpec, dataDir: string, initialCluster: string, token
     get running() {
       return child !== null;
     },
-    pause: () => child?.kill('SIGSTOP'),
+    pause: async () => {
+      if (child?.pid) await stopProcess(child.pid);
+    },
     resume: () => child?.kill('SIGCONT'),
     kill,
     start,

@@ -10,6 +10,7 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
+import { stopProcess } from '../../harness/pids.js';
 import { freePort } from './free-port.js';
 
 export interface MariadbServer {
@@ -19,7 +20,8 @@ export interface MariadbServer {
   readonly pid: number;
   /** A connection for test bookkeeping (grants, KILL, status), closed by `stop()`. */
   admin(): Promise<mysql.Connection>;
-  pause(): void;
+  /** SIGSTOP; resolves once every thread of the server is stopped (so nothing answers from then on). */
+  pause(): Promise<void>;
   resume(): void;
   /** SIGKILL, then start again on the same port with the same data (InnoDB recovers it). */
   restart(): Promise<void>;
@@ -91,7 +93,7 @@ export async function startMariadb(options: MariadbOptions = {}): Promise<Mariad
       admins.push(connection);
       return connection;
     },
-    pause: () => child.kill('SIGSTOP'),
+    pause: () => stopProcess(child.pid as number),
     resume: () => child.kill('SIGCONT'),
     async restart() {
       await killed();

@@ -31,11 +31,19 @@ describe('watchTrees: a deleted root', { timeout: 30_000 }, () => {
     // Made again (as a branch switch would), with a file already in it: that file is news.
     await mkdir(join(root, 'lib'), { recursive: true });
     await writeFile(join(root, 'lib', 'a.js'), '1');
-    await until(() => changed.includes(join(root, 'lib', 'a.js')), 10_000, () => `a.js reported; got ${changed.join(', ')}`);
+    await until(
+      () => changed.includes(join(root, 'lib', 'a.js')),
+      10_000,
+      () => `a.js reported; got ${changed.join(', ')}`,
+    );
     // And watched again, subdirectories included: a later write is seen.
     await pause(100);
     await writeFile(join(root, 'lib', 'b.js'), '1');
-    await until(() => changed.includes(join(root, 'lib', 'b.js')), 10_000, () => `b.js reported; got ${changed.join(', ')}`);
+    await until(
+      () => changed.includes(join(root, 'lib', 'b.js')),
+      10_000,
+      () => `b.js reported; got ${changed.join(', ')}`,
+    );
     expect(troubles).toHaveLength(1);
   });
 
