@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { lockKeys } from '../../adapters/redis/keys.js';
 import { redisLock } from '../../adapters/redis.js';
 import type { Lease, LockAdapter } from '../../src/adapter.js';
 import { PrimacyConfigError } from '../../src/errors.js';
 import { createHolderIdentity } from '../../src/identity.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
+import { until } from '../helpers/until.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The CLIENT ID a lease is bound to (recorded as `<CLIENT ID>@<server run_id>`). */
@@ -29,8 +31,7 @@ describe('redis adapter', () => {
     adapters.push(adapter);
     return adapter;
   };
-  const sharedLocks = (a: Redis, b: Redis) => {
-    const prefix = `t${Math.random().toString(36).slice(2)}:`;
+  const sharedLocks = (a: Redis, b: Redis, prefix = `t${Math.random().toString(36).slice(2)}:`) => {
     const pair = [redisLock({ client: a, prefix }), redisLock({ client: b, prefix })] as const;
     adapters.push(...pair);
     return pair;
@@ -123,10 +124,15 @@ describe('redis adapter', () => {
   });
 
   it('wakes watching followers through pub/sub when the holder releases', async () => {
-    const [holderLock, followerLock] = sharedLocks(client(), client());
+    const prefix = `t${Math.random().toString(36).slice(2)}:`;
+    const [holderLock, followerLock] = sharedLocks(client(), client(), prefix);
     const lease = await holderLock.acquire('jobs', createHolderIdentity(), 60_000);
     const woken = new Promise<string>((resolve) => followerLock.watch?.('jobs', () => resolve('woken')));
-    await pause(100); // the subscriber connects
+    // The subscriber connects and subscribes (a new connection: on a busy machine, not always
+    // within a fixed 100 ms); a release published before that would reach nobody.
+    const admin = server.admin();
+    const subscribers = async () => ((await admin.call('PUBSUB', 'NUMSUB', lockKeys(prefix, 'jobs').events)) as [string, number])[1];
+    await until(async () => (await subscribers()) > 0, 5000, 'the follower subscribed');
     if (lease) await holderLock.release(lease);
     expect(await Promise.race([woken, pause(2000).then(() => 'timeout')])).toBe('woken');
   });
