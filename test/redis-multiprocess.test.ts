@@ -33,7 +33,8 @@ describe('several processes on one Redis lock', () => {
   it('replaces a SIGKILLed primary long before the TTL (its connection closed)', async () => {
     lockName = 'kill';
     const { first, next, takeover } = await signalPrimary(spawnCandidates(4, 10_000, 8000), 'SIGKILL');
-    expect(takeover).toBeLessThan(1500);
+    // The watcher saw its connection closed: not the TTL (10 s, 6 s after the kill at the soonest).
+    expect(takeover).toBeLessThan(3000);
     expect(next.event.token as number).toBeGreaterThan(first.event.token as number);
   });
 
@@ -42,7 +43,8 @@ describe('several processes on one Redis lock', () => {
     const { first, next, takeover } = await signalPrimary(spawnCandidates(4, 10_000, 8000), 'SIGTERM');
     const revoked = await first.child.waitFor((e) => e.ev === 'revoked');
     expect(next.event.t).toBeGreaterThan(revoked.t);
-    expect(takeover).toBeLessThan(1500);
+    // Woken by the release: not the TTL (10 s) nor the followers' retry (8 s ± 20%).
+    expect(takeover).toBeLessThan(3000);
   });
 
   it('replaces a SIGSTOPped primary only after its TTL; resumed, it reads isPrimary false with a lower token', async () => {

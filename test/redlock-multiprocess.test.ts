@@ -31,7 +31,8 @@ describe('several processes on a Redlock quorum of 3 nodes', () => {
 
   it('replaces a SIGKILLed primary long before the TTL', async () => {
     const { first, next, takeover } = await signalPrimary(spawnCandidates('kill', 4, 10_000, 8000), 'SIGKILL');
-    expect(takeover).toBeLessThan(2000);
+    // Its connections seen closed: not the TTL (10 s, 6 s after the kill at the soonest).
+    expect(takeover).toBeLessThan(3000);
     expect(next.event.token as number).toBeGreaterThan(first.event.token as number);
   });
 

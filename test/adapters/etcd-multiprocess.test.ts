@@ -19,8 +19,8 @@ const MARGIN = TTL * 0.01 + 2 + 20;
 describe('several processes on one etcd lock', () => {
   let etcd: EtcdServer;
   const children: Child[] = [];
-  const spawnCandidates = (name: string, count: number) => {
-    const spawned = Array.from({ length: count }, () => new Child(candidate, [etcd.urls.join(','), name, String(TTL), '300']));
+  const spawnCandidates = (name: string, count: number, ttl = TTL) => {
+    const spawned = Array.from({ length: count }, () => new Child(candidate, [etcd.urls.join(','), name, String(ttl), '300']));
     children.push(...spawned);
     return spawned;
   };
@@ -55,7 +55,8 @@ describe('several processes on one etcd lock', () => {
       killedAt,
     );
     expect(next.event.t).toBeGreaterThanOrEqual(ended);
-    expect(next.event.t - killedAt).toBeLessThan(TTL + 1000);
+    // At the lease's end (the followers' wake at it), not at their idle retry (30 s ± 20%).
+    expect(next.event.t - killedAt).toBeLessThan(TTL + 2000);
     expect(next.event.token as number).toBeGreaterThan(first.event.token as number);
     const sinceRenew = next.event.t - (ended - TTL + MARGIN);
     console.info(
@@ -75,7 +76,8 @@ describe('several processes on one etcd lock', () => {
       stoppedAt,
     );
     expect(next.event.t).toBeGreaterThanOrEqual(ended);
-    expect(next.event.t - stoppedAt).toBeLessThan(TTL + 1000);
+    // At the lease's end (the followers' wake at it), not at their idle retry (30 s ± 20%).
+    expect(next.event.t - stoppedAt).toBeLessThan(TTL + 2000);
     first.child.kill('SIGCONT');
     // After the stop: a busy machine may have stalled it past the tick's 500 ms before, while it was
     // still primary, and that earlier 'resumed' is not what it reads on waking.
@@ -88,7 +90,8 @@ describe('several processes on one etcd lock', () => {
   });
 
   it('hands over at once on SIGTERM (the release deletes the key, the watch wakes a follower)', async () => {
-    const group = spawnCandidates('term', 3);
+    // A TTL of 10 s: a lease left to run out would end 6 s after the signal at the soonest.
+    const group = spawnCandidates('term', 3, 10_000);
     const first = await electedIn(group, 0);
     await allReady(group);
     const signalledAt = wallNow();
@@ -98,6 +101,6 @@ describe('several processes on one etcd lock', () => {
       signalledAt,
     );
     // Followers retry every 30 s while their watch is connected: only the wake-up explains this.
-    expect(next.event.t - signalledAt).toBeLessThan(TTL / 2);
+    expect(next.event.t - signalledAt).toBeLessThan(3000);
   });
 });

@@ -72,8 +72,10 @@ describe('idle followers of a MySQL lock', () => {
     const [rows] = await admin.query("SELECT IS_USED_LOCK('primacy:idle') AS id");
     const killedAt = performance.now();
     await admin.query('KILL CONNECTION ?', [(rows as Array<{ id: number }>)[0]?.id]);
-    await until(() => group.some((election) => election !== group[0] && election.isPrimary), 5000, 'a follower elected');
-    expect(performance.now() - killedAt).toBeLessThan(1500);
+    await until(() => group.some((election) => election !== group[0] && election.isPrimary), 8000, 'a follower elected');
+    // The server handed the lock to the watcher: not the TTL (10 s, 6 s after the kill at the
+    // soonest) nor the followers' idle retry (60 s). Room for 201 elections in this one process.
+    expect(performance.now() - killedAt).toBeLessThan(3000);
     expect(group.filter((election) => election.isPrimary)).toHaveLength(1);
   }, 90_000);
 });

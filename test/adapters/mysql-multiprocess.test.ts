@@ -40,7 +40,9 @@ describe('several processes on one MySQL lock (MariaDB)', () => {
     lockName = 'kill';
     const { first, next, takeover } = await signalPrimary(spawnCandidates(4, 10_000, 8000), 'SIGKILL');
     console.log(`takeover after SIGKILL of the primary: ${Math.round(takeover)} ms`);
-    expect(takeover).toBeLessThan(1500);
+    // The server freed the lock with the session: not the TTL (10 s, 6 s after the kill at the
+    // soonest) nor the followers' retry (8 s ± 20%).
+    expect(takeover).toBeLessThan(3000);
     expect(next.event.token as number).toBeGreaterThan(first.event.token as number);
   });
 
@@ -49,7 +51,8 @@ describe('several processes on one MySQL lock (MariaDB)', () => {
     const { first, next, takeover } = await signalPrimary(spawnCandidates(3, 10_000, 8000), 'SIGTERM');
     const revoked = await first.child.waitFor((e) => e.ev === 'revoked');
     expect(next.event.t).toBeGreaterThan(revoked.t);
-    expect(takeover).toBeLessThan(1500);
+    // The release woke the watcher: not the TTL (10 s) nor the followers' retry (8 s ± 20%).
+    expect(takeover).toBeLessThan(3000);
   });
 
   it('replaces a SIGSTOPped primary only after its TTL; resumed, it reads isPrimary false with a lower token', async () => {
@@ -121,9 +124,11 @@ describe('several processes on one MySQL lock (MariaDB)', () => {
     await admin.query('KILL CONNECTION ?', [(rows as Array<{ id: number }>)[0]?.id]);
     const stepDown = await first.child.waitFor((e) => e.ev === 'revoked' && e.t > killedAt, 5000);
     expect(stepDown.reason).toBe('lost');
-    expect(stepDown.t - killedAt).toBeLessThan(1000);
+    // Its closed session: not its next renew (3333 ms ± 20% after the last) nor its deadline (10 s).
+    expect(stepDown.t - killedAt).toBeLessThan(2000);
     const next = await electedIn(group, killedAt);
-    expect(next.event.t - killedAt).toBeLessThan(1500);
+    // Not the TTL (10 s, 6 s after the kill at the soonest) nor the followers' retry (8 s ± 20%).
+    expect(next.event.t - killedAt).toBeLessThan(3000);
     expect(await countPrimaries(group)).toBe(1);
   });
 

@@ -36,7 +36,9 @@ describe('several processes on one Postgres lock', () => {
   it('replaces a SIGKILLed primary long before the TTL (its session ended)', async () => {
     lockName = 'kill';
     const { first, next, takeover } = await signalPrimary(spawnCandidates(4, 10_000, 8000), 'SIGKILL');
-    expect(takeover).toBeLessThan(2000);
+    // Its session ended, the watcher saw the lock free: not the TTL (10 s, 6 s after the kill at
+    // the soonest) nor the followers' retry (8 s ± 20%).
+    expect(takeover).toBeLessThan(3000);
     expect(next.event.token as number).toBeGreaterThan(first.event.token as number);
   });
 
@@ -45,7 +47,8 @@ describe('several processes on one Postgres lock', () => {
     const { first, next, takeover } = await signalPrimary(spawnCandidates(3, 10_000, 8000), 'SIGTERM');
     const revoked = await first.child.waitFor((e) => e.ev === 'revoked');
     expect(next.event.t).toBeGreaterThan(revoked.t);
-    expect(takeover).toBeLessThan(2000);
+    // Woken by the NOTIFY: not the TTL (10 s) nor the followers' retry (8 s ± 20%).
+    expect(takeover).toBeLessThan(3000);
   });
 
   it('replaces a SIGSTOPped primary only after its TTL; resumed, it reads isPrimary false with a lower token', async () => {

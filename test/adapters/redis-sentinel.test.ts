@@ -138,7 +138,8 @@ describe('redisLock on Redis Sentinel (1 primary, 2 replicas, 3 Sentinels)', () 
     // The Sentinels' failover (~2 s), then at most one retry: not the holder's TTL on top.
     expect(next.start - killedAt).toBeLessThan(8000);
     const firstTerm = contenders.terms()[0];
-    expect(firstTerm?.end ?? Number.POSITIVE_INFINITY).toBeLessThan(killedAt + 500);
+    // Its closed connection ended it: not its deadline (ttl 3 s, 1.8 s after the kill at the soonest).
+    expect(firstTerm?.end ?? Number.POSITIVE_INFINITY).toBeLessThan(killedAt + 1000);
     // The lease replicated before the kill names a connection of the dead server: unknown, not gone.
     await until(async () => (await follower.inspect('kill-held').catch(() => null))?.state === 'held', 5000, 'the follower reads the lock');
     expect(await answered(() => follower.acquire('kill-held', createHolderIdentity(), 5000))).toBeNull();

@@ -83,7 +83,8 @@ describe('redlock: state loss, values left on a minority and newer leases', () =
   });
 
   it('a wait begun for one lease does not cover a newer one (two flushes)', async () => {
-    const ttl = 1500;
+    // Long enough that X's renew after the 1 s pause below is well inside its lease on a busy machine.
+    const ttl = 3000;
     const [lx, ly] = [lock(), lock()];
     const [X, Y] = [createHolderIdentity(), createHolderIdentity()];
     let x = (await lx.acquire('jobs', X, ttl)) as Lease;
@@ -121,7 +122,8 @@ describe('redlock: state loss, values left on a minority and newer leases', () =
     const started = performance.now();
     const f = await lf.acquire('jobs', F, ttl);
     expect(f?.token).toBeGreaterThan(h.token);
-    expect(performance.now() - started).toBeLessThan(200);
+    // At once: not after waiting out H's TTL (1500 ms) as for a value lost without a release.
+    expect(performance.now() - started).toBeLessThan(750);
   });
 
   it("the wait is the lost holder's TTL, not that of the holder remembered before it", async () => {

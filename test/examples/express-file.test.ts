@@ -105,7 +105,8 @@ it('four instances: one primary ticks each second; SIGKILL and SIGTERM of the pr
   const tokens = ticks.map((tick) => tick.token);
   expect(tokens).toEqual([...tokens].sort((a, b) => a - b));
   expect(new Set(tokens).size).toBe(3);
-  // Both takeovers came long before the TTL: the dead holder was detected, the stopped one released.
-  expect(second.at - killedAt).toBeLessThan(TTL / 10);
-  expect(third.at - terminatedAt).toBeLessThan(TTL / 10);
+  // Both takeovers came long before the TTL: the dead holder was detected, the stopped one released
+  // (a lease left to expire would end 6 s after the signal at the soonest).
+  expect(second.at - killedAt).toBeLessThan(TTL / 4);
+  expect(third.at - terminatedAt).toBeLessThan(TTL / 4);
 });

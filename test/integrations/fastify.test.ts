@@ -74,8 +74,9 @@ describe('primacy/fastify', () => {
   });
 
   it('elects exactly one of two apps; the health route reports both roles; close hands over at once', async () => {
-    // retryInterval far above the bound: only the release's wake-up can make the takeover fast.
-    const options = { ...fileOptions({ ttl: 5000, retryInterval: 4000 }), healthRoute: '/healthz' };
+    // retryInterval far above the bound (10 s ± 20% after the follower's last try): only the
+    // release's wake-up can make the takeover fast.
+    const options = { ...fileOptions({ ttl: 5000, retryInterval: 10_000 }), healthRoute: '/healthz' };
     const [a, b] = [await makeApp(options), await makeApp(options)] as [FastifyInstance, FastifyInstance];
     const [baseA, baseB] = [await listen(a), await listen(b)];
     const roles = [await getJson(`${baseA}/role`), await getJson(`${baseB}/role`)].map((r) => r.body.isPrimary);
@@ -95,15 +96,15 @@ describe('primacy/fastify', () => {
     const closedAt = performance.now();
     await primary.close();
     let takeover = Number.POSITIVE_INFINITY;
-    while (performance.now() - closedAt < 5000) {
+    while (performance.now() - closedAt < 6000) {
       if ((await getJson(`${followerBase}/healthz`)).body.role === 'primary') {
         takeover = performance.now() - closedAt;
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    console.log(`fastify: takeover after app.close() in ${takeover.toFixed(0)} ms (ttl 5000, retryInterval 4000)`);
-    expect(takeover).toBeLessThan(1500);
+    console.log(`fastify: takeover after app.close() in ${takeover.toFixed(0)} ms (ttl 5000, retryInterval 10000)`);
+    expect(takeover).toBeLessThan(3000);
     expect(follower.primacy.isPrimary).toBe(true);
     expect(primary.primacy.stopped).toBe(true);
   });
