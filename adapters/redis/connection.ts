@@ -125,6 +125,20 @@ export class ConnectionBinding {
   }
 
   /**
+   * Whether `clientId` was recorded on another run of the server than the one we talk to now (it
+   * restarted, or a replica was promoted): `isAlive` can never tell for it. False when we cannot
+   * tell. Asks nothing once the server's run_id is known for the connection.
+   */
+  async fromAnotherRun(clientId: string): Promise<boolean> {
+    if (!this.#enabled) return false;
+    try {
+      return clientId.split('@')[1] !== (await this.#serverRunId());
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * For how long (ms) the connection `clientId` has been known closed: null while it is open or
    * unknown. A follower takes over only once this reaches `takeoverGrace`: a running holder sees
    * the close within that time and steps down first, so only a holder whose event loop is blocked

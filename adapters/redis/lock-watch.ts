@@ -169,7 +169,8 @@ export class LockWatch {
     if (clientId === null || !binding.enabled) return;
     const check = async () => {
       const gone = await binding.goneFor(clientId).catch(() => null);
-      if (gone === null || this.#stopped) return;
+      if (this.#stopped) return;
+      if (gone === null) return this.#lookAgain(clientId);
       clearInterval(this.#poll);
       this.#poll = undefined;
       this.parts.wake(binding.takeoverGrace - gone);
@@ -180,6 +181,21 @@ export class LockWatch {
       this.#poll = setInterval(check, livenessInterval).unref();
       void check();
     }, pollOffset).unref();
+  }
+
+  /**
+   * The poll cannot judge `clientId` when it was recorded on another run of the server (it
+   * restarted, or failed over): its liveness stays unknown, and we learn of a newer holder only
+   * when our election next looks at the lock, which after a key lost in an empty restart is once
+   * it has waited out the lost holder's TTL. Meanwhile our claim keeps the others resting and the
+   * new holder from asking for a watcher, so nobody would see it die: read who holds the lock now,
+   * at each poll, and watch that one as soon as there is one.
+   */
+  async #lookAgain(clientId: string): Promise<void> {
+    if (!(await this.parts.binding.fromAnotherRun(clientId))) return;
+    const current = await this.parts.claims.holder(this.keys).catch(() => null);
+    if (current === null || this.#stopped || this.#role !== 'watching' || this.#holder !== clientId) return;
+    if (current.clientId !== clientId) this.follow(current.clientId, current.holderId);
   }
 
   #stopTimers(): void {

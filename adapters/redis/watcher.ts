@@ -17,6 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LockKeys } from './keys.js';
+import { type ParsedValue, parseValue } from './record.js';
 import { NEED_WATCHER, run, type ScriptClient, script } from './scripts.js';
 
 /** How long a claim lives without a refresh, in ms, by default. Its watcher refreshes it every third of that. */
@@ -81,7 +82,7 @@ export class WatcherClaims {
   readonly #id = randomUUID();
 
   constructor(
-    private readonly client: ScriptClient,
+    private readonly client: ScriptClient & { get(key: string): Promise<string | null> },
     /** How long a claim lives without a refresh, in ms. */
     readonly claimTtl: number = WATCHER_CLAIM_TTL,
   ) {}
@@ -108,6 +109,12 @@ export class WatcherClaims {
       () => undefined,
       () => undefined,
     );
+  }
+
+  /** Who holds the lock now (null: nobody, or a value not ours to read), for a watcher whose holder cannot be judged. */
+  async holder(keys: LockKeys): Promise<ParsedValue | null> {
+    const value = await this.client.get(keys.lock);
+    return value === null ? null : parseValue(value);
   }
 
   /** As the holder, after a renew: asks for a watcher if none (but our own adapter) holds the claim. Best effort. */

@@ -3,7 +3,9 @@
  * failed on 39666ac: a process watching its own holder (D1), a claim left behind by a watcher that
  * stopped (D2), a double fault bounded by the followers' count (D3: resting waits were not
  * memoryless), a sole holder stepping down during a Cluster slot migration (D5: RENEW had a second
- * key), and followers that never subscribed after a long outage (D6).
+ * key), and followers that never subscribed after a long outage (D6). D7, found later, failed on
+ * e16e893: after an empty restart the watcher went on polling the lost holder's connection, which
+ * no poll can judge, and nobody watched the holder granted after the restart.
  */
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -116,6 +118,79 @@ describe('redis watcher defects (standalone)', () => {
     console.log(`D3 watcher SIGSTOP + holder SIGKILL, 20 followers in step: taken over after ${Math.round(took)} ms (ttl ${ttl})`);
     expect(took).toBeLessThan(ttl + 5000); // in step, before the fix: 19-27 s
   }, 150_000);
+
+  /** One in-process follower that tries on its own only every minute: what wakes it is the watch. */
+  const patientFollower = (name: string, ttl: number) => {
+    const lock = redisLock({ url: redis.url });
+    adapters.push(lock);
+    const e = elect({ name, lock, ttl, retryInterval: 60_000, handleSignals: false, logger: false });
+    e.on('error', () => undefined);
+    elections.push(e);
+    return e;
+  };
+  /** Redis restarted empty, with `dead` SIGKILLed while it was down: their connections end with the server's run. */
+  const restartEmptyWithout = async (...dead: Child[]) => {
+    await redis.down();
+    for (const child of dead) child.kill('SIGKILL');
+    await Promise.all(dead.map((child) => child.exited));
+    await redis.up();
+  };
+  /** SIGKILLs `holder` and waits for `follower` to take over: how many ms that took. */
+  const takeoverAfterKill = async (holder: Child, follower: Election, within: number) => {
+    const killedAt = wallNow();
+    holder.kill('SIGKILL');
+    await until(() => follower.isPrimary, within, 'a takeover');
+    return wallNow() - killedAt;
+  };
+
+  // The follower finds the lock gone without a release (its counter too) and waits out the lost
+  // holder's TTL; the new holder, a candidate that saw none, is granted it at once. Before the fix
+  // the watcher went on polling the lost holder's connection, whose liveness a server that
+  // restarted cannot tell, so the new holder's SIGKILL was noticed only at the end of that wait
+  // or of the new holder's lease (several seconds here), not by the watch.
+  it('D7: a watcher that keeps its claim through an empty restart watches the holder granted after it, so that one SIGKILLed is taken over fast', async () => {
+    const ttl = 10_000;
+    const first = spawn('restart-kept', ttl);
+    await first.waitFor((e) => e.ev === 'elected', 15_000);
+    const watcher = patientFollower('restart-kept', ttl); // the only follower: the watcher
+    await watcher.ready;
+    await until(() => admin.get(keysOf('restart-kept').watcher), 5000, 'a claim');
+    await restartEmptyWithout(first);
+    // Its claim refresh (every 2 s) writes the claim again on the empty server.
+    await until(() => admin.get(keysOf('restart-kept').watcher), 10_000, 'the claim written again');
+    const second = spawn('restart-kept', ttl);
+    await second.waitFor((e) => e.ev === 'elected', 15_000);
+    await pause(500);
+    const took = await takeoverAfterKill(second, watcher, 3 * ttl);
+    console.log(
+      `D7 watcher kept its claim through an empty restart, the next holder SIGKILLed: taken over after ${Math.round(took)} ms (ttl ${ttl})`,
+    );
+    expect(took).toBeLessThan(2000); // a poll (150 ms) and the grace on a busy machine; before the fix 5-9 s
+  }, 60_000);
+
+  it('D7: a follower that takes the claim after an empty restart (the new holder asks for a watcher) watches that holder, not the one it saw before', async () => {
+    const ttl = 15_000;
+    const first = spawn('restart-asked', ttl);
+    await first.waitFor((e) => e.ev === 'elected', 15_000);
+    const oldWatcher = spawn('restart-asked', ttl);
+    await oldWatcher.waitFor((e) => e.ev === 'ready', 15_000);
+    await until(() => admin.get(keysOf('restart-asked').watcher), 5000, 'a claim');
+    const follower = patientFollower('restart-asked', ttl); // rests: the claim is taken
+    await follower.ready;
+    await restartEmptyWithout(first, oldWatcher);
+    // What every release publishes: the follower looks, finds the key lost and waits out its TTL.
+    const numsub = async () => ((await admin.call('PUBSUB', 'NUMSUB', keysOf('restart-asked').events)) as [string, number])[1];
+    await until(async () => (await numsub()) >= 1, 10_000, 'the follower subscribed again');
+    await admin.publish(keysOf('restart-asked').events, 'released');
+    const second = spawn('restart-asked', ttl);
+    await second.waitFor((e) => e.ev === 'elected', 15_000);
+    // Its first renew (ttl/3) finds no claim and asks for a watcher: the follower is the only one.
+    await until(() => admin.get(keysOf('restart-asked').watcher), ttl, 'a claim asked for by the new holder');
+    await pause(500);
+    const took = await takeoverAfterKill(second, follower, 3 * ttl);
+    console.log(`D7 claim taken after an empty restart, its holder SIGKILLed: taken over after ${Math.round(took)} ms (ttl ${ttl})`);
+    expect(took).toBeLessThan(2000); // before the fix 5-10 s
+  }, 90_000);
 
   it('D6: followers started while Redis is down for longer than their reconnection attempts subscribe once it is back', async () => {
     await redis.down();
