@@ -126,8 +126,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     await this.#loop;
     const lease = this.#lease;
     if (lease) {
-      // Leadership ends here, before the release: observers must never see the next primary's
-      // `elected` before this `revoked`.
+      // Leadership ends here, before the release: nobody may see the next `elected` before this `revoked`.
       this.#clearLease();
       this.emit('revoked', { reason: 'stopped', lease });
       await this.#releaseQuietly(lease);
@@ -174,8 +173,7 @@ export class Election extends EventEmitter<ElectionEvents> {
       return 'held';
     }
     const deadline = start + ttl - drift;
-    // Paused mid-acquire past the deadline, stopped meanwhile, or made on a connection that has
-    // closed since: the lease is not safe to use.
+    // Paused mid-acquire past the deadline, stopped meanwhile, or made on a connection closed since: not safe to use.
     if (this.#clock.now() >= deadline || this.#phase !== 'campaigning' || this.#lock.isIntact?.(lease) === false) {
       await this.#releaseQuietly(lease);
       return 'held';
